@@ -1,0 +1,17 @@
+"""Guard: penetration-attempt detection and auto-banning for Flask."""
+
+from __future__ import annotations
+
+from guard.config import SecurityConfig as SecurityConfig
+from guard.errors import ConfigurationError as ConfigurationError
+from guard.errors import GuardError as GuardError
+from guard.errors import PatternError as PatternError
+from guard.errors import StorageError as StorageError
+
+__all__ = [
+    "ConfigurationError",
+    "GuardError",
+    "PatternError",
+    "SecurityConfig",
+    "StorageError",
+]

@@ -1,0 +1,38 @@
+"""Python confirmations run after a database hit, for conditions a linear regex cannot state.
+
+Each confirmer takes the matched fragment and the whole view it came from, and returns whether
+the hit stands. They only run on values that already matched, so they cost clean traffic nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+_COMPARISON = re.compile(
+    r"""(\d+|'[^']{0,20}'|"[^"]{0,20}")\s*\)*\s*(=|<>|!=|<=>|>|<|like)\s*\(*\s*"""
+    r"""(\d+|'[^']{0,20}'?|"[^"]{0,20}"?)\s*$""",
+    re.IGNORECASE,
+)
+
+
+def constant_comparison(fragment: str, view: str) -> bool:
+    """A boolean operator compares two constants: equal operands (a tautology such as
+    ``7414=7414`` or ``'a'='a'``) or two numbers (a true/false probe such as ``1=2``).
+
+    Equality of the operands needs a back-reference, which the linear engines lack.
+    """
+    match = _COMPARISON.search(fragment)
+    if match is None:
+        return False
+    left, op, right = match.groups()
+    if op not in ("=", "<>", "!=", "<=>") and left != right:
+        return False
+    return left.strip("'\"").lower() == right.strip("'\"").lower() or (
+        left.isdigit() and right.isdigit()
+    )
+
+
+CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
+    "constant_comparison": constant_comparison,
+}

@@ -1,0 +1,455 @@
+"""The detection engine: limit, normalise, match, confirm, score; returns a verdict as a value.
+
+One :class:`DetectionEngine` holds an immutable :class:`_PatternSet` snapshot (the compiled
+database plus any backtracking custom patterns). Adding or removing a pattern builds a new
+snapshot and swaps it in one assignment, so a scan in flight never sees a half-built set.
+
+Cost model of one value on clean traffic: one decoder pass (with fast paths for plain text), one
+database scan per distinct view (usually one or two), and the semantic gate. Work beyond that
+is only paid by values that look like attacks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+
+from guard.config import SecurityConfig
+from guard.engine import normalize
+from guard.engine.confirm import CONFIRMERS
+from guard.engine.limits import limit_content
+from guard.engine.matcher import (
+    LinearMatcher,
+    MatchSpec,
+    build_matcher,
+    linear_compile_error,
+    matched_fragment,
+)
+from guard.engine.monitor import PerformanceMonitor
+from guard.engine.rules import RULES
+from guard.engine.semantic import SemanticAnalyzer, default_analyzer
+from guard.errors import PatternError
+
+log = logging.getLogger(__name__)
+
+THREAT_SCORE = 0.5
+"""A value whose combined evidence reaches this score is a threat."""
+
+CUSTOM_SCORE = 0.9
+"""Confidence given to a match of an operator-supplied pattern."""
+
+FRAGMENT_LIMIT = 120
+"""Longest matched fragment carried in a result."""
+
+_ENCODED_RUN = re.compile(r"(?:%[0-9a-fA-F]{2}|&#?\w{2,8};?|\\[uUxX][0-9a-fA-F]{2,4}){2,}")
+_ENCODED_RUN_LIMIT = 32
+
+
+@dataclass(frozen=True)
+class PatternEntry:
+    """One entry of the compiled set: a built-in rule or an operator-supplied pattern."""
+
+    id: str
+    attack_class: str
+    regex: str
+    score: float
+    description: str
+    custom: bool
+    user_added: bool
+    linear: bool
+    confirm: str | None = None
+
+
+@dataclass(frozen=True)
+class _PatternSet:
+    """Built-in rules and operator patterns compile into separate databases, so adding a
+    pattern recompiles only the small operator set, never the built-in one."""
+
+    entries: tuple[PatternEntry, ...]
+    databases: tuple[tuple[LinearMatcher, tuple[PatternEntry, ...]], ...]
+    backtracking: tuple[tuple[PatternEntry, Any], ...]
+    version: int
+
+    @property
+    def engine(self) -> str:
+        return self.databases[0][0].engine
+
+
+def _builtin_entries() -> tuple[PatternEntry, ...]:
+    return tuple(
+        PatternEntry(
+            id=r.id,
+            attack_class=r.attack_class,
+            regex=r.regex,
+            score=r.score,
+            description=r.description,
+            custom=False,
+            user_added=False,
+            linear=True,
+            confirm=r.confirm,
+        )
+        for r in RULES
+    )
+
+
+def _compile_set(entries: tuple[PatternEntry, ...], version: int, engine: str) -> _PatternSet:
+    groups = (
+        tuple(e for e in entries if e.linear and not e.user_added),
+        tuple(e for e in entries if e.linear and e.user_added),
+    )
+    databases = tuple(
+        (build_matcher([MatchSpec(e.regex, not e.user_added) for e in group], engine), group)
+        for group in groups
+        if group or group is groups[0]
+    )
+    backtracking = tuple((e, regex.compile(e.regex)) for e in entries if not e.linear)
+    return _PatternSet(entries, databases, backtracking, version)
+
+
+class DetectionEngine:
+    """Screens values for attacks with linear-time patterns plus a semantic model."""
+
+    def __init__(
+        self,
+        config: SecurityConfig | None = None,
+        analyzer: SemanticAnalyzer | None = None,
+        engine: str = "auto",
+    ) -> None:
+        self._config = config or SecurityConfig()
+        self._engine_choice = engine
+        self._analyzer = analyzer
+        self._lock = threading.Lock()
+        self.monitor = PerformanceMonitor()
+        self._patterns = _compile_set(_builtin_entries(), 0, engine)
+        self.configure(self._config)
+
+    # ------------------------------------------------------------------ configuration
+    @property
+    def config(self) -> SecurityConfig:
+        """The settings in force."""
+        return self._config
+
+    def configure(self, config: SecurityConfig) -> None:
+        """Apply the ``detection_*`` settings of ``config``."""
+        self._config = config
+        self.monitor.configure(
+            slow_threshold=config.detection_slow_pattern_threshold,
+            anomaly_threshold=config.detection_anomaly_threshold,
+            history_size=config.detection_monitor_history_size,
+            max_tracked=config.detection_max_tracked_patterns,
+        )
+
+    def configure_semantic_threshold(self, threshold: float) -> None:
+        """Set the probability at which the semantic model alone flags a value."""
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ValueError("semantic threshold must be within [0.0, 1.0]")
+        self._config = self._config.replace(detection_semantic_threshold=float(threshold))
+
+    @property
+    def analyzer(self) -> SemanticAnalyzer:
+        """The semantic analyzer (the shipped model unless one was injected)."""
+        if self._analyzer is None:
+            self._analyzer = default_analyzer()
+        return self._analyzer
+
+    @property
+    def engine_name(self) -> str:
+        """Which linear-time engine compiled the database: ``hyperscan`` or ``re2``."""
+        return self._patterns.engine
+
+    @property
+    def pattern_version(self) -> int:
+        """Increases by one with every pattern added or removed."""
+        return self._patterns.version
+
+    # ------------------------------------------------------------------ patterns
+    def add_pattern(self, pattern: str, custom: bool = False) -> PatternEntry:
+        """Add ``pattern``; it joins the linear database when it compiles there.
+
+        Raises :class:`PatternError` (a ``ValueError``) naming the problem when no engine can
+        compile it; the pattern set is then unchanged.
+        """
+        if not isinstance(pattern, str) or not pattern:
+            raise PatternError("pattern must be a non-empty string")
+        linear_error = linear_compile_error(pattern)
+        if linear_error is not None:
+            try:
+                regex.compile(pattern)
+            except regex.error as exc:
+                raise PatternError(f"invalid pattern {pattern!r}: {exc}") from exc
+        digest = hashlib.sha1(pattern.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        entry = PatternEntry(
+            id=f"{'custom' if custom else 'user'}-{digest}",
+            attack_class="custom",
+            regex=pattern,
+            score=CUSTOM_SCORE,
+            description="operator-supplied pattern",
+            custom=custom,
+            user_added=True,
+            linear=linear_error is None,
+        )
+        with self._lock:
+            current = self._patterns
+            if any(e.regex == pattern and e.custom == custom for e in current.entries):
+                return next(e for e in current.entries if e.regex == pattern)
+            self._patterns = _compile_set(
+                (*current.entries, entry), current.version + 1, self._engine_choice
+            )
+        return entry
+
+    def remove_pattern(self, pattern: str, custom: bool = False) -> bool:
+        """Remove ``pattern`` from the custom (or default) set; False when it was absent."""
+        with self._lock:
+            current = self._patterns
+            kept = tuple(
+                e for e in current.entries if not (e.regex == pattern and e.custom == custom)
+            )
+            if len(kept) == len(current.entries):
+                return False
+            self._patterns = _compile_set(kept, current.version + 1, self._engine_choice)
+        return True
+
+    def get_all_patterns(self) -> list[str]:
+        """Every pattern's regex text: defaults first, then custom."""
+        return self.get_default_patterns() + self.get_custom_patterns()
+
+    def get_default_patterns(self) -> list[str]:
+        """Regex text of the built-in rules plus patterns added with ``custom=False``."""
+        return [e.regex for e in self._patterns.entries if not e.custom]
+
+    def get_custom_patterns(self) -> list[str]:
+        """Regex text of the patterns added with ``custom=True``."""
+        return [e.regex for e in self._patterns.entries if e.custom]
+
+    def pattern_entries(self) -> tuple[PatternEntry, ...]:
+        """Every entry with its id, class, score and engine."""
+        return self._patterns.entries
+
+    # ------------------------------------------------------------------ detection
+    def detect(
+        self,
+        content: Any,
+        ip_address: str | None = None,
+        context: str = "unknown",
+        correlation_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Screen one value and return the full verdict (see the module docstring)."""
+        started = time.perf_counter()
+        config = self._config
+        patterns = self._patterns
+        text = _as_text(content)
+        original_length = len(text)
+        text, truncated = limit_content(
+            text,
+            config.detection_max_content_length,
+            config.detection_preserve_attack_patterns,
+            lambda full: self._indicators(full, patterns),
+        )
+        canonical = normalize.normalize(text)
+        views = [text, *normalize.views(text)]
+
+        hits, scan_hits = self._scan(patterns, views)
+        timeouts, custom_hits = self._run_backtracking(patterns, views, config)
+        hits.update(custom_hits)
+
+        semantic = self._semantic(canonical, config)
+        score, threats, signals = _score(hits, semantic, config, timeouts)
+        is_threat = score >= THREAT_SCORE or any(t["type"] == "semantic" for t in threats)
+        if is_threat:
+            signals = []
+        else:
+            threats = []
+        # Rules name the class more reliably than the model, so a rule hit decides it.
+        regex_threats = [t for t in threats if t["type"] == "regex"]
+        top = max(regex_threats or threats, key=lambda t: t["score"], default=None)
+        elapsed = time.perf_counter() - started
+        return {
+            "is_threat": is_threat,
+            "threat_score": round(score if is_threat else min(score, THREAT_SCORE - 0.01), 4),
+            "threats": threats,
+            "attack_class": top["class"] if top else None,
+            "signals": signals,
+            "context": context,
+            "original_length": original_length,
+            "processed_length": len(text),
+            "truncated": truncated,
+            "execution_time": elapsed,
+            "timeouts": timeouts,
+            "correlation_id": correlation_id,
+            "ip_address": ip_address,
+            "engine": patterns.engine,
+        }
+
+    def _scan(
+        self, patterns: _PatternSet, views: list[str]
+    ) -> tuple[dict[str, tuple[PatternEntry, str]], list[str]]:
+        hits: dict[str, tuple[PatternEntry, str]] = {}
+        started = time.perf_counter()
+        found: list[tuple[PatternEntry, int, str]] = []
+        for matcher, entries in patterns.databases:
+            for view in views:
+                for index, end in matcher.scan(view).items():
+                    found.append((entries[index], end, view))
+        scan_time = time.perf_counter() - started
+        for entry, end, view in found:
+            if entry.id in hits:
+                continue
+            fragment = matched_fragment(entry.regex, view, end, not entry.user_added)
+            if entry.confirm is not None and not self._confirmed(entry, fragment, view):
+                continue
+            hits[entry.id] = (entry, fragment)
+        self.monitor.record_scan(scan_time, list(hits))
+        return hits, list(hits)
+
+    def _confirmed(self, entry: PatternEntry, fragment: str, view: str) -> bool:
+        started = time.perf_counter()
+        ok = CONFIRMERS[entry.confirm or ""](fragment, view)
+        self.monitor.record(entry.id, time.perf_counter() - started, matched=ok)
+        return ok
+
+    def _run_backtracking(
+        self, patterns: _PatternSet, views: list[str], config: SecurityConfig
+    ) -> tuple[list[str], dict[str, tuple[PatternEntry, str]]]:
+        timeouts: list[str] = []
+        hits: dict[str, tuple[PatternEntry, str]] = {}
+        budget = config.detection_compiler_timeout
+        for entry, compiled in patterns.backtracking:
+            started = time.perf_counter()
+            matched, timed_out, fragment = False, False, ""
+            for view in views:
+                remaining = budget - (time.perf_counter() - started)
+                try:
+                    match = compiled.search(view, timeout=max(remaining, 0.001))
+                except TimeoutError:
+                    timed_out = True
+                    break
+                if match is not None:
+                    matched, fragment = True, match.group(0)
+                    break
+            self.monitor.record(
+                entry.id, time.perf_counter() - started, matched=matched, timed_out=timed_out
+            )
+            if timed_out:
+                timeouts.append(entry.regex)
+                log.warning("custom pattern %s timed out; counted as a hit", entry.id)
+            if matched or timed_out:
+                hits[entry.id] = (entry, fragment)
+        return timeouts, hits
+
+    def _semantic(self, canonical: str, config: SecurityConfig) -> dict[str, Any] | None:
+        analyzer = self.analyzer
+        if not analyzer.loaded or not analyzer.worth_analyzing(canonical):
+            return None
+        started = time.perf_counter()
+        verdict = analyzer.analyze(canonical)
+        self.monitor.record("__semantic__", time.perf_counter() - started)
+        if verdict.attack_type == "benign":
+            return None
+        return {
+            "type": "semantic",
+            "attack_type": verdict.attack_type,
+            "class": verdict.attack_type,
+            "probability": verdict.probability,
+            "score": verdict.probability,
+            "fragment": canonical[:FRAGMENT_LIMIT],
+            "above_threshold": verdict.probability >= config.detection_semantic_threshold,
+        }
+
+    def _indicators(self, text: str, patterns: _PatternSet) -> Iterable[int]:
+        byte_offsets = sorted(
+            {end for matcher, _ in patterns.databases for end in matcher.scan(text).values()}
+        )
+        positions = _char_offsets(text, byte_offsets)
+        for n, match in enumerate(_ENCODED_RUN.finditer(text)):
+            if n >= _ENCODED_RUN_LIMIT:
+                break
+            positions.append(match.start())
+        return positions
+
+    # ------------------------------------------------------------------ status
+    def get_performance_stats(self) -> dict[str, Any]:
+        """Slow and problematic patterns plus a summary of recorded timings."""
+        return self.monitor.stats()
+
+    def get_component_status(self) -> dict[str, bool]:
+        """Whether each component is loaded and working right now."""
+        return {
+            "compiler": all(_matcher_works(m) for m, _ in self._patterns.databases),
+            "preprocessor": normalize.normalize("%3C") == "<",
+            "semantic_analyzer": self.analyzer.loaded,
+            "performance_monitor": self.monitor is not None,
+        }
+
+
+def _matcher_works(matcher: LinearMatcher) -> bool:
+    try:
+        matcher.scan("probe")
+    except Exception:
+        return False
+    return True
+
+
+def _as_text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, bytes | bytearray | memoryview):
+        return bytes(content).decode("utf-8", "replace")
+    return str(content)
+
+
+def _char_offsets(text: str, byte_offsets: list[int]) -> list[int]:
+    if text.isascii():
+        return list(byte_offsets)
+    data = text.encode("utf-8", "surrogatepass")
+    positions: list[int] = []
+    chars = last = 0
+    for offset in byte_offsets:
+        chars += len(data[last:offset].decode("utf-8", "ignore"))
+        last = offset
+        positions.append(chars)
+    return positions
+
+
+def _score(
+    hits: dict[str, tuple[PatternEntry, str]],
+    semantic: dict[str, Any] | None,
+    config: SecurityConfig,
+    timeouts: list[str],
+) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
+    remaining = 1.0
+    threats: list[dict[str, Any]] = []
+    for entry, fragment in hits.values():
+        remaining *= 1.0 - entry.score
+        threats.append(
+            {
+                "type": "regex",
+                "pattern": entry.regex,
+                "pattern_id": entry.id,
+                "class": entry.attack_class,
+                "attack_type": entry.attack_class,
+                "description": entry.description,
+                "score": entry.score,
+                "fragment": fragment[:FRAGMENT_LIMIT],
+                "timed_out": entry.regex in timeouts,
+            }
+        )
+    if semantic is not None and semantic.pop("above_threshold"):
+        remaining *= 1.0 - semantic["probability"]
+        threats.append(semantic)
+    score = 1.0 - remaining
+    signals = [
+        {"pattern_id": t.get("pattern_id", "semantic"), "class": t["class"], "score": t["score"]}
+        for t in threats
+    ]
+    threats.sort(key=lambda t: t["score"], reverse=True)
+    return score, threats, signals

@@ -1,0 +1,242 @@
+"""The linear-time multi-pattern database.
+
+Every built-in pattern, and every custom pattern that fits, is compiled into one database that
+finds all matching patterns in a single pass over a value. Both engines see the value as UTF-8
+bytes (RE2 in Latin-1 mode), so a pattern means the same thing whichever engine runs it. Hyperscan is preferred (a DFA/NFA
+hybrid that scans at GB/s); an RE2 ``Set`` serves where Hyperscan is not installed. Neither
+engine backtracks, so no input can make a scan super-linear.
+
+The database reports which patterns matched and where each match ends. The exact span of a
+match, needed only for the fragment shown in a result, is found afterwards with RE2 on the few
+patterns that hit, which keeps the clean-traffic path to one scan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import re2
+
+try:
+    import hyperscan as _hs
+except ImportError:  # pragma: no cover - exercised on platforms without a wheel
+    _hs = None
+
+HYPERSCAN_AVAILABLE = _hs is not None
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MatchSpec:
+    """One expression for the database: its regex text and whether it gets the default flags.
+
+    Built-in patterns are case-insensitive with ``.`` matching newlines; custom patterns keep
+    exactly the semantics their author wrote (inline flags such as ``(?i)`` work in both).
+    """
+
+    regex: str
+    default_flags: bool = True
+
+
+class LinearMatcher(Protocol):
+    """A compiled set of expressions scanned in one linear pass."""
+
+    engine: str
+
+    def scan(self, text: str) -> dict[int, int]:
+        """Return ``{expression index: end offset of its first match}`` for ``text``."""
+        ...
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+class HyperscanMatcher:
+    """Hyperscan block-mode database with one scratch space per thread.
+
+    Scratch space is mutable and must not be shared by concurrent scans, so each thread clones
+    its own from the prototype on first use.
+    """
+
+    engine = "hyperscan"
+
+    def __init__(self, specs: Sequence[MatchSpec]) -> None:
+        self._empty = not specs
+        if specs:
+            self._db = _load_or_compile(specs)
+            self._prototype = _hs.Scratch(self._db)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def _scratch(self) -> Any:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            with self._lock:
+                scratch = self._prototype.clone()
+            self._local.scratch = scratch
+        return scratch
+
+    def scan(self, text: str) -> dict[int, int]:
+        """Scan ``text`` once and report every expression that matched."""
+        if self._empty or not text:
+            return {}
+        hits: dict[int, int] = {}
+
+        def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            hits.setdefault(pid, end)
+
+        self._db.scan(_encode(text), match_event_handler=on_match, scratch=self._scratch())
+        return hits
+
+
+def _hs_flags(spec: MatchSpec) -> int:
+    base = _hs.HS_FLAG_SINGLEMATCH
+    return base | _hs.HS_FLAG_CASELESS | _hs.HS_FLAG_DOTALL if spec.default_flags else base
+
+
+_COMPILED: dict[str, Any] = {}
+_COMPILED_LOCK = threading.Lock()
+
+
+def cache_dir() -> Path:
+    """Where serialized databases are kept: ``$GUARD_CACHE_DIR`` or ``~/.cache/guard``."""
+    configured = os.environ.get("GUARD_CACHE_DIR")
+    return Path(configured) if configured else Path.home() / ".cache" / "guard"
+
+
+def _load_or_compile(specs: Sequence[MatchSpec]) -> Any:
+    """Return a compiled database, reusing one built before in this process or on disk.
+
+    Compiling the built-in set takes seconds (Hyperscan builds its automata up front), while
+    loading a serialized copy takes milliseconds, so the first process on a machine pays once.
+    The key covers the Hyperscan version and every expression and flag; a stale or corrupt
+    file is ignored and rebuilt.
+    """
+    digest = hashlib.sha256(repr((_hs.__version__, [(s.regex, s.default_flags) for s in specs]))
+                            .encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    with _COMPILED_LOCK:
+        db = _COMPILED.get(digest)
+        if db is None:
+            db = _load_cached(digest) or _compile_and_store(specs, digest)
+            _COMPILED[digest] = db
+    return db
+
+
+def _load_cached(digest: str) -> Any:
+    path = cache_dir() / f"hs-{digest}.db"
+    try:
+        return _hs.loadb(path.read_bytes(), _hs.HS_MODE_BLOCK)
+    except Exception:
+        return None
+
+
+def _compile_and_store(specs: Sequence[MatchSpec], digest: str) -> Any:
+    db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+    db.compile(
+        expressions=[_encode(s.regex) for s in specs],
+        ids=list(range(len(specs))),
+        elements=len(specs),
+        flags=[_hs_flags(s) for s in specs],
+    )
+    if len(specs) > 1:
+        try:
+            directory = cache_dir()
+            directory.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=directory, delete=False) as handle:
+                handle.write(_hs.dumpb(db))
+            os.replace(handle.name, directory / f"hs-{digest}.db")
+        except OSError:
+            log.debug("pattern database cache not writable; compiled in memory only")
+    return db
+
+
+class RE2SetMatcher:
+    """RE2 ``Set`` fallback: one pass reports which expressions match (not where)."""
+
+    engine = "re2"
+
+    def __init__(self, specs: Sequence[MatchSpec]) -> None:
+        self._set = re2.Set.SearchSet(_re2_options())
+        for spec in specs:
+            self._set.Add(_re2_text(spec))
+        self._set.Compile()
+        self._empty = not specs
+
+    def scan(self, text: str) -> dict[int, int]:
+        """Scan ``text`` once; the end offset is unknown here and reported as the length."""
+        if self._empty or not text:
+            return {}
+        data = _encode(text)
+        return dict.fromkeys(self._set.Match(data) or (), len(data))
+
+
+def _re2_options() -> Any:
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    return options
+
+
+def _re2_text(spec: MatchSpec) -> bytes:
+    regex = _encode(spec.regex)
+    return b"(?is:" + regex + b")" if spec.default_flags else regex
+
+
+def build_matcher(specs: Sequence[MatchSpec], prefer: str = "auto") -> LinearMatcher:
+    """Compile ``specs`` with Hyperscan when available (or asked for), else an RE2 set."""
+    if prefer in ("auto", "hyperscan") and HYPERSCAN_AVAILABLE:
+        return HyperscanMatcher(specs)
+    if prefer == "hyperscan":
+        raise RuntimeError("hyperscan is not installed")
+    return RE2SetMatcher(specs)
+
+
+def linear_compile_error(regex: str, default_flags: bool = False) -> str | None:
+    """Return why ``regex`` cannot join the linear-time database, or None when it can."""
+    spec = MatchSpec(regex, default_flags)
+    try:
+        build_matcher([spec])
+    except Exception as exc:  # engines raise their own error types
+        return str(exc) or type(exc).__name__
+    try:
+        re2.compile(_re2_text(spec), _re2_options())
+    except Exception as exc:
+        return f"re2: {exc}"
+    return None
+
+
+def matched_fragment(regex: str, text: str, end_hint: int, default_flags: bool = True) -> str:
+    """Return the text of the first match of ``regex`` in ``text``, found with RE2 (linear).
+
+    Offsets are byte offsets into the UTF-8 form; where RE2 cannot express the pattern, the
+    fragment is a short window ending at ``end_hint``.
+    """
+    data = _encode(text)
+    try:
+        match = _compiled_re2(regex, default_flags).search(data)
+    except Exception:
+        match = None
+    start, end = (max(0, end_hint - 64), end_hint) if match is None else match.span()
+    return data[start:end].decode("utf-8", "replace")
+
+
+_RE2_CACHE: dict[tuple[str, bool], Any] = {}
+_RE2_CACHE_LIMIT = 4096
+
+
+def _compiled_re2(regex: str, default_flags: bool) -> Any:
+    key = (regex, default_flags)
+    compiled = _RE2_CACHE.get(key)
+    if compiled is None:
+        compiled = re2.compile(_re2_text(MatchSpec(regex, default_flags)), _re2_options())
+        if len(_RE2_CACHE) < _RE2_CACHE_LIMIT:
+            _RE2_CACHE[key] = compiled
+    return compiled

@@ -1,0 +1,173 @@
+"""Per-pattern performance monitoring with bounded memory.
+
+The hot path pays for one clock read around the whole database scan, plus one per confirmation
+and per custom backtracking pattern (those are the parts whose cost differs by pattern). Each
+tracked pattern keeps a bounded ring of recent durations; the set of tracked patterns is itself
+bounded, evicting the least recently seen.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+DATABASE_KEY = "__database__"
+
+
+@dataclass
+class PatternStats:
+    """Counters and a bounded timing history for one pattern."""
+
+    history: deque[float]
+    evaluations: int = 0
+    matches: int = 0
+    timeouts: int = 0
+    total_time: float = 0.0
+    last_time: float = 0.0
+    anomalies: int = 0
+    window_sum: float = 0.0
+    window_sumsq: float = 0.0
+
+    def push(self, duration: float) -> None:
+        """Append to the ring, keeping its running sums in O(1)."""
+        if self.history.maxlen is not None and len(self.history) == self.history.maxlen:
+            oldest = self.history[0]
+            self.window_sum -= oldest
+            self.window_sumsq -= oldest * oldest
+        self.history.append(duration)
+        self.window_sum += duration
+        self.window_sumsq += duration * duration
+
+    def mean_std(self) -> tuple[float, float]:
+        """Mean and population standard deviation of the durations in the ring."""
+        n = len(self.history)
+        if n == 0:
+            return 0.0, 0.0
+        mean = self.window_sum / n
+        return mean, math.sqrt(max(0.0, self.window_sumsq / n - mean * mean))
+
+
+@dataclass
+class PerformanceMonitor:
+    """Tracks match counts, durations, timeouts and timing anomalies per pattern."""
+
+    slow_threshold: float = 0.1
+    anomaly_threshold: float = 3.0
+    history_size: int = 1000
+    max_tracked: int = 1000
+    _stats: OrderedDict[str, PatternStats] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _scans: int = 0
+    _scan_time: float = 0.0
+
+    def configure(
+        self,
+        slow_threshold: float,
+        anomaly_threshold: float,
+        history_size: int,
+        max_tracked: int,
+    ) -> None:
+        """Apply new limits; existing histories are trimmed to the new size."""
+        with self._lock:
+            self.slow_threshold = slow_threshold
+            self.anomaly_threshold = anomaly_threshold
+            self.max_tracked = max_tracked
+            if history_size != self.history_size:
+                self.history_size = history_size
+                for stats in self._stats.values():
+                    stats.history = deque(stats.history, maxlen=history_size)
+                    stats.window_sum = sum(stats.history)
+                    stats.window_sumsq = sum(x * x for x in stats.history)
+            self._evict()
+
+    def record(
+        self, key: str, duration: float, matched: bool = False, timed_out: bool = False
+    ) -> None:
+        """Record one evaluation of ``key`` taking ``duration`` seconds."""
+        with self._lock:
+            self._observe(self._tracked(key), duration, matched, timed_out)
+
+    def record_scan(self, duration: float, matched_keys: list[str]) -> None:
+        """Record one whole-database scan and credit a match to each pattern that hit."""
+        with self._lock:
+            self._scans += 1
+            self._scan_time += duration
+            self._observe(self._tracked(DATABASE_KEY), duration, bool(matched_keys), False)
+            for key in matched_keys:
+                self._tracked(key).matches += 1
+
+    def _tracked(self, key: str) -> PatternStats:
+        stats = self._stats.get(key)
+        if stats is None:
+            stats = PatternStats(history=deque(maxlen=self.history_size))
+            self._stats[key] = stats
+            self._evict()
+        else:
+            self._stats.move_to_end(key)
+        return stats
+
+    def _observe(
+        self, stats: PatternStats, duration: float, matched: bool, timed_out: bool
+    ) -> None:
+        mean, std = stats.mean_std()
+        if len(stats.history) >= 30 and std > 0:
+            if (duration - mean) / std > self.anomaly_threshold:
+                stats.anomalies += 1
+        stats.push(duration)
+        stats.evaluations += 1
+        stats.total_time += duration
+        stats.last_time = duration
+        stats.matches += matched
+        stats.timeouts += timed_out
+
+    def _evict(self) -> None:
+        while len(self._stats) > self.max_tracked:
+            self._stats.popitem(last=False)
+
+    def stats(self) -> dict[str, Any]:
+        """Return ``slow_patterns``, ``problematic_patterns`` and a ``summary``."""
+        with self._lock:
+            items = list(self._stats.items())
+            scans, scan_time = self._scans, self._scan_time
+        slow: list[dict[str, Any]] = []
+        problematic: list[dict[str, Any]] = []
+        for key, stats in items:
+            mean, std = stats.mean_std()
+            entry = {
+                "pattern": key,
+                "evaluations": stats.evaluations,
+                "matches": stats.matches,
+                "timeouts": stats.timeouts,
+                "avg_time": mean,
+                "max_time": max(stats.history, default=0.0),
+                "anomalies": stats.anomalies,
+            }
+            if mean > self.slow_threshold or stats.last_time > self.slow_threshold:
+                slow.append(entry)
+            if stats.timeouts or stats.anomalies:
+                problematic.append(entry)
+        slow.sort(key=lambda e: e["avg_time"], reverse=True)
+        problematic.sort(key=lambda e: (e["timeouts"], e["anomalies"]), reverse=True)
+        return {
+            "slow_patterns": slow,
+            "problematic_patterns": problematic,
+            "summary": {
+                "scans": scans,
+                "avg_scan_time": scan_time / scans if scans else 0.0,
+                "tracked_patterns": len(items),
+                "total_matches": sum(s.matches for _, s in items if _ != DATABASE_KEY),
+                "total_timeouts": sum(s.timeouts for _, s in items),
+                "slow_threshold": self.slow_threshold,
+                "anomaly_threshold": self.anomaly_threshold,
+            },
+        }
+
+    def reset(self) -> None:
+        """Forget every recorded figure."""
+        with self._lock:
+            self._stats.clear()
+            self._scans = 0
+            self._scan_time = 0.0

@@ -1,0 +1,432 @@
+"""The built-in detection rules, as data.
+
+Each rule names one attack-grammar fact (a quote breaking out of a SQL string into a boolean
+test, an event-handler attribute inside a tag, a shell separator before a command word, a
+traversal reaching a sensitive file …) rather than a literal payload. Every regex is written in
+the subset that Hyperscan and RE2 share: no look-arounds, no back-references, bytes semantics
+(``\\s`` and ``\\w`` are ASCII), case-insensitive and dot-matches-newline.
+
+``score`` is the rule's confidence that a match alone is an attack. Scores combine as
+independent evidence (``1 - Π(1 - s)``), and a value is a threat at
+:data:`guard.engine.scoring.THREAT_SCORE`; so a weak rule (below that line) only flags a value
+together with other evidence. A rule with ``confirm`` set is only counted when that Python
+check, run on the matched fragment, agrees: that is where a condition that would need a
+look-around or back-reference lives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CLASSES = (
+    "sqli",
+    "xss",
+    "cmdi",
+    "path_traversal",
+    "ssti",
+    "crlf",
+    "ldap",
+    "xml",
+    "nosql",
+    "file_upload",
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One built-in pattern: id, attack class, regex, confidence, and an optional confirmer."""
+
+    id: str
+    attack_class: str
+    regex: str
+    score: float
+    description: str
+    confirm: str | None = None
+
+
+_SHELL_COMMANDS = (
+    r"(?:cat|tac|nl|ls|dir|id|whoami|uname|pwd|hostname|wget|curl|fetch|nc|ncat|netcat|socat"
+    r"|telnet|bash|sh|zsh|ksh|csh|tcsh|dash|python[23]?|perl|ruby|php|node|lua|ping|nslookup"
+    r"|dig|host|traceroute|echo|printf|rm|touch|chmod|chown|chgrp|kill|killall|pkill|sleep"
+    r"|ifconfig|ipconfig|ip|netstat|ss|ps|top|type|systeminfo|cmd|powershell|pwsh|certutil"
+    r"|bitsadmin|reg|sc|tasklist|taskkill|xterm|ssh|scp|ftp|tftp|nmap|base64|env|printenv"
+    r"|export|expr|head|tail|more|less|awk|gawk|sed|grep|egrep|xargs|passwd|useradd|usermod"
+    r"|crontab|mkfifo|mknod|gcc|shutdown|reboot|halt|mail|sendmail|net|netsh|wmic|find"
+    r"|locate|which|whereis|uptime|w|who|last|df|du|mount|sudo|su|su|vi|vim|nano|eval|exec"
+    r"|source|unset|set|alias|time|timeout|nohup|java|javac|jrunscript|msiexec|rundll32"
+    r"|regsvr32|mshta|cscript|wscript|start|call|copy|del|move|ren|md|rd|attrib|icacls"
+    r"|cacls|net1|at|schtasks|query|route|arp|openssl|tar|zip|unzip|gzip|dd|od|xxd|hexdump"
+    r"|strings|file|stat|getent|groups|lsof|fuser|chattr|lsattr|awk|busybox|tclsh|wish)"
+)
+
+_SQL_COMPARATOR = r"(?:=|<>|!=|<=>|>=?|<=?|\blike\b|\brlike\b|\bregexp\b|\bis\b|\bbetween\b|\bin\b)"
+_SENSITIVE_UNIX = (
+    r"/(?:etc/(?:passwd|shadow|group|hosts|issue|motd|hostname|crontab|sudoers|master\.passwd"
+    r"|security/|httpd/|apache2?/|nginx/|mysql/|php\d*/|ssh/|fstab|inittab|resolv\.conf"
+    r"|profile|bashrc|environment|gshadow|aliases|exports|ld\.so|redhat-release|lsb-release"
+    r"|os-release|init\.d/|rc\.d/|pam\.d/|network|apt/|yum|cron)"
+    r"|proc/(?:self|\d+|version|cpuinfo|meminfo|net/|sched_debug|mounts)"
+    r"|var/(?:log|www|lib|mail|spool|run|adm|backups)/|root/|home/\w+/\.|usr/local/|opt/|tmp/"
+    r"|dev/(?:tcp|udp|shm|null|stdin|fd)|sys/|boot/|bin/|sbin/|usr/(?:bin|sbin|lib|share)/)"
+)
+_SENSITIVE_FILES = (
+    r"(?:boot\.ini|win\.ini|system\.ini|php\.ini|my\.cnf|my\.ini|httpd\.conf|nginx\.conf"
+    r"|web\.config|web\.xml|\.htaccess|\.htpasswd|wp-config\.php|config\.php|configuration\.php"
+    r"|settings\.py|\.env|id_rsa|id_dsa|authorized_keys|known_hosts|\.bash_history"
+    r"|\.mysql_history|\.git/|\.svn/|[/\\]sam\b|system32|autoexec\.bat|applicationhost\.config"
+    r"|access\.log|error\.log|access_log|error_log|environ|cmdline|shadow|passwd)"
+)
+
+RULES: tuple[Rule, ...] = (
+    # ----------------------------------------------------------------- SQL injection
+    Rule("sqli-union-select", "sqli",
+         r"\bunion\b[\s(]*(?:all|distinct)?[\s(]*select\b", 0.95, "UNION SELECT"),
+    Rule("sqli-quote-boolean", "sqli",
+         r"['\"`]\s*\)*\s*(?:\b(?:or|and|xor|div)\b|\|\||&&)\s*\(*\s*(?:not\s+)?['\"]?[\w.@$-]*['\"]?\s*"
+         + _SQL_COMPARATOR,
+         0.9, "quote breaks out into a boolean comparison"),
+    Rule("sqli-quote-bool-literal", "sqli",
+         r"['\"`]\s*\)*\s*(?:\bor\b|\|\|)\s*\(*\s*(?:true|false|not\s+false|\d+|null)\b\s*\)*\s*"
+         r"(?:--|#|/\*|;|$|['\"]|\bor\b|\band\b)",
+         0.85, "quote breaks out into OR TRUE"),
+    Rule("sqli-numeric-tautology", "sqli",
+         r"\b(?:or|and|xor|having|where)\s+\(*\s*(?:\d+|'[^']{0,20}'|\"[^\"]{0,20}\")\s*\)*\s*"
+         r"(?:=|<>|!=|<=>|>|<|\blike\b)\s*\(*\s*(?:\d+|'[^']{0,20}'?|\"[^\"]{0,20}\"?)",
+         0.75, "boolean operator before a constant comparison", confirm="constant_comparison"),
+    Rule("sqli-quote-comment", "sqli",
+         r"['\"`]\s*\)*\s*(?:--[\s+-]*\w{0,8}\s*$|#\s*$|/\*|;\s*(?:--|#|%00|\x00))", 0.55,
+         "quote closed then comment or terminator"),
+    Rule("sqli-quote-keyword", "sqli",
+         r"(?:^|[\w)])['\"`]\s*\)*\s*;?\s*(?:union\s+(?:all\s+)?select|select\s+(?:\*|@@|null"
+         r"|\d|\w+\s*\(|[\w.,\s]{1,80}\bfrom\b)|insert\s+into|update\s+\w+\s+set|delete\s+from"
+         r"|drop\s+(?:table|database)|exec(?:ute)?\s+\w|declare\s+@|waitfor\s+delay|having\s+\d"
+         r"|group\s+by\s|order\s+by\s|procedure\s+analyse|into\s+(?:out|dump)file)",
+         0.7, "quote closed then SQL clause"),
+    Rule("sqli-stacked-query", "sqli",
+         r";\s*\b(?:select\b.{0,200}\bfrom|insert\s+into|update\s+\w+\s+set|delete\s+from"
+         r"|drop\s+(?:table|database|schema|user|view|procedure|function)|truncate\s+table"
+         r"|alter\s+(?:table|user|database)|create\s+(?:table|user|database|procedure|function)"
+         r"|exec(?:ute)?\s+|declare\s+[@\w]|shutdown|waitfor\s|grant\s|revoke\s|rename\s"
+         r"|load_file|select\s+(?:sleep|pg_sleep|benchmark|@@|\w+\s*\())",
+         0.9, "stacked query"),
+    Rule("sqli-time-based", "sqli",
+         r"\b(?:pg_sleep|benchmark|sys\.dbms_lock\.sleep|dbms_lock\.sleep)\s*\(\s*[\w'\"(@]"
+         r"|\bwaitfor\s+(?:delay|time)\s+['\"\d]|\bdbms_pipe\.receive_message\s*\("
+         r"|\brandomblob\s*\(|\bgenerate_series\s*\(|(?:\bor|\band|select|[;,'\"(=|])\s*sleep\s*\(\s*[\w'\"(@]",
+         0.85, "time-based blind SQL"),
+    Rule("sqli-fingerprint-function", "sqli",
+         r"\b(?:(?:extractvalue|updatexml|load_file|group_concat|concat_ws|make_set|elt"
+         r"|name_const|utl_inaddr\.\w+|utl_http\.\w+|dbms_xmlgen\.\w+|ctxsys\.drithsx\.\w+"
+         r"|sys_context|xp_cmdshell|xp_regread|xp_dirtree|sp_executesql|sp_oacreate|sp_makewebtask"
+         r"|openrowset|opendatasource|pg_read_file|pg_ls_dir|lo_import|sqlite_version)\s*\("
+         r"|exp\s*\(\s*~|floor\s*\(\s*rand|xp_cmdshell|ascii\s*\(\s*substr|substring\s*\(\s*\(?\s*select"
+         r"|mid\s*\(\s*\(?\s*select|ord\s*\(\s*mid|hex\s*\(\s*\(?\s*select|iif\s*\(\s*\d"
+         r"|if\s*\(\s*\(?\s*\d+\s*[=<>]|regexp_substring|cast\s*\(\s*\(?\s*select"
+         r"|convert\s*\(\s*int\s*,|\bchr\s*\(\s*\d+\s*\)\s*(?:\|\||\+))",
+         0.8, "SQL function used for fingerprinting or extraction"),
+    Rule("sqli-catalog", "sqli",
+         r"\b(?:information_schema|sysobjects|syscolumns|sysusers|sys\.tables|sys\.objects"
+         r"|mysql\.user|pg_catalog|pg_shadow|pg_user|sqlite_master|all_tables|user_tables"
+         r"|msysobjects|master\.\.sys|master\.dbo)\b|@@(?:version|datadir|hostname|servername"
+         r"|basedir|tmpdir)\b|\b(?:version|database|user|current_user|system_user|session_user)"
+         r"\s*\(\s*\)\s*(?:--|#|,|\)|=)",
+         0.85, "system catalog or server variable"),
+    Rule("sqli-char-concat", "sqli",
+         r"\b(?:char|nchar|chr)\s*\(\s*\d+\s*(?:,\s*\d+\s*){2,}\)|(?:char|chr)\s*\(\s*\d+\s*\)"
+         r"\s*(?:\+|\|\|)\s*(?:char|chr)\s*\(|\b0x[0-9a-f]{8,}\b.{0,40}\b(?:from|where|union|"
+         r"select|into)\b|\b(?:from|where|union|select|into|like|=)\s*0x[0-9a-f]{6,}",
+         0.75, "CHAR()/hex literal string building"),
+    Rule("sqli-select-from", "sqli",
+         r"\bselect\b\s*(?:\*|(?:distinct\s+|top\s+\d+\s+)?[\w.@`\"\[\]]+\s*(?:\(\s*[\w*.,\s]*\))?"
+         r"\s*(?:,\s*[\w.@`\"\[\]()*]+\s*){0,20})\s*\bfrom\s+[\w.`\"\[\]]+\s*(?:\bwhere\b|--|#|;|$|\)"
+         r"|\blimit\b|\border\b|\bgroup\b|\bunion\b)",
+         0.7, "SELECT … FROM statement"),
+    Rule("sqli-dml", "sqli",
+         r"\binsert\s+into\s+[\w.`\"\[\]]+\s*(?:\([^)]{0,200}\)\s*)?(?:values|select)\b"
+         r"|\bupdate\s+[\w.`\"\[\]]+\s+set\s+[\w.`\"]+\s*=\s*['\"\d(@]"
+         r"|\bdelete\s+from\s+[\w.`\"\[\]]+\s*(?:where|;|--|#|$)"
+         r"|\bdrop\s+(?:table|database|schema|procedure|function|view)\s+(?:if\s+exists\s+)?"
+         r"[\w.`\"\[\]]+\s*(?:;|--|#|$)|\btruncate\s+table\s+\w"
+         r"|\bexec(?:ute)?\s+(?:master\.|xp_|sp_|\(\s*['\"@]|immediate\b)",
+         0.8, "data-changing SQL statement"),
+    Rule("sqli-order-by-probe", "sqli",
+         r"\border\s+by\s+\d+\s*(?:--|#|/\*|;|$)|(?:['\"`)]|\d)\s*\border\s+by\s+\d+\s*[,)]"
+         r"|\bgroup\s+by\s+[\w.]+\s+having\s+\d|\bprocedure\s+analyse\s*\(",
+         0.8, "ORDER BY / GROUP BY column probe"),
+    Rule("sqli-bool-blind", "sqli",
+         r"\b(?:and|or)\s+\(*\s*(?:select|ascii|substring|substr|length|exists|mid|ord|count)"
+         r"\s*\(", 0.8, "boolean blind sub-query"),
+    Rule("sqli-comparison-comment", "sqli",
+         r"\b(?:or|and|having|where)\s+[^\n]{0,40}(?:=|<|>|\blike\b)[^\n]{0,40}(?:--[\s+-]*$"
+         r"|--\s|#\s*$|/\*|;\s*--)", 0.8, "boolean comparison then SQL comment"),
+    Rule("sqli-subquery", "sqli",
+         r"\(\s*select\s+(?:top\s+\d|\*|count\s*\(|@@|\w+\s*\(|null\b|\d)"
+         r"|\b(?:or|and)\s+[\w'\"]*\s*(?:=|<|>)\s*\(\s*select\b", 0.75, "sub-query"),
+    Rule("sqli-string-probe", "sqli",
+         r"^\s*['\"`][\s)]*(?:[-+*/|&^=<>%]|\|\||&&|or|and)+[\s(]*['\"`]\s*$", 0.6,
+         "quote-operator-quote probe"),
+    Rule("sqli-case-when", "sqli",
+         r"\bcase\s+when\s+.{1,120}\bthen\b.{1,120}\belse\b|\bwhen\s+\(?\s*\d+\s*=\s*\d+\s*\)?\s*then\b",
+         0.7, "CASE WHEN conditional"),
+    # ----------------------------------------------------------------- XSS
+    Rule("xss-script-tag", "xss",
+         r"<\s*/?\s*script\b|<\s*script[\s/>]|\bscript\s*>|\xc2\xbc\s*/?\s*script", 0.95,
+         "script tag"),
+    Rule("xss-event-handler", "xss",
+         r"<\s*[a-z!][\w:-]*[^>]*?[\s/\"'`;]on[a-z]{3,}[^a-z0-9\s=>]{0,40}\s*=", 0.92,
+         "event-handler attribute in a tag"),
+    Rule("xss-handler-call", "xss",
+         r"\bon[a-z]{3,}\s*=\s*['\"`]?\s*(?:alert|prompt|confirm|eval|javascript:|document\.|window\."
+         r"|location|top\[|self\[|\[|\(|[\w.$]{1,40}\s*[(`])", 0.8, "event handler running code"),
+    Rule("xss-quote-call", "xss",
+         r"['\"`]\s*[;)+,-]+\s*(?:alert|prompt|confirm|eval|settimeout|fetch)\s*[(`]", 0.85,
+         "string breakout into a script call"),
+    Rule("xss-attr-breakout", "xss",
+         r"['\"`]\s*/?\s*\bon[a-z]{3,}\s*=\s*['\"`]?[\w$.\[(]", 0.75,
+         "quote breaks out into an event handler"),
+    Rule("xss-js-url", "xss",
+         r"\b(?:j\s*a\s*v\s*a|v\s*b|l\s*i\s*v\s*e)\s*s\s*c\s*r\s*i\s*p\s*t\s*:[^\s]", 0.85,
+         "javascript:/vbscript: URL"),
+    Rule("xss-dangerous-tag", "xss",
+         r"<\s*/?\s*(?:iframe|frame|frameset|object|embed|applet|svg|math|meta|base|link|style"
+         r"|xss|xml|isindex|bgsound|layer|ilayer|import|marquee|template|portal|xmp|plaintext"
+         r"|noscript|animate|set|handler|listener|vmlframe|x)\b", 0.7, "active-content tag"),
+    Rule("xss-data-uri", "xss",
+         r"(?:src|href|data|action|formaction|background|xlink:href|poster|srcdoc)\s*=\s*['\"]?\s*"
+         r"(?:data\s*:\s*(?:text/html|image/svg|application/(?:x-)?(?:javascript|xhtml))"
+         r"|javascript\s*:|vbscript\s*:)|\bdata\s*:\s*text/html\s*[;,]", 0.85, "script-bearing URI"),
+    Rule("xss-js-sink", "xss",
+         r"\bdocument\s*\.\s*(?:cookie|domain|write|location|body\.innerhtml)\b"
+         r"|\bwindow\s*\.\s*(?:location|open\s*\(|name\b)|\.\s*innerhtml\s*=|\bstring\s*\.\s*"
+         r"fromcharcode\s*\(|\blocation\s*\.\s*(?:href|hash|search)\b\s*=?|\bself\s*\[\s*['\"]"
+         r"|\btop\s*\[\s*['\"]|\bparent\s*\[\s*['\"]|\bconstructor\s*\.\s*constructor\s*\(",
+         0.8, "JavaScript DOM sink"),
+    Rule("xss-js-call", "xss",
+         r"\b(?:alert|prompt|confirm|eval|settimeout|setinterval|atob|fetch|importscripts)"
+         r"\s*(?:\(|`|\.call\s*\(|\.apply\s*\()", 0.45, "JavaScript call often used in XSS"),
+    Rule("xss-css-expression", "xss",
+         r"[:=]\s*expression\s*\(|-moz-binding\s*:|\bbehavior\s*:\s*url|@import\s+['\"]?"
+         r"(?:javascript|data|https?:)|url\s*\(\s*['\"]?\s*(?:javascript|vbscript|data)\s*:",
+         0.8, "script in CSS"),
+    Rule("xss-tag-open", "xss",
+         r"<\s*(?:img|image|video|audio|source|body|input|button|select|textarea|keygen|form"
+         r"|details|a|div|table|td|svg|html|span|p|br|hr|iframe|object|embed|marquee|style)"
+         r"\b[^>]*(?:src|href|style|action|data|dynsrc|lowsrc)\s*=\s*['\"]?\s*[`&]",
+         0.6, "tag attribute with entity or template-quoted value"),
+    Rule("xss-angle-breakout", "xss",
+         r"['\"`]\s*>\s*<\s*[a-z/!]", 0.55, "attribute breakout into a new tag"),
+    # ----------------------------------------------------------------- command injection
+    Rule("cmdi-separator-command", "cmdi",
+         r"(?:[;&|`\n\r]|\$\(|\|\||&&)\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS
+         + r"(?:\.exe)?(?:\s*$|\s*[|;&`)>]|\s+[-/$%.~\d\"'\\*]|\s+[a-z]:|[\\/])",
+         0.85, "shell separator before a command"),
+    Rule("cmdi-command-substitution", "cmdi",
+         r"\$\(\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS + r"\b|`\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS
+         + r"(?:\s[^`]*)?`",
+         0.9, "command substitution"),
+    Rule("cmdi-shell-path", "cmdi",
+         r"/(?:usr/)?(?:local/)?s?bin/(?:ba|z|k|c|tc|da|fi)?sh\b|/(?:usr/)?s?bin/(?:nc|netcat|ncat|"
+         r"perl|python\d?|ruby|php|wget|curl|id|cat|ls|uname|whoami|echo|ping|telnet|socat)\b"
+         r"|\bcmd(?:\.exe)?\s*/[ck]\b|\bpowershell(?:\.exe)?\s+-|\b(?:nc|ncat|netcat)\s+"
+         r"(?:-\w+\s+)*-e\s|/dev/(?:tcp|udp)/|\bmkfifo\s+/|\b(?:bash|sh)\s+-[ci]\b",
+         0.9, "shell binary or reverse shell"),
+    Rule("cmdi-shellshock", "cmdi", r"\(\s*\)\s*\{\s*[^}]{0,20};?\s*\}\s*;", 0.95, "Shellshock"),
+    Rule("cmdi-code-exec", "cmdi",
+         r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function"
+         r"|call_user_func(?:_array)?|preg_replace|include|require(?:_once)?|file_get_contents"
+         r"|fopen|readfile|highlight_file|show_source|phpinfo)\s*\(\s*(?:\$_|['\"][^'\"]{0,80}"
+         r"['\"]\s*\)|\$\w|base64_decode|str_rot13|gzinflate|\))|\beval\s*\(\s*(?:\$_|base64_decode"
+         r"|gzinflate|str_rot13|request|atob|['\"])|\$_(?:get|post|request|cookie|server|files)"
+         r"\s*\[|<\?(?:php|=)|\bphpinfo\s*\(\s*\)",
+         0.85, "server-side code execution"),
+    Rule("cmdi-lang-exec", "cmdi",
+         r"\b(?:kernel\s*\.\s*(?:exec|system|spawn|exit|open|fork)|io\s*\.\s*popen|%x\s*[{(\[]"
+         r"|runtime\s*\.\s*getruntime\s*\(\s*\)\s*\.\s*exec|processbuilder\s*\(|__import__\s*\("
+         r"\s*['\"](?:os|subprocess|pty|socket)|\bos\s*\.\s*(?:system|popen|exec\w*|spawn\w*)\s*\("
+         r"|subprocess\s*\.\s*(?:call|run|popen|check_output)|(?:perl|ruby|python\d?|php|node|"
+         r"lua)\s+-[a-z]*[er]\s+['\"]|require\s*\(\s*['\"]child_process|child_process"
+         r"|\bsystem\s*\(\s*['\"`][^'\"`]{1,100}['\"`]\s*\))",
+         0.85, "interpreter code execution"),
+    Rule("cmdi-windows", "cmdi",
+         r"%(?:systemroot|windir|comspec|programfiles|userprofile|temp|appdata|computername"
+         r"|username)%|\bnet\s+(?:user|localgroup|view|share|use|group|accounts|session|start"
+         r"|stop)\b|\bnetsh\s+(?:firewall|advfirewall|interface|wlan)|\breg\s+(?:add|query|delete"
+         r"|save|export)\s|\bwmic\s+\w|\bcertutil\s+-|\bbitsadmin\s+/|\bschtasks\s+/|\bvssadmin\b",
+         0.85, "Windows command"),
+    Rule("cmdi-ssi", "cmdi",
+         r"<!--\s*#\s*(?:exec|include|echo|config|printenv|set|fsize|flastmod)\b", 0.9,
+         "server-side include"),
+    Rule("cmdi-fetch-exec", "cmdi",
+         r"\b(?:wget|curl|fetch|lwp-download|tftp)\s+(?:-[\w-]+\s+(?:\S+\s+)?)*"
+         r"(?:https?|ftp|tftp)://|\|\s*(?:ba|z)?sh\b|>\s*/(?:tmp|dev/shm|var/tmp)/|\b2>&1\b"
+         r"|>\s*/dev/null|\bchmod\s+(?:\+x|[0-7]{3,4})\s",
+         0.8, "download-and-run or redirection"),
+    Rule("cmdi-command-line", "cmdi",
+         r"^\s*['\"]?\s*" + _SHELL_COMMANDS + r"(?:\.exe)?\s+(?:-{1,2}[a-z][\w-]*\s+)+(?:[/\\~*.\d$]|"
+         r"[a-z]:)|(?:^|['\"`;|&])\s*(?:whoami|uname|ifconfig|ipconfig|sysinfo|systeminfo|netstat"
+         r"|nslookup|netcat|ncat|useradd|crontab|mkfifo|certutil|bitsadmin|powershell|wmic"
+         r"|phpversion\s*\(\s*\)|getenforce|id\s*;)\s*(?:$|['\"`;|&]|\s+[-/])", 0.75,
+         "value is a shell command line"),
+    Rule("cmdi-pipe-command", "cmdi",
+         r"^\s*[|&;]+\s*" + _SHELL_COMMANDS + r"\b", 0.7, "value starts with a shell operator"),
+    # ----------------------------------------------------------------- path traversal / LFI
+    Rule("path-traversal-sensitive", "path_traversal",
+         r"(?:\.\.[/\\]|[/\\]\.\.)[\w./\\-]*(?:" + _SENSITIVE_UNIX[1:] + r"|"
+         + _SENSITIVE_FILES + r"|(?:windows|winnt)[/\\])", 0.95,
+         "traversal reaching a sensitive path"),
+    Rule("path-traversal-deep", "path_traversal",
+         r"(?:\.\.[/\\]+){2,}|(?:[/\\]\.\.){2,}|\.\.[/\\]+\.\.(?:$|[?#;%\x00])", 0.7,
+         "repeated parent-directory segments"),
+    Rule("path-traversal-single", "path_traversal",
+         r"(?:^|[=/\\\s'\"])\.\.[/\\]", 0.35, "parent-directory segment"),
+    Rule("path-sensitive-absolute", "path_traversal",
+         r"(?:^|[=:\s'\"(]|file://)/+(?:etc/(?:passwd|shadow|group|hosts|sudoers|issue|crontab"
+         r"|master\.passwd|hostname|fstab|os-release|apache2?|httpd|nginx|mysql|php|ssh)"
+         r"|proc/(?:self|\d+)/|var/log/|var/www/|root/|home/[^/\s]+/\.ssh|usr/local/apache)"
+         r"|(?:^|[=\s'\"])[a-z]:[/\\]+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache"
+         r"|program\s*files|php|mysql|users[/\\][^/\\]+[/\\](?:ntuser|appdata))"
+         r"|(?:^|[/\\])(?:boot|win|system)\.ini\b|\bsystem32[/\\]"
+         r"|(?:^|[=\s'\"])[/\\][\w .\\/-]*(?:access|error)[._]log\b"
+         r"|(?:^|[=\s'\"])[/\\](?:opt|usr|var|etc|apache\d?|xampp|wamp|log|logs)[/\\]"
+         r"[\w .\\/-]*\.(?:log|conf|cnf|ini|passwd|pwd|htpasswd)\b"
+         r"|(?:^|[=\s'\"])/var/(?:adm|log)/\w",
+         0.8, "absolute path to a sensitive file"),
+    Rule("path-wrapper", "path_traversal",
+         r"\b(?:php|zip|phar|expect|glob|compress\.(?:zlib|bzip2)|zlib|ogg|rar|ssh2\.\w+)://"
+         r"|\bfile://+[\w/\\.:%~-]{2,}|\bdata:(?:text/plain|application/x-httpd-php|;base64)|\binput://|\bdict://"
+         r"|\bgopher://|\bjar:(?:file|https?):|\bnetdoc:", 0.8, "stream wrapper / file URL"),
+    Rule("path-encoded-dots", "path_traversal",
+         r"(?:%(?:25)*2e|0x2e|%c0%ae|%e0%80%ae|\\u002e|&#x?0*(?:2e|46);?){2}"
+         r"(?:%(?:25)*(?:2f|5c)|0x(?:2f|5c)|%c0%af|%c1%9c|%e0%80%af|[/\\])"
+         r"|\.\.(?:%(?:25)*(?:2f|5c)|%c0%af|%c1%9c|0x(?:2f|5c))", 0.85, "encoded traversal"),
+    Rule("path-null-suffix", "path_traversal",
+         r"\.\.[/\\][^\x00]{0,200}(?:\x00|%00)", 0.8, "traversal with null-byte truncation"),
+    Rule("path-dot-runs", "path_traversal",
+         r"(?:^|[/\\])\.{3,}[/\\]|[/\\]\.{3,}(?:$|[/\\])|(?:\.\.[/\\]?;[/\\]){1,}|\.\.;/",
+         0.7, "dot-run or semicolon traversal"),
+    # ----------------------------------------------------------------- template injection
+    Rule("ssti-dunder-chain", "ssti",
+         r"__(?:class|mro|subclasses|globals|builtins|base|bases|init|import|dict|getattribute"
+         r"|reduce|loader|module)__\s*(?:\.|\[|\(|\|)[^\n]{0,80}__\w+__|\b(?:config|self|request"
+         r"|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages)\s*\.\s*__\w+__",
+         0.9, "Python dunder-attribute chain"),
+    Rule("ssti-expression", "ssti",
+         r"\{\{[^{}]{0,200}?(?:\d\s*[*+/%-]\s*\d|['\"]\s*[*+]|[*+]\s*['\"]|\w\s*\(|\|\s*\w|\b(?:config|self|request|lipsum"
+         r"|cycler|joiner|namespace|url_for|range|dict|attr|popen|system|import|eval|exec|os"
+         r"|subprocess|getattr|constructor|_self|env|app|settings|session|g)\b[.\[(|]?|__\w+"
+         r"|\|\s*(?:attr|safe|e|join|format|map|select)\b)[^{}]{0,200}\}\}", 0.85,
+         "code inside {{ }}"),
+    Rule("ssti-dollar-brace", "ssti",
+         r"\$\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:\.getclass|\.forname|runtime|\bt\s*\("
+         r"|new\s+\w|\.exec|\.getruntime|freemarker|java\.|@java|\bclass\b|\.invoke"
+         r"|\bfile\s*\(|getenv|system)[^{}]{0,120}|[\w.]+\s*\([^{}]*\)\s*|\s*=\s*[^}]*)\}",
+         0.85, "expression inside ${ }"),
+    Rule("ssti-hash-brace", "ssti",
+         r"[#*@~]\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:\.|\(|\bt\s*\()[^{}]{0,120})\}",
+         0.75, "expression inside #{ } *{ } @{ }"),
+    Rule("ssti-statement", "ssti",
+         r"\{%-?\s*(?:import|include|extends|set|for|if|debug|print|raw|macro|call|filter|with"
+         r"|autoescape|load|block|endfor|endif|php|exec)\b|\{%-?\s*\w+[^%{}]{0,100}%\}|<%=?\s*[^%]{0,200}%>"
+         r"|<#(?:assign|import|include|list|if|ftl|setting)\b|\#(?:set|foreach|if|include|parse"
+         r"|evaluate|define|macro)\s*\(|\$class\.inspect|\{php\}|\$\{[^{}]{0,100}\w\s*\([^{}]{0,100}\}|\{\{\s*\d+\s*\}\}"
+         r"|\{@\w+|\{\{#?\s*(?:with|each|lookup|#with)\b",
+         0.7, "template statement tag"),
+    Rule("ssti-object-probe", "ssti",
+         r"\b(?:freemarker\.template\.utility\.execute|java\.lang\.(?:runtime|processbuilder|system)"
+         r"|org\.apache\.|springframework|ognl|#_memberaccess|@java\.lang|getclass\(\)\.forname"
+         r"|\.getdeclaredmethods|\bvelocity\b.{0,40}\$)", 0.75, "template-engine object access"),
+    # ----------------------------------------------------------------- CRLF / response splitting
+    Rule("crlf-header-injection", "crlf",
+         r"(?:[\r\n]|\\r|\\n|\xe5\x98[\x8a\x8d]|\xc4[\x8a\x8d]|%0d|%0a|%%0d0a|%u000[ad])\s*(?:set-cookie|location|"
+         r"content-(?:type|length|security-policy|disposition|encoding)|refresh|x-[\w-]+|"
+         r"access-control-[\w-]+|http/\d|cache-control|transfer-encoding|link|server|status|"
+         r"host|cookie|vary|www-authenticate|strict-transport-security|upgrade|connection|"
+         r"last-modified|pragma|expires|etag|age|p3p)\s*:",
+         0.9, "header injected after a line break"),
+    Rule("crlf-double-break-body", "crlf",
+         r"(?:\r\n|\\r\\n|\n\n|\\n\\n)(?:\r\n|\\r\\n|\n|\\n)?\s*(?:<[a-z!]|http/\d)", 0.75,
+         "blank line then injected body"),
+    Rule("crlf-http-response", "crlf",
+         r"[\r\n]\s*http/\d(?:\.\d)?\s+\d{3}\b", 0.9, "injected status line"),
+    # ----------------------------------------------------------------- LDAP injection
+    Rule("ldap-filter-breakout", "ldap",
+         r"\*?\)\s*\(+\s*[|&!]|\*\s*\(\s*\)\s*[|&]|\)\s*\(\s*[\w-]+\s*[~<>]?=|\(\s*[|&!]\s*\(\s*[\w-]+\s*[~<>]?="
+         r"|\(\s*[\w-]+\s*[~<>]?=\s*\*\s*\)\s*\)|\*\s*\)\s*\(\s*[\w-]+\s*[~<>]?=",
+         0.85, "LDAP filter breakout"),
+    Rule("ldap-wildcard-attr", "ldap",
+         r"\(\s*(?:objectclass|objectcategory|uid|cn|sn|mail|userpassword|samaccountname|"
+         r"givenname|memberof|description|ou|dc|homedirectory|userprincipalname)\s*[~<>]?=\s*\*"
+         r"|\b(?:objectclass|userpassword|samaccountname)\s*=\s*\*", 0.8,
+         "LDAP attribute wildcard"),
+    Rule("ldap-null-close", "ldap",
+         r"^\s*\*\s*\)|[\w*]\)\s*(?:%00|\x00)|\)\s*\(\s*\|\s*\(|^\s*\*\s*\(\s*[|&]", 0.6,
+         "LDAP filter closed early"),
+    # ----------------------------------------------------------------- XML / XXE
+    Rule("xml-doctype-entity", "xml",
+         r"<!doctype[^>]{0,200}\[|<!entity\b|<!doctype\s+\w+\s+(?:system|public)\b", 0.95,
+         "DOCTYPE with internal subset or external DTD"),
+    Rule("xml-external-ref", "xml",
+         r"\bsystem\s+['\"](?:file|https?|ftp|php|expect|jar|netdoc|gopher|data)\s*:"
+         r"|\bpublic\s+['\"][^'\"]{0,200}['\"]\s*['\"](?:file|https?|ftp)\s*:", 0.9,
+         "external entity reference"),
+    Rule("xml-xinclude", "xml",
+         r"<\s*xi\s*:\s*include\b|xmlns\s*:\s*xi\s*=|\bhttp://www\.w3\.org/2001/xinclude", 0.9,
+         "XInclude"),
+    Rule("xml-xslt", "xml",
+         r"<\s*xsl\s*:\s*(?:stylesheet|transform|value-of|template|copy-of|include|import"
+         r"|variable|for-each|output)\b|xmlns\s*:\s*xsl\s*=|<\?xml-stylesheet\b", 0.85, "XSLT"),
+    Rule("xml-parameter-entity", "xml",
+         r"%\s*[a-z_][\w.-]*\s*;\s*\]|<!entity\s+%|<!attlist\b|<!element\b", 0.8,
+         "DTD parameter entity or declaration"),
+    Rule("xml-prolog", "xml",
+         r"<\?xml\s+version\s*=", 0.3, "XML prolog"),
+    # ----------------------------------------------------------------- NoSQL injection
+    Rule("nosql-operator", "nosql",
+         r"[\[{,'\"]\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not"
+         r"|nor|elemmatch|size|type|mod|all|text|search|function|accumulator|lookup|jsonschema"
+         r"|options|comment|slice|meta|natural)\b\s*['\"]?\s*[\]:=]",
+         0.9, "MongoDB query operator"),
+    Rule("nosql-where-js", "nosql",
+         r"\$where\s*['\"]?\s*:|\bthis\s*\.\s*\w+\s*(?:==|!=|\.match\s*\(|\.length)|"
+         r"[\w'\"]\s*;\s*return\s*\(?\s*(?:true|1|this)\b|:\s*/\.\*/|\|\|\s*['\"]?1['\"]?\s*==\s*['\"]?1"
+         r"|['\"]\s*&&\s*this\.|\bdb\s*\.\s*\w+\s*\.\s*(?:find|insert|drop|remove|update)\s*\("
+         r"|\bdb\s*\.\s*(?:getcollectionnames|dropdatabase|eval|getsiblingdb)\s*\(",
+         0.85, "server-side JavaScript in a NoSQL query"),
+    Rule("nosql-bracket-operator", "nosql",
+         r"\w\[\s*\$\w+\s*\]\s*=|\[\s*\$(?:ne|gt|lt|regex|in|nin|exists|where|eq|gte|lte)\s*\]",
+         0.9, "operator smuggled in a form-field key"),
+    Rule("nosql-js-injection", "nosql",
+         r"['\"]\s*\|\|\s*['\"]?[\w'\"]+['\"]?\s*==|\bsleep\s*\(\s*\d{3,}\s*\)\s*(?:;|\||$|['\"])"
+         r"|\bobjectid\s*\(\s*['\"]|\bisodate\s*\(|\bmapreduce\b|tojson\s*\(",
+         0.6, "JavaScript tautology"),
+    # ----------------------------------------------------------------- malicious uploads
+    Rule("upload-double-extension", "file_upload",
+         r"\.(?:php\d?|phtml|phar|pht|phps|pgif|shtml|asp|aspx|asa|cer|asax|ashx|asmx|jsp|jspx"
+         r"|jsw|jsv|jspf|cfm|cfml|cgi|pl|py|rb|sh|exe|dll|bat|cmd|vbs|ps1|war|hta|svg|html?)"
+         r"(?:\s|\.|%00|\x00|%20|;|:|::\$data|/|\\|%0a|%0d|\?|#|%2e)+[\w.-]*"
+         r"(?:jpe?g|png|gif|bmp|ico|webp|pdf|txt|docx?|zip|mp4|svg|tiff?|heic)\b"
+         r"|\.(?:jpe?g|png|gif|bmp|ico|webp|pdf|txt|docx?|zip|tiff?)(?:\s|%00|\x00|%20|;)*\.(?:php\d?"
+         r"|phtml|phar|pht|asp|aspx|asa|cer|jsp|jspx|cfm|cgi|pl|py|sh|exe|htaccess|shtml)\b",
+         0.9, "double extension hiding a script"),
+    Rule("upload-script-name", "file_upload",
+         r"^[^/\\\s<>@]{0,200}\.(?:ph(?:p|tm)\w*|phar|pht|phps|pgif|s?html?|xhtml|stm|shtm|svgz?"
+         r"|asp|aspx|asa|cer|asax|ashx|asmx|jsp|jspx|jsw|jsv|jspf|cfm|cfml|cgi|pl|exe|dll|bat|vbs"
+         r"|ps1|war|hta|scr|msi|jar)(?:[\s./\\;?]|%00|\x00|::\$data|%20)*$",
+         0.6, "executable or server-script file name"),
+    Rule("upload-server-config", "file_upload",
+         r"(?:^|[/\\])(?:\.htaccess|\.htpasswd|\.user\.ini|web\.config|php\.ini|httpd\.conf)"
+         r"(?:\s|$|%00|\x00|\.|_)|\baddtype\s+application/x-httpd-php|\bsethandler\s+"
+         r"|\bphp_(?:value|flag)\s+(?:auto_(?:pre|ap)pend_file|engine)|\bauto_(?:pre|ap)pend_file"
+         r"\s*=|<handlers>.{0,200}<add\b", 0.85, "server configuration override"),
+    Rule("upload-webshell", "file_upload",
+         r"<\?php|<\?=\s*[`$]|<%@\s*page|<%\s*(?:eval|execute|response\.write|runtime)"
+         r"|<jsp:|<script\s+language\s*=\s*['\"]?php"
+         r"|<\s*asp:|\bwscript\.shell\b|\bscripting\.filesystemobject\b", 0.85,
+         "server-side script content"),
+    Rule("upload-polyglot", "file_upload",
+         r"^.{0,8}(?:gif8[79]a|png\r\n|jfif|exif|%pdf-).{0,400}<(?:\?|%|script)", 0.95,
+         "image or document header followed by script"),
+    Rule("upload-null-extension", "file_upload",
+         r"\.\w{1,5}(?:%00|\x00|\\x00|\\0)\.?\w{0,5}$|::\$data\b", 0.8,
+         "null byte or stream suffix in a file name"),
+)

@@ -1,0 +1,76 @@
+"""The spec's direct-use detection API: ``sus_patterns_handler``.
+
+``sus_patterns_handler`` is the process-wide :class:`SusPatternsManager`. It wraps one
+:class:`guard.engine.detector.DetectionEngine`, so patterns added through it are seen by the
+Flask extension in the same process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guard.config import SecurityConfig
+from guard.engine.detector import DetectionEngine
+
+
+class SusPatternsManager:
+    """Suspicious-pattern detection: ``detect()``, pattern management, stats and status."""
+
+    def __init__(self, config: SecurityConfig | None = None) -> None:
+        self.engine = DetectionEngine(config)
+
+    def configure(self, config: SecurityConfig) -> None:
+        """Apply the ``detection_*`` settings of ``config``."""
+        self.engine.configure(config)
+
+    def detect(
+        self,
+        content: Any,
+        ip_address: str | None = None,
+        context: str = "unknown",
+        correlation_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Screen ``content`` and return the verdict dictionary.
+
+        Keys: ``is_threat``, ``threat_score`` (0..1), ``threats`` (each ``type`` "regex" with
+        ``pattern``, or "semantic" with ``attack_type`` and ``probability``; both with ``class``
+        and a bounded ``fragment``), ``context``, ``original_length``, ``processed_length``,
+        ``truncated``, ``execution_time``, ``timeouts`` and ``correlation_id``.
+        """
+        return self.engine.detect(content, ip_address, context, correlation_id)
+
+    def add_pattern(self, pattern: str, custom: bool = False) -> None:
+        """Add a regex; raises ``ValueError`` naming the problem when it cannot compile."""
+        self.engine.add_pattern(pattern, custom=custom)
+
+    def remove_pattern(self, pattern: str, custom: bool = False) -> bool:
+        """Remove a regex added earlier; returns False when it was not present."""
+        return self.engine.remove_pattern(pattern, custom=custom)
+
+    def get_all_patterns(self) -> list[str]:
+        """Every pattern in force: built-in and default ones first, then custom ones."""
+        return self.engine.get_all_patterns()
+
+    def get_default_patterns(self) -> list[str]:
+        """The built-in patterns plus any added with ``custom=False``."""
+        return self.engine.get_default_patterns()
+
+    def get_custom_patterns(self) -> list[str]:
+        """The patterns added with ``custom=True``."""
+        return self.engine.get_custom_patterns()
+
+    def get_performance_stats(self) -> dict[str, Any]:
+        """``slow_patterns``, ``problematic_patterns`` and a ``summary``."""
+        return self.engine.get_performance_stats()
+
+    def configure_semantic_threshold(self, threshold: float) -> None:
+        """Set the semantic model's flagging threshold (0.0–1.0)."""
+        self.engine.configure_semantic_threshold(threshold)
+
+    def get_component_status(self) -> dict[str, bool]:
+        """``compiler``, ``preprocessor``, ``semantic_analyzer``, ``performance_monitor``."""
+        return self.engine.get_component_status()
+
+
+sus_patterns_handler = SusPatternsManager()
+"""The process-wide detection handler."""

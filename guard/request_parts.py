@@ -1,0 +1,163 @@
+"""Take a Flask request apart into the values that get screened.
+
+Every place an attacker can put text is visited: the path, each query key and value (repeated
+keys too), headers, cookies, form fields, every key and leaf of a JSON body, a raw text body,
+multipart file names and the first bytes of each uploaded file. The walk is bounded in count,
+depth and bytes; when a bound is reached the rest is not dropped silently: the remaining raw body
+is screened as one value and the result says the request was truncated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Request
+
+LOW_RISK_HEADERS = frozenset(
+    {
+        "accept-encoding",
+        "cache-control",
+        "connection",
+        "content-length",
+        "dnt",
+        "if-modified-since",
+        "if-none-match",
+        "pragma",
+        "sec-fetch-dest",
+        "sec-fetch-mode",
+        "sec-fetch-site",
+        "sec-fetch-user",
+        "upgrade-insecure-requests",
+        "priority",
+    }
+)
+"""Headers skipped when, and only when, their value is in the plain safe alphabet below."""
+
+_SAFE_HEADER_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,;=*/+.:-_\"?()"
+)
+_SKIPPED_HEADERS = frozenset({"cookie"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on how much of one request is taken apart."""
+
+    max_parts: int = 512
+    max_json_depth: int = 64
+    max_body_bytes: int = 1_000_000
+    upload_sniff_bytes: int = 2048
+
+
+@dataclass(frozen=True)
+class Part:
+    """One screened value: where it came from (``location``), its ``name`` and its ``value``."""
+
+    location: str
+    name: str
+    value: str
+
+
+def header_is_low_risk(name: str, value: str) -> bool:
+    """True for a low-risk header whose value uses only the plain safe alphabet."""
+    return name.lower() in LOW_RISK_HEADERS and all(c in _SAFE_HEADER_CHARS for c in value)
+
+
+def request_parts(request: Request, limits: Limits | None = None) -> tuple[list[Part], bool]:
+    """Return the request's screenable parts and whether any bound cut the walk short."""
+    limits = limits or Limits()
+    parts: list[Part] = []
+    truncated = False
+    for part in _walk(request, limits):
+        if len(parts) >= limits.max_parts:
+            truncated = True
+            break
+        parts.append(part)
+    if truncated:
+        rest = _body_text(request, limits)
+        if rest:
+            parts.append(Part("body", "(remainder)", rest))
+    return parts, truncated
+
+
+def _walk(request: Request, limits: Limits) -> Iterator[Part]:
+    yield Part("path", "path", request.path)
+    for key, values in request.args.lists():
+        yield Part("query_key", key, key)
+        for value in values:
+            yield Part("query", key, value)
+    for name, value in request.headers.items():
+        lowered = name.lower()
+        if lowered in _SKIPPED_HEADERS or header_is_low_risk(name, value):
+            continue
+        yield Part("header", name, value)
+    for name, value in request.cookies.items(multi=True):
+        yield Part("cookie_key", name, name)
+        yield Part("cookie", name, value)
+    yield from _body_parts(request, limits)
+
+
+def _body_parts(request: Request, limits: Limits) -> Iterator[Part]:
+    if request.content_length is not None and request.content_length > limits.max_body_bytes:
+        yield Part("body", "(oversized)", _body_text(request, limits))
+        return
+    mimetype = request.mimetype or ""
+    if mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        for key, values in request.form.lists():
+            yield Part("form_key", key, key)
+            for value in values:
+                yield Part("form", key, value)
+        for field_name, storage in request.files.items(multi=True):
+            yield Part("filename", field_name, storage.filename or "")
+            head = storage.stream.read(limits.upload_sniff_bytes)
+            storage.stream.seek(0)
+            yield Part("file_content", field_name, head.decode("utf-8", "replace"))
+        return
+    body = _body_text(request, limits)
+    if not body:
+        return
+    if request.is_json or body.lstrip()[:1] in ("{", "["):
+        parsed = _parse_json(body)
+        if parsed is not _UNPARSED:
+            yield from _json_parts(parsed, limits.max_json_depth, body)
+            return
+    yield Part("body", "body", body)
+
+
+def _body_text(request: Request, limits: Limits) -> str:
+    data = request.get_data(cache=True)[: limits.max_body_bytes]
+    return data.decode("utf-8", "replace")
+
+
+_UNPARSED = object()
+_NAME_LIMIT = 200
+
+
+def _parse_json(body: str) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return _UNPARSED
+
+
+def _json_parts(document: Any, max_depth: int, raw: str) -> Iterator[Part]:
+    stack: list[tuple[str, Any, int]] = [("$", document, 0)]
+    while stack:
+        path, node, depth = stack.pop()
+        if depth > max_depth:
+            yield Part("body", "(too deep)", raw)
+            return
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield Part("json_key", path, str(key))
+                stack.append((f"{path}.{key}"[:_NAME_LIMIT], value, depth + 1))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                stack.append((f"{path}[{index}]"[:_NAME_LIMIT], value, depth + 1))
+        elif isinstance(node, str):
+            yield Part("json", path, node)
+        elif node is not None and not isinstance(node, bool | int | float):
+            yield Part("json", path, str(node))

@@ -1,0 +1,181 @@
+"""The detection engine: rule regressions, custom patterns, limits, monitor and status."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from guard import SecurityConfig
+from guard.engine.detector import DetectionEngine
+from guard.engine.matcher import HYPERSCAN_AVAILABLE
+from guard.engine.semantic import SemanticAnalyzer
+from guard.errors import PatternError
+
+CASES = json.loads((Path(__file__).parent / "cases" / "regression.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def engine() -> DetectionEngine:
+    return DetectionEngine()
+
+
+@pytest.fixture(scope="module")
+def re2_engine() -> DetectionEngine:
+    return DetectionEngine(engine="re2")
+
+
+def _verdict(result: dict[str, Any]) -> str | None:
+    return result["attack_class"] if result["is_threat"] else None
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["input"][:40])
+def test_regression_case(engine: DetectionEngine, case: dict[str, Any]) -> None:
+    assert _verdict(engine.detect(case["input"])) == case["class"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["input"][:40])
+def test_re2_fallback_agrees(re2_engine: DetectionEngine, case: dict[str, Any]) -> None:
+    assert re2_engine.engine_name == "re2"
+    assert _verdict(re2_engine.detect(case["input"])) == case["class"]
+
+
+def test_prefers_hyperscan_when_installed(engine: DetectionEngine) -> None:
+    assert engine.engine_name == ("hyperscan" if HYPERSCAN_AVAILABLE else "re2")
+
+
+def test_result_shape(engine: DetectionEngine) -> None:
+    result = engine.detect("<script>alert(1)</script>", "10.1.1.1", "query_param", "cid-1")
+    assert result["is_threat"] and result["correlation_id"] == "cid-1"
+    regex_threats = [t for t in result["threats"] if t["type"] == "regex"]
+    assert regex_threats and all("pattern" in t and t["class"] == "xss" for t in regex_threats)
+    assert all(len(t["fragment"]) <= 120 for t in result["threats"])
+    semantic = [t for t in result["threats"] if t["type"] == "semantic"]
+    assert semantic and 0.0 <= semantic[0]["probability"] <= 1.0
+    assert semantic[0]["attack_type"] == "xss"
+
+
+def test_bytes_and_odd_types_never_raise(engine: DetectionEngine) -> None:
+    assert engine.detect(b"\xff\xfe<script>alert(1)</script>")["is_threat"]
+    assert not engine.detect(None)["is_threat"]
+    assert not engine.detect(12345)["is_threat"]
+    assert not engine.detect("\ud800 lone surrogate")["is_threat"]
+
+
+def test_linear_custom_pattern_joins_database() -> None:
+    engine = DetectionEngine()
+    version = engine.pattern_version
+    entry = engine.add_pattern(r"forbidden-\d+", custom=True)
+    assert entry.linear and engine.pattern_version == version + 1
+    assert r"forbidden-\d+" in engine.get_custom_patterns()
+    result = engine.detect("value forbidden-42")
+    assert result["is_threat"] and result["attack_class"] == "custom"
+    assert engine.remove_pattern(r"forbidden-\d+", custom=True)
+    assert not engine.detect("value forbidden-42")["is_threat"]
+    assert not engine.remove_pattern(r"forbidden-\d+", custom=True)
+
+
+def test_backtracking_custom_pattern_gets_a_real_timeout() -> None:
+    engine = DetectionEngine(SecurityConfig(detection_compiler_timeout=0.2))
+    pattern = r"^(\w+\s?)+\1$"
+    entry = engine.add_pattern(pattern, custom=True)
+    assert not entry.linear
+    hostile = "a" * 5000 + "!"
+    started = time.perf_counter()
+    result = engine.detect(hostile)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.2 + 1.0, elapsed
+    assert result["timeouts"] == [pattern]
+    assert result["is_threat"]
+    problems = engine.get_performance_stats()["problematic_patterns"]
+    assert any(p["pattern"] == entry.id and p["timeouts"] == 1 for p in problems)
+
+
+def test_invalid_pattern_raises_and_changes_nothing() -> None:
+    engine = DetectionEngine()
+    before = engine.get_all_patterns()
+    with pytest.raises(ValueError, match="unbalanced|missing|unterminated"):
+        engine.add_pattern("(unclosed", custom=True)
+    with pytest.raises(PatternError):
+        engine.add_pattern("", custom=True)
+    assert engine.get_all_patterns() == before
+
+
+def test_default_pattern_listing() -> None:
+    engine = DetectionEngine()
+    engine.add_pattern(r"zz-default-\d", custom=False)
+    assert r"zz-default-\d" in engine.get_default_patterns()
+    assert r"zz-default-\d" not in engine.get_custom_patterns()
+
+
+def test_attack_after_padding_is_preserved() -> None:
+    engine = DetectionEngine()
+    padded = "a" * 1_000_000 + " <script>alert(1)</script>"
+    result = engine.detect(padded)
+    assert result["truncated"] and result["original_length"] == len(padded)
+    assert result["processed_length"] <= 10000
+    assert result["is_threat"] and result["attack_class"] == "xss"
+
+
+def test_encoded_attack_after_padding_is_preserved() -> None:
+    engine = DetectionEngine()
+    result = engine.detect("b" * 300_000 + "%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    assert result["truncated"] and result["is_threat"]
+
+
+def test_truncation_without_preservation_is_reported() -> None:
+    engine = DetectionEngine(SecurityConfig(detection_preserve_attack_patterns=False))
+    result = engine.detect("a" * 20000 + "<script>alert(1)</script>")
+    assert result["truncated"] is True
+    assert result["processed_length"] == 10000
+    assert not result["is_threat"]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["${a(" * 2000, "{{" * 5000, "a" * 1_000_000, "%25" * 100_000, "'" * 200_000,
+     "<" * 100_000, "../" * 100_000, "\\x41" * 100_000],
+    ids=["dollar-brace", "braces", "1MB-a", "nested-percent", "quotes", "angles", "dots", "hex"],
+)
+def test_adversarial_input_finishes(engine: DetectionEngine, hostile: str) -> None:
+    started = time.perf_counter()
+    engine.detect(hostile)
+    assert time.perf_counter() - started < 5.0
+
+
+def test_time_grows_linearly(engine: DetectionEngine) -> None:
+    def cost(n: int) -> float:
+        value = "${a(" * n
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            engine.detect(value)
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    small, large = cost(500), cost(4000)
+    assert large < small * 8 * 4 + 0.05, (small, large)
+
+
+def test_monitor_history_is_bounded() -> None:
+    config = SecurityConfig(detection_monitor_history_size=10, detection_max_tracked_patterns=5)
+    engine = DetectionEngine(config)
+    for i in range(8):
+        engine.add_pattern(rf"bounded-{i}-x", custom=True)
+    for i in range(8):
+        for _ in range(30):
+            engine.detect(f"bounded-{i}-x")
+    stats = engine.get_performance_stats()
+    assert stats["summary"]["tracked_patterns"] <= 5
+    assert all(len(s.history) <= 10 for s in engine.monitor._stats.values())
+
+
+def test_component_status_reflects_state(tmp_path: Path) -> None:
+    broken = DetectionEngine(analyzer=SemanticAnalyzer(tmp_path / "missing.json"))
+    status = broken.get_component_status()
+    assert status["semantic_analyzer"] is False
+    assert status["compiler"] is True and status["preprocessor"] is True
+    assert broken.detect("1 UNION SELECT password FROM users")["is_threat"]
