@@ -34,7 +34,7 @@ from guard.engine.matcher import (
     matched_fragment,
 )
 from guard.engine.monitor import PerformanceMonitor
-from guard.engine.rules import RULES
+from guard.engine.rules import CONTAINER_CLASSES, RULES
 from guard.engine.semantic import SemanticAnalyzer, default_analyzer
 from guard.errors import PatternError
 
@@ -66,6 +66,13 @@ class PatternEntry:
     user_added: bool
     linear: bool
     confirm: str | None = None
+    full_score_contexts: frozenset[str] | None = None
+
+    def score_in(self, context: str) -> float:
+        """Confidence for a value screened in ``context`` (see :meth:`Rule.score_in`)."""
+        if self.full_score_contexts is None or context in self.full_score_contexts:
+            return self.score
+        return self.score / 2
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ def _builtin_entries() -> tuple[PatternEntry, ...]:
             user_added=False,
             linear=True,
             confirm=r.confirm,
+            full_score_contexts=r.full_score_contexts,
         )
         for r in RULES
     )
@@ -261,15 +269,13 @@ class DetectionEngine:
         hits.update(custom_hits)
 
         semantic = self._semantic(canonical, config)
-        score, threats, signals = _score(hits, semantic, config, timeouts)
+        score, threats, signals = _score(hits, semantic, timeouts, context)
         is_threat = score >= THREAT_SCORE or any(t["type"] == "semantic" for t in threats)
         if is_threat:
             signals = []
         else:
             threats = []
-        # Rules name the class more reliably than the model, so a rule hit decides it.
-        regex_threats = [t for t in threats if t["type"] == "regex"]
-        top = max(regex_threats or threats, key=lambda t: t["score"], default=None)
+        top = _naming_threat(threats)
         elapsed = time.perf_counter() - started
         return {
             "is_threat": is_threat,
@@ -389,6 +395,20 @@ class DetectionEngine:
         }
 
 
+def _naming_threat(threats: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The threat whose class names the detection.
+
+    Rules name a class more reliably than the model, so a rule hit decides; among rules, a
+    confident container class (see :data:`CONTAINER_CLASSES`) outranks the payload it carries.
+    """
+    regex_threats = [t for t in threats if t["type"] == "regex"]
+    return max(
+        regex_threats or threats,
+        key=lambda t: (t["class"] in CONTAINER_CLASSES and t["score"] >= 0.7, t["score"]),
+        default=None,
+    )
+
+
 def _matcher_works(matcher: LinearMatcher) -> bool:
     try:
         matcher.scan("probe")
@@ -423,13 +443,14 @@ def _char_offsets(text: str, byte_offsets: list[int]) -> list[int]:
 def _score(
     hits: dict[str, tuple[PatternEntry, str]],
     semantic: dict[str, Any] | None,
-    config: SecurityConfig,
     timeouts: list[str],
+    context: str,
 ) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
     remaining = 1.0
     threats: list[dict[str, Any]] = []
     for entry, fragment in hits.values():
-        remaining *= 1.0 - entry.score
+        score = entry.score_in(context)
+        remaining *= 1.0 - score
         threats.append(
             {
                 "type": "regex",
@@ -438,7 +459,7 @@ def _score(
                 "class": entry.attack_class,
                 "attack_type": entry.attack_class,
                 "description": entry.description,
-                "score": entry.score,
+                "score": score,
                 "fragment": fragment[:FRAGMENT_LIMIT],
                 "timed_out": entry.regex in timeouts,
             }

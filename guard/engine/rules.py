@@ -42,7 +42,20 @@ class Rule:
     score: float
     description: str
     confirm: str | None = None
+    full_score_contexts: frozenset[str] | None = None
+    """When set, the rule keeps its score only for these contexts and counts half elsewhere."""
 
+    def score_in(self, context: str) -> float:
+        """The rule's confidence for a value screened in ``context``."""
+        if self.full_score_contexts is None or context in self.full_score_contexts:
+            return self.score
+        return self.score / 2
+
+
+CONTAINER_CLASSES = frozenset({"crlf", "ssti", "xml", "nosql", "ldap"})
+"""Classes that describe how a payload is delivered (a header break, a template expression, a
+DTD, a query operator, a filter). When one of these fires confidently alongside a payload class
+(the script or shell command it carries), the detection is named after the container."""
 
 _SHELL_COMMANDS = (
     r"(?:cat|tac|nl|ls|dir|id|whoami|uname|pwd|hostname|wget|curl|fetch|nc|ncat|netcat|socat"
@@ -226,7 +239,8 @@ RULES: tuple[Rule, ...] = (
          0.9, "command substitution"),
     Rule("cmdi-shell-path", "cmdi",
          r"/(?:usr/)?(?:local/)?s?bin/(?:ba|z|k|c|tc|da|fi)?sh\b|/(?:usr/)?s?bin/(?:nc|netcat|ncat|"
-         r"perl|python\d?|ruby|php|wget|curl|id|cat|ls|uname|whoami|echo|ping|telnet|socat)\b"
+         r"perl|python\d?|ruby|php|wget|curl|id|cat|ls|uname|whoami|echo|ping|telnet|socat)"
+         r"(?:\s|$|[;|&'\"`)])"
          r"|\bcmd(?:\.exe)?\s*/[ck]\b|\bpowershell(?:\.exe)?\s+-|\b(?:nc|ncat|netcat)\s+"
          r"(?:-\w+\s+)*-e\s|/dev/(?:tcp|udp)/|\bmkfifo\s+/|\b(?:bash|sh)\s+-[ci]\b",
          0.9, "shell binary or reverse shell"),
@@ -235,15 +249,15 @@ RULES: tuple[Rule, ...] = (
          r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function"
          r"|call_user_func(?:_array)?|preg_replace|include|require(?:_once)?|file_get_contents"
          r"|fopen|readfile|highlight_file|show_source|phpinfo)\s*\(\s*(?:\$_|['\"][^'\"]{0,80}"
-         r"['\"]\s*\)|\$\w|base64_decode|str_rot13|gzinflate|\))|\beval\s*\(\s*(?:\$_|base64_decode"
+         r"['\"]\s*\)\s*;|\$\w|base64_decode|str_rot13|gzinflate)|\beval\s*\(\s*(?:\$_|base64_decode"
          r"|gzinflate|str_rot13|request|atob|['\"])|\$_(?:get|post|request|cookie|server|files)"
          r"\s*\[|<\?(?:php|=)|\bphpinfo\s*\(\s*\)",
          0.85, "server-side code execution"),
     Rule("cmdi-lang-exec", "cmdi",
          r"\b(?:kernel\s*\.\s*(?:exec|system|spawn|exit|open|fork)|io\s*\.\s*popen|%x\s*[{(\[]"
          r"|runtime\s*\.\s*getruntime\s*\(\s*\)\s*\.\s*exec|processbuilder\s*\(|__import__\s*\("
-         r"\s*['\"](?:os|subprocess|pty|socket)|\bos\s*\.\s*(?:system|popen|exec\w*|spawn\w*)\s*\("
-         r"|subprocess\s*\.\s*(?:call|run|popen|check_output)|(?:perl|ruby|python\d?|php|node|"
+         r"\s*['\"](?:os|subprocess|pty|socket)|\bos\s*\.\s*(?:system|popen|exec\w*|spawn\w*)\s*\(\s*['\"]"
+         r"|(?:perl|ruby|python\d?|php|node|"
          r"lua)\s+-[a-z]*[er]\s+['\"]|require\s*\(\s*['\"]child_process|child_process"
          r"|\bsystem\s*\(\s*['\"`][^'\"`]{1,100}['\"`]\s*\))",
          0.85, "interpreter code execution"),
@@ -263,12 +277,13 @@ RULES: tuple[Rule, ...] = (
          0.8, "download-and-run or redirection"),
     Rule("cmdi-command-line", "cmdi",
          r"^\s*['\"]?\s*" + _SHELL_COMMANDS + r"(?:\.exe)?\s+(?:-{1,2}[a-z][\w-]*\s+)+(?:[/\\~*.\d$]|"
-         r"[a-z]:)|(?:^|['\"`;|&])\s*(?:whoami|uname|ifconfig|ipconfig|sysinfo|systeminfo|netstat"
+         r"[a-z]:)|^\s*(?:cat|more|less|head|tail|type|nl|tac|strings|od|xxd)\s+(?:[a-z]:)?[/\\]\w"
+         r"|(?:^\s*['\"`]?|[;|&])\s*(?:whoami|uname|ifconfig|ipconfig|sysinfo|systeminfo|netstat"
          r"|nslookup|netcat|ncat|useradd|crontab|mkfifo|certutil|bitsadmin|powershell|wmic"
          r"|phpversion\s*\(\s*\)|getenforce|id\s*;)\s*(?:$|['\"`;|&]|\s+[-/])", 0.75,
          "value is a shell command line"),
     Rule("cmdi-pipe-command", "cmdi",
-         r"^\s*[|&;]+\s*" + _SHELL_COMMANDS + r"\b", 0.7, "value starts with a shell operator"),
+         r"^\s*[|&;]+\s*" + _SHELL_COMMANDS + r"(?:\s|$)", 0.7, "value starts with a shell operator"),
     # ----------------------------------------------------------------- path traversal / LFI
     Rule("path-traversal-sensitive", "path_traversal",
          r"(?:\.\.[/\\]|[/\\]\.\.)[\w./\\-]*(?:" + _SENSITIVE_UNIX[1:] + r"|"
@@ -288,7 +303,7 @@ RULES: tuple[Rule, ...] = (
          r"|(?:^|[/\\])(?:boot|win|system)\.ini\b|\bsystem32[/\\]"
          r"|(?:^|[=\s'\"])[/\\][\w .\\/-]*(?:access|error)[._]log\b"
          r"|(?:^|[=\s'\"])[/\\](?:opt|usr|var|etc|apache\d?|xampp|wamp|log|logs)[/\\]"
-         r"[\w .\\/-]*\.(?:log|conf|cnf|ini|passwd|pwd|htpasswd)\b"
+         r"[\w .\\/-]*\.(?:log|conf|cnf|ini|passwd|pwd|htpasswd|php|inc)\b"
          r"|(?:^|[=\s'\"])/var/(?:adm|log)/\w",
          0.8, "absolute path to a sensitive file"),
     Rule("path-wrapper", "path_traversal",
@@ -408,13 +423,17 @@ RULES: tuple[Rule, ...] = (
          r"|\.(?:jpe?g|png|gif|bmp|ico|webp|pdf|txt|docx?|zip|tiff?)(?:\s|%00|\x00|%20|;)*\.(?:php\d?"
          r"|phtml|phar|pht|asp|aspx|asa|cer|jsp|jspx|cfm|cgi|pl|py|sh|exe|htaccess|shtml)\b",
          0.9, "double extension hiding a script"),
+    Rule("upload-active-content-name", "file_upload",
+         r"^[^/\\\s<>@]{0,200}\.(?:s?html?|xhtml|svg|xml|swf)(?:[\s./\\;?]|%00|\x00|%20)*$",
+         0.9, "file name of active content (HTML, SVG)",
+         full_score_contexts=frozenset({"filename", "upload"})),
     Rule("upload-script-name", "file_upload",
-         r"^[^/\\\s<>@]{0,200}\.(?:ph(?:p|tm)\w*|phar|pht|phps|pgif|s?html?|xhtml|stm|shtm|svgz?"
+         r"^[^/\\\s<>@]{0,200}\.(?:ph(?:p|tm)\w*|phar|pht|phps|pgif|stm|shtm"
          r"|asp|aspx|asa|cer|asax|ashx|asmx|jsp|jspx|jsw|jsv|jspf|cfm|cfml|cgi|pl|exe|dll|bat|vbs"
          r"|ps1|war|hta|scr|msi|jar)(?:[\s./\\;?]|%00|\x00|::\$data|%20)*$",
          0.6, "executable or server-script file name"),
     Rule("upload-server-config", "file_upload",
-         r"(?:^|[/\\])(?:\.htaccess|\.htpasswd|\.user\.ini|web\.config|php\.ini|httpd\.conf)"
+         r"^\s*(?:\.htaccess|\.htpasswd|\.user\.ini|web\.config|php\.ini|httpd\.conf)"
          r"(?:\s|$|%00|\x00|\.|_)|\baddtype\s+application/x-httpd-php|\bsethandler\s+"
          r"|\bphp_(?:value|flag)\s+(?:auto_(?:pre|ap)pend_file|engine)|\bauto_(?:pre|ap)pend_file"
          r"\s*=|<handlers>.{0,200}<add\b", 0.85, "server configuration override"),

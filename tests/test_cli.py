@@ -1,0 +1,55 @@
+"""``guard detect``: arguments, files, JSON Lines, stdin, table and JSON output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from guard.cli import main
+
+
+def test_detect_arguments_table() -> None:
+    result = CliRunner().invoke(main, ["detect", "1' OR '1'='1", "hello world"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("VERDICT")
+    assert lines[1].startswith("THREAT") and "sqli" in lines[1]
+    assert lines[2].startswith("ok")
+    assert "2 values, 1 threats (sqli=1)" in result.output
+
+
+def test_detect_jsonl_file_json_output(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        json.dumps({"payload": "<svg onload=alert(1)>", "label": "attack"}) + "\n"
+        + "plain benign line\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["detect", "--file", str(source), "--json"])
+    assert result.exit_code == 0
+    rows = [json.loads(x) for x in result.output.splitlines() if x.startswith('{"value"')]
+    assert [r["is_threat"] for r in rows] == [True, False]
+    assert rows[0]["attack_class"] == "xss"
+
+
+def test_detect_stdin_and_fail_flag() -> None:
+    result = CliRunner().invoke(main, ["detect", "--fail-on-threat"],
+                                input="../../etc/passwd\nfine\n")
+    assert result.exit_code == 1
+    assert "path_traversal" in result.output
+
+
+def test_detect_escapes_control_characters() -> None:
+    result = CliRunner().invoke(main, ["detect", "x\x1b[2J\r\nSet-Cookie: a=b"])
+    assert "\x1b" not in result.output and "\\x1b" in result.output
+
+
+def test_installed_entry_point_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "guard", "detect", "{{7*7}}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ssti" in done.stdout

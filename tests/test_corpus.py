@@ -1,0 +1,72 @@
+"""Detection floors on the labelled development corpus (``tests/corpora/dev.jsonl``).
+
+Every line is screened once as a single value through ``detect()``; the floors are the core's
+acceptance bars, and the measured figures are printed for the record (run with ``-s``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from guard.engine.detector import DetectionEngine
+from tests.conftest import CORPUS
+
+MAIN_CLASSES = ("sqli", "xss", "cmdi", "path_traversal")
+HARD_BENIGN = ("synthetic:handwritten", "synthetic:python-docstrings",
+               "minimaxir/big-list-of-naughty-strings")
+
+
+def _source(row: dict[str, Any]) -> str:
+    return row["source"] if row["source"].startswith("synthetic") else row["source"].split(":")[0]
+
+
+@pytest.fixture(scope="module")
+def measured() -> dict[str, Counter[str]]:
+    engine = DetectionEngine()
+    counts: dict[str, Counter[str]] = {k: Counter() for k in ("tp", "total", "right", "fp", "neg")}
+    with CORPUS.open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            result = engine.detect(row["payload"])
+            if row["label"] == "attack":
+                counts["total"][row["class"]] += 1
+                if result["is_threat"]:
+                    counts["tp"][row["class"]] += 1
+                    counts["right"][row["class"]] += result["attack_class"] == row["class"]
+            else:
+                counts["neg"][_source(row)] += 1
+                counts["fp"][_source(row)] += bool(result["is_threat"])
+    for cls in sorted(counts["total"]):
+        tp, total = counts["tp"][cls], counts["total"][cls]
+        print(f"TPR {cls:15s} {tp}/{total} = {100 * tp / total:.1f}%  "
+              f"class accuracy {100 * counts['right'][cls] / max(tp, 1):.1f}%")
+    for src in sorted(counts["neg"]):
+        print(f"FPR {src:40s} {counts['fp'][src]}/{counts['neg'][src]}")
+    return counts
+
+
+def _rate(hits: int, total: int) -> float:
+    return hits / total if total else 0.0
+
+
+@pytest.mark.parametrize("cls", MAIN_CLASSES)
+def test_main_class_tpr_floor(measured: dict[str, Counter[str]], cls: str) -> None:
+    assert _rate(measured["tp"][cls], measured["total"][cls]) >= 0.95
+
+
+@pytest.mark.parametrize("cls", ["ssti", "crlf", "ldap", "xml", "nosql", "file_upload"])
+def test_other_class_tpr_floor(measured: dict[str, Counter[str]], cls: str) -> None:
+    assert _rate(measured["tp"][cls], measured["total"][cls]) >= 0.85
+
+
+def test_benign_fpr_ceiling(measured: dict[str, Counter[str]]) -> None:
+    assert _rate(sum(measured["fp"].values()), sum(measured["neg"].values())) <= 0.01
+
+
+@pytest.mark.parametrize("source", HARD_BENIGN)
+def test_hard_benign_slices(measured: dict[str, Counter[str]], source: str) -> None:
+    assert _rate(measured["fp"][source], measured["neg"][source]) <= 0.02

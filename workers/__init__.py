@@ -1,0 +1,1 @@
+"""The Celery application that runs :mod:`pipelines` stages on events from web processes."""
