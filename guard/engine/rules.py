@@ -125,7 +125,7 @@ RULES: tuple[Rule, ...] = (
     Rule("sqli-time-based", "sqli",
          r"\b(?:pg_sleep|benchmark|sys\.dbms_lock\.sleep|dbms_lock\.sleep)\s*\(\s*[\w'\"(@]"
          r"|\bwaitfor\s+(?:delay|time)\s+['\"\d]|\bdbms_pipe\.receive_message\s*\("
-         r"|\brandomblob\s*\(|\bgenerate_series\s*\(|(?:\bor|\band|select|[;,'\"(=|])\s*sleep\s*\(\s*[\w'\"(@]",
+         r"|\brandomblob\s*\(|\bgenerate_series\s*\(|(?:^|\bor|\band|\blike|select|[;,'\"(=|])\s*sleep\s*\(\s*[\w'\"(@]",
          0.85, "time-based blind SQL"),
     Rule("sqli-fingerprint-function", "sqli",
          r"\b(?:(?:extractvalue|updatexml|load_file|group_concat|concat_ws|make_set|elt"
@@ -178,6 +178,10 @@ RULES: tuple[Rule, ...] = (
     Rule("sqli-string-probe", "sqli",
          r"^\s*['\"`][\s)]*(?:[-+*/|&^=<>%]|\|\||&&|or|and)+[\s(]*['\"`]\s*$", 0.6,
          "quote-operator-quote probe"),
+    Rule("sqli-declare", "sqli",
+         r"\bdeclare\s+@\w+\s+(?:n?(?:var)?char|int|sysname|table|cursor)\b|\bexec\s*\(\s*@\w"
+         r"|\bbegin\s+(?:dbms|user_lock)\w*\.\w+\s*\(|;\s*(?:desc|describe|show\s+(?:tables"
+         r"|databases|columns))\b", 0.85, "T-SQL/PL-SQL block"),
     Rule("sqli-case-when", "sqli",
          r"\bcase\s+when\s+.{1,120}\bthen\b.{1,120}\belse\b|\bwhen\s+\(?\s*\d+\s*=\s*\d+\s*\)?\s*then\b",
          0.7, "CASE WHEN conditional"),
@@ -209,7 +213,7 @@ RULES: tuple[Rule, ...] = (
          r"(?:data\s*:\s*(?:text/html|image/svg|application/(?:x-)?(?:javascript|xhtml))"
          r"|javascript\s*:|vbscript\s*:)|\bdata\s*:\s*text/html\s*[;,]", 0.85, "script-bearing URI"),
     Rule("xss-js-sink", "xss",
-         r"\bdocument\s*\.\s*(?:cookie|domain|write|location|body\.innerhtml)\b"
+         r"document\s*\.\s*(?:cookie|domain|write|location|body\.innerhtml)\b"
          r"|\bwindow\s*\.\s*(?:location|open\s*\(|name\b)|\.\s*innerhtml\s*=|\bstring\s*\.\s*"
          r"fromcharcode\s*\(|\blocation\s*\.\s*(?:href|hash|search)\b\s*=?|\bself\s*\[\s*['\"]"
          r"|\btop\s*\[\s*['\"]|\bparent\s*\[\s*['\"]|\bconstructor\s*\.\s*constructor\s*\(",
@@ -217,6 +221,9 @@ RULES: tuple[Rule, ...] = (
     Rule("xss-js-call", "xss",
          r"\b(?:alert|prompt|confirm|eval|settimeout|setinterval|atob|fetch|importscripts)"
          r"\s*(?:\(|`|\.call\s*\(|\.apply\s*\()", 0.45, "JavaScript call often used in XSS"),
+    Rule("xss-breakout-call", "xss",
+         r"['\"]\s*\)?\s*;[^\n]{0,80}\b(?:alert|prompt|confirm)\s*[(`]|=\s*['\"]?\s*&\{[^}]{0,80}\(",
+         0.8, "string breakout followed by a script call"),
     Rule("xss-css-expression", "xss",
          r"[:=]\s*expression\s*\(|-moz-binding\s*:|\bbehavior\s*:\s*url|@import\s+['\"]?"
          r"(?:javascript|data|https?:)|url\s*\(\s*['\"]?\s*(?:javascript|vbscript|data)\s*:",
@@ -230,12 +237,12 @@ RULES: tuple[Rule, ...] = (
          r"['\"`]\s*>\s*<\s*[a-z/!]", 0.55, "attribute breakout into a new tag"),
     # ----------------------------------------------------------------- command injection
     Rule("cmdi-separator-command", "cmdi",
-         r"(?:[;&|`\n\r]|\$\(|\|\||&&)\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS
+         r"(?:[;&|`\n\r]|\\n|\$\(|\|\||&&)\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS
          + r"(?:\.exe)?(?:\s*$|\s*[|;&`)>]|\s+[-/$%.~\d\"'\\*]|\s+[a-z]:|[\\/])",
          0.85, "shell separator before a command"),
     Rule("cmdi-command-substitution", "cmdi",
          r"\$\(\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS + r"\b|`\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS
-         + r"(?:\s[^`]*)?`",
+         + r"(?:\s[^`]*)?`|`\s*(?:true|false|id|whoami|uname)\s*`",
          0.9, "command substitution"),
     Rule("cmdi-shell-path", "cmdi",
          r"/(?:usr/)?(?:local/)?s?bin/(?:ba|z|k|c|tc|da|fi)?sh\b|/(?:usr/)?s?bin/(?:nc|netcat|ncat|"
@@ -253,6 +260,10 @@ RULES: tuple[Rule, ...] = (
          r"|gzinflate|str_rot13|request|atob|['\"])|\$_(?:get|post|request|cookie|server|files)"
          r"\s*\[|<\?(?:php|=)|\bphpinfo\s*\(\s*\)",
          0.85, "server-side code execution"),
+    Rule("cmdi-exec-shell-string", "cmdi",
+         r"(?:^|[^.\w])(?:system|exec|shell_exec|passthru|popen|proc_open|spawn|execsync)\s*\(\s*"
+         r"['\"`]\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS + r"\b", 0.85,
+         "shell command passed to an exec function"),
     Rule("cmdi-lang-exec", "cmdi",
          r"\b(?:kernel\s*\.\s*(?:exec|system|spawn|exit|open|fork)|io\s*\.\s*popen|%x\s*[{(\[]"
          r"|runtime\s*\.\s*getruntime\s*\(\s*\)\s*\.\s*exec|processbuilder\s*\(|__import__\s*\("
@@ -277,7 +288,9 @@ RULES: tuple[Rule, ...] = (
          0.8, "download-and-run or redirection"),
     Rule("cmdi-command-line", "cmdi",
          r"^\s*['\"]?\s*" + _SHELL_COMMANDS + r"(?:\.exe)?\s+(?:-{1,2}[a-z][\w-]*\s+)+(?:[/\\~*.\d$]|"
-         r"[a-z]:)|^\s*(?:cat|more|less|head|tail|type|nl|tac|strings|od|xxd)\s+(?:[a-z]:)?[/\\]\w"
+         r"[a-z]:)|^\s*(?:cat|more|less|head|tail|type|nl|tac|strings|od|xxd|dir|ls|copy|del|rm)"
+         r"\s+(?:[a-z]:)?[/\\]\w|^\s*(?:cat|more|less|type|dir|ls|id|whoami|uname|ifconfig|ipconfig"
+         r"|netstat|ps|pwd|hostname|ping)(?:\.exe)?\s*[|;&]|^\s*dir\s+[a-z]:"
          r"|(?:^\s*['\"`]?|[;|&])\s*(?:whoami|uname|ifconfig|ipconfig|sysinfo|systeminfo|netstat"
          r"|nslookup|netcat|ncat|useradd|crontab|mkfifo|certutil|bitsadmin|powershell|wmic"
          r"|phpversion\s*\(\s*\)|getenforce|id\s*;)\s*(?:$|['\"`;|&]|\s+[-/])", 0.75,
@@ -306,6 +319,13 @@ RULES: tuple[Rule, ...] = (
          r"[\w .\\/-]*\.(?:log|conf|cnf|ini|passwd|pwd|htpasswd|php|inc)\b"
          r"|(?:^|[=\s'\"])/var/(?:adm|log)/\w",
          0.8, "absolute path to a sensitive file"),
+    Rule("path-system-root", "path_traversal",
+         r"^\s*(?:file:/*)?(?:[a-z]:)?[/\\]+(?:etc|var|usr|proc|opt|root|sys|boot|bin|sbin|windows"
+         r"|winnt|program\s*files(?:\s*\(x86\))?|programdata|inetpub|xampp|wamp\d*|apache\d*|nginx"
+         r"[\w.-]*|mysql|php\d*|cgi-bin|private|volumes|system32|documents\s+and\s+settings"
+         r"|web-inf|library|logs?|sysprep)[/\\]+[^\s<>\"'|;]*\s*(?:%00|\x00)?$"
+         r"|^\s*[a-z]:[/\\]+[^\s<>\"'|;]*(?:\.(?:ini|conf|cnf|log|xml|inf|dat|bak|sam)|[/\\]sam)"
+         r"\s*(?:%00|\x00)?$", 0.6, "absolute path into a system directory"),
     Rule("path-wrapper", "path_traversal",
          r"\b(?:php|zip|phar|expect|glob|compress\.(?:zlib|bzip2)|zlib|ogg|rar|ssh2\.\w+)://"
          r"|\bfile://+[\w/\\.:%~-]{2,}|\bdata:(?:text/plain|application/x-httpd-php|;base64)|\binput://|\bdict://"
@@ -337,8 +357,14 @@ RULES: tuple[Rule, ...] = (
          r"|\bfile\s*\(|getenv|system)[^{}]{0,120}|[\w.]+\s*\([^{}]*\)\s*|\s*=\s*[^}]*)\}",
          0.85, "expression inside ${ }"),
     Rule("ssti-hash-brace", "ssti",
-         r"[#*@~]\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:\.|\(|\bt\s*\()[^{}]{0,120})\}",
+         r"[#*@~]\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:\.|\(|\bt\s*\()[^{}]{0,120})\s*\}"
+         r"|@\(\s*\d+\s*[*+/%-]\s*\d+\s*\)|\{\$smarty\.|\{\{=\s*[\w.]",
          0.75, "expression inside #{ } *{ } @{ }"),
+    Rule("ssti-call-in-braces", "ssti",
+         r"\{\{[^}]{0,200}?\w\s*\(|\$\{[^}]{0,120}?(?:\.getclass|\.forname|runtime|\bt\s*\(|new\s+\w"
+         r"|\.exec\s*\(|\.getruntime|freemarker|@java|\.invoke|getenv|\bsystem\s*\()"
+         r"|\|\s*(?:map|filter|attr|join|format|sort|reduce|selectattr)\s*\(\s*['\"\[]", 0.8,
+         "function call inside a template expression"),
     Rule("ssti-statement", "ssti",
          r"\{%-?\s*(?:import|include|extends|set|for|if|debug|print|raw|macro|call|filter|with"
          r"|autoescape|load|block|endfor|endif|php|exec)\b|\{%-?\s*\w+[^%{}]{0,100}%\}|<%=?\s*[^%]{0,200}%>"
@@ -428,12 +454,12 @@ RULES: tuple[Rule, ...] = (
          0.9, "file name of active content (HTML, SVG)",
          full_score_contexts=frozenset({"filename", "upload"})),
     Rule("upload-script-name", "file_upload",
-         r"^[^/\\\s<>@]{0,200}\.(?:ph(?:p|tm)\w*|phar|pht|phps|pgif|stm|shtm"
+         r"^[^/\\\s<>@]{0,200}\.(?:ph(?:p|tm)\w*|phar|pht|phps|pgif|stm|shtml?|inc|cfc"
          r"|asp|aspx|asa|cer|asax|ashx|asmx|jsp|jspx|jsw|jsv|jspf|cfm|cfml|cgi|pl|exe|dll|bat|vbs"
          r"|ps1|war|hta|scr|msi|jar)(?:[\s./\\;?]|%00|\x00|::\$data|%20)*$",
          0.6, "executable or server-script file name"),
     Rule("upload-server-config", "file_upload",
-         r"^\s*(?:\.htaccess|\.htpasswd|\.user\.ini|web\.config|php\.ini|httpd\.conf)"
+         r"^\s*(?:\.htaccess|\.htpasswd|\.user\.ini|web\.config|php\.ini|uwsgi\.ini|httpd\.conf)"
          r"(?:\s|$|%00|\x00|\.|_)|\baddtype\s+application/x-httpd-php|\bsethandler\s+"
          r"|\bphp_(?:value|flag)\s+(?:auto_(?:pre|ap)pend_file|engine)|\bauto_(?:pre|ap)pend_file"
          r"\s*=|<handlers>.{0,200}<add\b", 0.85, "server configuration override"),
