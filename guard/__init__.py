@@ -7,9 +7,13 @@ from guard.errors import ConfigurationError as ConfigurationError
 from guard.errors import GuardError as GuardError
 from guard.errors import PatternError as PatternError
 from guard.errors import StorageError as StorageError
+from guard.extension import FlaskAPIGuard as FlaskAPIGuard
+from guard.extension import Guard as Guard
 
 __all__ = [
     "ConfigurationError",
+    "FlaskAPIGuard",
+    "Guard",
     "GuardError",
     "PatternError",
     "SecurityConfig",

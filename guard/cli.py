@@ -71,7 +71,8 @@ def _row(value: str, result: dict[str, Any]) -> dict[str, Any]:
               help="Read values from a file: one per line, or JSON Lines with a payload key.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per value.")
 @click.option("--context", default="cli", show_default=True, help="Context label for results.")
-@click.option("--fail-on-threat", is_flag=True, help="Exit with status 1 when any value is a threat.")
+@click.option("--fail-on-threat", is_flag=True,
+              help="Exit with status 1 when any value is a threat.")
 def detect(
     values: tuple[str, ...], file: TextIO | None, as_json: bool, context: str, fail_on_threat: bool
 ) -> None:
@@ -127,3 +128,89 @@ def _print_summary(rows: list[dict[str, Any]], elapsed: float, as_json: bool) ->
         f"\n{summary['values']} values, {summary['threats']} threats ({classes}), "
         f"{summary['truncated']} truncated, {elapsed * 1000:.1f} ms"
     )
+
+
+_SQLI = "1' UNION SELECT password FROM users--"
+_XSS = "<img src=x onerror=alert(document.cookie)>"
+_SSTI = "{{ config.__class__.__init__.__globals__ }}"
+DEMO_SCRIPT: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    ("198.51.100.10", "GET", "/products", {"query_string": {"q": "blue running shoes"}}),
+    ("198.51.100.10", "POST", "/comments",
+     {"json": {"author": "Seán O'Brien", "text": "Ben & Jerry's, select flavours"}}),
+    ("203.0.113.66", "GET", "/products", {"query_string": {"q": _SQLI}}),
+    ("198.51.100.11", "GET", "/files", {"query_string": {"name": "report-2024.pdf"}}),
+    ("203.0.113.66", "POST", "/comments", {"json": {"text": _XSS}}),
+    ("203.0.113.66", "GET", "/files",
+     {"query_string": {"name": "..%252f..%252f..%252fetc%252fpasswd"}}),
+    ("203.0.113.66", "GET", "/products", {"query_string": {"q": "running shoes"}}),
+    ("192.0.2.44", "GET", "/search", {"headers": {"User-Agent": "() { :;}; /bin/bash -c 'id'"}}),
+    ("192.0.2.44", "POST", "/login",
+     {"json": {"user": {"$ne": None}, "password": {"$ne": None}}}),
+    ("198.51.100.12", "GET", "/search", {"query_string": {"q": "how to drop a union in SQL"}}),
+    ("192.0.2.44", "GET", "/render", {"query_string": {"tpl": _SSTI}}),
+    ("192.0.2.44", "GET", "/products", {"query_string": {"q": "shoes"}}),
+)
+
+
+def build_demo_app(config: Any = None) -> Any:
+    """A small shop app protected by Guard on embedded defaults (memory store)."""
+    from flask import Flask, jsonify
+
+    from guard import FlaskAPIGuard, SecurityConfig
+
+    app = Flask("guard-demo")
+    FlaskAPIGuard(app, config=config or SecurityConfig(auto_ban_threshold=3))
+
+    @app.route("/<path:page>", methods=["GET", "POST"])
+    def page(page: str) -> Any:
+        return jsonify({"page": page, "ok": True})
+
+    return app
+
+
+@main.command()
+@click.option("--serve", is_flag=True, help="Keep serving the demo app on 127.0.0.1.")
+@click.option("--port", default=8000, show_default=True, help="Port for --serve.")
+def demo(serve: bool, port: int) -> None:
+    """Run a protected demo app and fire a scripted mix of requests at it."""
+    app = build_demo_app()
+    if serve:
+        click.echo(f"Guard demo serving on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+        app.run(host="127.0.0.1", port=port)
+        return
+    import logging
+
+    logging.getLogger("guard").setLevel(logging.CRITICAL)
+    click.echo(f"{'CLIENT':15} {'REQUEST':44} {'STATUS':6} VERDICT")
+    for client_ip, method, path, kwargs in DEMO_SCRIPT:
+        test_client = app.test_client()
+        test_client.environ_base["REMOTE_ADDR"] = client_ip
+        response = test_client.open(path, method=method, **kwargs)
+        body = response.get_json(silent=True) or {}
+        verdict = _demo_verdict(response.status_code, body)
+        shown = safe(_demo_request(method, path, kwargs), 400)
+        shown = shown if len(shown) <= 44 else shown[:43] + "…"
+        click.echo(f"{client_ip:15} {shown:44} {response.status_code:<6} {verdict}")
+    from guard.extension import state_for
+
+    bans = state_for(app).store.list_bans()
+    click.echo(f"\nActive bans: {len(bans)}")
+    for ban in bans:
+        click.echo(f"  {ban.key} until {time.strftime('%H:%M:%S', time.localtime(ban.until))}"
+                   f" - {safe(ban.reason, 80)}")
+
+
+def _demo_request(method: str, path: str, kwargs: dict[str, Any]) -> str:
+    if "query_string" in kwargs:
+        return f"{method} {path}?" + "&".join(f"{k}={v}" for k, v in kwargs["query_string"].items())
+    if "json" in kwargs:
+        return f"{method} {path} {json.dumps(kwargs['json'])}"
+    return f"{method} {path} {kwargs.get('headers', '')}"
+
+
+def _demo_verdict(status: int, body: dict[str, Any]) -> str:
+    if status == 200:
+        return click.style("allowed", fg="green")
+    if "banned" in str(body.get("error", "")):
+        return click.style("refused: client banned", fg="magenta")
+    return click.style("blocked", fg="red")

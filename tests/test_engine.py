@@ -97,7 +97,7 @@ def test_backtracking_custom_pattern_gets_a_real_timeout() -> None:
 def test_invalid_pattern_raises_and_changes_nothing() -> None:
     engine = DetectionEngine()
     before = engine.get_all_patterns()
-    with pytest.raises(ValueError, match="unbalanced|missing|unterminated"):
+    with pytest.raises(ValueError, match=r"unbalanced|missing|unterminated"):
         engine.add_pattern("(unclosed", custom=True)
     with pytest.raises(PatternError):
         engine.add_pattern("", custom=True)

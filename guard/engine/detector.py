@@ -49,6 +49,9 @@ CUSTOM_SCORE = 0.9
 FRAGMENT_LIMIT = 120
 """Longest matched fragment carried in a result."""
 
+SEMANTIC_MIN_LENGTH = 6
+"""Shorter values are left to the rules: too little text for the model to judge reliably."""
+
 _ENCODED_RUN = re.compile(r"(?:%[0-9a-fA-F]{2}|&#?\w{2,8};?|\\[uUxX][0-9a-fA-F]{2,4}){2,}")
 _ENCODED_RUN_LIMIT = 32
 
@@ -248,8 +251,13 @@ class DetectionEngine:
         ip_address: str | None = None,
         context: str = "unknown",
         correlation_id: str | None = None,
+        semantic: bool = True,
     ) -> dict[str, Any]:
-        """Screen one value and return the full verdict (see the module docstring)."""
+        """Screen one value and return the full verdict.
+
+        ``semantic=False`` skips the model (the linear screen alone), as the request path does
+        when the semantic pass is left to the pipeline.
+        """
         started = time.perf_counter()
         config = self._config
         patterns = self._patterns
@@ -264,12 +272,12 @@ class DetectionEngine:
         canonical = normalize.normalize(text)
         views = [text, *normalize.views(text)]
 
-        hits, scan_hits = self._scan(patterns, views)
+        hits = self._scan(patterns, views)
         timeouts, custom_hits = self._run_backtracking(patterns, views, config)
         hits.update(custom_hits)
 
-        semantic = self._semantic(canonical, config)
-        score, threats, signals = _score(hits, semantic, timeouts, context)
+        model = self._semantic(canonical, config) if semantic else None
+        score, threats, signals = _score(hits, model, timeouts, context)
         is_threat = score >= THREAT_SCORE or any(t["type"] == "semantic" for t in threats)
         if is_threat:
             signals = []
@@ -296,7 +304,7 @@ class DetectionEngine:
 
     def _scan(
         self, patterns: _PatternSet, views: list[str]
-    ) -> tuple[dict[str, tuple[PatternEntry, str]], list[str]]:
+    ) -> dict[str, tuple[PatternEntry, str]]:
         hits: dict[str, tuple[PatternEntry, str]] = {}
         started = time.perf_counter()
         found: list[tuple[PatternEntry, int, str]] = []
@@ -313,7 +321,7 @@ class DetectionEngine:
                 continue
             hits[entry.id] = (entry, fragment)
         self.monitor.record_scan(scan_time, list(hits))
-        return hits, list(hits)
+        return hits
 
     def _confirmed(self, entry: PatternEntry, fragment: str, view: str) -> bool:
         started = time.perf_counter()
@@ -352,6 +360,8 @@ class DetectionEngine:
 
     def _semantic(self, canonical: str, config: SecurityConfig) -> dict[str, Any] | None:
         analyzer = self.analyzer
+        if len(canonical.strip()) < SEMANTIC_MIN_LENGTH:
+            return None
         if not analyzer.loaded or not analyzer.worth_analyzing(canonical):
             return None
         started = time.perf_counter()

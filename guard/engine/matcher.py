@@ -2,7 +2,8 @@
 
 Every built-in pattern, and every custom pattern that fits, is compiled into one database that
 finds all matching patterns in a single pass over a value. Both engines see the value as UTF-8
-bytes (RE2 in Latin-1 mode), so a pattern means the same thing whichever engine runs it. Hyperscan is preferred (a DFA/NFA
+bytes (RE2 in Latin-1 mode), so a pattern means the same thing whichever engine runs it.
+Hyperscan is preferred (a DFA/NFA
 hybrid that scans at GB/s); an RE2 ``Set`` serves where Hyperscan is not installed. Neither
 engine backtracks, so no input can make a scan super-linear.
 
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 
 import re2
 
+_hs: Any
 try:
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - exercised on platforms without a wheel
@@ -99,8 +101,8 @@ class HyperscanMatcher:
 
 
 def _hs_flags(spec: MatchSpec) -> int:
-    base = _hs.HS_FLAG_SINGLEMATCH
-    return base | _hs.HS_FLAG_CASELESS | _hs.HS_FLAG_DOTALL if spec.default_flags else base
+    base = int(_hs.HS_FLAG_SINGLEMATCH)
+    return base | int(_hs.HS_FLAG_CASELESS | _hs.HS_FLAG_DOTALL) if spec.default_flags else base
 
 
 _COMPILED: dict[str, Any] = {}

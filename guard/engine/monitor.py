@@ -113,9 +113,10 @@ class PerformanceMonitor:
         self, stats: PatternStats, duration: float, matched: bool, timed_out: bool
     ) -> None:
         mean, std = stats.mean_std()
-        if len(stats.history) >= 30 and std > 0:
-            if (duration - mean) / std > self.anomaly_threshold:
-                stats.anomalies += 1
+        if len(stats.history) >= 30 and std > 0 and (duration - mean) / std > (
+            self.anomaly_threshold
+        ):
+            stats.anomalies += 1
         stats.push(duration)
         stats.evaluations += 1
         stats.total_time += duration
@@ -135,7 +136,7 @@ class PerformanceMonitor:
         slow: list[dict[str, Any]] = []
         problematic: list[dict[str, Any]] = []
         for key, stats in items:
-            mean, std = stats.mean_std()
+            mean, _std = stats.mean_std()
             entry = {
                 "pattern": key,
                 "evaluations": stats.evaluations,

@@ -211,7 +211,8 @@ RULES: tuple[Rule, ...] = (
     Rule("xss-data-uri", "xss",
          r"(?:src|href|data|action|formaction|background|xlink:href|poster|srcdoc)\s*=\s*['\"]?\s*"
          r"(?:data\s*:\s*(?:text/html|image/svg|application/(?:x-)?(?:javascript|xhtml))"
-         r"|javascript\s*:|vbscript\s*:)|\bdata\s*:\s*text/html\s*[;,]", 0.85, "script-bearing URI"),
+         r"|javascript\s*:|vbscript\s*:)|\bdata\s*:\s*text/html\s*[;,]", 0.85,
+         "script-bearing URI"),
     Rule("xss-js-sink", "xss",
          r"document\s*\.\s*(?:cookie|domain|write|location|body\.innerhtml)\b"
          r"|\bwindow\s*\.\s*(?:location|open\s*\(|name\b)|\.\s*innerhtml\s*=|\bstring\s*\.\s*"
@@ -287,7 +288,8 @@ RULES: tuple[Rule, ...] = (
          r"|>\s*/dev/null|\bchmod\s+(?:\+x|[0-7]{3,4})\s",
          0.8, "download-and-run or redirection"),
     Rule("cmdi-command-line", "cmdi",
-         r"^\s*['\"]?\s*" + _SHELL_COMMANDS + r"(?:\.exe)?\s+(?:-{1,2}[a-z][\w-]*\s+)+(?:[/\\~*.\d$]|"
+         r"^\s*['\"]?\s*" + _SHELL_COMMANDS
+         + r"(?:\.exe)?\s+(?:-{1,2}[a-z][\w-]*\s+)+(?:[/\\~*.\d$]|"
          r"[a-z]:)|^\s*(?:cat|more|less|head|tail|type|nl|tac|strings|od|xxd|dir|ls|copy|del|rm)"
          r"\s+(?:[a-z]:)?[/\\]\w|^\s*(?:cat|more|less|type|dir|ls|id|whoami|uname|ifconfig|ipconfig"
          r"|netstat|ps|pwd|hostname|ping)(?:\.exe)?\s*[|;&]|^\s*dir\s+[a-z]:"
@@ -296,7 +298,8 @@ RULES: tuple[Rule, ...] = (
          r"|phpversion\s*\(\s*\)|getenforce|id\s*;)\s*(?:$|['\"`;|&]|\s+[-/])", 0.75,
          "value is a shell command line"),
     Rule("cmdi-pipe-command", "cmdi",
-         r"^\s*[|&;]+\s*" + _SHELL_COMMANDS + r"(?:\s|$)", 0.7, "value starts with a shell operator"),
+         r"^\s*[|&;]+\s*" + _SHELL_COMMANDS + r"(?:\s|$)", 0.7,
+         "value starts with a shell operator"),
     # ----------------------------------------------------------------- path traversal / LFI
     Rule("path-traversal-sensitive", "path_traversal",
          r"(?:\.\.[/\\]|[/\\]\.\.)[\w./\\-]*(?:" + _SENSITIVE_UNIX[1:] + r"|"
@@ -427,6 +430,10 @@ RULES: tuple[Rule, ...] = (
          r"|nor|elemmatch|size|type|mod|all|text|search|function|accumulator|lookup|jsonschema"
          r"|options|comment|slice|meta|natural)\b\s*['\"]?\s*[\]:=]",
          0.9, "MongoDB query operator"),
+    Rule("nosql-bare-operator", "nosql",
+         r"^\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not|nor"
+         r"|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['\"]?\s*$", 0.9,
+         "a query operator as a whole key or value (JSON key, form field)"),
     Rule("nosql-where-js", "nosql",
          r"\$where\s*['\"]?\s*:|\bthis\s*\.\s*\w+\s*(?:==|!=|\.match\s*\(|\.length)|"
          r"[\w'\"]\s*;\s*return\s*\(?\s*(?:true|1|this)\b|:\s*/\.\*/|\|\|\s*['\"]?1['\"]?\s*==\s*['\"]?1"

@@ -7,6 +7,7 @@ Flask extension in the same process.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from guard.config import SecurityConfig
@@ -17,11 +18,24 @@ class SusPatternsManager:
     """Suspicious-pattern detection: ``detect()``, pattern management, stats and status."""
 
     def __init__(self, config: SecurityConfig | None = None) -> None:
-        self.engine = DetectionEngine(config)
+        self._config = config
+        self._engine: DetectionEngine | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> DetectionEngine:
+        """The engine, built on first use so that importing Guard stays cheap."""
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = DetectionEngine(self._config)
+        return self._engine
 
     def configure(self, config: SecurityConfig) -> None:
         """Apply the ``detection_*`` settings of ``config``."""
-        self.engine.configure(config)
+        self._config = config
+        if self._engine is not None:
+            self._engine.configure(config)
 
     def detect(
         self,

@@ -1,0 +1,367 @@
+"""The Flask extension: screen every request, block or log, count strikes, enforce bans.
+
+Order of work for one request (the cheap refusals come first):
+
+1. excluded path or exempt route: nothing but the correlation ID;
+2. client address (socket peer unless trusted proxies are configured);
+3. ban check: local cache, then at most one store call behind a circuit breaker;
+4. size check: a declared body over ``max_request_size`` is refused with 413 unread;
+5. screening of every part of the request through the shared detection engine;
+6. verdict: 403 (active) or one ``[PASSIVE MODE]`` log line; a strike for the client, and a ban
+   at ``auto_ban_threshold`` strikes (never in passive mode, never for whitelisted clients).
+
+Guard's own failures never turn into a 500: an unexpected error while screening is logged and
+the request continues (fail-open), and an unreachable store degrades as ``fail_mode`` says.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from guard.bancache import BanCache, Breaker
+from guard.client_ip import ClientResolver, in_networks, parse_networks
+from guard.config import SecurityConfig
+from guard.errors import StorageError
+from guard.handlers.suspatterns_handler import sus_patterns_handler
+from guard.logsafe import safe
+from guard.request_parts import Limits, Part, request_parts
+from guard.store import Store, create_store
+from guard.utils import describe
+
+log = logging.getLogger("guard")
+F = TypeVar("F", bound=Callable[..., Any])
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_ROUTE_ATTR = "_guard_route"
+
+
+@dataclass(frozen=True)
+class RouteRules:
+    """Per-route overrides set with :meth:`FlaskAPIGuard.route`."""
+
+    exempt: bool = False
+    passive: bool | None = None
+    semantic: bool | None = None
+    min_score: float | None = None
+    max_request_size: int | None = None
+
+
+@dataclass
+class Verdict:
+    """What screening decided for one request."""
+
+    blocked: bool = False
+    part: Part | None = None
+    result: dict[str, Any] | None = None
+    truncated: bool = False
+    elapsed: float = 0.0
+
+
+@dataclass
+class GuardState:
+    """Everything the extension keeps for one Flask app (``app.extensions["guard"]``)."""
+
+    config: SecurityConfig
+    store: Store
+    resolver: ClientResolver
+    bans: BanCache
+    breaker: Breaker
+    whitelist: tuple[Any, ...]
+    limits: Limits
+    excluded_params: frozenset[str]
+    excluded_headers: frozenset[str]
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def count(self, name: str) -> None:
+        """Bump an in-process counter (reported by status and tests)."""
+        self.counters[name] = self.counters.get(name, 0) + 1
+
+
+class FlaskAPIGuard:
+    """Protects a Flask app: ``FlaskAPIGuard(app, config=SecurityConfig(...))`` or ``init_app``.
+
+    Settings come from ``config`` when given, else from ``GUARD_*`` keys in ``app.config``;
+    keyword ``overrides`` beat both.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        config: SecurityConfig | None = None,
+        *,
+        store: Store | None = None,
+        **overrides: Any,
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._overrides = overrides
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, config: SecurityConfig | None = None) -> None:
+        """Register the request hooks and the per-app state on ``app``."""
+        config = config or self._config
+        if config is None:
+            config = SecurityConfig.from_mapping(app.config, **self._overrides)
+        elif self._overrides:
+            config = config.replace(**self._overrides)
+        store = self._store or create_store(
+            config.redis_url, prefix=config.redis_prefix, timeout=config.store_timeout
+        )
+        state = GuardState(
+            config=config,
+            store=store,
+            resolver=ClientResolver(config.trusted_proxies, config.ban_ipv6_prefix),
+            bans=BanCache(ttl=config.ban_cache_ttl),
+            breaker=Breaker(f"guard store {store.url}"),
+            whitelist=parse_networks(config.whitelist),
+            limits=Limits(
+                max_parts=config.inspect_max_parts,
+                max_json_depth=config.inspect_max_json_depth,
+                max_body_bytes=config.max_request_size,
+                upload_sniff_bytes=config.inspect_upload_bytes,
+            ),
+            excluded_params=frozenset(config.excluded_params),
+            excluded_headers=frozenset(h.lower() for h in config.excluded_headers),
+        )
+        sus_patterns_handler.configure(config)
+        app.extensions["guard"] = state
+        app.before_request(_before_request)
+        app.after_request(_after_request)
+
+    @staticmethod
+    def route(**rules: Any) -> Callable[[F], F]:
+        """Decorate a view to exempt it or tighten its rules, e.g. ``@guard.route(passive=False)``.
+
+        Keywords: ``exempt``; ``passive``; ``semantic`` (run the model inline); ``min_score``
+        (block only at or above this threat score, to silence a noisy route);
+        ``max_request_size``.
+        """
+        route_rules = RouteRules(**rules)
+
+        def decorate(view: F) -> F:
+            setattr(view, _ROUTE_ATTR, route_rules)
+            return view
+
+        return decorate
+
+    @staticmethod
+    def exempt(view: F) -> F:
+        """Decorate a view so that Guard never screens it (bans still apply)."""
+        return FlaskAPIGuard.route(exempt=True)(view)
+
+
+Guard = FlaskAPIGuard
+
+
+def state_for(app: Flask) -> GuardState:
+    """The Guard state registered on ``app``."""
+    state: GuardState = app.extensions["guard"]
+    return state
+
+
+# ---------------------------------------------------------------------- request hooks
+def _before_request() -> Response | tuple[Response, int] | None:
+    from flask import current_app
+
+    state = state_for(current_app)
+    config = state.config
+    g._guard_cid = _correlation_id()
+    if any(request.path.startswith(p) for p in config.exclude_paths):
+        return None
+    rules = _route_rules()
+    client = state.resolver.client(request.remote_addr, request.headers.get("X-Forwarded-For"))
+    key = state.resolver.ban_key(client)
+    whitelisted = in_networks(client, state.whitelist)
+    if not whitelisted:
+        refused = _check_ban(state, key, client)
+        if refused is not None:
+            return refused
+    if rules.exempt or not config.enable_penetration_detection:
+        return None
+    limit = rules.max_request_size or config.max_request_size
+    if request.content_length is not None and request.content_length > limit:
+        state.count("too_large")
+        return _error(413, "Request body too large")
+    try:
+        if _streamed_body_exceeds(limit):
+            state.count("too_large")
+            return _error(413, "Request body too large")
+        verdict = _screen(state, rules, client)
+    except RequestEntityTooLarge:
+        state.count("too_large")
+        return _error(413, "Request body too large")
+    except HTTPException:
+        raise
+    except Exception:
+        state.count("screening_errors")
+        log.exception("screening failed; request allowed (fail-open)")
+        return None
+    if verdict.result is None:
+        return None
+    return _act(state, rules, verdict, client, key, whitelisted)
+
+
+def _after_request(response: Response) -> Response:
+    cid = getattr(g, "_guard_cid", None)
+    if cid:
+        response.headers[REQUEST_ID_HEADER] = cid
+    return response
+
+
+def _streamed_body_exceeds(limit: int) -> bool:
+    """For a body without Content-Length (chunked), read at most ``limit + 1`` bytes and say
+    whether there was more: the stream stops at the cap instead of raising, so one extra byte is
+    how an oversize body shows itself."""
+    if request.content_length is not None:
+        request.max_content_length = limit
+        return False
+    request.max_content_length = limit + 1
+    return len(request.get_data(cache=True)) > limit
+
+
+def _correlation_id() -> str:
+    supplied = request.headers.get(REQUEST_ID_HEADER, "")
+    if supplied and _REQUEST_ID.match(supplied):
+        return supplied
+    return uuid.uuid4().hex
+
+
+def _route_rules() -> RouteRules:
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    rules = getattr(view, _ROUTE_ATTR, None)
+    return rules if isinstance(rules, RouteRules) else RouteRules()
+
+
+def _check_ban(state: GuardState, key: str, client: str) -> tuple[Response, int] | None:
+    cached = state.bans.lookup(key)
+    if cached is None:
+        try:
+            record = state.breaker.call(lambda: state.store.get_ban(key))
+        except StorageError:
+            state.count("store_unavailable")
+            if state.config.fail_mode == "closed":
+                return _error(503, "Service temporarily unavailable")
+            return None
+        state.bans.remember(key, record.until if record is not None else 0.0)
+        cached = record is not None
+    if cached:
+        state.count("banned_refused")
+        return _error(403, "Forbidden: client is banned")
+    return None
+
+
+def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
+    started = time.perf_counter()
+    engine = sus_patterns_handler.engine
+    semantic = state.config.inline_semantic if rules.semantic is None else rules.semantic
+    parts, truncated = request_parts(request, state.limits)
+    verdict = Verdict(truncated=truncated)
+    for part in parts:
+        if _excluded(state, part):
+            continue
+        result = engine.detect(
+            part.value, client, part.location, g._guard_cid, semantic=semantic
+        )
+        if result["truncated"]:
+            verdict.truncated = True
+        floor = rules.min_score
+        if result["is_threat"] and (floor is None or result["threat_score"] >= floor):
+            verdict.part, verdict.result = part, result
+            break
+    verdict.elapsed = time.perf_counter() - started
+    state.count("screened")
+    if verdict.truncated:
+        state.count("truncated")
+        log.info("request from %s inspected partially (limits reached)", safe(client, 64))
+    return verdict
+
+
+def _excluded(state: GuardState, part: Part) -> bool:
+    if part.location in ("query", "query_key", "form", "form_key", "json", "json_key"):
+        return part.name in state.excluded_params or part.name.rsplit(".", 1)[-1] in (
+            state.excluded_params
+        )
+    if part.location == "header":
+        return part.name.lower() in state.excluded_headers
+    return False
+
+
+def _act(
+    state: GuardState,
+    rules: RouteRules,
+    verdict: Verdict,
+    client: str,
+    key: str,
+    whitelisted: bool,
+) -> tuple[Response, int] | None:
+    config = state.config
+    passive = config.passive_mode if rules.passive is None else rules.passive
+    assert verdict.part is not None and verdict.result is not None
+    reason = describe(verdict.part, verdict.result)
+    if passive:
+        state.count("passive_detections")
+        _log_passive(client, verdict)
+    else:
+        state.count("blocked")
+        log.warning(
+            "Suspicious activity detected from %s: %s %s - Reason: %s",
+            safe(client, 64), request.method, safe(request.path, 200), reason,
+        )
+    if not whitelisted:
+        _strike(state, key, reason, can_ban=not passive)
+    if passive:
+        return None
+    return _error(403, "Forbidden: request blocked by security policy")
+
+
+def _strike(state: GuardState, key: str, reason: str, can_ban: bool) -> None:
+    config = state.config
+    event_id = uuid.uuid4().hex
+    try:
+        outcome = state.breaker.call(
+            lambda: state.store.add_strike(
+                key, event_id, window=config.strike_window, threshold=config.auto_ban_threshold,
+                ban_duration=config.auto_ban_duration, reason=reason[:200], can_ban=can_ban,
+            )
+        )
+    except StorageError:
+        state.count("strikes_lost")
+        return
+    if outcome.banned and can_ban:
+        state.bans.remember(key, time.time() + config.auto_ban_duration)
+        state.count("bans")
+        log.warning("client %s banned for %d s after %d strikes", safe(key, 64),
+                    config.auto_ban_duration, outcome.strikes)
+
+
+def _log_passive(client: str, verdict: Verdict) -> None:
+    assert verdict.part is not None and verdict.result is not None
+    result = verdict.result
+    top = result["threats"][0] if result["threats"] else {}
+    rule = top.get("pattern_id") or f"semantic:{top.get('attack_type', '?')}"
+    log.warning(
+        "[PASSIVE MODE] Suspicious activity from %s: %s %s - part=%s %s class=%s rule=%s "
+        "score=%.3f detection_ms=%.2f timeouts=%d correlation_id=%s",
+        safe(client, 64), request.method, safe(request.url, 300), verdict.part.location,
+        safe(verdict.part.name, 64), result["attack_class"], safe(rule, 64),
+        result["threat_score"], verdict.elapsed * 1000, len(result["timeouts"]),
+        safe(g._guard_cid, 128),
+    )
+
+
+def _error(status: int, message: str) -> tuple[Response, int]:
+    body = jsonify({"error": message, "correlation_id": getattr(g, "_guard_cid", None)})
+    return body, status

@@ -1,0 +1,29 @@
+"""Shared ban and strike state: the ``Store`` protocol, its two backends, the URL factory.
+
+``create_store(None)`` gives the in-process :class:`MemoryStore`; a ``redis://`` URL gives the
+:class:`RedisStore` that every web process and worker shares. ``RedisStore`` is imported on
+first use, so the embedded default never loads redis-py.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from guard.store._factory import create_store as create_store
+from guard.store._memory import MemoryStore as MemoryStore
+from guard.store.base import BanRecord as BanRecord
+from guard.store.base import Store as Store
+from guard.store.base import StrikeResult as StrikeResult
+
+if TYPE_CHECKING:
+    from guard.store._redis import RedisStore as RedisStore
+
+__all__ = ["BanRecord", "MemoryStore", "RedisStore", "Store", "StrikeResult", "create_store"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisStore":
+        from guard.store._redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

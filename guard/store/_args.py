@@ -1,0 +1,128 @@
+"""Argument checks shared by every backend: bounded keys, bounded text, sane durations.
+
+Keys (client addresses, event ids, counter names, tokens) are influenced by attackers, so each is
+bounded before it becomes part of a Redis key or a dictionary key: a printable string of at most
+``MAX_KEY_LENGTH`` characters is kept as it is; anything longer, or holding control or other
+unprintable characters, is replaced by a SHA-256 digest of itself. Hashing rather than truncating
+means two different long keys can never share one ban or one strike window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+from guard.errors import ConfigurationError
+from guard.logsafe import safe
+
+MAX_KEY_LENGTH = 256
+MAX_REASON_LENGTH = 200
+MAX_SOURCE_LENGTH = 32
+MAX_PREFIX_LENGTH = 64
+MAX_SECONDS = 10 * 365 * 24 * 3600.0
+MAX_STRIKES = 10_000
+HASHED_KEY_MARK = "sha256:"
+
+
+def store_key(value: str, what: str = "key") -> str:
+    """``value`` bounded for use in a store key; ``ValueError`` when it is empty or not text."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string")
+    if len(value) <= MAX_KEY_LENGTH and value.isprintable():
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return HASHED_KEY_MARK + digest
+
+
+def bounded_text(value: str, limit: int) -> str:
+    """``value`` with control characters escaped, cut to at most ``limit`` characters."""
+    return safe(value, limit)[:limit]
+
+
+def seconds(value: float, what: str) -> float:
+    """``value`` checked to be a finite positive duration, cut to ``MAX_SECONDS`` (ten years,
+    which is forever for a ban and keeps every millisecond TTL an exact integer in Lua)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number of seconds, not {value!r}")
+    if value <= 0:
+        raise ValueError(f"{what} must be positive, not {value!r}")
+    return min(float(value), MAX_SECONDS)
+
+
+def strike_threshold(value: int) -> int:
+    """``value`` checked to be a strike count of at least 1.
+
+    A window holds at most ``MAX_STRIKES`` strikes, so a larger threshold is never reached:
+    that is how a caller counts strikes without ever banning.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"threshold must be an integer of at least 1, not {value!r}")
+    return value
+
+
+def prefix(value: str) -> str:
+    """A key prefix checked once at start-up: short, printable, without spaces."""
+    ok = (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_PREFIX_LENGTH
+        and value.isprintable()
+        and not any(ch.isspace() for ch in value)
+    )
+    if not ok:
+        raise ConfigurationError(
+            f"store prefix must be 1-{MAX_PREFIX_LENGTH} printable characters without spaces, "
+            f"not {safe(value, 80)!r}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class BanArgs:
+    """A ban's arguments, checked and bounded."""
+
+    key: str
+    duration: float
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True)
+class StrikeArgs:
+    """A strike's arguments, checked and bounded; ``ban`` is the ban it may create."""
+
+    ban: BanArgs
+    event_id: str
+    window: float
+    threshold: int
+    can_ban: bool
+
+
+def ban_args(key: str, duration: float, reason: str, source: str) -> BanArgs:
+    """The arguments of ``Store.ban``, checked and bounded."""
+    return BanArgs(
+        key=store_key(key),
+        duration=seconds(duration, "duration"),
+        reason=bounded_text(reason, MAX_REASON_LENGTH),
+        source=bounded_text(source, MAX_SOURCE_LENGTH),
+    )
+
+
+def strike_args(
+    key: str,
+    event_id: str,
+    window: float,
+    threshold: int,
+    ban_duration: float,
+    reason: str,
+    can_ban: bool,
+    source: str,
+) -> StrikeArgs:
+    """The arguments of ``Store.add_strike``, checked and bounded."""
+    return StrikeArgs(
+        ban=ban_args(key, ban_duration, reason, source),
+        event_id=store_key(event_id, "event_id"),
+        window=seconds(window, "window"),
+        threshold=strike_threshold(threshold),
+        can_ban=bool(can_ban),
+    )

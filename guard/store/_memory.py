@@ -1,0 +1,270 @@
+"""The in-process store: the embedded default, with the same semantics as the Redis store.
+
+Entries expire on the monotonic clock, so a step of the wall clock never lengthens or cuts a
+ban; wall time only fills in ``BanRecord.until`` and ``created``. Every map is bounded: when one
+is full its expired entries go first, then the least recently written. Strike timestamps are
+bounded across all keys too, because a passive-mode flood can add strikes without ever banning.
+
+One lock guards all state. Each operation is a few dictionary steps, so the lock is held
+briefly, and holding it makes ``add_strike`` atomic just as the Lua script is on Redis.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+from guard.store import _args
+from guard.store.base import BanRecord, StrikeResult
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class ExpiringMap(Generic[K, V]):
+    """A dictionary whose entries carry monotonic deadlines, holding at most ``max_size``.
+
+    ``on_drop`` sees each value that leaves by expiry, eviction or ``pop``, not one replaced by
+    ``put``. The caller holds the lock.
+    """
+
+    def __init__(self, max_size: int, on_drop: Callable[[V], None] | None = None) -> None:
+        if max_size < 1:
+            raise ValueError("max_size must be at least 1")
+        self.max_size = max_size
+        self._on_drop = on_drop
+        self._items: dict[K, tuple[V, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: K, now: float) -> V | None:
+        """The live value for ``key``, or None (an expired one is dropped)."""
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if item[1] <= now:
+            self.pop(key)
+            return None
+        return item[0]
+
+    def deadline(self, key: K) -> float:
+        """The deadline of ``key``, which must be present."""
+        return self._items[key][1]
+
+    def put(self, key: K, value: V, deadline: float, now: float) -> None:
+        """Store ``value`` until ``deadline``, making room first when the map is full."""
+        if self._items.pop(key, None) is None and len(self._items) >= self.max_size:
+            self._make_room(now)
+        self._items[key] = (value, deadline)
+
+    def pop(self, key: K) -> V | None:
+        """Remove ``key`` and return its value, or None."""
+        item = self._items.pop(key, None)
+        if item is None:
+            return None
+        if self._on_drop is not None:
+            self._on_drop(item[0])
+        return item[0]
+
+    def pop_oldest(self) -> None:
+        """Remove the least recently written entry."""
+        self.pop(next(iter(self._items)))
+
+    def live(self, now: float) -> list[tuple[K, V, float]]:
+        """Every live entry as ``(key, value, deadline)``, after dropping the expired ones."""
+        self._sweep(now)
+        return [(key, value, deadline) for key, (value, deadline) in self._items.items()]
+
+    def clear(self) -> None:
+        """Drop everything."""
+        while self._items:
+            self.pop_oldest()
+
+    def _sweep(self, now: float) -> None:
+        for key in [key for key, (_, deadline) in self._items.items() if deadline <= now]:
+            self.pop(key)
+
+    def _make_room(self, now: float) -> None:
+        # Sweeping costs a pass over the map, so evict a tenth at once: later puts stay O(1).
+        self._sweep(now)
+        target = self.max_size - max(1, self.max_size // 10)
+        while len(self._items) > target:
+            self.pop_oldest()
+
+
+class MemoryStore:
+    """The :class:`~guard.store.base.Store` in this process only (``memory://``)."""
+
+    def __init__(
+        self,
+        prefix: str = "guard:",
+        *,
+        max_keys: int = 100_000,
+        max_strike_entries: int = 1_000_000,
+        dedupe_ttl: float = 3600.0,
+        counter_ttl: float = 86400.0,
+    ) -> None:
+        self.url = "memory://"
+        self.prefix = _args.prefix(prefix)
+        self.dedupe_ttl = _args.seconds(dedupe_ttl, "dedupe_ttl")
+        self.counter_ttl = _args.seconds(counter_ttl, "counter_ttl")
+        self.max_strike_entries = max_strike_entries
+        self._lock = threading.Lock()
+        self._strike_total = 0
+        self._bans: ExpiringMap[str, BanRecord] = ExpiringMap(max_keys)
+        self._strikes: ExpiringMap[str, deque[float]] = ExpiringMap(max_keys, self._forget)
+        self._seen: ExpiringMap[tuple[str, str], bool] = ExpiringMap(max_keys)
+        self._counters: ExpiringMap[str, int] = ExpiringMap(max_keys)
+        self._once: ExpiringMap[str, bool] = ExpiringMap(max_keys)
+
+    def _forget(self, times: deque[float]) -> None:
+        self._strike_total -= len(times)
+
+    def get_ban(self, key: str) -> BanRecord | None:
+        """The active ban on ``key``, or None."""
+        member = _args.store_key(key)
+        with self._lock:
+            return self._bans.get(member, time.monotonic())
+
+    def ban(self, key: str, duration: float, reason: str, source: str = "manual") -> BanRecord:
+        """Ban ``key`` for ``duration`` seconds; a longer ban in force is kept and returned."""
+        ban = _args.ban_args(key, duration, reason, source)
+        with self._lock:
+            now = time.monotonic()
+            held = self._bans.get(ban.key, now)
+            if held is not None and self._bans.deadline(ban.key) >= now + ban.duration:
+                return held
+            return self._write_ban(ban, now)
+
+    def _write_ban(self, ban: _args.BanArgs, now: float) -> BanRecord:
+        wall = time.time()
+        record = BanRecord(ban.key, wall + ban.duration, ban.reason, wall, ban.source)
+        self._bans.put(ban.key, record, now + ban.duration, now)
+        return record
+
+    def unban(self, key: str) -> bool:
+        """Lift the ban on ``key``; True when there was one."""
+        member = _args.store_key(key)
+        with self._lock:
+            held = self._bans.get(member, time.monotonic())
+            self._bans.pop(member)
+            return held is not None
+
+    def list_bans(self, limit: int = 1000) -> list[BanRecord]:
+        """Up to ``limit`` active bans, the soonest to expire first."""
+        with self._lock:
+            entries = self._bans.live(time.monotonic())
+        entries.sort(key=lambda entry: entry[2])
+        return [record for _, record, _ in entries[: max(0, limit)]]
+
+    def add_strike(
+        self,
+        key: str,
+        event_id: str,
+        *,
+        window: float,
+        threshold: int,
+        ban_duration: float,
+        reason: str,
+        can_ban: bool = True,
+        source: str = "auto",
+    ) -> StrikeResult:
+        """Count one strike against ``key`` at most once per ``event_id``; ban at threshold."""
+        strike = _args.strike_args(
+            key, event_id, window, threshold, ban_duration, reason, can_ban, source
+        )
+        member, seen = strike.ban.key, (strike.ban.key, strike.event_id)
+        with self._lock:
+            now = time.monotonic()
+            if self._seen.get(seen, now):
+                banned = self._bans.get(member, now) is not None
+                count = self._count(member, strike.window, now)
+                return StrikeResult(count, banned, duplicate=True)
+            self._seen.put(seen, True, now + max(strike.window, self.dedupe_ttl), now)
+            count = self._record_strike(member, strike.window, now)
+            banned = self._bans.get(member, now) is not None
+            if not banned and strike.can_ban and count >= strike.threshold:
+                self._write_ban(strike.ban, now)
+                banned = True
+            return StrikeResult(count, banned, duplicate=False)
+
+    def _record_strike(self, member: str, window: float, now: float) -> int:
+        times = self._strikes.get(member, now)
+        if times is None:
+            times = deque()
+        else:
+            self._prune(times, now - window)
+        times.append(now)
+        self._strike_total += 1
+        cap = min(_args.MAX_STRIKES, self.max_strike_entries)
+        while len(times) > cap:
+            times.popleft()
+            self._strike_total -= 1
+        self._strikes.put(member, times, now + window, now)
+        while self._strike_total > self.max_strike_entries and len(self._strikes) > 1:
+            self._strikes.pop_oldest()
+        return len(times)
+
+    def _prune(self, times: deque[float], since: float) -> None:
+        while times and times[0] <= since:
+            times.popleft()
+            self._strike_total -= 1
+
+    def _count(self, member: str, window: float, now: float) -> int:
+        times = self._strikes.get(member, now)
+        if times is None:
+            return 0
+        since = now - window
+        return sum(1 for moment in times if moment > since)
+
+    def strikes(self, key: str, window: float) -> int:
+        """Strikes against ``key`` in the last ``window`` seconds."""
+        member = _args.store_key(key)
+        seconds = _args.seconds(window, "window")
+        with self._lock:
+            return self._count(member, seconds, time.monotonic())
+
+    def ping(self) -> bool:
+        """Always True: memory is always reachable."""
+        return True
+
+    def close(self) -> None:
+        """Drop all state."""
+        with self._lock:
+            for table in (self._bans, self._strikes, self._seen, self._counters, self._once):
+                table.clear()
+
+    def incr_counter(self, name: str, amount: int = 1, ttl: float | None = None) -> int:
+        """Add ``amount`` to counter ``name``; the creating increment sets its TTL."""
+        counter = _args.store_key(name, "name")
+        seconds = self.counter_ttl if ttl is None else _args.seconds(ttl, "ttl")
+        with self._lock:
+            now = time.monotonic()
+            value = self._counters.get(counter, now)
+            if value is None:
+                value, deadline = int(amount), now + seconds
+            else:
+                value, deadline = value + int(amount), self._counters.deadline(counter)
+            self._counters.put(counter, value, deadline, now)
+            return value
+
+    def get_counter(self, name: str) -> int:
+        """The value of counter ``name``, or 0."""
+        counter = _args.store_key(name, "name")
+        with self._lock:
+            return self._counters.get(counter, time.monotonic()) or 0
+
+    def once(self, token: str, ttl: float) -> bool:
+        """True the first time ``token`` is seen within ``ttl`` seconds."""
+        marker = _args.store_key(token, "token")
+        seconds = _args.seconds(ttl, "ttl")
+        with self._lock:
+            now = time.monotonic()
+            if self._once.get(marker, now):
+                return False
+            self._once.put(marker, True, now + seconds, now)
+            return True

@@ -1,0 +1,275 @@
+"""The Flask extension through Flask's test client, over the memory and a real Redis store."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask, jsonify
+
+from guard import ConfigurationError, FlaskAPIGuard, SecurityConfig
+from guard.extension import state_for
+from guard.handlers.suspatterns_handler import sus_patterns_handler
+
+SQLI = "1' UNION SELECT password FROM users--"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store_url(request: pytest.FixtureRequest, redis_url: str) -> str | None:
+    return redis_url if request.param == "redis" else None
+
+
+def make_app(store_url: str | None = None, prefix: str = "guard:", **settings: Any) -> Flask:
+    app = Flask(__name__)
+    settings.setdefault("auto_ban_threshold", 3)
+    config = SecurityConfig(redis_url=store_url, redis_prefix=prefix, **settings)
+    guard = FlaskAPIGuard(app, config=config)
+
+    @app.route("/", methods=["GET", "POST", "PUT"])
+    def index():  # type: ignore[no-untyped-def]
+        return jsonify({"ok": True})
+
+    @app.route("/search")
+    def search():  # type: ignore[no-untyped-def]
+        return jsonify({"ok": True})
+
+    @app.route("/raw", methods=["POST"])
+    @guard.exempt
+    def raw():  # type: ignore[no-untyped-def]
+        return jsonify({"ok": True})
+
+    @app.route("/lenient")
+    @guard.route(min_score=0.999)
+    def lenient():  # type: ignore[no-untyped-def]
+        return jsonify({"ok": True})
+
+    return app
+
+
+@pytest.fixture
+def app(store_url: str | None, key_prefix: str) -> Flask:
+    return make_app(store_url, key_prefix)
+
+
+def client_from(app: Flask, ip: str):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = ip
+    return client
+
+
+def test_spec_passive_mode_example(caplog: pytest.LogCaptureFixture) -> None:
+    app = Flask(__name__)
+    config = SecurityConfig(enable_penetration_detection=True, passive_mode=True)
+    FlaskAPIGuard(app, config=config)
+
+    @app.route("/q")
+    def q():  # type: ignore[no-untyped-def]
+        return "fine"
+
+    with caplog.at_level(logging.WARNING, logger="guard"):
+        response = app.test_client().get("/q", query_string={"id": SQLI})
+    assert response.status_code == 200
+    lines = [r.getMessage() for r in caplog.records if "[PASSIVE MODE]" in r.getMessage()]
+    assert len(lines) == 1
+    line = lines[0]
+    for expected in ("127.0.0.1", "GET", "/q?id=", "part=query id", "class=sqli", "rule=",
+                     "score=", "detection_ms="):
+        assert expected in line, (expected, line)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"path": "/search", "query_string": {"q": SQLI}},
+        {"path": "/", "method": "POST", "json": {"user": {"bio": "<script>alert(1)</script>"}}},
+        {"path": "/", "headers": {"User-Agent": "() { :;}; /bin/bash -c 'cat /etc/passwd'"}},
+        {"path": "/", "method": "POST", "data": {"file": "../../../../etc/shadow"}},
+        {"path": "/search?next=%250d%250aSet-Cookie:%20x=1"},
+        {"path": "/", "method": "PUT", "data": "{broken " + SQLI,
+         "content_type": "application/json"},
+    ],
+    ids=["query", "json", "header", "form", "crlf", "malformed-json"],
+)
+def test_attacks_blocked_with_403(app: Flask, kwargs: dict[str, Any]) -> None:
+    method = kwargs.pop("method", "GET")
+    response = app.test_client().open(method=method, **kwargs)
+    assert response.status_code == 403
+    body = response.get_json()
+    assert set(body) == {"error", "correlation_id"}
+    assert body["correlation_id"] == response.headers["X-Request-ID"]
+    assert "SELECT" not in response.get_data(as_text=True)
+    assert "\\b" not in body["error"]
+
+
+def test_benign_passes_with_correlation_id(app: Flask) -> None:
+    response = app.test_client().post(
+        "/", json={"name": "Seán O'Brien", "comment": "Select the blue one & ship it"},
+        headers={"X-Request-ID": "req-123.abc"},
+    )
+    assert response.status_code == 200
+    assert response.headers["X-Request-ID"] == "req-123.abc"
+
+
+@pytest.mark.parametrize("bad", ["x" * 200, "a b", "<script>", "-leading", ""])
+def test_invalid_request_id_is_replaced(app: Flask, bad: str) -> None:
+    response = app.test_client().get("/", headers={"X-Request-ID": bad} if bad else {})
+    rid = response.headers["X-Request-ID"]
+    assert rid != bad and len(rid) == 32
+
+
+def test_auto_ban_then_refused_before_screening(app: Flask) -> None:
+    attacker = client_from(app, "203.0.113.7")
+    for _ in range(3):
+        assert attacker.get("/search", query_string={"q": SQLI}).status_code == 403
+    refused = attacker.get("/search", query_string={"q": "shoes"})
+    assert refused.status_code == 403
+    assert "banned" in refused.get_json()["error"]
+    assert client_from(app, "203.0.113.8").get("/search?q=shoes").status_code == 200
+    assert state_for(app).store.get_ban("203.0.113.7") is not None
+
+
+def test_passive_counts_strikes_never_bans(store_url: str | None, key_prefix: str) -> None:
+    app = make_app(store_url, key_prefix, passive_mode=True)
+    client = client_from(app, "198.51.100.9")
+    for _ in range(6):
+        assert client.get("/search", query_string={"q": SQLI}).status_code == 200
+    store = state_for(app).store
+    assert store.get_ban("198.51.100.9") is None
+    assert store.strikes("198.51.100.9", window=3600) == 6
+
+
+def test_whitelisted_client_never_banned(store_url: str | None, key_prefix: str) -> None:
+    app = make_app(store_url, key_prefix, whitelist=["10.9.0.0/16"])
+    client = client_from(app, "10.9.8.7")
+    for _ in range(5):
+        assert client.get("/search", query_string={"q": SQLI}).status_code == 403
+    assert client.get("/search?q=ok").status_code == 200
+    assert state_for(app).store.get_ban("10.9.8.7") is None
+
+
+def test_xff_ignored_without_trusted_proxies(app: Flask) -> None:
+    client = client_from(app, "192.0.2.50")
+    for _ in range(3):
+        client.get("/search", query_string={"q": SQLI}, headers={"X-Forwarded-For": "1.2.3.4"})
+    store = state_for(app).store
+    assert store.get_ban("1.2.3.4") is None
+    assert store.get_ban("192.0.2.50") is not None
+
+
+def test_trusted_proxy_hop_uses_appended_address(store_url: str | None, key_prefix: str) -> None:
+    app = make_app(store_url, key_prefix, trusted_proxies=1)
+    proxy = client_from(app, "10.0.0.2")
+    for _ in range(3):
+        proxy.get("/search", query_string={"q": SQLI},
+                  headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.99"})
+    store = state_for(app).store
+    assert store.get_ban("203.0.113.99") is not None
+    assert store.get_ban("6.6.6.6") is None and store.get_ban("10.0.0.2") is None
+
+
+def test_exclusions(store_url: str | None, key_prefix: str) -> None:
+    app = make_app(store_url, key_prefix, exclude_paths=["/search"], excluded_params=["html"])
+    client = app.test_client()
+    assert client.get("/search", query_string={"q": SQLI}).status_code == 200
+    assert client.post("/", json={"html": "<b onclick=x()>hi</b>"}).status_code == 200
+    assert client.post("/", json={"other": "<b onclick=x()>hi</b>"}).status_code == 403
+    assert client.post("/raw", data={"q": SQLI}).status_code == 200
+    assert client.get("/lenient", query_string={"q": "../../etc/passwd"}).status_code in (200, 403)
+
+
+def test_oversized_body_is_413(app: Flask) -> None:
+    app = make_app(max_request_size=2048)
+    response = app.test_client().post("/", data="a" * 5000)
+    assert response.status_code == 413
+    assert "correlation_id" in response.get_json()
+
+
+def test_invalid_utf8_and_binary_never_500(app: Flask) -> None:
+    client = app.test_client()
+    assert client.post("/", data=b"\xff\xfe\x00\x01" * 100,
+                       content_type="application/octet-stream").status_code == 200
+    assert client.post("/", data=b"\xc3(<script>alert(1)</script>",
+                       content_type="text/plain").status_code == 403
+    assert client.post("/", data="[" * 20000, content_type="application/json").status_code == 200
+
+
+def test_log_line_is_escaped(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="guard"):
+        app.test_client().get("/search", query_string={"q": "<script>\x1b[2J\r\nalert(1)"},
+                              headers={"User-Agent": "curl\x1b[31m"})
+        app.test_client().get("/a%0d%0aINJECTED%1b[31m/<script>alert(1)</script>")
+    for record in caplog.records:
+        message = record.getMessage()
+        assert "\n" not in message and "\r" not in message and "\x1b" not in message
+
+
+def test_settings_from_app_config() -> None:
+    app = Flask(__name__)
+    app.config.update(GUARD_PASSIVE_MODE=True, GUARD_AUTO_BAN_THRESHOLD=2)
+    FlaskAPIGuard(app)
+    state = state_for(app)
+    assert state.config.passive_mode is True and state.config.auto_ban_threshold == 2
+    app2 = Flask(__name__)
+    app2.config.update(GUARD_PASSIVE_MODE=True)
+    FlaskAPIGuard(app2, passive_mode=False)
+    assert state_for(app2).config.passive_mode is False
+
+
+def test_invalid_configuration_fails_at_start() -> None:
+    app = Flask(__name__)
+    app.config["GUARD_FAIL_MODE"] = "sideways"
+    with pytest.raises(ConfigurationError, match="fail_mode"):
+        FlaskAPIGuard(app)
+    with pytest.raises(ConfigurationError, match="redis_url"):
+        FlaskAPIGuard(Flask(__name__), config=SecurityConfig(redis_url="http://x"))
+
+
+@pytest.fixture
+def dead_redis() -> Iterator[str]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    yield f"redis://127.0.0.1:{port}/0"
+
+
+def test_store_down_fail_open(dead_redis: str, caplog: pytest.LogCaptureFixture) -> None:
+    app = make_app(dead_redis)
+    client = app.test_client()
+    with caplog.at_level(logging.ERROR, logger="guard"):
+        for _ in range(20):
+            started = time.perf_counter()
+            assert client.get("/search?q=shoes").status_code == 200
+            assert client.get("/search", query_string={"q": SQLI}).status_code == 403
+            assert time.perf_counter() - started < 1.0
+    failures = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(failures) == 1
+
+
+def test_store_down_fail_closed(dead_redis: str) -> None:
+    app = make_app(dead_redis, fail_mode="closed")
+    assert app.test_client().get("/search?q=shoes").status_code == 503
+
+
+def test_extension_catches_what_detect_catches() -> None:
+    from tests.conftest import CORPUS
+
+    with CORPUS.open(encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
+    attacks = [r["payload"] for r in rows if r["label"] == "attack"][::40]
+    app = make_app(auto_ban_threshold=10**6)
+    client = app.test_client()
+    missed = []
+    for payload in attacks:
+        if not sus_patterns_handler.detect(payload)["is_threat"]:
+            continue
+        if client.get("/search", query_string={"q": payload}).status_code != 403:
+            missed.append(("query", payload))
+        if client.post("/", json={"field": payload}).status_code != 403:
+            missed.append(("json", payload))
+    assert missed == []
