@@ -1,0 +1,784 @@
+"""Evasion normalisation: the decoders that turn an input value into the views the matcher reads.
+
+Each decoder is a small public function that is idempotent (``f(f(x)) == f(x)``), linear in the
+length of its input, never raises, and never returns more than ``MAX_EXPANSION * len(x)``
+characters. Only :func:`unicode_fold` can lengthen its input (NFKC); no other decoder does.
+
+The nesting decoders (:func:`url_decode`, :func:`html_decode`, :func:`js_unescape`) compute the
+fixed point of repeated decoding in one pass over an output stack: each character is pushed,
+and whenever the top of the stack forms a complete escape it is replaced by the decoded character,
+which is then checked again against what lies below it. ``%2527`` thus becomes ``%27`` and then
+``'`` without a second pass, so any nesting depth costs O(n). A cheap single-pass decode answers
+first whenever its result cannot contain a further escape.
+
+:func:`normalize` chains the lossless decoders into the canonical view; :func:`views` adds the lossy
+views (SQL comments stripped, shell words unquoted, path forms folded), which are only useful to a
+matcher that knows which attack class it is looking for. Nothing here lowercases: the matcher is
+case-insensitive.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+from html.entities import html5
+from urllib.parse import unquote_plus
+
+__all__ = [
+    "MAX_EXPANSION",
+    "MAX_ROUNDS",
+    "fold_whitespace",
+    "html_decode",
+    "js_unescape",
+    "normalize",
+    "normalize_path",
+    "shell_unquote",
+    "strip_sql_comments",
+    "trace",
+    "unicode_fold",
+    "url_decode",
+    "views",
+]
+
+MAX_EXPANSION = 4
+"""No view is longer than ``MAX_EXPANSION * len(text)`` characters."""
+
+MAX_ROUNDS = 4
+"""Most rounds of the canonical chain :func:`normalize` runs looking for a fixed point."""
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+_OCTAL = frozenset("01234567")
+_DIGITS = frozenset("0123456789")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_ALNUM = _LETTERS | _DIGITS
+
+# A value without these characters (nor two spaces, nor "--" for the views) is left alone by
+# every decoder; one character-class scan is far cheaper than asking each decoder.
+_CANONICAL_CHARS = re.compile(r"[%+&\\\x00\t\x0b\x0c\x80-\U0010ffff]")
+_VIEW_CHARS = re.compile(r"[%+&\\\x00\t\x0b\x0c'\"$#{/\x80-\U0010ffff]")
+
+
+# --- URL -------------------------------------------------------------------------------------
+
+_URL_SPECIAL = re.compile(r"[%+]")
+_URL_PASSES = 3
+_URL_ESCAPE = re.compile(r"%(?:([0-9a-fA-F]{2})|[uU]([0-9a-fA-F]{4}))")
+
+
+def url_decode(text: str) -> str:
+    """Percent-decode ``text`` to its fixed point.
+
+    Handles ``%XX``, ``%uXXXX``, multi-byte UTF-8 (``%E5%98%8A``), overlong UTF-8 of up to six
+    bytes (``%c0%ae`` is ``.``, so are ``%e0%80%ae`` and ``%fc%80%80%80%80%ae``), an overlong
+    lead byte before an ASCII escape as old IIS and others read it (``%c0%2f`` is ``/``,
+    ``%c0%5c`` and ``%c1%1c`` are ``\\``) and ``+`` as a space. A decoded ``+`` is a space as
+    well, because that is what decoding once more would make of it. Escapes that do not decode
+    (``%zz``, a stray continuation byte, a truncated UTF-8 sequence) are kept as written.
+    """
+    if "%" not in text:
+        return text.replace("+", " ") if "+" in text else text
+    # Escapes never overlap, so repeated passes reach the stack decoder's result whenever they
+    # end without a '%' or '+' left and no byte decoded alone (U+FFFD): that is how UTF-8 runs
+    # split across nesting levels, overlong forms and invalid escapes show themselves.
+    decoded = text
+    for _ in range(_URL_PASSES):
+        decoded = unquote_plus(decoded)
+        if "%" not in decoded and "+" not in decoded:
+            if "\ufffd" not in decoded:
+                return decoded
+            break
+    return _url_decode_stack(text)
+
+
+def _url_decode_stack(text: str) -> str:
+    # Stack items are single characters, or a run of undecoded byte escapes ("%E5%98") waiting
+    # for UTF-8 continuation bytes; a run is written back as it stands if it never completes.
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char == "%" and (escape := _URL_ESCAPE.match(text, i)):
+            # Pushed one character at a time, a whole escape reduces at its last character and
+            # nowhere before, so it can be pushed decoded.
+            i = escape.end()
+            byte, code = escape.groups()
+            if byte is not None:
+                if _url_push_byte(out, int(byte, 16), escape.group()):
+                    _url_reduce(out)
+            else:
+                out.append(_url_char(int(code, 16)))
+                _url_reduce(out)
+        elif char not in ("%", "+") and "%" not in out[-5:]:
+            special = _URL_SPECIAL.search(text, i)
+            end = special.start() if special else n
+            out.extend(text[i:end])
+            i = end
+        else:
+            out.append(" " if char == "+" else char)
+            i += 1
+            _url_reduce(out)
+    return "".join(out)
+
+
+def _url_reduce(out: list[str]) -> None:
+    while True:
+        if len(out) >= 3 and out[-3] == "%" and out[-2] in _HEX and out[-1] in _HEX:
+            escape = "%" + out[-2] + out[-1]
+            del out[-3:]
+            if not _url_push_byte(out, int(escape[1:], 16), escape):
+                return
+        elif (
+            len(out) >= 6
+            and out[-6] == "%"
+            and out[-5] in ("u", "U")
+            and all(item in _HEX for item in out[-4:])
+        ):
+            code = int("".join(out[-4:]), 16)
+            del out[-6:]
+            out.append(_url_char(code))
+        else:
+            return
+
+
+def _url_push_byte(out: list[str], byte: int, escape: str) -> bool:
+    """Push one decoded byte; return whether it produced a character worth re-checking."""
+    top = out[-1] if out else ""
+    pending = _utf8_pending(top)
+    if byte < 0x80:
+        if byte != 0x25 and pending in (b"\xc0", b"\xc1"):
+            out[-1] = _url_char(_overlong_ascii(pending[0], byte))
+        else:
+            out.append(_url_char(byte))
+        return True
+    if pending and byte < 0xC0:
+        run = pending + bytes((byte,))
+        if len(run) < _utf8_length(run[0]):
+            out[-1] = top + escape
+            return False
+        code = _utf8_value(run)
+        out[-1] = top + escape if code is None else _url_char(code)
+        return code is not None
+    out.append(escape)
+    return False
+
+
+def _url_char(code: int) -> str:
+    return " " if code == 0x2B else chr(code)
+
+
+def _overlong_ascii(lead: int, byte: int) -> int:
+    # Old IIS masked the marker bits off a broken continuation byte ("%c0%6e" is "."); other
+    # servers let the ASCII byte through ("%c0%5c" is a backslash). Payload lists use both to
+    # smuggle a dot or a separator, so the reading that gives one wins.
+    masked = ((lead & 0x01) << 6) | (byte & 0x3F)
+    return masked if masked in (0x2E, 0x2F, 0x5C) else byte
+
+
+def _utf8_pending(item: str) -> bytes:
+    """The bytes of an incomplete UTF-8 run on the stack, or ``b""``."""
+    if len(item) < 3:
+        return b""
+    run = bytes.fromhex(item.replace("%", ""))
+    return run if len(run) < _utf8_length(run[0]) else b""
+
+
+def _utf8_length(lead: int) -> int:
+    if 0xC0 <= lead < 0xE0:
+        return 2
+    if 0xE0 <= lead < 0xF0:
+        return 3
+    if 0xF0 <= lead < 0xF8:
+        return 4
+    if 0xF8 <= lead < 0xFC:
+        return 5
+    if 0xFC <= lead < 0xFE:
+        return 6
+    return 0
+
+
+def _utf8_value(run: bytes) -> int | None:
+    # Overlong forms are decoded on purpose: they are exactly the evasion being undone.
+    code = run[0] & (0x7F >> len(run))
+    for byte in run[1:]:
+        code = (code << 6) | (byte & 0x3F)
+    return code if code <= 0x10FFFF else None
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+_LEGACY = {name: value for name, value in html5.items() if not name.endswith(";")}
+_LEGACY_LONGEST = max(map(len, _LEGACY))
+_MAX_NAME = 32
+_FAR = 1 << 30
+_BODY = re.compile(r"#(?:[xX][0-9a-fA-F]*|[0-9]*)|[A-Za-z][A-Za-z0-9]{0,31}")
+_REFERENCE_START = re.compile(r"&[A-Za-z#]")
+
+
+def html_decode(text: str) -> str:
+    """Decode HTML character references in ``text`` to their fixed point.
+
+    Named references (every name in ``html.entities.html5``), decimal and hexadecimal ones with
+    any number of leading zeros, and the legacy forms without ``;`` (``&lt``, ``&#60``,
+    ``&ltscript``) decode as a browser would; ``&amp;lt;`` decodes twice, to ``<``. A reference
+    decoded to ``;``, ``#`` or a letter can complete an earlier, unfinished one (``&apos&#59;``).
+    """
+    if "&" not in text:
+        return text
+    try:
+        once = html.unescape(text)
+    except ValueError:  # a decimal reference of more than 4300 digits
+        return _EntityStack().decode(text)
+    # Decoding again can only change something after an "&" that may start a reference, and
+    # only if a reference was decoded at all.
+    if once == text or not _REFERENCE_START.search(once):
+        return once
+    return _EntityStack().decode(text)
+
+
+@lru_cache(maxsize=512)
+def _numeric_reference(code: int) -> str:
+    return html.unescape(f"&#{code};")
+
+
+def _extends(body: list[str], char: str) -> bool:
+    if not body:
+        return char in _LETTERS or char == "#"
+    if body[0] == "#":
+        if len(body) == 1:
+            return char in _DIGITS or char in ("x", "X")
+        return char in (_HEX if body[1] in ("x", "X") else _DIGITS)
+    return char in _ALNUM and len(body) < _MAX_NAME
+
+
+def _resolve(body: list[str], semicolon: bool) -> tuple[str, str, bool] | None:
+    """Decode ``&`` + ``body``: (value, text left over after it, whether ``;`` was used)."""
+    name = "".join(body)
+    if name.startswith("#"):
+        hexadecimal = name[1:2] in ("x", "X")
+        digits = name[2:] if hexadecimal else name[1:]
+        if not digits:
+            return None
+        significant = digits.lstrip("0")
+        # Past eight digits the value is out of range anyway, and int() refuses 4300 of them.
+        code = int(significant or "0", 16 if hexadecimal else 10) if len(significant) <= 8 else _FAR
+        return _numeric_reference(min(code, 0x110000)), "", semicolon
+    if semicolon and name + ";" in html5:
+        return html5[name + ";"], "", True
+    for length in range(min(len(name), _LEGACY_LONGEST), 1, -1):
+        value = _LEGACY.get(name[:length])
+        if value is not None:
+            return value, name[length:], False
+    return None
+
+
+class _EntityStack:
+    """The output stack of :func:`html_decode`.
+
+    ``out`` holds finished text in chunks, ``length`` characters in all; ``amps`` holds the
+    offsets in it of the ``&`` of each reference that was given up, the only ``&`` it can contain;
+    ``body`` is the reference being read after the last ``&``. A decoded character that could
+    continue a given-up reference close enough before it takes that reference back into ``body``.
+    """
+
+    __slots__ = ("amps", "body", "length", "out", "pending")
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.length = 0
+        self.amps: list[int] = []
+        self.body: list[str] | None = None
+        self.pending: list[str] = []
+
+    def decode(self, text: str) -> str:
+        """Decode ``text`` and return the result."""
+        i, n = 0, len(text)
+        while True:
+            if self.pending:
+                self.feed_decoded(self.pending.pop())
+            elif i < n:
+                i = self.feed_raw(text, i)
+            elif self.body is not None:
+                self.terminate(self.body, None)
+            else:
+                return "".join(self.out)
+
+    def feed_raw(self, text: str, i: int) -> int:
+        """Consume input from position ``i`` and return the next position."""
+        if self.body is None:
+            end = text.find("&", i)
+            if end != i:
+                end = len(text) if end < 0 else end
+                self.emit(text[i:end])
+                return end
+            self.body = []
+            return i + 1
+        if not self.body:
+            match = _BODY.match(text, i)
+            if match:
+                self.body.extend(match.group())
+                return match.end()
+        self.feed(text[i])
+        return i + 1
+
+    def feed_decoded(self, char: str) -> None:
+        """Process a decoded character, which may continue an unfinished reference."""
+        if self.body is None and (char in _ALNUM or char in ("#", ";")):
+            self.reopen()
+        self.feed(char)
+
+    def feed(self, char: str) -> None:
+        """Process one character."""
+        if self.body is not None:
+            if _extends(self.body, char):
+                self.body.append(char)
+            else:
+                self.terminate(self.body, char)
+        elif char == "&":
+            self.body = []
+        else:
+            self.emit(char)
+
+    def terminate(self, body: list[str], char: str | None) -> None:
+        """End the reference ``body`` at ``char`` (``None`` at the end of the input)."""
+        self.body = None
+        result = _resolve(body, char == ";")
+        if result is None:
+            self.amps.append(self.length)
+            self.emit("&" + "".join(body))
+            if char is not None:
+                self.feed(char)
+            return
+        value, rest, used_semicolon = result
+        if char is not None and not used_semicolon:
+            self.pending.append(char)
+        if not value:
+            # A reference to a character HTML drops (&#1;) joins its neighbours.
+            self.reopen()
+            return
+        if value == "&" and rest[:1] in _LETTERS:
+            self.body = list(rest)
+            return
+        self.pending.extend(reversed(rest))
+        self.pending.extend(reversed(value))
+
+    def emit(self, chunk: str) -> None:
+        """Append finished text."""
+        self.out.append(chunk)
+        self.length += len(chunk)
+
+    def reopen(self) -> None:
+        """Take a given-up reference at the end of ``out`` back into ``body``, if there is one."""
+        if not self.amps or self.length - self.amps[-1] > _MAX_NAME + 1:
+            return
+        tail = ""
+        while len(tail) < self.length - self.amps[-1]:
+            tail = self.out.pop() + tail
+        self.length -= len(tail)
+        candidate = tail[1:]
+        if candidate and not _BODY.fullmatch(candidate):
+            self.emit(tail)
+            return
+        self.amps.pop()
+        self.body = list(candidate)
+
+
+# --- JavaScript / JSON -----------------------------------------------------------------------
+
+_JS_ESCAPE = re.compile(
+    r"\\(?:u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|([0-3][0-7]{2})|(/))"
+)
+
+
+def js_unescape(text: str) -> str:
+    """Decode JavaScript and JSON escapes in ``text`` to their fixed point.
+
+    Handles ``\\uXXXX``, ``\\u{X}`` to ``\\u{XXXXXX}``, ``\\xNN``, three-digit octal ``\\NNN``
+    (``\\000`` to ``\\377``; shorter octal is ambiguous with regex back-references and Windows
+    paths and stays) and ``\\/``. ``\\\\`` and letter escapes such as ``\\n`` stay as written.
+    """
+    if "\\" not in text:
+        return text
+    once = _JS_ESCAPE.sub(_js_replace, text)
+    # Decoding again can only change something if one pass left a complete escape behind.
+    if "\\" not in once or not _JS_ESCAPE.search(once):
+        return once
+    return _js_unescape_stack(text)
+
+
+def _js_replace(match: re.Match[str]) -> str:
+    braced, four, two, octal, _slash = match.groups()
+    if octal is not None:
+        return chr(int(octal, 8))
+    digits = braced or four or two
+    if digits is None:
+        return "/"
+    code = int(digits, 16)
+    return chr(code) if code <= 0x10FFFF else match.group()
+
+
+def _js_unescape_stack(text: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        escape = _JS_ESCAPE.match(text, i) if char == "\\" else None
+        decoded = _js_replace(escape) if escape else ""
+        if escape and len(decoded) == 1:
+            # As in URL decoding, a whole escape reduces only at its last character.
+            out.append(decoded)
+            i = escape.end()
+        elif char != "\\" and "\\" not in out[-9:]:
+            end = text.find("\\", i)
+            end = n if end < 0 else end
+            out.extend(text[i:end])
+            i = end
+            continue
+        else:
+            out.append(char)
+            i += 1
+        while _js_reduce(out):
+            pass
+    return "".join(out)
+
+
+def _js_reduce(out: list[str]) -> bool:
+    """Replace a complete escape at the top of ``out``; return whether there was one."""
+    last = out[-1]
+    size = 0
+    code = -1
+    if last == "/" and len(out) >= 2 and out[-2] == "\\":
+        size, code = 2, 0x2F
+    elif last == "}":
+        size, code = _js_braced(out)
+    elif last in _HEX and len(out) >= 4 and out[-4] == "\\" and out[-3] == "x" and out[-2] in _HEX:
+        size, code = 4, int(out[-2] + last, 16)
+    elif (
+        last in _HEX
+        and len(out) >= 6
+        and out[-6] == "\\"
+        and out[-5] == "u"
+        and all(item in _HEX for item in out[-4:-1])
+    ):
+        size, code = 6, int("".join(out[-4:]), 16)
+    elif (
+        last in _OCTAL
+        and len(out) >= 4
+        and out[-4] == "\\"
+        and out[-3] in ("0", "1", "2", "3")
+        and out[-2] in _OCTAL
+    ):
+        size, code = 4, int("".join(out[-3:]), 8)
+    if not size:
+        return False
+    del out[-size:]
+    out.append(chr(code))
+    return True
+
+
+def _js_braced(out: list[str]) -> tuple[int, int]:
+    for digits in range(1, 7):
+        size = digits + 4
+        if len(out) < size or out[-digits - 2] != "{":
+            continue
+        if out[-size] == "\\" and out[-size + 1] == "u":
+            hex_digits = out[-digits - 1 : -1]
+            if all(item in _HEX for item in hex_digits):
+                code = int("".join(hex_digits), 16)
+                return (size, code) if code <= 0x10FFFF else (0, -1)
+        return 0, -1
+    return 0, -1
+
+
+# --- Unicode ---------------------------------------------------------------------------------
+
+_INVISIBLE = dict.fromkeys(
+    [
+        *(0x00AD, 0x034F, 0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF),
+        *range(0x202A, 0x202F),
+        *range(0x2061, 0x2065),
+        *range(0x2066, 0x206A),
+    ]
+)
+_INVISIBLE_CHARS = re.compile("[" + "".join(map(chr, _INVISIBLE)) + "]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+_LOOKALIKES = {
+    # Cyrillic
+    "а": "a", "в": "B", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i",
+    "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ӏ": "l", "һ": "h", "ү": "y",
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
+    "Т": "T", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S", "Ү": "Y", "Ԛ": "Q", "Ԝ": "W",
+    # Greek
+    "α": "a", "ο": "o", "ι": "i", "κ": "k", "ν": "v", "ρ": "p", "τ": "t", "υ": "u", "χ": "x",
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
+    "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+    # Latin
+    "ı": "i", "ɑ": "a", "ɡ": "g",
+    # quotes and angle brackets that NFKC leaves alone
+    "ʼ": "'", "ʹ": "'", "ˈ": "'", "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'",
+    "“": '"', "”": '"', "„": '"', "‟": '"', "ˮ": '"',
+    "‹": "<", "›": ">", "˂": "<", "˃": ">", "ᐸ": "<", "ᐳ": ">", "〈": "<", "〉": ">",
+    "⟨": "<", "⟩": ">", "❮": "<", "❯": ">",
+    # slashes that Windows' best-fit code pages turn into path separators
+    "∕": "/", "⁄": "/", "⧸": "/", "∖": "\\", "⧹": "\\",
+}  # fmt: skip
+_LOOKALIKE_TABLE = str.maketrans(_LOOKALIKES)
+_LOOKALIKE_CHARS = re.compile("[" + re.escape("".join(_LOOKALIKES)) + "]")
+
+
+def unicode_fold(text: str) -> str:
+    """Fold ``text`` to NFKC and replace look-alike characters with the ASCII they imitate.
+
+    Fullwidth forms (``ＳＥＬＥＣＴ``, ``＜``, ``＇``) are NFKC's; a table adds Cyrillic and Greek
+    letters that look Latin, quote and angle-bracket look-alikes (``ʼ``, ``‹``) and slash
+    look-alikes. Invisible characters (zero-width space, non-joiner and joiner, word joiner, BOM,
+    soft hyphen, bidirectional controls) are removed first, and surrogate pairs are joined, so
+    that they cannot stop NFKC composing what they separate.
+    """
+    if text.isascii():
+        return text
+    folded = text
+    if _INVISIBLE_CHARS.search(folded):
+        folded = folded.translate(_INVISIBLE)
+    if _SURROGATE.search(folded):
+        folded = folded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    folded = unicodedata.normalize("NFKC", folded)
+    if _LOOKALIKE_CHARS.search(folded):
+        # A replaced letter may now compose with a following combining mark.
+        folded = unicodedata.normalize("NFKC", folded.translate(_LOOKALIKE_TABLE))
+    return folded[: MAX_EXPANSION * len(text)]
+
+
+# --- Whitespace ------------------------------------------------------------------------------
+
+_SPACE_LIKE = "\t\x0b\x0c\xa0\u1680\u180e\u200a\u202f\u205f\u3000" + "".join(
+    map(chr, range(0x2000, 0x200A))
+)
+_LINE_LIKE = "\x85\u2028\u2029"
+_WHITESPACE_TABLE: dict[int, str | None] = {0: None}
+_WHITESPACE_TABLE.update(dict.fromkeys(map(ord, _SPACE_LIKE), " "))
+_WHITESPACE_TABLE.update(dict.fromkeys(map(ord, _LINE_LIKE), "\n"))
+_WHITESPACE_CHARS = re.compile("[\x00" + _SPACE_LIKE + _LINE_LIKE + "]")
+_SPACE_RUN = re.compile("  +")
+
+
+def fold_whitespace(text: str) -> str:
+    """Remove NUL bytes, fold other whitespace to a space and collapse runs of spaces.
+
+    CR and LF stay as they are (CRLF injection is looked for in them); NEL and the Unicode line
+    and paragraph separators become LF. Leading and trailing space is kept.
+    """
+    if "  " not in text and not _WHITESPACE_CHARS.search(text):
+        return text
+    return _SPACE_RUN.sub(" ", text.translate(_WHITESPACE_TABLE))
+
+
+# --- SQL comments (a view) -------------------------------------------------------------------
+
+_SQL_COMMENT = re.compile(r"/\*M?!(?:\d{5,6})?|/\*.*?(?:\*/|\Z)|\*/|--[^\r\n]*|#[^\r\n]*", re.S)
+
+
+def strip_sql_comments(text: str) -> str:
+    """Remove SQL comments from ``text``: the SQL view.
+
+    ``/*...*/`` (also ``/**/`` and an unterminated ``/*``) becomes one space, so ``SEL/**/ECT``
+    reads ``SEL ECT`` as MySQL reads it. A MySQL versioned comment keeps its content:
+    ``/*!50000UNION*/`` reads ``UNION``. ``--`` and ``#`` comments are removed up to the end of the
+    line. When anything was removed, runs of spaces are collapsed and the ends stripped of spaces.
+    Lossy for anything that is not SQL, hence a separate view.
+    """
+    if "/*" not in text and "*/" not in text and "--" not in text and "#" not in text:
+        return text
+    parts: list[str] = []
+    position = 0
+    versioned = 0
+    changed = False
+    for match in _SQL_COMMENT.finditer(text):
+        token = match.group()
+        parts.append(text[position : match.start()])
+        position = match.end()
+        if token == "*/" and not versioned:
+            parts.append(token)
+            continue
+        changed = True
+        if token == "*/":
+            versioned -= 1
+        elif token.startswith(("/*!", "/*M!")):
+            versioned += 1
+        if token.startswith("/*") or token == "*/":
+            parts.append(" ")
+    if not changed:
+        return text
+    parts.append(text[position:])
+    return _SPACE_RUN.sub(" ", "".join(parts)).strip(" ")
+
+
+# --- Shell words (a view) --------------------------------------------------------------------
+
+_SHELL_CHARS = re.compile(r"[\\'\"$]")
+_BRACE_LIST = re.compile(r"\{([^{}\s,]*(?:,[^{}\s,]*)+)\}")
+_SHELL_QUOTES = str.maketrans("", "", "'\"\\")
+_EMPTY_PARAMETERS = frozenset("@*0123456789")
+
+
+def shell_unquote(text: str) -> str:
+    """Read ``text`` as the shell would read its words: the shell view.
+
+    A brace list becomes its words (``{cat,/etc/passwd}`` reads ``cat /etc/passwd``), quotes and
+    backslashes go (``w'h'o"am"i`` and ``c\\at`` read ``whoami`` and ``cat``), ``$IFS`` and
+    ``${IFS}`` become a space, and the parameters that are empty in an injected command
+    (``$@``, ``$*``, ``$0`` to ``$9``) are removed. Glob characters stay. Runs of spaces are
+    collapsed. Lossy for SQL, whose quotes it removes, hence a separate view.
+    """
+    if not _SHELL_CHARS.search(text) and not ("{" in text and _BRACE_LIST.search(text)):
+        return text
+    words = _BRACE_LIST.sub(lambda match: match.group(1).replace(",", " "), text)
+    words = words.translate(_SHELL_QUOTES)
+    if "$" in words:
+        words = _expand_parameters(words)
+    return _SPACE_RUN.sub(" ", words)
+
+
+def _expand_parameters(text: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        if "$" not in out[-5:]:
+            end = text.find("$", i)
+            end = n if end < 0 else end
+            if end > i:
+                out.extend(text[i:end])
+                i = end
+                continue
+        out.append(text[i])
+        i += 1
+        if len(out) >= 2 and out[-2] == "$" and out[-1] in _EMPTY_PARAMETERS:
+            del out[-2:]
+        elif out[-4:] == ["$", "I", "F", "S"]:
+            out[-4:] = [" "]
+        elif out[-6:] == ["$", "{", "I", "F", "S", "}"]:
+            out[-6:] = [" "]
+    return "".join(out)
+
+
+# --- Paths (a view) --------------------------------------------------------------------------
+
+# These start with a literal, the look-behind second: Python's re only skips quickly to a literal.
+_PATH_PARAMETER = re.compile(r"(\.(?<![\w.]\.)\.+);[^/]*")
+_DOT_RUN = re.compile(r"\.(?<![\w.]\.)\.{2,}(?=/)")
+_SLASH_RUN = re.compile("//+")
+_DOT_SEGMENTS = re.compile(r"/(?:\./)+")
+
+
+def normalize_path(text: str) -> str:
+    """Fold the spellings of a path that mean the same directory walk: the path view.
+
+    Backslashes become ``/``; a run of three or more dots before ``/`` becomes ``..``
+    (``....//`` reads ``../``), a path parameter after dots is dropped (``..;/`` reads ``../``),
+    ``/./`` becomes ``/`` and runs of slashes collapse to one, except the ``//`` after a scheme's
+    ``:``. ``..`` is never resolved against the directory before it: the walk is the signal.
+    """
+    if "/" not in text and "\\" not in text:
+        return text
+    path = text.replace("\\", "/")
+    if ";" in path:
+        path = _PATH_PARAMETER.sub(r"\1", path)
+    if "..." in path:
+        path = _DOT_RUN.sub("..", path)
+    if "//" in path:
+        path = _SLASH_RUN.sub(_slashes, path)
+    if "/./" in path:
+        path = _DOT_SEGMENTS.sub("/", path)
+    return path
+
+
+def _slashes(match: re.Match[str]) -> str:
+    start = match.start()
+    return "//" if start and match.string[start - 1] == ":" else "/"
+
+
+# --- The chain -------------------------------------------------------------------------------
+
+_CANONICAL_STEPS: tuple[tuple[str, Callable[[str], str]], ...] = (
+    ("url", url_decode),
+    ("html", html_decode),
+    ("js", js_unescape),
+    ("unicode", unicode_fold),
+    ("whitespace", fold_whitespace),
+)
+_VIEW_STEPS: tuple[tuple[str, Callable[[str], str]], ...] = (
+    ("sql", strip_sql_comments),
+    ("shell", shell_unquote),
+    ("path", normalize_path),
+)
+
+
+def normalize(text: str) -> str:
+    """Return the canonical view of ``text``: every lossless decoder, to a fixed point.
+
+    One round runs :func:`url_decode`, :func:`html_decode`, :func:`js_unescape`,
+    :func:`unicode_fold` and :func:`fold_whitespace` in that order; rounds repeat until one changes
+    nothing, at most :data:`MAX_ROUNDS` times. Each decoder already reaches its own fixed point,
+    so a further round is needed only when a later decoder produces what an earlier one decodes:
+    ``&#37;27`` (HTML makes ``%27``, the next round's URL decoder ``'``), ``％２７`` (NFKC makes
+    ``%27``), ``%2\\x005`` (removing the NUL makes ``%25``). The result is idempotent,
+    ``normalize(normalize(x)) == normalize(x)``, for every input needing at most ``MAX_ROUNDS - 1``
+    such hand-backs; an input layering more is returned after ``MAX_ROUNDS`` rounds, still partly
+    encoded, and is itself a signal of evasion.
+    """
+    if "  " not in text and not _CANONICAL_CHARS.search(text):
+        return text
+    return _canonical(text, None)
+
+
+def _canonical(text: str, steps: list[tuple[str, str]] | None) -> str:
+    limit = MAX_EXPANSION * len(text)
+    current = text
+    for round_number in range(1, MAX_ROUNDS + 1):
+        start = current
+        suffix = "" if round_number == 1 else f"#{round_number}"
+        round_steps: list[tuple[str, str]] = []
+        for name, decode in _CANONICAL_STEPS:
+            current = decode(current)[:limit]
+            round_steps.append((name + suffix, current))
+        if steps is not None and (round_number == 1 or current != start):
+            steps.extend(round_steps)
+        if current == start:
+            break
+    return current
+
+
+def views(text: str) -> list[str]:
+    """Return the distinct views of ``text`` the matcher should read besides ``text`` itself.
+
+    In order: the canonical view (:func:`normalize`), the SQL view
+    (:func:`strip_sql_comments` of it), the shell view (:func:`shell_unquote` of it) and the path
+    view (:func:`normalize_path` of it). A view equal to ``text`` or to an earlier view is left
+    out, so a plain value has none. Each is at most ``MAX_EXPANSION * len(text)`` long.
+    """
+    if "  " not in text and "--" not in text and not _VIEW_CHARS.search(text):
+        return []
+    canonical = normalize(text)
+    seen = {text}
+    found: list[str] = []
+    for view in (canonical, *(derive(canonical) for _, derive in _VIEW_STEPS)):
+        if view not in seen:
+            seen.add(view)
+            found.append(view)
+    return found
+
+
+def trace(text: str) -> list[tuple[str, str]]:
+    """Return ``(step, output)`` for every step that builds the views of ``text``.
+
+    The canonical chain comes first: all five steps of the first round and of each later round
+    that changed something, a later round's steps named ``url#2`` and so on. Then one entry per
+    lossy view (``sql``, ``shell``, ``path``), each derived from the canonical view.
+    """
+    steps: list[tuple[str, str]] = []
+    canonical = _canonical(text, steps)
+    steps.extend((name, derive(canonical)) for name, derive in _VIEW_STEPS)
+    return steps

@@ -1,0 +1,134 @@
+"""Property tests of the normalisation decoders: idempotent, bounded, never raising, consistent.
+
+Examples are derandomized so that CI sees the same ones on every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from guard.engine import normalize as normalize_module
+from guard.engine.normalize import (
+    MAX_EXPANSION,
+    fold_whitespace,
+    html_decode,
+    js_unescape,
+    normalize,
+    normalize_path,
+    shell_unquote,
+    strip_sql_comments,
+    trace,
+    unicode_fold,
+    url_decode,
+    views,
+)
+
+DECODERS: list[Callable[[str], str]] = [
+    url_decode,
+    html_decode,
+    js_unescape,
+    unicode_fold,
+    fold_whitespace,
+    strip_sql_comments,
+    shell_unquote,
+    normalize_path,
+    normalize,
+]
+
+# Pieces of escapes, so that random text often holds something each decoder acts on, and
+# nested or split forms of it.
+PIECES = [
+    *"%&#;\\'\"$/*-.+{},:xXuU0123456789abcdefABCDEF",
+    *"\x00\t\r\n \xa0\u3000\u200b\u0301\ufeff\ud800\udc00\ud83d\ude00",
+    *"\uff05\uff06\uff1c\u02bc\u0430\u03bf\ufdfa\u2215",
+    "%25",
+    "%2",
+    "%c0",
+    "%e5",
+    "%98",
+    "%8a",
+    "%u00",
+    "&amp",
+    "&lt",
+    "&#",
+    "&#x",
+    "&semi",
+    "apos",
+    "\\x",
+    "\\u",
+    "\\u{",
+    "\\/",
+    "$IFS",
+    "${IFS}",
+    "$@",
+    "/*",
+    "*/",
+    "/*!",
+    "--",
+    "..",
+    "//",
+    "..;",
+]
+
+any_character = st.characters(exclude_categories=())
+any_text = st.text(any_character, max_size=40)
+escape_text = st.lists(
+    st.one_of(st.sampled_from(PIECES), any_character), max_size=30
+).map("".join)
+texts = st.one_of(any_text, escape_text)
+
+checked = settings(
+    derandomize=True,
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@checked
+@given(texts)
+def test_every_decoder_is_idempotent_and_bounded(text: str) -> None:
+    for decode in DECODERS:
+        once = decode(text)
+        assert len(once) <= MAX_EXPANSION * len(text), decode.__name__
+        assert decode(once) == once, decode.__name__
+
+
+@checked
+@given(texts)
+def test_views_are_distinct_bounded_derivations(text: str) -> None:
+    found = views(text)
+    canonical = normalize(text)
+    derived = [
+        canonical,
+        strip_sql_comments(canonical),
+        shell_unquote(canonical),
+        normalize_path(canonical),
+    ]
+    expected: list[str] = []
+    for view in derived:
+        if view != text and view not in expected:
+            expected.append(view)
+    assert found == expected
+    assert all(len(view) <= MAX_EXPANSION * len(text) for view in found)
+
+
+@checked
+@given(texts)
+def test_trace_reaches_the_canonical_view(text: str) -> None:
+    steps = trace(text)
+    assert [name for name, _ in steps[-3:]] == ["sql", "shell", "path"]
+    assert steps[-4][1] == normalize(text)
+    assert steps[-1][1] == normalize_path(normalize(text))
+
+
+# The shortcut each nesting decoder takes first must agree with its output-stack decoder.
+@checked
+@given(texts)
+def test_single_pass_shortcuts_agree_with_the_stack_decoders(text: str) -> None:
+    assert url_decode(text) == normalize_module._url_decode_stack(text)
+    assert html_decode(text) == normalize_module._EntityStack().decode(text)
+    assert js_unescape(text) == normalize_module._js_unescape_stack(text)
