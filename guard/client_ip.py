@@ -69,6 +69,8 @@ def _ban_key(address: str, prefix: int) -> str:
 
 def in_networks(address: str, networks: Sequence[IPNetwork]) -> bool:
     """True when ``address`` falls inside any of ``networks``."""
+    if not networks:
+        return False
     ip = _parse(address)
     return ip is not None and any(ip in net for net in networks if net.version == ip.version)
 
@@ -88,6 +90,7 @@ def _parse(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
     return ip
 
 
+@lru_cache(maxsize=65536)
 def _clean(value: str | None) -> str:
     if not value:
         return ""

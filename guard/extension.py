@@ -223,7 +223,7 @@ def _streamed_body_exceeds(limit: int) -> bool:
     """For a body without Content-Length (chunked), read at most ``limit + 1`` bytes and say
     whether there was more: the stream stops at the cap instead of raising, so one extra byte is
     how an oversize body shows itself."""
-    if request.content_length is not None:
+    if request.content_length is not None or "Transfer-Encoding" not in request.headers:
         request.max_content_length = limit
         return False
     request.max_content_length = limit + 1
@@ -267,19 +267,19 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
     started = time.perf_counter()
     engine = sus_patterns_handler.engine
     semantic = state.config.inline_semantic if rules.semantic is None else rules.semantic
-    parts, truncated = request_parts(request, state.limits)
+    parts, truncated = request_parts(
+        request, state.limits, lambda text: engine.text_is_clean(text, semantic)
+    )
     verdict = Verdict(truncated=truncated)
-    for part in parts:
-        if _excluded(state, part):
-            continue
-        result = engine.detect(
-            part.value, client, part.location, g._guard_cid, semantic=semantic
-        )
+    parts = [p for p in parts if not _excluded(state, p)]
+    values = [p.value for p in parts]
+    contexts = [p.location for p in parts]
+    for index, result in engine.screen_many(values, contexts, semantic=semantic):
         if result["truncated"]:
             verdict.truncated = True
         floor = rules.min_score
         if result["is_threat"] and (floor is None or result["threat_score"] >= floor):
-            verdict.part, verdict.result = part, result
+            verdict.part, verdict.result = parts[index], result
             break
     verdict.elapsed = time.perf_counter() - started
     state.count("screened")

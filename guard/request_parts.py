@@ -10,7 +10,7 @@ is screened as one value and the result says the request was truncated.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,10 @@ from flask import Request
 
 LOW_RISK_HEADERS = frozenset(
     {
+        "accept",
+        "accept-charset",
         "accept-encoding",
+        "accept-language",
         "cache-control",
         "connection",
         "content-length",
@@ -37,7 +40,7 @@ LOW_RISK_HEADERS = frozenset(
 """Headers skipped when, and only when, their value is in the plain safe alphabet below."""
 
 _SAFE_HEADER_CHARS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,;=*/+.:-_\"?()"
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,;=*/+.:-_"
 )
 _SKIPPED_HEADERS = frozenset({"cookie"})
 
@@ -66,12 +69,34 @@ def header_is_low_risk(name: str, value: str) -> bool:
     return name.lower() in LOW_RISK_HEADERS and all(c in _SAFE_HEADER_CHARS for c in value)
 
 
-def request_parts(request: Request, limits: Limits | None = None) -> tuple[list[Part], bool]:
-    """Return the request's screenable parts and whether any bound cut the walk short."""
+def json_prefilter_text(body: str) -> str:
+    """The raw JSON body rewritten so that every string (key or value) stands on its own line.
+
+    Escaped backslashes and quotes are first re-spelled as ``\\u005c``/``\\u0022`` (which the
+    normaliser decodes back), then every structural quote becomes a newline. Each string's
+    content is then one line of the text, so a pattern that matches a string alone, anchors
+    included, matches this text line-wise: scanning it once can clear the whole body. All of it
+    runs at C speed (three ``str.replace`` calls).
+    """
+    return body.replace("\\\\", "\\u005c").replace('\\"', "\\u0022").replace('"', "\n")
+
+
+BodyFilter = Callable[[str], bool]
+"""Given a whole body's prefilter text, True when no part of it can be a threat."""
+
+
+def request_parts(
+    request: Request, limits: Limits | None = None, body_is_clean: BodyFilter | None = None
+) -> tuple[list[Part], bool]:
+    """Return the request's screenable parts and whether any bound cut the walk short.
+
+    With ``body_is_clean``, a JSON body is first offered whole (see :func:`json_prefilter_text`);
+    when it is declared clean, its keys and leaves are not taken apart at all.
+    """
     limits = limits or Limits()
     parts: list[Part] = []
     truncated = False
-    for part in _walk(request, limits):
+    for part in _walk(request, limits, body_is_clean):
         if len(parts) >= limits.max_parts:
             truncated = True
             break
@@ -83,7 +108,7 @@ def request_parts(request: Request, limits: Limits | None = None) -> tuple[list[
     return parts, truncated
 
 
-def _walk(request: Request, limits: Limits) -> Iterator[Part]:
+def _walk(request: Request, limits: Limits, body_is_clean: BodyFilter | None) -> Iterator[Part]:
     yield Part("path", "path", request.path)
     for key, values in request.args.lists():
         yield Part("query_key", key, key)
@@ -97,10 +122,12 @@ def _walk(request: Request, limits: Limits) -> Iterator[Part]:
     for name, value in request.cookies.items(multi=True):
         yield Part("cookie_key", name, name)
         yield Part("cookie", name, value)
-    yield from _body_parts(request, limits)
+    yield from _body_parts(request, limits, body_is_clean)
 
 
-def _body_parts(request: Request, limits: Limits) -> Iterator[Part]:
+def _body_parts(
+    request: Request, limits: Limits, body_is_clean: BodyFilter | None
+) -> Iterator[Part]:
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         yield Part("body", "(oversized)", _body_text(request, limits))
         return
@@ -122,6 +149,8 @@ def _body_parts(request: Request, limits: Limits) -> Iterator[Part]:
     if request.is_json or body.lstrip()[:1] in ("{", "["):
         parsed = _parse_json(body)
         if parsed is not _UNPARSED:
+            if body_is_clean is not None and body_is_clean(json_prefilter_text(body)):
+                return
             yield from _json_parts(parsed, limits.max_json_depth, body)
             return
     yield Part("body", "body", body)

@@ -179,3 +179,26 @@ def test_component_status_reflects_state(tmp_path: Path) -> None:
     assert status["semantic_analyzer"] is False
     assert status["compiler"] is True and status["preprocessor"] is True
     assert broken.detect("1 UNION SELECT password FROM users")["is_threat"]
+
+
+def test_batch_prefilter_never_hides_a_detection(engine: DetectionEngine) -> None:
+    """Whatever ``screen`` flags alone, ``screen_many`` flags inside a batch and the JSON
+    prefilter refuses to clear (the soundness the request path relies on)."""
+    from guard.request_parts import json_prefilter_text
+    from tests.conftest import CORPUS
+
+    with CORPUS.open(encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
+    attacks = [r["payload"] for r in rows if r["label"] == "attack"][::25]
+    fillers = ["blue shoes", "Seán O'Brien", "2024-03-15", "price_desc", "ok", "/home"]
+    checked = 0
+    for payload in attacks:
+        if not (engine.screen(payload, "json", semantic=False) or {}).get("is_threat"):
+            continue
+        checked += 1
+        values = [*fillers, payload, *fillers]
+        flagged = dict(engine.screen_many(values, ["json"] * len(values), semantic=False))
+        assert len(fillers) in flagged and flagged[len(fillers)]["is_threat"], payload
+        body = json.dumps({"a": fillers, "payload": payload, "nested": {"k": fillers}})
+        assert not engine.text_is_clean(json_prefilter_text(body), semantic=False), payload
+    assert checked > 400

@@ -16,7 +16,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,9 @@ FRAGMENT_LIMIT = 120
 
 SEMANTIC_MIN_LENGTH = 6
 """Shorter values are left to the rules: too little text for the model to judge reliably."""
+
+BATCH_CHARS = 2048
+"""Largest joined text the batch prefilter scans at once (see :meth:`screen_many`)."""
 
 _ENCODED_RUN = re.compile(r"(?:%[0-9a-fA-F]{2}|&#?\w{2,8};?|\\[uUxX][0-9a-fA-F]{2,4}){2,}")
 _ENCODED_RUN_LIMIT = 32
@@ -87,6 +90,7 @@ class _PatternSet:
     databases: tuple[tuple[LinearMatcher, tuple[PatternEntry, ...]], ...]
     backtracking: tuple[tuple[PatternEntry, Any], ...]
     version: int
+    prefilter: tuple[LinearMatcher, ...] = ()
 
     @property
     def engine(self) -> str:
@@ -122,7 +126,14 @@ def _compile_set(entries: tuple[PatternEntry, ...], version: int, engine: str) -
         if group or group is groups[0]
     )
     backtracking = tuple((e, regex.compile(e.regex)) for e in entries if not e.linear)
-    return _PatternSet(entries, databases, backtracking, version)
+    prefilter = tuple(
+        build_matcher(
+            [MatchSpec(e.regex, not e.user_added, multiline=True) for e in group], engine
+        )
+        for _, group in databases
+        if group
+    )
+    return _PatternSet(entries, databases, backtracking, version, prefilter)
 
 
 class DetectionEngine:
@@ -259,24 +270,149 @@ class DetectionEngine:
         when the semantic pass is left to the pipeline.
         """
         started = time.perf_counter()
-        config = self._config
+        text, original_length, truncated = self._limited(content)
+        result = self._analyze(text, context, semantic)
+        if result is None:
+            result = {"is_threat": False, "threat_score": 0.0, "threats": [],
+                      "attack_class": None, "signals": []}
+        result.update(
+            context=context,
+            original_length=original_length,
+            processed_length=len(text),
+            truncated=truncated,
+            execution_time=time.perf_counter() - started,
+            correlation_id=correlation_id,
+            ip_address=ip_address,
+            engine=self._patterns.engine,
+        )
+        result.setdefault("timeouts", [])
+        return result
+
+    def screen(self, content: Any, context: str = "unknown", semantic: bool = True) -> (
+        dict[str, Any] | None
+    ):
+        """The request path's form of :meth:`detect`: ``None`` for a value with no evidence at
+        all (no result is built), else the same verdict ``detect`` returns, minus the request
+        metadata. A value that was cut to the inspection limit is never ``None``."""
+        text, original_length, truncated = self._limited(content)
+        result = self._analyze(text, context, semantic)
+        if result is None and not truncated:
+            return None
+        result = result or {"is_threat": False, "threat_score": 0.0, "threats": [],
+                            "attack_class": None, "signals": [], "timeouts": []}
+        result.update(original_length=original_length, processed_length=len(text),
+                      truncated=truncated)
+        return result
+
+    def screen_many(
+        self, values: Sequence[str], contexts: Sequence[str], semantic: bool = True
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Screen many small values (the parts of one request) and yield ``(index, result)``
+        for each value :meth:`screen` would not return ``None`` for, in order.
+
+        Values up to :data:`BATCH_CHARS` are joined by newlines and scanned as one text by the
+        prefilter database (the same patterns with ``^``/``$`` matching at line breaks, so each
+        value's anchors still hold): a match in a joined text can only be a superset of the
+        matches in its values, so a clean batch is clean value by value, and only a batch with
+        a hit is screened value by value. This turns hundreds of JSON leaves into a few scans.
+        """
         patterns = self._patterns
+        if patterns.backtracking or not patterns.prefilter:
+            for index, value in enumerate(values):
+                result = self.screen(value, contexts[index], semantic)
+                if result is not None:
+                    yield index, result
+            return
+        batch: list[int] = []
+        size = 0
+        for index, value in enumerate(values):
+            if len(value) > BATCH_CHARS:
+                result = self.screen(value, contexts[index], semantic)
+                if result is not None:
+                    yield index, result
+                continue
+            batch.append(index)
+            size += len(value) + 1
+            if size >= BATCH_CHARS:
+                yield from self._screen_batch(batch, values, contexts, semantic, patterns)
+                batch, size = [], 0
+        if batch:
+            yield from self._screen_batch(batch, values, contexts, semantic, patterns)
+
+    def text_is_clean(self, text: str, semantic: bool = True) -> bool:
+        """True when no line of ``text`` can match any pattern, and (with ``semantic``) the
+        model's gate finds nothing worth analysing in it; used to clear whole bodies at once."""
+        patterns = self._patterns
+        if patterns.backtracking or not patterns.prefilter:
+            return False
+        views = [text, *normalize.views(text)]
+        if any(m.scan(view) for m in patterns.prefilter for view in views):
+            return False
+        if not semantic:
+            return True
+        analyzer = self.analyzer
+        return not (analyzer.loaded and analyzer.worth_analyzing(normalize.normalize(text)))
+
+    def _screen_batch(
+        self,
+        batch: list[int],
+        values: Sequence[str],
+        contexts: Sequence[str],
+        semantic: bool,
+        patterns: _PatternSet,
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        joined = "\n".join(values[i] for i in batch)
+        views = [joined, *normalize.views(joined)]
+        started = time.perf_counter()
+        suspect = any(m.scan(view) for m in patterns.prefilter for view in views)
+        self.monitor.record_scan(time.perf_counter() - started, [])
+        for index in batch:
+            if suspect:
+                result = self.screen(values[index], contexts[index], semantic)
+            elif semantic:
+                result = self._semantic_only(values[index], contexts[index])
+            else:
+                result = None
+            if result is not None:
+                yield index, result
+
+    def _semantic_only(self, value: str, context: str) -> dict[str, Any] | None:
+        canonical = normalize.normalize(value)
+        model = self._semantic(canonical, self._config)
+        if model is None or not model["above_threshold"]:
+            return None
+        return self.screen(value, context, semantic=True)
+
+    def _limited(self, content: Any) -> tuple[str, int, bool]:
         text = _as_text(content)
-        original_length = len(text)
-        text, truncated = limit_content(
+        config = self._config
+        if len(text) <= config.detection_max_content_length:
+            return text, len(text), False
+        patterns = self._patterns
+        kept, truncated = limit_content(
             text,
             config.detection_max_content_length,
             config.detection_preserve_attack_patterns,
             lambda full: self._indicators(full, patterns),
         )
-        canonical = normalize.normalize(text)
-        views = [text, *normalize.views(text)]
+        return kept, len(text), truncated
+
+    def _analyze(self, text: str, context: str, semantic: bool) -> dict[str, Any] | None:
+        config = self._config
+        patterns = self._patterns
+        derived = normalize.views(text)
+        canonical = normalize.normalize(text) if derived else text
+        views = [text, *derived]
 
         hits = self._scan(patterns, views)
-        timeouts, custom_hits = self._run_backtracking(patterns, views, config)
-        hits.update(custom_hits)
-
+        timeouts: list[str] = []
+        if patterns.backtracking:
+            timeouts, custom_hits = self._run_backtracking(patterns, views, config)
+            hits.update(custom_hits)
         model = self._semantic(canonical, config) if semantic else None
+        if not hits and model is None:
+            return None
+
         score, threats, signals = _score(hits, model, timeouts, context)
         is_threat = score >= THREAT_SCORE or any(t["type"] == "semantic" for t in threats)
         if is_threat:
@@ -284,22 +420,13 @@ class DetectionEngine:
         else:
             threats = []
         top = _naming_threat(threats)
-        elapsed = time.perf_counter() - started
         return {
             "is_threat": is_threat,
             "threat_score": round(score if is_threat else min(score, THREAT_SCORE - 0.01), 4),
             "threats": threats,
             "attack_class": top["class"] if top else None,
             "signals": signals,
-            "context": context,
-            "original_length": original_length,
-            "processed_length": len(text),
-            "truncated": truncated,
-            "execution_time": elapsed,
             "timeouts": timeouts,
-            "correlation_id": correlation_id,
-            "ip_address": ip_address,
-            "engine": patterns.engine,
         }
 
     def _scan(
@@ -310,9 +437,13 @@ class DetectionEngine:
         found: list[tuple[PatternEntry, int, str]] = []
         for matcher, entries in patterns.databases:
             for view in views:
-                for index, end in matcher.scan(view).items():
-                    found.append((entries[index], end, view))
+                matched = matcher.scan(view)
+                if matched:
+                    found.extend((entries[i], end, view) for i, end in matched.items())
         scan_time = time.perf_counter() - started
+        if not found:
+            self.monitor.record_scan(scan_time, [])
+            return hits
         for entry, end, view in found:
             if entry.id in hits:
                 continue

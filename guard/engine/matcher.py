@@ -46,6 +46,9 @@ class MatchSpec:
 
     regex: str
     default_flags: bool = True
+    multiline: bool = False
+    """``^`` and ``$`` also match at line breaks: used by the batch prefilter, where values are
+    joined by newlines and an anchored pattern must still see each value's start and end."""
 
 
 class LinearMatcher(Protocol):
@@ -92,17 +95,23 @@ class HyperscanMatcher:
         if self._empty or not text:
             return {}
         hits: dict[int, int] = {}
-
-        def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            hits.setdefault(pid, end)
-
-        self._db.scan(_encode(text), match_event_handler=on_match, scratch=self._scratch())
+        self._db.scan(
+            _encode(text), match_event_handler=_on_match, context=hits, scratch=self._scratch()
+        )
         return hits
 
 
+def _on_match(pid: int, _start: int, end: int, _flags: int, hits: dict[int, int]) -> None:
+    hits.setdefault(pid, end)
+
+
 def _hs_flags(spec: MatchSpec) -> int:
-    base = int(_hs.HS_FLAG_SINGLEMATCH)
-    return base | int(_hs.HS_FLAG_CASELESS | _hs.HS_FLAG_DOTALL) if spec.default_flags else base
+    flags = int(_hs.HS_FLAG_SINGLEMATCH)
+    if spec.default_flags:
+        flags |= int(_hs.HS_FLAG_CASELESS | _hs.HS_FLAG_DOTALL)
+    if spec.multiline:
+        flags |= int(_hs.HS_FLAG_MULTILINE)
+    return flags
 
 
 _COMPILED: dict[str, Any] = {}
@@ -123,7 +132,7 @@ def _load_or_compile(specs: Sequence[MatchSpec]) -> Any:
     The key covers the Hyperscan version and every expression and flag; a stale or corrupt
     file is ignored and rebuilt.
     """
-    digest = hashlib.sha256(repr((_hs.__version__, [(s.regex, s.default_flags) for s in specs]))
+    digest = hashlib.sha256(repr((_hs.__version__, [(s.regex, s.default_flags, s.multiline) for s in specs]))
                             .encode("utf-8", "surrogatepass")).hexdigest()[:32]
     with _COMPILED_LOCK:
         db = _COMPILED.get(digest)
@@ -189,7 +198,10 @@ def _re2_options() -> Any:
 
 def _re2_text(spec: MatchSpec) -> bytes:
     regex = _encode(spec.regex)
-    return b"(?is:" + regex + b")" if spec.default_flags else regex
+    if spec.default_flags or spec.multiline:
+        flags = (b"is" if spec.default_flags else b"") + (b"m" if spec.multiline else b"")
+        return b"(?" + flags + b":" + regex + b")"
+    return regex
 
 
 def build_matcher(specs: Sequence[MatchSpec], prefer: str = "auto") -> LinearMatcher:
