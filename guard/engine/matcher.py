@@ -132,8 +132,9 @@ def _load_or_compile(specs: Sequence[MatchSpec]) -> Any:
     The key covers the Hyperscan version and every expression and flag; a stale or corrupt
     file is ignored and rebuilt.
     """
-    digest = hashlib.sha256(repr((_hs.__version__, [(s.regex, s.default_flags, s.multiline) for s in specs]))
-                            .encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    version = getattr(_hs, "__version__", "?")
+    key = repr((version, [(s.regex, s.default_flags, s.multiline) for s in specs]))
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     with _COMPILED_LOCK:
         db = _COMPILED.get(digest)
         if db is None:
