@@ -69,6 +69,8 @@ class SecurityConfig:
     inspect_upload_bytes: int = 4096
     inline_semantic: bool = True
     strike_window: int = 3600
+    event_queue_size: int = 10_000
+    event_sample_rate: float = 0.01
 
     def __post_init__(self) -> None:
         self.validate()
@@ -111,6 +113,8 @@ class SecurityConfig:
         _require(self.inspect_max_parts >= 1, "inspect_max_parts must be >= 1")
         _require(self.inspect_max_json_depth >= 1, "inspect_max_json_depth must be >= 1")
         _require(self.strike_window >= 1, "strike_window must be >= 1 second")
+        _require(self.event_queue_size >= 1, "event_queue_size must be >= 1")
+        _require(0.0 <= self.event_sample_rate <= 1.0, "event_sample_rate must be in [0, 1]")
         _require(8 <= self.ban_ipv6_prefix <= 128, "ban_ipv6_prefix must be within [8, 128]")
         if isinstance(self.trusted_proxies, bool) or not isinstance(self.trusted_proxies, int):
             for cidr in _as_list(self.trusted_proxies, "trusted_proxies"):

@@ -17,6 +17,7 @@ the request continues (fail-open), and an unreachable store degrades as ``fail_m
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
 import uuid
@@ -25,16 +26,21 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flask import Flask, Response, g, jsonify, request
+from opentelemetry import metrics, trace
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from guard.bancache import BanCache, Breaker
 from guard.client_ip import ClientResolver, in_networks, parse_networks
 from guard.config import SecurityConfig
+from guard.dispatch import CeleryTransport, EventPublisher, InProcessTransport, Transport
+from guard.engine import normalize
 from guard.errors import StorageError
+from guard.events import DetectionEvent, RuleHit
 from guard.handlers.suspatterns_handler import sus_patterns_handler
 from guard.logsafe import safe
 from guard.request_parts import Limits, Part, request_parts
 from guard.store import Store, create_store
+from guard.telemetry import Telemetry, current_trace_carrier, detection_attributes
 from guard.utils import describe
 
 log = logging.getLogger("guard")
@@ -43,6 +49,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _ROUTE_ATTR = "_guard_route"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,8 @@ class GuardState:
     limits: Limits
     excluded_params: frozenset[str]
     excluded_headers: frozenset[str]
+    publisher: EventPublisher
+    telemetry: Telemetry
     counters: dict[str, int] = field(default_factory=dict)
 
     def count(self, name: str) -> None:
@@ -100,10 +109,16 @@ class FlaskAPIGuard:
         config: SecurityConfig | None = None,
         *,
         store: Store | None = None,
+        transport: Transport | None = None,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
         **overrides: Any,
     ) -> None:
         self._config = config
         self._store = store
+        self._transport = transport
+        self._tracer_provider = tracer_provider
+        self._meter_provider = meter_provider
         self._overrides = overrides
         if app is not None:
             self.init_app(app)
@@ -118,8 +133,17 @@ class FlaskAPIGuard:
         store = self._store or create_store(
             config.redis_url, prefix=config.redis_prefix, timeout=config.store_timeout
         )
+        telemetry = Telemetry(self._tracer_provider, self._meter_provider)
+        publisher = EventPublisher(
+            self._transport or _default_transport(config, store),
+            maxsize=config.event_queue_size,
+            on_drop=telemetry.dropped.add,
+        )
+        telemetry.watch_queue(lambda: publisher.depth)
         state = GuardState(
             config=config,
+            publisher=publisher,
+            telemetry=telemetry,
             store=store,
             resolver=ClientResolver(config.trusted_proxies, config.ban_ipv6_prefix),
             bans=BanCache(ttl=config.ban_cache_ttl),
@@ -138,6 +162,7 @@ class FlaskAPIGuard:
         app.extensions["guard"] = state
         app.before_request(_before_request)
         app.after_request(_after_request)
+        app.teardown_request(_teardown_request)
 
     @staticmethod
     def route(**rules: Any) -> Callable[[F], F]:
@@ -164,6 +189,26 @@ class FlaskAPIGuard:
 Guard = FlaskAPIGuard
 
 
+def _default_transport(config: SecurityConfig, store: Store) -> Transport:
+    """Celery when a broker is configured, else the pipeline on the publisher thread."""
+    if config.broker_url:
+        return CeleryTransport(config.broker_url)
+    return InProcessTransport(_in_process_pipeline(config, store))
+
+
+def _in_process_pipeline(config: SecurityConfig, store: Store) -> Any:
+    context: list[Any] = []
+
+    def process(event: DetectionEvent) -> None:
+        from pipelines.runner import PipelineContext, process_event
+
+        if not context:
+            context.append(PipelineContext(config=config, store=store))
+        process_event(event, context[0])
+
+    return process
+
+
 def state_for(app: Flask) -> GuardState:
     """The Guard state registered on ``app``."""
     state: GuardState = app.extensions["guard"]
@@ -179,6 +224,11 @@ def _before_request() -> Response | tuple[Response, int] | None:
     g._guard_cid = _correlation_id()
     if any(request.path.startswith(p) for p in config.exclude_paths):
         return None
+    method = request.method if request.method in _METHODS else "OTHER"
+    rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    g._guard_span = state.telemetry.start_request_span(
+        "guard.screen", {"http.request.method": method, "http.route": rule[:128]}
+    )
     rules = _route_rules()
     client = state.resolver.client(request.remote_addr, request.headers.get("X-Forwarded-For"))
     key = state.resolver.ban_key(client)
@@ -207,9 +257,23 @@ def _before_request() -> Response | tuple[Response, int] | None:
         state.count("screening_errors")
         log.exception("screening failed; request allowed (fail-open)")
         return None
+    state.telemetry.screened.add(1)
+    state.telemetry.latency.record(verdict.elapsed * 1000)
     if verdict.result is None:
+        _maybe_sample(state, client, key)
         return None
     return _act(state, rules, verdict, client, key, whitelisted)
+
+
+def _teardown_request(_exc: BaseException | None) -> None:
+    started = g.pop("_guard_span", None)
+    if started is not None:
+        Telemetry.end_request_span(*started)
+
+
+def _current_span() -> Any:
+    started = getattr(g, "_guard_span", None)
+    return started[0] if started is not None else trace.get_current_span()
 
 
 def _after_request(response: Response) -> Response:
@@ -320,11 +384,56 @@ def _act(
             "Suspicious activity detected from %s: %s %s - Reason: %s",
             safe(client, 64), request.method, safe(request.path, 200), reason,
         )
+    action = "logged" if passive else "blocked"
+    result = verdict.result
+    top = result["threats"][0] if result["threats"] else {}
+    attack_class = result["attack_class"]
+    _current_span().add_event("guard.detection", detection_attributes(
+        attack_class, top.get("pattern_id") or "semantic", verdict.part.location,
+        result["threat_score"], action))
+    state.telemetry.detections.add(1, {"guard.class": attack_class or "unknown"})
     if not whitelisted:
         _strike(state, key, reason, can_ban=not passive)
+    _emit(state, verdict, client, key, action, strike_counted=not whitelisted)
     if passive:
         return None
+    state.telemetry.blocks.add(1)
     return _error(403, "Forbidden: request blocked by security policy")
+
+
+def _emit(
+    state: GuardState, verdict: Verdict, client: str, key: str, action: str,
+    strike_counted: bool,
+) -> None:
+    part, result = verdict.part, verdict.result or {}
+    threats = result.get("threats", [])
+    event = DetectionEvent.build(
+        client_ip=client,
+        ban_key=key,
+        method=request.method,
+        path=request.path,
+        action=action,
+        correlation_id=g._guard_cid,
+        trace=current_trace_carrier(),
+        part_location=part.location if part else "",
+        part_name=part.name if part else "",
+        value=normalize.normalize(part.value[:4096]) if part else "",
+        fragments=[t["fragment"] for t in threats],
+        hits=[RuleHit(t["pattern_id"], t["class"], float(t["score"]))
+              for t in threats if t["type"] == "regex"],
+        score=float(result.get("threat_score", 0.0)),
+        attack_class=result.get("attack_class"),
+        inline_semantic=state.config.inline_semantic,
+        strike_counted=strike_counted,
+        screening_ms=verdict.elapsed * 1000,
+    )
+    state.publisher.publish(event)
+
+
+def _maybe_sample(state: GuardState, client: str, key: str) -> None:
+    rate = state.config.event_sample_rate
+    if rate and random.random() < rate:
+        _emit(state, Verdict(), client, key, "sampled", strike_counted=False)
 
 
 def _strike(state: GuardState, key: str, reason: str, can_ban: bool) -> None:
@@ -343,6 +452,7 @@ def _strike(state: GuardState, key: str, reason: str, can_ban: bool) -> None:
     if outcome.banned and can_ban:
         state.bans.remember(key, time.time() + config.auto_ban_duration)
         state.count("bans")
+        state.telemetry.bans.add(1)
         log.warning("client %s banned for %d s after %d strikes", safe(key, 64),
                     config.auto_ban_duration, outcome.strikes)
 

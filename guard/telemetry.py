@@ -1,0 +1,103 @@
+"""OpenTelemetry: spans for screening, span events for detections, metrics, context in events.
+
+Library code depends only on ``opentelemetry-api``; providers are injected (or the global ones
+are used), so an application that configures nothing pays for no-op objects. Nothing an attacker
+sends becomes an attribute or label: detections carry the class, rule id, part location, score
+and action, all from fixed vocabularies, and no metric is labelled with an address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import metrics, propagate, trace
+
+INSTRUMENTATION = "guard"
+
+
+class Telemetry:
+    """Tracer and instruments for one Guard instance."""
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        self.tracer = trace.get_tracer(INSTRUMENTATION, tracer_provider=tracer_provider)
+        meter = metrics.get_meter(INSTRUMENTATION, meter_provider=meter_provider)
+        self.screened = meter.create_counter("guard.requests.screened", "{request}",
+                                             "Requests screened")
+        self.detections = meter.create_counter("guard.detections", "{detection}",
+                                               "Detections, by attack class")
+        self.blocks = meter.create_counter("guard.blocks", "{request}", "Requests refused")
+        self.bans = meter.create_counter("guard.bans", "{ban}", "Bans created")
+        self.dropped = meter.create_counter("guard.events.dropped", "{event}",
+                                            "Events dropped before reaching the pipeline")
+        self.latency = meter.create_histogram("guard.screening.duration", "ms",
+                                              "Time spent screening one request")
+        self._queue_depth: Callable[[], int] | None = None
+        meter.create_observable_gauge(
+            "guard.queue.depth", [self._observe_depth], "{event}", "Events waiting to publish"
+        )
+
+    def watch_queue(self, depth: Callable[[], int]) -> None:
+        """Report ``depth()`` as the ``guard.queue.depth`` gauge."""
+        self._queue_depth = depth
+
+    def _observe_depth(self, _options: metrics.CallbackOptions) -> Iterator[metrics.Observation]:
+        if self._queue_depth is not None:
+            yield metrics.Observation(self._queue_depth())
+
+    def start_request_span(self, name: str, attributes: dict[str, Any]) -> tuple[Any, object]:
+        """Start a span as a child of the current one (or a new trace) and make it current.
+
+        Returns ``(span, token)``; pass both to :meth:`end_request_span`.
+        """
+        span = self.tracer.start_span(name, attributes=attributes, kind=trace.SpanKind.INTERNAL)
+        token = otel_context.attach(trace.set_span_in_context(span))
+        return span, token
+
+    @staticmethod
+    def end_request_span(span: Any, token: object) -> None:
+        """End the span and restore the previous context."""
+        span.end()
+        otel_context.detach(token)  # type: ignore[arg-type]
+
+
+def detection_attributes(
+    attack_class: str | None, pattern_id: str, part: str, score: float, action: str
+) -> dict[str, Any]:
+    """The bounded attributes of a detection span event (never the payload)."""
+    return {
+        "guard.class": attack_class or "unknown",
+        "guard.pattern_id": pattern_id[:64],
+        "guard.part": part[:32],
+        "guard.score": round(float(score), 4),
+        "guard.action": action,
+    }
+
+
+def current_trace_carrier() -> dict[str, str]:
+    """The current trace context as W3C headers, to ride inside an event."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+@contextmanager
+def continued_span(
+    carrier: dict[str, str],
+    name: str,
+    attributes: dict[str, Any] | None = None,
+    tracer_provider: trace.TracerProvider | None = None,
+) -> Iterator[Any]:
+    """A span whose parent is the trace carried in ``carrier`` (a worker's side of the link)."""
+    tracer = trace.get_tracer(INSTRUMENTATION, tracer_provider=tracer_provider)
+    parent = propagate.extract(carrier)
+    with tracer.start_as_current_span(
+        name, context=parent, kind=trace.SpanKind.CONSUMER, attributes=attributes or {}
+    ) as span:
+        yield span

@@ -1,0 +1,103 @@
+"""The bounded event queue and its transports, against a real Redis broker."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Sequence
+
+import redis
+
+from guard.dispatch import ANALYSIS_QUEUE, CeleryTransport, EventPublisher, InProcessTransport
+from guard.events import DetectionEvent
+
+
+def _event(n: int) -> DetectionEvent:
+    return DetectionEvent.build(client_ip=f"10.0.0.{n % 250}", ban_key=f"10.0.0.{n % 250}",
+                                method="GET", path="/x", action="blocked")
+
+
+class GatedTransport:
+    """Holds every batch until released: stands in for a broker that stopped answering."""
+
+    name = "gated"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.seen: list[DetectionEvent] = []
+
+    def send(self, events: Sequence[DetectionEvent]) -> None:
+        self.release.wait(10)
+        self.seen.extend(events)
+
+    def close(self) -> None:
+        self.release.set()
+
+
+def test_publish_never_blocks_and_drops_are_counted_exactly() -> None:
+    transport = GatedTransport()
+    publisher = EventPublisher(transport, maxsize=100, batch_size=10)
+    started = time.perf_counter()
+    accepted = sum(publisher.publish(_event(i)) for i in range(1000))
+    assert time.perf_counter() - started < 1.0
+    assert publisher.depth <= 100 and publisher.stats.max_depth <= 100
+    assert accepted + publisher.stats.dropped_full == 1000
+    transport.release.set()
+    assert publisher.flush(10)
+    assert len(transport.seen) == accepted == publisher.stats.delivered
+    publisher.close()
+
+
+def test_in_process_transport_runs_callback() -> None:
+    processed: list[str] = []
+    publisher = EventPublisher(InProcessTransport(lambda e: processed.append(e.event_id)))
+    events = [_event(i) for i in range(50)]
+    for event in events:
+        publisher.publish(event)
+    assert publisher.flush(10)
+    assert processed == [e.event_id for e in events]
+    publisher.close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_dead_broker_drops_and_counts_without_blocking_publishers() -> None:
+    publisher = EventPublisher(CeleryTransport(f"redis://127.0.0.1:{_closed_port()}/0", 0.2),
+                               maxsize=50)
+    started = time.perf_counter()
+    for i in range(500):
+        publisher.publish(_event(i))
+    assert time.perf_counter() - started < 1.0
+    assert publisher.flush(20)
+    stats = publisher.stats
+    assert stats.delivered == 0
+    assert stats.published + stats.dropped_full == 500
+    assert stats.dropped == 500 and stats.transport_up is False
+    publisher.close()
+
+
+def test_celery_transport_puts_msgpack_tasks_on_the_broker(redis_url: str) -> None:
+    broker = redis_url.rsplit("/", 1)[0] + "/7"
+    client = redis.Redis.from_url(broker)
+    client.delete(ANALYSIS_QUEUE)
+    publisher = EventPublisher(CeleryTransport(broker))
+    events = [_event(i) for i in range(20)]
+    for event in events:
+        publisher.publish(event)
+    assert publisher.flush(10)
+    publisher.close()
+    try:
+        assert client.llen(ANALYSIS_QUEUE) == 20
+        import json
+
+        message = json.loads(client.lindex(ANALYSIS_QUEUE, 0))
+        assert message["content-type"] == "application/x-msgpack"
+        assert message["headers"]["task"] == "guard.analyze"
+    finally:
+        client.delete(ANALYSIS_QUEUE)
+        client.close()

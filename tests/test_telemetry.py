@@ -1,0 +1,102 @@
+"""OpenTelemetry: the request span, detection span events, metrics, and the trace carried in
+events continuing in a worker-side span."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from guard import FlaskAPIGuard, SecurityConfig
+from guard.events import DetectionEvent
+from guard.telemetry import continued_span
+
+ATTACK = "1' UNION SELECT secret_token FROM vault--"
+
+
+class Captured:
+    name = "captured"
+
+    def __init__(self) -> None:
+        self.events: list[DetectionEvent] = []
+
+    def send(self, events: Sequence[DetectionEvent]) -> None:
+        self.events.extend(events)
+
+    def close(self) -> None:
+        pass
+
+
+def _setup() -> tuple[Flask, InMemorySpanExporter, InMemoryMetricReader, Captured, TracerProvider]:
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    captured = Captured()
+    app = Flask(__name__)
+    FlaskAPIGuard(app, config=SecurityConfig(event_sample_rate=0.0), transport=captured,
+                  tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+    @app.route("/q")
+    def q() -> str:
+        return "ok"
+
+    return app, exporter, reader, captured, tracer_provider
+
+
+def _metrics(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                found[metric.name] = list(metric.data.data_points)
+    return found
+
+
+def test_detection_span_event_and_worker_child_span() -> None:
+    app, exporter, reader, captured, provider = _setup()
+    app.test_client().get("/q", query_string={"id": ATTACK})
+    state = app.extensions["guard"]
+    assert state.publisher.flush(5)
+    spans = [s for s in exporter.get_finished_spans() if s.name == "guard.screen"]
+    assert len(spans) == 1
+    request_span = spans[0]
+    detection = [e for e in request_span.events if e.name == "guard.detection"]
+    assert len(detection) == 1
+    attributes = dict(detection[0].attributes or {})
+    assert attributes["guard.class"] == "sqli" and attributes["guard.action"] == "blocked"
+    assert attributes["guard.part"] == "query"
+    assert all("UNION" not in str(v) for v in attributes.values())
+
+    assert len(captured.events) == 1
+    event = DetectionEvent.decode(captured.events[0].encode())
+    assert event.trace.get("traceparent")
+    with continued_span(event.trace, "guard.analyze", tracer_provider=provider):
+        pass
+    worker = [s for s in exporter.get_finished_spans() if s.name == "guard.analyze"][0]
+    assert worker.context.trace_id == request_span.context.trace_id
+    assert worker.parent is not None and worker.parent.span_id == request_span.context.span_id
+
+
+def test_metrics_have_no_address_labels() -> None:
+    app, _exporter, reader, _captured, _provider = _setup()
+    client = app.test_client()
+    client.get("/q?id=fine")
+    client.get("/q", query_string={"id": ATTACK})
+    metrics = _metrics(reader)
+    assert sum(p.value for p in metrics["guard.requests.screened"]) == 2
+    assert sum(p.value for p in metrics["guard.blocks"]) == 1
+    assert [dict(p.attributes) for p in metrics["guard.detections"]] == [{"guard.class": "sqli"}]
+    assert "guard.screening.duration" in metrics and "guard.queue.depth" in metrics
+    for points in metrics.values():
+        for point in points:
+            for value in dict(point.attributes or {}).values():
+                assert "127.0.0.1" not in str(value)
