@@ -62,7 +62,7 @@ def _metrics(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
 
 
 def test_detection_span_event_and_worker_child_span() -> None:
-    app, exporter, reader, captured, provider = _setup()
+    app, exporter, _reader, captured, provider = _setup()
     app.test_client().get("/q", query_string={"id": ATTACK})
     state = app.extensions["guard"]
     assert state.publisher.flush(5)
@@ -81,7 +81,7 @@ def test_detection_span_event_and_worker_child_span() -> None:
     assert event.trace.get("traceparent")
     with continued_span(event.trace, "guard.analyze", tracer_provider=provider):
         pass
-    worker = [s for s in exporter.get_finished_spans() if s.name == "guard.analyze"][0]
+    worker = next(s for s in exporter.get_finished_spans() if s.name == "guard.analyze")
     assert worker.context.trace_id == request_span.context.trace_id
     assert worker.parent is not None and worker.parent.span_id == request_span.context.span_id
 
