@@ -69,6 +69,7 @@ class SecurityConfig:
     inspect_upload_bytes: int = 4096
     inline_semantic: bool = True
     strike_window: int = 3600
+    share_patterns: bool = True
     event_queue_size: int = 10_000
     event_sample_rate: float = 0.01
 

@@ -159,6 +159,11 @@ class FlaskAPIGuard:
             excluded_headers=frozenset(h.lower() for h in config.excluded_headers),
         )
         sus_patterns_handler.configure(config)
+        if config.redis_url and config.share_patterns:
+            try:
+                sus_patterns_handler.share_patterns(config.redis_url, config.redis_prefix)
+            except Exception as exc:
+                log.error("pattern sharing unavailable, local patterns only: %s", exc)
         app.extensions["guard"] = state
         app.before_request(_before_request)
         app.after_request(_after_request)

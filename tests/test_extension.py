@@ -26,6 +26,7 @@ def store_url(request: pytest.FixtureRequest, redis_url: str) -> str | None:
 def make_app(store_url: str | None = None, prefix: str = "guard:", **settings: Any) -> Flask:
     app = Flask(__name__)
     settings.setdefault("auto_ban_threshold", 3)
+    settings.setdefault("share_patterns", False)
     config = SecurityConfig(redis_url=store_url, redis_prefix=prefix, **settings)
     guard = FlaskAPIGuard(app, config=config)
 

@@ -129,3 +129,26 @@ def test_ban_in_one_process_refuses_in_the_other(
         assert time.monotonic() < deadline, "ban never reached the second process"
         time.sleep(0.1)
     assert http(second, "/?q=hello", {"X-Forwarded-For": "198.51.100.1"})[0] == 200
+
+
+def test_custom_pattern_reaches_a_running_web_process(
+    serve: Callable[..., int], redis_url: str, key_prefix: str
+) -> None:
+    from guard.engine.detector import DetectionEngine
+    from guard.pattern_sync import PatternSync
+
+    port = serve(redis_url=redis_url, redis_prefix=key_prefix, auto_ban_threshold=100)
+    assert http(port, "/?q=acme-internal-0042")[0] == 200
+    sync = PatternSync(DetectionEngine(), redis_url, key_prefix).start()
+    try:
+        sync.add(r"acme-internal-\d{4}", custom=True)
+        started = time.monotonic()
+        while http(port, "/?q=acme-internal-0042")[0] != 403:
+            assert time.monotonic() - started < 1.5, "pattern did not reach the web process"
+            time.sleep(0.05)
+        sync.remove(r"acme-internal-\d{4}", custom=True)
+        while http(port, "/?q=acme-internal-0042")[0] != 200:
+            assert time.monotonic() - started < 3.0, "removal did not reach the web process"
+            time.sleep(0.05)
+    finally:
+        sync.stop()

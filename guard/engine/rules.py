@@ -72,6 +72,14 @@ _SHELL_COMMANDS = (
     r"|strings|file|stat|getent|groups|lsof|fuser|chattr|lsattr|awk|busybox|tclsh|wish)"
 )
 
+_DOT = (
+    r"(?:\.|%(?:25)*2e|%c0%ae|%c0%2e|%e0%80%ae|%f0%80%80%ae|%f8%80%80%80%ae|%fc%80%80%80%80%ae"
+    r"|%u(?:ff0e|002e)|0x2e|x2e|%c0%[ef]e|%c0%6e|\?)"
+)
+_SEP = (
+    r"(?:/|\\|%(?:25)*(?:2f|5c)|%c0%(?:af|qf|9v|5c)|%c1%(?:9c|pc|8s|1c|af)|%e0%80%af"
+    r"|%u(?:2215|2216|efc8|f025|002f|005c)|0x(?:2f|5c)|%%3[25]%%6[36]|%01[/\\]?)"
+)
 _SQL_COMPARATOR = r"(?:=|<>|!=|<=>|>=?|<=?|\blike\b|\brlike\b|\bregexp\b|\bis\b|\bbetween\b|\bin\b)"
 _SENSITIVE_UNIX = (
     r"/(?:etc/(?:passwd|shadow|group|hosts|issue|motd|hostname|crontab|sudoers|master\.passwd"
@@ -337,6 +345,15 @@ RULES: tuple[Rule, ...] = (
          r"(?:%(?:25)*2e|0x2e|%c0%ae|%e0%80%ae|\\u002e|&#x?0*(?:2e|46);?){2}"
          r"(?:%(?:25)*(?:2f|5c)|0x(?:2f|5c)|%c0%af|%c1%9c|%e0%80%af|[/\\])"
          r"|\.\.(?:%(?:25)*(?:2f|5c)|%c0%af|%c1%9c|0x(?:2f|5c))", 0.85, "encoded traversal"),
+    Rule("path-obfuscated-dots", "path_traversal",
+         r"(?:" + _DOT + r"{2}" + _SEP + r"){2}|" + _DOT + r"{2}" + _SEP + r"+"
+         r"(?:etc|boot\.ini|win(?:nt|dows)|system32|proc|var|usr|\{file\})", 0.85,
+         "parent-directory segments spelled in (mis)encoded forms"),
+    Rule("path-sensitive-file", "path_traversal",
+         r"\betc(?:[/\\]|%(?:25)*(?:2f|5c)|0x(?:2f|5c)|%c0%af|%c1%(?:9c|pc|af|1c|8s)|%c0%(?:qf|9v)"
+         r"|%u(?:2215|2216|efc8|f025))+(?:passwd|shadow|group|hosts|issue|sudoers|master\.passwd"
+         r"|security|httpd|apache2?|mysql|php)\b|(?:^|[^\w.])(?:boot|win|system)\.ini\b",
+         0.85, "a well-known sensitive file"),
     Rule("path-null-suffix", "path_traversal",
          r"\.\.[/\\][^\x00]{0,200}(?:\x00|%00)", 0.8, "traversal with null-byte truncation"),
     Rule("path-dot-runs", "path_traversal",

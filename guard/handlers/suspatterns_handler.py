@@ -8,10 +8,13 @@ Flask extension in the same process.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guard.config import SecurityConfig
 from guard.engine.detector import DetectionEngine
+
+if TYPE_CHECKING:
+    from guard.pattern_sync import PatternSync
 
 
 class SusPatternsManager:
@@ -21,6 +24,17 @@ class SusPatternsManager:
         self._config = config
         self._engine: DetectionEngine | None = None
         self._lock = threading.Lock()
+        self._sync: PatternSync | None = None
+
+    def share_patterns(self, redis_url: str, prefix: str = "guard:") -> PatternSync:
+        """Share operator patterns with every process on ``redis_url`` (idempotent)."""
+        engine = self.engine
+        with self._lock:
+            if self._sync is None:
+                from guard.pattern_sync import PatternSync
+
+                self._sync = PatternSync(engine, redis_url, prefix).start()
+            return self._sync
 
     @property
     def engine(self) -> DetectionEngine:
@@ -54,11 +68,21 @@ class SusPatternsManager:
         return self.engine.detect(content, ip_address, context, correlation_id)
 
     def add_pattern(self, pattern: str, custom: bool = False) -> None:
-        """Add a regex; raises ``ValueError`` naming the problem when it cannot compile."""
-        self.engine.add_pattern(pattern, custom=custom)
+        """Add a regex; raises ``ValueError`` naming the problem when it cannot compile.
+
+        When patterns are shared (see :meth:`share_patterns`), every process gets it too.
+        """
+        if self._sync is not None:
+            self._sync.add(pattern, custom=custom)
+        else:
+            self.engine.add_pattern(pattern, custom=custom)
 
     def remove_pattern(self, pattern: str, custom: bool = False) -> bool:
         """Remove a regex added earlier; returns False when it was not present."""
+        present = pattern in (self.get_custom_patterns() if custom else self.get_default_patterns())
+        if self._sync is not None:
+            self._sync.remove(pattern, custom=custom)
+            return present
         return self.engine.remove_pattern(pattern, custom=custom)
 
     def get_all_patterns(self) -> list[str]:
