@@ -110,19 +110,17 @@ class PatternSync:
             log.debug("pattern sync: shared set unreachable: %s", exc)
             return False
         with self._lock:
-            changed = self._converge({k.decode("utf-8", "replace") for k in shared})
+            changed = self._converge({_text(k) for k in shared})
             self.version = version
         return changed
 
     def _converge(self, fields: set[str]) -> bool:
-        wanted = {_parse_field(f) for f in fields}
-        wanted.discard(None)
+        wanted = {item for item in map(_parse_field, fields) if item is not None}
         local = {(e.regex, e.custom) for e in self.engine.pattern_entries() if e.user_added}
         changed = False
-        for pattern, custom in local - wanted:  # type: ignore[misc]
+        for pattern, custom in local - wanted:
             changed |= self.engine.remove_pattern(pattern, custom=custom)
         for item in wanted - local:
-            assert item is not None
             try:
                 self.engine.add_pattern(item[0], custom=item[1])
                 changed = True
@@ -133,7 +131,7 @@ class PatternSync:
     def _listen(self) -> None:
         while not self._stop.is_set():
             try:
-                pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+                pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 pubsub.subscribe(self._channel)
                 while not self._stop.is_set():
                     if pubsub.get_message(timeout=self.interval) is not None:
@@ -144,6 +142,10 @@ class PatternSync:
     def _poll(self) -> None:
         while not self._stop.wait(self.interval):
             self.refresh()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _field(pattern: str, custom: bool) -> str:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from guard.errors import ConfigurationError
 from guard.logsafe import safe
+from guard.store.base import IncidentUpdate, TallyUpdate
 
 MAX_KEY_LENGTH = 256
 MAX_REASON_LENGTH = 200
@@ -125,4 +127,57 @@ def strike_args(
         window=seconds(window, "window"),
         threshold=strike_threshold(threshold),
         can_ban=bool(can_ban),
+    )
+
+
+MAX_GROUP_MEMBERS = 100_000
+MAX_LISTED_MEMBERS = 10_000
+MAX_TALLY_UPDATES = 256
+MAX_INCIDENT_ITEMS = 16
+MAX_ITEM_LENGTH = 160
+
+
+def tally_updates(updates: Sequence[TallyUpdate]) -> list[TallyUpdate]:
+    """``tally`` updates with bounded names, non-negative amounts and sane TTLs."""
+    if len(updates) > MAX_TALLY_UPDATES:
+        raise ValueError(f"at most {MAX_TALLY_UPDATES} updates per tally")
+    checked = []
+    for update in updates:
+        amount = update.amount
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+            raise ValueError(f"tally amount must be a non-negative integer, not {amount!r}")
+        checked.append(TallyUpdate(
+            store_key(update.group, "group"),
+            store_key(update.member, "member"),
+            amount,
+            seconds(update.ttl, "ttl"),
+            bool(update.report),
+        ))
+    return checked
+
+
+def score(value: float) -> float:
+    """``value`` checked to be a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"score must be a finite number, not {value!r}")
+    return float(value)
+
+
+def count(value: int, what: str) -> int:
+    """``value`` checked to be an integer of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be an integer of at least 1, not {value!r}")
+    return value
+
+
+def incident_update(update: IncidentUpdate) -> IncidentUpdate:
+    """``update`` with its client checked and every text field bounded."""
+    return IncidentUpdate(
+        client=store_key(update.client, "client"),
+        correlation_id=bounded_text(update.correlation_id, MAX_ITEM_LENGTH),
+        ts=score(update.ts),
+        part=bounded_text(update.part, MAX_ITEM_LENGTH),
+        attack_class=bounded_text(update.attack_class, MAX_ITEM_LENGTH),
+        action=bounded_text(update.action, MAX_ITEM_LENGTH),
+        score=score(update.score),
     )

@@ -5,6 +5,9 @@ ban; wall time only fills in ``BanRecord.until`` and ``created``. Every map is b
 is full its expired entries go first, then the least recently written. Strike timestamps are
 bounded across all keys too, because a passive-mode flood can add strikes without ever banning.
 
+The analysis state (tallies, score indexes, incidents) follows the same rules: every map is an
+``ExpiringMap``, every write is deduplicated by its token or event id.
+
 One lock guards all state. Each operation is a few dictionary steps, so the lock is held
 briefly, and holding it makes ``add_strike`` atomic just as the Lua script is on Redis.
 """
@@ -14,11 +17,22 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from guard.store import _args
-from guard.store.base import BanRecord, StrikeResult
+from guard.store.base import (
+    BanRecord,
+    GroupSnapshot,
+    IncidentRecord,
+    IncidentResult,
+    IncidentUpdate,
+    StrikeResult,
+    Tally,
+    TallyResult,
+    TallyUpdate,
+)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -96,6 +110,74 @@ class ExpiringMap(Generic[K, V]):
             self.pop_oldest()
 
 
+@dataclass
+class _Group:
+    members: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+    total_sq: float = 0.0
+
+    def add(self, member: str, amount: int) -> None:
+        old = self.members.get(member)
+        if old is None and len(self.members) >= _args.MAX_GROUP_MEMBERS:
+            return
+        new = (old or 0) + amount
+        self.members[member] = new
+        self.total += amount
+        self.total_sq += float(new * new - (old or 0) ** 2)
+
+    def tally(self, member: str) -> Tally:
+        return Tally(self.members.get(member, 0), len(self.members), self.total, self.total_sq)
+
+
+@dataclass
+class _Incident:
+    incident_id: str
+    client: str
+    first_seen: float
+    last_seen: float
+    events: int = 0
+    max_score: float = 0.0
+    lists: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, update: IncidentUpdate) -> None:
+        self.first_seen = min(self.first_seen, update.ts)
+        self.last_seen = max(self.last_seen, update.ts)
+        self.events += 1
+        self.max_score = max(self.max_score, update.score)
+        for name, item in _incident_items(update):
+            items = self.lists.setdefault(name, [])
+            if item and item not in items and len(items) < _args.MAX_INCIDENT_ITEMS:
+                items.append(item)
+
+    def record(self) -> IncidentRecord:
+        def listed(name: str) -> tuple[str, ...]:
+            return tuple(self.lists.get(name, ()))
+
+        return IncidentRecord(
+            incident_id=self.incident_id,
+            client=self.client,
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+            events=self.events,
+            max_score=self.max_score,
+            clients=listed("clients"),
+            correlation_ids=listed("correlation_ids"),
+            parts=listed("parts"),
+            classes=listed("classes"),
+            actions=listed("actions"),
+        )
+
+
+def _incident_items(update: IncidentUpdate) -> tuple[tuple[str, str], ...]:
+    return (
+        ("clients", update.client),
+        ("correlation_ids", update.correlation_id),
+        ("parts", update.part),
+        ("classes", update.attack_class),
+        ("actions", update.action),
+    )
+
+
 class MemoryStore:
     """The :class:`~guard.store.base.Store` in this process only (``memory://``)."""
 
@@ -107,6 +189,7 @@ class MemoryStore:
         max_strike_entries: int = 1_000_000,
         dedupe_ttl: float = 3600.0,
         counter_ttl: float = 86400.0,
+        max_incidents: int = 10_000,
     ) -> None:
         self.url = "memory://"
         self.prefix = _args.prefix(prefix)
@@ -120,6 +203,14 @@ class MemoryStore:
         self._seen: ExpiringMap[tuple[str, str], bool] = ExpiringMap(max_keys)
         self._counters: ExpiringMap[str, int] = ExpiringMap(max_keys)
         self._once: ExpiringMap[str, bool] = ExpiringMap(max_keys)
+        self._groups: ExpiringMap[str, _Group] = ExpiringMap(max_keys)
+        self._tallied: ExpiringMap[str, bool] = ExpiringMap(max_keys)
+        self._scores: ExpiringMap[str, dict[str, float]] = ExpiringMap(max_keys)
+        self._incidents: ExpiringMap[str, _Incident] = ExpiringMap(
+            _args.count(max_incidents, "max_incidents")
+        )
+        self._incident_events: ExpiringMap[str, str] = ExpiringMap(max_keys)
+        self._incident_links: ExpiringMap[tuple[str, str], str] = ExpiringMap(max_keys)
 
     def _forget(self, times: deque[float]) -> None:
         self._strike_total -= len(times)
@@ -235,8 +326,15 @@ class MemoryStore:
     def close(self) -> None:
         """Drop all state."""
         with self._lock:
-            for table in (self._bans, self._strikes, self._seen, self._counters, self._once):
+            for table in self._tables():
                 table.clear()
+
+    def _tables(self) -> tuple[ExpiringMap[Any, Any], ...]:
+        return (
+            self._bans, self._strikes, self._seen, self._counters, self._once, self._groups,
+            self._tallied, self._scores, self._incidents, self._incident_events,
+            self._incident_links,
+        )
 
     def incr_counter(self, name: str, amount: int = 1, ttl: float | None = None) -> int:
         """Add ``amount`` to counter ``name``; the creating increment sets its TTL."""
@@ -268,3 +366,136 @@ class MemoryStore:
                 return False
             self._once.put(marker, True, now + seconds, now)
             return True
+
+    def tally(self, token: str, updates: Sequence[TallyUpdate]) -> TallyResult:
+        """Apply every update atomically, all at most once per ``token``."""
+        marker = _args.store_key(token, "token")
+        checked = _args.tally_updates(updates)
+        longest = max((update.ttl for update in checked), default=0.0)
+        with self._lock:
+            now = time.monotonic()
+            duplicate = bool(self._tallied.get(marker, now))
+            if not duplicate:
+                self._tallied.put(marker, True, now + max(longest, self.dedupe_ttl), now)
+            tallies = []
+            for update in checked:
+                group = self._groups.get(update.group, now)
+                if not duplicate:
+                    if group is None:
+                        group = _Group()
+                        self._groups.put(update.group, group, now + update.ttl, now)
+                    group.add(update.member, update.amount)
+                if update.report:
+                    tallies.append(group.tally(update.member) if group else Tally(0, 0, 0, 0.0))
+            return TallyResult(tuple(tallies), duplicate)
+
+    def tally_many(
+        self, batch: Sequence[tuple[str, Sequence[TallyUpdate]]]
+    ) -> list[TallyResult]:
+        """``tally(token, updates)`` for each pair, in order."""
+        return [self.tally(token, updates) for token, updates in batch]
+
+    def read_tally(self, group: str, limit: int = 100) -> GroupSnapshot:
+        """The ``limit`` largest members of ``group`` and its moments (empty when absent)."""
+        name = _args.store_key(group, "group")
+        with self._lock:
+            found = self._groups.get(name, time.monotonic())
+            if found is None:
+                return GroupSnapshot({}, 0, 0, 0.0)
+            members = dict(found.members) if len(found.members) <= _args.MAX_LISTED_MEMBERS else {}
+            count, total, total_sq = len(found.members), found.total, found.total_sq
+        top = sorted(members.items(), key=lambda item: (-item[1], item[0]))[: max(0, limit)]
+        return GroupSnapshot(dict(top), count, total, total_sq)
+
+    def record_score(
+        self, index: str, member: str, score: float, *, ttl: float, max_members: int = 1000
+    ) -> float:
+        """Keep the highest ``score`` seen for ``member`` in ``index`` and return it."""
+        name = _args.store_key(index, "index")
+        entry = _args.store_key(member, "member")
+        value = _args.score(score)
+        seconds = _args.seconds(ttl, "ttl")
+        bound = _args.count(max_members, "max_members")
+        with self._lock:
+            now = time.monotonic()
+            scores = self._scores.get(name, now)
+            if scores is None:
+                scores = {}
+                self._scores.put(name, scores, now + seconds, now)
+            held = scores.get(entry)
+            if held is not None and held >= value:
+                return held
+            scores[entry] = value
+            while len(scores) > bound:
+                del scores[min(scores, key=lambda key: (scores[key], key))]
+            return value
+
+    def top_scores(self, index: str, limit: int = 100) -> list[tuple[str, float]]:
+        """Up to ``limit`` members of ``index``, highest score first."""
+        name = _args.store_key(index, "index")
+        with self._lock:
+            scores = dict(self._scores.get(name, time.monotonic()) or {})
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        return ranked[: max(0, limit)]
+
+    def record_incident(
+        self, event_id: str, update: IncidentUpdate, *, gap: float, ttl: float
+    ) -> IncidentResult:
+        """Add one event to its incident, atomically and at most once per ``event_id``."""
+        event = _args.store_key(event_id, "event_id")
+        checked = _args.incident_update(update)
+        quiet = _args.seconds(gap, "gap")
+        seconds = _args.seconds(ttl, "ttl")
+        with self._lock:
+            now = time.monotonic()
+            held = self._incident_events.get(event, now)
+            if held is not None and self._incidents.get(held, now) is not None:
+                return IncidentResult(held, duplicate=True)
+            incident = self._current_incident(checked, now) or _Incident(
+                event, checked.client, checked.ts, checked.ts
+            )
+            incident.add(checked)
+            self._incidents.put(incident.incident_id, incident, now + seconds, now)
+            self._incident_events.put(
+                event, incident.incident_id, now + max(seconds, self.dedupe_ttl), now
+            )
+            if checked.correlation_id:
+                link = ("correlation", checked.correlation_id)
+                self._incident_links.put(link, incident.incident_id, now + seconds, now)
+            self._incident_links.put(
+                ("client", checked.client), incident.incident_id, now + quiet, now
+            )
+            return IncidentResult(incident.incident_id, duplicate=False)
+
+    def record_incidents(
+        self, batch: Sequence[tuple[str, IncidentUpdate]], *, gap: float, ttl: float
+    ) -> list[IncidentResult]:
+        """``record_incident(event_id, update)`` for each pair, in order."""
+        return [
+            self.record_incident(event_id, update, gap=gap, ttl=ttl) for event_id, update in batch
+        ]
+
+    def _current_incident(self, update: IncidentUpdate, now: float) -> _Incident | None:
+        links = [("client", update.client)]
+        if update.correlation_id:
+            links.insert(0, ("correlation", update.correlation_id))
+        for link in links:
+            incident_id = self._incident_links.get(link, now)
+            incident = None if incident_id is None else self._incidents.get(incident_id, now)
+            if incident is not None:
+                return incident
+        return None
+
+    def get_incident(self, incident_id: str) -> IncidentRecord | None:
+        """The incident ``incident_id``, or None when it does not exist or has expired."""
+        name = _args.store_key(incident_id, "incident_id")
+        with self._lock:
+            incident = self._incidents.get(name, time.monotonic())
+            return None if incident is None else incident.record()
+
+    def list_incidents(self, limit: int = 100) -> list[IncidentRecord]:
+        """Up to ``limit`` live incidents, the most recently active first."""
+        with self._lock:
+            records = [item.record() for _, item, _ in self._incidents.live(time.monotonic())]
+        records.sort(key=lambda record: (-record.last_seen, record.incident_id))
+        return records[: max(0, limit)]

@@ -15,6 +15,16 @@ Key layout (every key has a TTL)::
     {prefix}counter:{name}   integer                            ttl of the creating increment
     {prefix}once:{token}     "1"                                ttl
 
+    {prefix}tally:{group}              hash member -> count, and the    ttl of the creating call
+                                       moments "\\0n", "\\0sum", "\\0sq"
+    {prefix}tallied:{token}            "1"                              max(ttl, dedupe_ttl)
+    {prefix}scores:{index}             zset member -> highest score     ttl of the creating call
+    {prefix}incident:{id}              hash (see IncidentRecord)        ttl after its last event
+    {prefix}incidents:index            zset id -> last_seen (bounded)   ttl after the last event
+    {prefix}incident-event:{event_id}  incident id                      max(ttl, dedupe_ttl)
+    {prefix}incident-corr:{corr_id}    incident id                      ttl
+    {prefix}incident-client:{key}      incident id                      gap (quiet time)
+
 Calls fail fast: tight socket timeouts, no retry on a timeout (a stalled server would double
 every wait) and one immediate retry on a dropped connection (a pooled socket the server
 closed). Every redis-py error becomes a ``StorageError``; what to do about it is the caller's
@@ -40,9 +50,24 @@ from redis.retry import Retry
 from guard.errors import ConfigurationError, StorageError
 from guard.logsafe import safe
 from guard.store import _args
-from guard.store.base import BanRecord, StrikeResult
+from guard.store.base import (
+    BanRecord,
+    GroupSnapshot,
+    IncidentRecord,
+    IncidentResult,
+    IncidentUpdate,
+    StrikeResult,
+    Tally,
+    TallyResult,
+    TallyUpdate,
+)
 
-_SCRIPTS = ("add_strike", "ban", "unban", "list_bans", "count_strikes", "incr_counter")
+_SCRIPTS = (
+    "add_strike", "ban", "unban", "list_bans", "count_strikes", "incr_counter",
+    "tally", "read_tally", "record_score", "record_incident", "list_incidents",
+)
+_INCIDENT_LISTS = ("clients", "correlation_ids", "parts", "classes", "actions")
+_Call = tuple[list[str], list[str | int]]
 _BAN_FIELDS = ("until", "reason", "created", "source")
 
 
@@ -93,6 +118,7 @@ class RedisStore:
         max_connections: int = 64,
         dedupe_ttl: float = 3600.0,
         counter_ttl: float = 86400.0,
+        max_incidents: int = 10_000,
     ) -> None:
         scheme = urlsplit(url).scheme
         url = scheme.lower() + url[len(scheme) :]
@@ -100,6 +126,7 @@ class RedisStore:
         self.prefix = _args.prefix(prefix)
         self.dedupe_ttl = _args.seconds(dedupe_ttl, "dedupe_ttl")
         self.counter_ttl = _args.seconds(counter_ttl, "counter_ttl")
+        self.max_incidents = _args.count(max_incidents, "max_incidents")
         try:
             self._pool = redis.ConnectionPool.from_url(
                 url,
@@ -131,6 +158,25 @@ class RedisStore:
     def _run(self, name: str, keys: Sequence[str], args: Sequence[str | int | float]) -> Any:
         with _wrapped(name):
             return self._scripts[name](keys=list(keys), args=list(args))
+
+    def _run_many(self, name: str, calls: Sequence[_Call]) -> list[Any]:
+        # Sent by SHA in one pipeline. Every script here is idempotent, so after a restarted
+        # server forgot the script the whole pipeline is simply sent again once it is loaded.
+        if not calls:
+            return []
+        script = self._scripts[name]
+        with _wrapped(name):
+            for attempt in range(2):
+                pipe = self._client.pipeline(transaction=False)
+                for keys, args in calls:
+                    pipe.evalsha(script.sha, len(keys), *keys, *args)
+                try:
+                    return list(pipe.execute())
+                except redis.exceptions.NoScriptError:
+                    if attempt:
+                        raise
+                    self._client.script_load(script.script)
+        raise AssertionError("unreachable")
 
     def get_ban(self, key: str) -> BanRecord | None:
         """The active ban on ``key``, or None."""
@@ -242,6 +288,162 @@ class RedisStore:
         milliseconds = math.ceil(_args.seconds(ttl, "ttl") * 1000)
         with _wrapped("once"):
             return bool(self._client.set(marker, b"1", nx=True, px=milliseconds))
+
+    def tally(self, token: str, updates: Sequence[TallyUpdate]) -> TallyResult:
+        """Apply every update atomically, all at most once per ``token``."""
+        return _tally_result(self._run("tally", *self._tally_call(token, updates)))
+
+    def tally_many(
+        self, batch: Sequence[tuple[str, Sequence[TallyUpdate]]]
+    ) -> list[TallyResult]:
+        """``tally(token, updates)`` for each pair, in order, in one round trip."""
+        calls = [self._tally_call(token, updates) for token, updates in batch]
+        return [_tally_result(reply) for reply in self._run_many("tally", calls)]
+
+    def _tally_call(self, token: str, updates: Sequence[TallyUpdate]) -> _Call:
+        marker = self._key("tallied", _args.store_key(token, "token"))
+        checked = _args.tally_updates(updates)
+        longest = max((update.ttl for update in checked), default=0.0)
+        keys = [marker, *(self._key("tally", update.group) for update in checked)]
+        args: list[str | int] = [repr(max(longest, self.dedupe_ttl)), _args.MAX_GROUP_MEMBERS]
+        for update in checked:
+            args += [update.member, update.amount, repr(update.ttl), int(update.report)]
+        return keys, args
+
+    def read_tally(self, group: str, limit: int = 100) -> GroupSnapshot:
+        """The ``limit`` largest members of ``group`` and its moments (empty when absent)."""
+        key = self._key("tally", _args.store_key(group, "group"))
+        reply = self._run("read_tally", [key], [_args.MAX_LISTED_MEMBERS])
+        with _wrapped("read_tally"):
+            count, total, total_sq, flat = reply
+            members = {
+                _text(flat[i]): int(flat[i + 1])
+                for i in range(0, len(flat), 2)
+                if not flat[i].startswith(b"\0")
+            }
+            top = sorted(members.items(), key=lambda item: (-item[1], item[0]))
+            return GroupSnapshot(
+                dict(top[: max(0, limit)]), int(count), int(total), float(total_sq)
+            )
+
+    def record_score(
+        self, index: str, member: str, score: float, *, ttl: float, max_members: int = 1000
+    ) -> float:
+        """Keep the highest ``score`` seen for ``member`` in ``index`` and return it."""
+        key = self._key("scores", _args.store_key(index, "index"))
+        args = [
+            _args.store_key(member, "member"),
+            repr(_args.score(score)),
+            repr(_args.seconds(ttl, "ttl")),
+            _args.count(max_members, "max_members"),
+        ]
+        reply = self._run("record_score", [key], args)
+        with _wrapped("record_score"):
+            return float(reply)
+
+    def top_scores(self, index: str, limit: int = 100) -> list[tuple[str, float]]:
+        """Up to ``limit`` members of ``index``, highest score first."""
+        if limit <= 0:
+            return []
+        key = self._key("scores", _args.store_key(index, "index"))
+        with _wrapped("top_scores"):
+            rows = self._client.zrange(key, 0, limit - 1, desc=True, withscores=True)
+            return [(_text(member), float(score)) for member, score in rows]
+
+    def record_incident(
+        self, event_id: str, update: IncidentUpdate, *, gap: float, ttl: float
+    ) -> IncidentResult:
+        """Add one event to its incident, atomically and at most once per ``event_id``."""
+        call = self._incident_call(event_id, update, gap, ttl)
+        return _incident_result(self._run("record_incident", *call))
+
+    def record_incidents(
+        self, batch: Sequence[tuple[str, IncidentUpdate]], *, gap: float, ttl: float
+    ) -> list[IncidentResult]:
+        """``record_incident(event_id, update)`` for each pair, in order, in one round trip."""
+        calls = [self._incident_call(event_id, update, gap, ttl) for event_id, update in batch]
+        return [_incident_result(reply) for reply in self._run_many("record_incident", calls)]
+
+    def _incident_call(
+        self, event_id: str, update: IncidentUpdate, gap: float, ttl: float
+    ) -> _Call:
+        event = _args.store_key(event_id, "event_id")
+        checked = _args.incident_update(update)
+        keys = [
+            self._key("incident-event", event),
+            self._key("incident-corr", checked.correlation_id or "-"),
+            self._key("incident-client", checked.client),
+            self._key("incidents", "index"),
+        ]
+        args: list[str | int] = [
+            event,
+            self._key("incident", ""),
+            checked.client,
+            checked.correlation_id,
+            repr(checked.ts),
+            checked.part,
+            checked.attack_class,
+            checked.action,
+            repr(checked.score),
+            repr(_args.seconds(gap, "gap")),
+            repr(_args.seconds(ttl, "ttl")),
+            repr(self.dedupe_ttl),
+            self.max_incidents,
+            _args.MAX_INCIDENT_ITEMS,
+        ]
+        return keys, args
+
+    def get_incident(self, incident_id: str) -> IncidentRecord | None:
+        """The incident ``incident_id``, or None when it does not exist or has expired."""
+        name = _args.store_key(incident_id, "incident_id")
+        with _wrapped("get_incident"):
+            flat = self._client.execute_command("HGETALL", self._key("incident", name))
+            return _incident(name, flat) if flat else None
+
+    def list_incidents(self, limit: int = 100) -> list[IncidentRecord]:
+        """Up to ``limit`` live incidents, the most recently active first."""
+        if limit <= 0:
+            return []
+        keys = [self._key("incidents", "index")]
+        rows = self._run("list_incidents", keys, [limit, self._key("incident", "")])
+        with _wrapped("list_incidents"):
+            return [_incident(_text(incident_id), flat) for incident_id, flat in rows]
+
+
+def _tally_result(reply: Any) -> TallyResult:
+    with _wrapped("tally"):
+        duplicate, rows = reply
+        tallies = tuple(
+            Tally(int(value), int(members), int(total), float(total_sq))
+            for value, members, total, total_sq in rows
+        )
+        return TallyResult(tallies, bool(duplicate))
+
+
+def _incident_result(reply: Any) -> IncidentResult:
+    with _wrapped("record_incident"):
+        duplicate, incident_id = reply
+        return IncidentResult(_text(incident_id), bool(duplicate))
+
+
+def _incident(incident_id: str, flat: Sequence[Any]) -> IncidentRecord:
+    if isinstance(flat, dict):
+        fields = {_text(k): _text(v) for k, v in flat.items()}
+    else:
+        fields = {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
+    lists = {
+        name: tuple(item for item in fields.get(name, "").split("\x1f") if item)
+        for name in _INCIDENT_LISTS
+    }
+    return IncidentRecord(
+        incident_id=incident_id,
+        client=fields["client"],
+        first_seen=float(fields["first_seen"]),
+        last_seen=float(fields["last_seen"]),
+        events=int(fields["events"]),
+        max_score=float(fields["max_score"]),
+        **lists,
+    )
 
 
 def _record(member: str, fields: Sequence[Any]) -> BanRecord:

@@ -9,6 +9,15 @@ same semantics, which ``tests/test_store.py`` checks against each backend:
   unless its ``event_id`` was already counted for that key, and creates the ban at ``threshold``;
 - every piece of state expires by itself, so nothing grows without bound.
 
+The analysis pipeline adds three kinds of shared state, each written at most once per token or
+event id, so a redelivered event changes nothing twice:
+
+- ``tally``: counters grouped per time bucket (a group holds members, such as clients or
+  pattern ids, and the running count, sum and sum of squares over its members, from which a
+  z-score is one division away);
+- ``record_score``: small ranked indexes (the highest score per member is kept);
+- ``record_incident``: incident records linking events by correlation ID and by client.
+
 Keys are bounded by :func:`guard.store._args.store_key` before use, so the ``key`` of a returned
 :class:`BanRecord` is the bounded form (equal to the argument for every ordinary address).
 Backend failures raise :class:`guard.errors.StorageError`; bad arguments raise ``ValueError``.
@@ -16,8 +25,9 @@ Backend failures raise :class:`guard.errors.StorageError`; bad arguments raise `
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,95 @@ class StrikeResult:
     """The key is banned after this call: this strike created the ban, or one already existed."""
     duplicate: bool
     """``event_id`` was already counted for this key, so nothing changed."""
+
+
+class TallyUpdate(NamedTuple):
+    """Add ``amount`` to ``member`` of ``group``."""
+
+    group: str
+    member: str
+    amount: int
+    ttl: float
+    """The group's lifetime, set by the call that creates it (a fixed window)."""
+    report: bool = True
+    """Return this member's :class:`Tally` (skipping unneeded ones keeps replies small)."""
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One member of a group after a ``tally`` call, and the group's moments over its members."""
+
+    value: int
+    """The member's count."""
+    members: int
+    """Members in the group."""
+    total: int
+    """Sum of every member's count."""
+    total_sq: float
+    """Sum of every member's squared count."""
+
+
+@dataclass(frozen=True)
+class TallyResult:
+    """What one ``tally`` call did: one :class:`Tally` per reported update, in order."""
+
+    tallies: tuple[Tally, ...]
+    duplicate: bool
+    """The token was already applied, so nothing changed; the tallies are current values."""
+
+
+@dataclass(frozen=True)
+class GroupSnapshot:
+    """A group read back: its largest members and its moments."""
+
+    members: dict[str, int]
+    """Up to the requested number of members, largest count first."""
+    count: int
+    total: int
+    total_sq: float
+
+
+@dataclass(frozen=True)
+class IncidentUpdate:
+    """What one event adds to an incident."""
+
+    client: str
+    correlation_id: str
+    ts: float
+    part: str
+    attack_class: str
+    action: str
+    score: float
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    """Events linked by correlation ID and by client: one story per attacker.
+
+    Times are the events' own (epoch seconds); each list holds at most 16 distinct items in the
+    order they were first seen.
+    """
+
+    incident_id: str
+    client: str
+    first_seen: float
+    last_seen: float
+    events: int
+    max_score: float
+    clients: tuple[str, ...]
+    correlation_ids: tuple[str, ...]
+    parts: tuple[str, ...]
+    classes: tuple[str, ...]
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IncidentResult:
+    """What one ``record_incident`` call did (read the record with ``get_incident``)."""
+
+    incident_id: str
+    duplicate: bool
+    """The event was already recorded, so nothing changed."""
 
 
 class Store(Protocol):
@@ -117,4 +216,70 @@ class Store(Protocol):
 
     def once(self, token: str, ttl: float) -> bool:
         """True the first time ``token`` is seen within ``ttl`` seconds, False after that."""
+        ...
+
+    def tally(self, token: str, updates: Sequence[TallyUpdate]) -> TallyResult:
+        """Apply every update atomically, all at most once per ``token``.
+
+        A group expires its update's ``ttl`` seconds after the call that created it (a fixed
+        window, like a counter). Amounts are non-negative; an amount of 0 still makes the member
+        part of the group. A group holds at most 100,000 members: a new member of a full group
+        is not added and reads 0. At most 256 updates per call.
+        """
+        ...
+
+    def tally_many(
+        self, batch: Sequence[tuple[str, Sequence[TallyUpdate]]]
+    ) -> list[TallyResult]:
+        """``tally(token, updates)`` for each pair, in order: each atomic and idempotent on its
+        own, all in one round trip on Redis."""
+        ...
+
+    def read_tally(self, group: str, limit: int = 100) -> GroupSnapshot:
+        """The ``limit`` largest members of ``group`` and its moments (empty when absent).
+
+        Members are listed only while the group has at most 10,000 of them; a larger group
+        reports its moments alone.
+        """
+        ...
+
+    def record_score(
+        self, index: str, member: str, score: float, *, ttl: float, max_members: int = 1000
+    ) -> float:
+        """Keep the highest ``score`` seen for ``member`` in ``index`` and return it.
+
+        The index expires ``ttl`` seconds after the call that created it and holds at most
+        ``max_members`` members (the lowest scores go first).
+        """
+        ...
+
+    def top_scores(self, index: str, limit: int = 100) -> list[tuple[str, float]]:
+        """Up to ``limit`` members of ``index``, highest score first."""
+        ...
+
+    def record_incident(
+        self, event_id: str, update: IncidentUpdate, *, gap: float, ttl: float
+    ) -> IncidentResult:
+        """Add one event to its incident, atomically and at most once per ``event_id``.
+
+        The incident is the one its correlation ID already belongs to, else the client's
+        current one (a client's incident stays current until it has been quiet for ``gap``
+        seconds), else a new incident whose id is ``event_id``. An incident expires ``ttl``
+        seconds after its last event; the index of incidents is bounded.
+        """
+        ...
+
+    def record_incidents(
+        self, batch: Sequence[tuple[str, IncidentUpdate]], *, gap: float, ttl: float
+    ) -> list[IncidentResult]:
+        """``record_incident(event_id, update)`` for each pair, in order: each atomic and
+        idempotent on its own, all in one round trip on Redis."""
+        ...
+
+    def get_incident(self, incident_id: str) -> IncidentRecord | None:
+        """The incident ``incident_id``, or None when it does not exist or has expired."""
+        ...
+
+    def list_incidents(self, limit: int = 100) -> list[IncidentRecord]:
+        """Up to ``limit`` live incidents, the most recently active first."""
         ...
