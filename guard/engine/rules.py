@@ -353,7 +353,7 @@ RULES: tuple[Rule, ...] = (
          r"\betc(?:[/\\]|%(?:25)*(?:2f|5c)|0x(?:2f|5c)|%c0%af|%c1%(?:9c|pc|af|1c|8s)|%c0%(?:qf|9v)"
          r"|%u(?:2215|2216|efc8|f025))+(?:passwd|shadow|group|hosts|issue|sudoers|master\.passwd"
          r"|security|httpd|apache2?|mysql|php)\b|(?:^|[^\w.])(?:boot|win|system)\.ini\b",
-         0.85, "a well-known sensitive file"),
+         0.8, "a well-known sensitive file"),
     Rule("path-null-suffix", "path_traversal",
          r"\.\.[/\\][^\x00]{0,200}(?:\x00|%00)", 0.8, "traversal with null-byte truncation"),
     Rule("path-dot-runs", "path_traversal",

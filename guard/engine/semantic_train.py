@@ -1,0 +1,458 @@
+"""Train, and report on, the semantic model shipped as ``guard/data/semantic_model.json.gz``.
+
+Run ``python -m guard.engine.semantic_train`` (needs the ``train`` extra: numpy). The script is
+deterministic: the same corpus and the same :func:`guard.engine.normalize.normalize` give the same
+model byte for byte. It
+
+1. splits ``tests/corpora/dev.jsonl`` 80/20 by hashing a near-duplicate key of each payload
+   (:func:`is_heldout`), so lines differing only in case, width, spacing or numbers land together;
+2. extracts the features of :mod:`guard.engine.semantic` from each normalised training value;
+3. fits a class-weighted multinomial logistic regression with L2 by L-BFGS, drops features
+   whose weights all stay under ``PRUNE_BELOW`` (which changes no held-out verdict), and
+   writes the model;
+4. reloads the written file through :class:`~guard.engine.semantic.SemanticAnalyzer` (so the
+   report measures exactly what ships) and prints held-out TPR per class, FPR per benign source
+   and class accuracy at the default threshold.
+
+numpy is imported inside the functions that fit the model, so the split and the report helpers
+stay importable by the test suite without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import math
+import re
+import time
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from guard.engine.normalize import normalize
+from guard.engine.semantic import (
+    BLOCKS,
+    CLASSES,
+    MODEL_FORMAT,
+    NGRAM_SIZES,
+    SemanticAnalyzer,
+    extract,
+)
+from guard.engine.semantic import select_windows as _select_windows
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
+    IntArray = npt.NDArray[np.int64]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CORPUS = REPO_ROOT / "tests" / "corpora" / "dev.jsonl"
+DEFAULT_OUTPUT = REPO_ROOT / "guard" / "data" / "semantic_model.json.gz"
+HELDOUT_PERCENT = 20
+DEFAULT_THRESHOLD = 0.7
+
+MIN_DOCS = {"ngram": 3, "token": 3, "structure": 1}
+L2 = {"ngram": 5e-5, "token": 5e-5, "structure": 5e-5}
+PRUNE_BELOW = 0.1
+BENIGN_SHARE = 0.5
+CLASS_POWER = 0.5
+LBFGS_ITERATIONS = 250
+
+_DIGIT_RUNS = re.compile(r"\d+")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One labelled corpus line."""
+
+    payload: str
+    label: str
+    cls: str
+    source: str
+
+
+def split_key(payload: str) -> str:
+    """Return the near-duplicate key of a payload: NFKC, casefold, collapsed blanks and digits."""
+    folded = " ".join(unicodedata.normalize("NFKC", payload).casefold().split())
+    return _DIGIT_RUNS.sub("0", folded)
+
+
+def is_heldout(payload: str) -> bool:
+    """Return True when ``payload`` belongs to the held-out 20% (a stable hash of its key)."""
+    key = split_key(payload).encode("utf-8", "surrogatepass")
+    digest = hashlib.blake2b(key, digest_size=8).digest()
+    return int.from_bytes(digest, "big") % 100 < HELDOUT_PERCENT
+
+
+def load_corpus(path: Path = DEFAULT_CORPUS) -> list[Line]:
+    """Read a JSON Lines corpus in the ``dev.jsonl`` format."""
+    with path.open(encoding="utf-8") as fh:
+        return [
+            Line(row["payload"], row["label"], row["class"], row["source"])
+            for row in map(json.loads, fh)
+        ]
+
+
+def split(lines: Iterable[Line]) -> tuple[list[Line], list[Line]]:
+    """Return (train, held-out) by :func:`is_heldout`."""
+    train: list[Line] = []
+    heldout: list[Line] = []
+    for line in lines:
+        (heldout if is_heldout(line.payload) else train).append(line)
+    return train, heldout
+
+
+def featurize(payload: str) -> tuple[set[str], set[str], set[str]]:
+    """Return the feature sets the analyzer would read from a raw payload."""
+    return extract(_select_windows(normalize(payload)), NGRAM_SIZES)
+
+
+def sample_weights(lines: Sequence[Line]) -> list[float]:
+    """Weight lines so sources and classes count by the square root of their size.
+
+    A generator or a sqlmap dump with thousands of near-identical lines would otherwise teach
+    the model its quirks; the square root keeps big sources ahead of small ones but not by 100x.
+    Benign lines together weigh ``BENIGN_SHARE`` of the total.
+    """
+    per_group = Counter((line.cls, line.source) for line in lines)
+    class_mass: defaultdict[str, float] = defaultdict(float)
+    for (cls, _source), count in per_group.items():
+        class_mass[cls] += math.sqrt(count)
+    per_class = Counter(line.cls for line in lines)
+    attack_target = {c: n**CLASS_POWER for c, n in per_class.items() if c != "benign"}
+    attack_total = sum(attack_target.values())
+    target = {c: (1 - BENIGN_SHARE) * t / attack_total for c, t in attack_target.items()}
+    target["benign"] = BENIGN_SHARE
+    weights = [
+        target[line.cls] * math.sqrt(per_group[(line.cls, line.source)])
+        / per_group[(line.cls, line.source)] / class_mass[line.cls]
+        for line in lines
+    ]
+    scale = len(lines) / sum(weights)
+    return [w * scale for w in weights]
+
+
+@dataclass
+class Design:
+    """A sparse design matrix in CSR and CSC form, with its column names per block."""
+
+    names: list[tuple[str, str]]
+    row_ptr: IntArray
+    row_cols: IntArray
+    row_vals: FloatArray
+    col_ptr: IntArray
+    col_rows: IntArray
+    col_vals: FloatArray
+    n_rows: int
+
+
+def build_vocabulary(features: Sequence[tuple[set[str], set[str], set[str]]]) -> dict[str, int]:
+    """Return ``block\\x00name -> column`` for features seen in at least ``MIN_DOCS`` lines."""
+    docs: Counter[tuple[int, str]] = Counter()
+    for sets in features:
+        for block_index, names in enumerate(sets):
+            docs.update((block_index, name) for name in names)
+    vocab: dict[str, int] = {}
+    for (block_index, name), count in sorted(docs.items()):
+        if count >= MIN_DOCS[BLOCKS[block_index]]:
+            vocab[f"{BLOCKS[block_index]}\x00{name}"] = len(vocab)
+    return vocab
+
+
+def build_design(
+    features: Sequence[tuple[set[str], set[str], set[str]]], vocab: dict[str, int]
+) -> Design:
+    """Return the scaled design matrix of ``features`` over ``vocab``."""
+    import numpy as np
+
+    ptr = [0]
+    cols: list[int] = []
+    vals: list[float] = []
+    for grams, tokens, structure in features:
+        for block, names, scale in (
+            ("ngram", grams, 1.0 / math.sqrt(len(grams))),
+            ("token", tokens, 1.0 / math.sqrt(len(tokens) or 1)),
+            ("structure", structure, 1.0),
+        ):
+            for name in sorted(names):
+                col = vocab.get(f"{block}\x00{name}")
+                if col is not None:
+                    cols.append(col)
+                    vals.append(scale)
+        ptr.append(len(cols))
+    row_ptr = np.asarray(ptr, dtype=np.int64)
+    row_cols = np.asarray(cols, dtype=np.int64)
+    row_vals = np.asarray(vals, dtype=np.float64)
+    rows = np.repeat(np.arange(len(features), dtype=np.int64), np.diff(row_ptr))
+    order = np.lexsort((rows, row_cols))
+    col_counts = np.bincount(row_cols, minlength=len(vocab))
+    col_ptr = np.concatenate(([0], np.cumsum(col_counts))).astype(np.int64)
+    column_names = [key.split("\x00", 1) for key in vocab]
+    return Design(
+        names=[(block, name) for block, name in column_names],
+        row_ptr=row_ptr,
+        row_cols=row_cols,
+        row_vals=row_vals,
+        col_ptr=col_ptr,
+        col_rows=rows[order],
+        col_vals=row_vals[order],
+        n_rows=len(features),
+    )
+
+
+class _Objective:
+    """Weighted multinomial log-loss with L2, and its gradient, over a :class:`Design`.
+
+    The two sparse products run as gather + ``np.add.reduceat`` over preallocated float32
+    buffers: allocating the (non-zeros x classes) temporaries afresh on every call cost more
+    than the arithmetic.
+    """
+
+    def __init__(
+        self,
+        design: Design,
+        labels: IntArray,
+        weights: FloatArray,
+        penalty: FloatArray,
+        n_classes: int,
+    ) -> None:
+        import numpy as np
+
+        self.design = design
+        self.n_classes = n_classes
+        self.labels = labels
+        self.weights = weights
+        self.penalty = penalty[:, None]
+        nnz = len(design.row_cols)
+        self.row_vals = design.row_vals.astype(np.float32)[:, None]
+        self.col_vals = design.col_vals.astype(np.float32)[:, None]
+        self.buffer = np.empty((nnz, n_classes), dtype=np.float32)
+        self.rows = np.arange(design.n_rows)
+
+    def __call__(self, params: FloatArray) -> tuple[float, FloatArray]:
+        import numpy as np
+
+        design, buffer = self.design, self.buffer
+        n_cols, n_classes = len(design.names), self.n_classes
+        coef = params[: n_cols * n_classes].reshape(n_cols, n_classes)
+        np.take(coef.astype(np.float32), design.row_cols, axis=0, out=buffer)
+        buffer *= self.row_vals
+        logits = np.add.reduceat(buffer, design.row_ptr[:-1], axis=0).astype(np.float64)
+        logits += params[n_cols * n_classes :]
+        logits -= logits.max(axis=1, keepdims=True)
+        log_prob = logits - np.log(np.exp(logits).sum(axis=1))[:, None]
+        loss = -_dot(self.weights, log_prob[self.rows, self.labels])
+        resid = np.exp(log_prob)
+        resid[self.rows, self.labels] -= 1.0
+        resid *= self.weights[:, None]
+        np.take(resid.astype(np.float32), design.col_rows, axis=0, out=buffer)
+        buffer *= self.col_vals
+        grad_coef = np.add.reduceat(buffer, design.col_ptr[:-1], axis=0).astype(np.float64)
+        loss += 0.5 * float(np.sum(self.penalty * coef * coef))
+        grad_coef += self.penalty * coef
+        return loss, np.concatenate((grad_coef.ravel(), resid.sum(axis=0)))
+
+
+def fit(design: Design, labels: IntArray, weights: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Fit the multinomial logistic regression by L-BFGS; return (coefficients, bias)."""
+    import numpy as np
+
+    n_cols = len(design.names)
+    n_classes = len(CLASSES)
+    penalty = np.asarray([L2[block] for block, _ in design.names]) * float(weights.sum())
+    params = np.zeros(n_cols * n_classes + n_classes)
+    objective = _Objective(design, labels, weights, penalty, n_classes)
+    params = _lbfgs(objective, params)
+    return params[: n_cols * n_classes].reshape(n_cols, n_classes), params[n_cols * n_classes :]
+
+
+def _dot(a: FloatArray, b: FloatArray) -> float:
+    # numpy's pairwise sum, not BLAS: a threaded BLAS may add in a different order per run, and
+    # the trainer must give the same model byte for byte.
+    return float((a * b).sum())
+
+
+def _lbfgs(
+    func: Callable[[FloatArray], tuple[float, FloatArray]],
+    x: FloatArray,
+    memory: int = 10,
+) -> FloatArray:
+    loss, grad = func(x)
+    s_hist: list[FloatArray] = []
+    y_hist: list[FloatArray] = []
+    for _ in range(LBFGS_ITERATIONS):
+        direction = -grad
+        alphas: list[float] = []
+        for s, y in zip(reversed(s_hist), reversed(y_hist), strict=True):
+            alpha = _dot(s, direction) / _dot(y, s)
+            direction -= alpha * y
+            alphas.append(alpha)
+        if s_hist:
+            direction *= _dot(s_hist[-1], y_hist[-1]) / _dot(y_hist[-1], y_hist[-1])
+        for s, y, alpha in zip(s_hist, y_hist, reversed(alphas), strict=True):
+            beta = _dot(y, direction) / _dot(y, s)
+            direction += (alpha - beta) * s
+        step = 1.0 if s_hist else 1.0 / max(1.0, math.sqrt(_dot(grad, grad)))
+        slope = _dot(grad, direction)
+        while True:
+            candidate = x + step * direction
+            new_loss, new_grad = func(candidate)
+            if new_loss <= loss + 1e-4 * step * slope or step < 1e-10:
+                break
+            step *= 0.5
+        s_vec, y_vec = candidate - x, new_grad - grad
+        if _dot(s_vec, y_vec) > 1e-12:
+            s_hist.append(s_vec)
+            y_hist.append(y_vec)
+            if len(s_hist) > memory:
+                s_hist.pop(0)
+                y_hist.pop(0)
+        converged = abs(loss - new_loss) <= 1e-9 * max(1.0, abs(loss))
+        x, loss, grad = candidate, new_loss, new_grad
+        if converged:
+            break
+    return x
+
+
+def model_document(
+    names: Sequence[tuple[str, str]], coef: FloatArray, bias: FloatArray
+) -> dict[str, object]:
+    """Return the JSON model: weights rounded to 3 places, features under ``PRUNE_BELOW`` gone."""
+    blocks: dict[str, dict[str, list[float]]] = {block: {} for block in BLOCKS}
+    for (block, name), row in zip(names, coef.tolist(), strict=True):
+        if max(abs(w) for w in row) >= PRUNE_BELOW:
+            blocks[block][name] = [round(w, 3) for w in row]
+    return {
+        "format": MODEL_FORMAT,
+        "classes": list(CLASSES),
+        "ngram_sizes": list(NGRAM_SIZES),
+        "bias": [round(b, 3) for b in bias.tolist()],
+        "blocks": {block: dict(sorted(entries.items())) for block, entries in blocks.items()},
+    }
+
+
+def write_model(document: dict[str, object], path: Path) -> None:
+    """Write ``document`` gzip-compressed without mtime or name, so retraining is reproducible."""
+    raw = json.dumps(document, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh, gzip.GzipFile("", "wb", fileobj=fh, mtime=0) as gz:
+        gz.write(raw)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Held-out figures at one threshold."""
+
+    detected: dict[str, tuple[int, int]]
+    correct_class: dict[str, tuple[int, int]]
+    false_positives: dict[str, tuple[int, int]]
+
+    def fpr(self) -> tuple[int, int]:
+        """Return (flagged, total) over all benign lines."""
+        flagged = sum(f for f, _ in self.false_positives.values())
+        return flagged, sum(t for _, t in self.false_positives.values())
+
+
+def evaluate(analyzer: SemanticAnalyzer, lines: Iterable[Line], threshold: float) -> Report:
+    """Score every line and count detections per class and false positives per source."""
+    detected: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+    correct: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+    false_pos: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for line in lines:
+        verdict = analyzer.analyze(normalize(line.payload))
+        flagged = verdict.probability >= threshold
+        if line.label == "benign":
+            false_pos[line.source][0] += flagged
+            false_pos[line.source][1] += 1
+        else:
+            detected[line.cls][0] += flagged
+            detected[line.cls][1] += 1
+            correct[line.cls][0] += flagged and verdict.attack_type == line.cls
+            correct[line.cls][1] += 1
+    return Report(
+        {k: (v[0], v[1]) for k, v in sorted(detected.items())},
+        {k: (v[0], v[1]) for k, v in sorted(correct.items())},
+        {k: (v[0], v[1]) for k, v in sorted(false_pos.items())},
+    )
+
+
+def _rate(pair: tuple[int, int]) -> str:
+    hits, total = pair
+    return f"{hits}/{total} = {100 * hits / total:.2f}%" if total else "0/0"
+
+
+def format_report(report: Report, threshold: float) -> str:
+    """Render a report as the plain-text table the script prints."""
+    out = [f"held-out @ threshold {threshold}", "  attack TPR (any class) | class accuracy"]
+    for cls, pair in report.detected.items():
+        out.append(f"    {cls:<15} {_rate(pair):<22} | {_rate(report.correct_class[cls])}")
+    correct = sum(hits for hits, _ in report.correct_class.values())
+    detected = sum(hits for hits, _ in report.detected.values())
+    out.append(f"  right class among detected attacks {_rate((correct, detected))}")
+    out.append(f"  benign FPR overall {_rate(report.fpr())}")
+    for source, pair in report.false_positives.items():
+        out.append(f"    {source:<48} {_rate(pair)}")
+    return "\n".join(out)
+
+
+def build_model(lines: Sequence[Line]) -> dict[str, object]:
+    """Fit the model on ``lines`` and return its document."""
+    import numpy as np
+
+    features = [featurize(line.payload) for line in lines]
+    design = build_design(features, build_vocabulary(features))
+    labels = np.asarray([CLASSES.index(line.cls) for line in lines], dtype=np.int64)
+    weights = np.asarray(sample_weights(lines), dtype=np.float64)
+    coef, bias = fit(design, labels, weights)
+    return model_document(design.names, coef, bias)
+
+
+def gate_rejections(analyzer: SemanticAnalyzer, lines: Iterable[Line]) -> dict[str, list[int]]:
+    """Count, per attack class and per benign source, the lines the gate lets skip the model."""
+    counts: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for line in lines:
+        key = line.source if line.label == "benign" else line.cls
+        counts[key][0] += not analyzer.worth_analyzing(normalize(line.payload))
+        counts[key][1] += 1
+    return dict(sorted(counts.items()))
+
+
+def format_gate(counts: dict[str, list[int]]) -> str:
+    """Render :func:`gate_rejections` (attack lines skipped should stay near zero)."""
+    out = ["gate (whole corpus): lines that skip the model"]
+    out.extend(f"    {key:<48} {_rate((n, total))}" for key, (n, total) in counts.items())
+    return "\n".join(out)
+
+
+def train(corpus: Path, output: Path) -> SemanticAnalyzer:
+    """Train on the 80% split of ``corpus``, write the model to ``output`` and load it back."""
+    train_lines, _ = split(load_corpus(corpus))
+    write_model(build_model(train_lines), output)
+    return SemanticAnalyzer(output)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Command-line entry point: train, write, and print the held-out report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    analyzer = train(args.corpus, args.output)
+    elapsed = time.perf_counter() - started
+    _, heldout = split(load_corpus(args.corpus))
+    print(f"trained in {elapsed:.1f}s; model {args.output} ({args.output.stat().st_size} bytes)")
+    print(format_report(evaluate(analyzer, heldout, args.threshold), args.threshold))
+    print(format_gate(gate_rejections(analyzer, load_corpus(args.corpus))))
+
+
+if __name__ == "__main__":
+    main()

