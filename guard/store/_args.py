@@ -151,7 +151,7 @@ def tally_updates(updates: Sequence[TallyUpdate]) -> list[TallyUpdate]:
             store_key(update.member, "member"),
             amount,
             seconds(update.ttl, "ttl"),
-            bool(update.report),
+            bool(update.track),
         ))
     return checked
 

@@ -371,12 +371,11 @@ class MemoryStore:
         """Apply every update atomically, all at most once per ``token``."""
         marker = _args.store_key(token, "token")
         checked = _args.tally_updates(updates)
-        longest = max((update.ttl for update in checked), default=0.0)
         with self._lock:
             now = time.monotonic()
             duplicate = bool(self._tallied.get(marker, now))
             if not duplicate:
-                self._tallied.put(marker, True, now + max(longest, self.dedupe_ttl), now)
+                self._tallied.put(marker, True, now + self.dedupe_ttl, now)
             tallies = []
             for update in checked:
                 group = self._groups.get(update.group, now)
@@ -385,7 +384,7 @@ class MemoryStore:
                         group = _Group()
                         self._groups.put(update.group, group, now + update.ttl, now)
                     group.add(update.member, update.amount)
-                if update.report:
+                if update.track:
                     tallies.append(group.tally(update.member) if group else Tally(0, 0, 0, 0.0))
             return TallyResult(tuple(tallies), duplicate)
 
@@ -456,12 +455,10 @@ class MemoryStore:
             )
             incident.add(checked)
             self._incidents.put(incident.incident_id, incident, now + seconds, now)
-            self._incident_events.put(
-                event, incident.incident_id, now + max(seconds, self.dedupe_ttl), now
-            )
+            self._incident_events.put(event, incident.incident_id, now + self.dedupe_ttl, now)
             if checked.correlation_id:
                 link = ("correlation", checked.correlation_id)
-                self._incident_links.put(link, incident.incident_id, now + seconds, now)
+                self._incident_links.put(link, incident.incident_id, now + quiet, now)
             self._incident_links.put(
                 ("client", checked.client), incident.incident_id, now + quiet, now
             )

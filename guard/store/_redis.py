@@ -17,12 +17,12 @@ Key layout (every key has a TTL)::
 
     {prefix}tally:{group}              hash member -> count, and the    ttl of the creating call
                                        moments "\\0n", "\\0sum", "\\0sq"
-    {prefix}tallied:{token}            "1"                              max(ttl, dedupe_ttl)
+    {prefix}tallied:{token}            "1"                              dedupe_ttl
     {prefix}scores:{index}             zset member -> highest score     ttl of the creating call
     {prefix}incident:{id}              hash (see IncidentRecord)        ttl after its last event
     {prefix}incidents:index            zset id -> last_seen (bounded)   ttl after the last event
-    {prefix}incident-event:{event_id}  incident id                      max(ttl, dedupe_ttl)
-    {prefix}incident-corr:{corr_id}    incident id                      ttl
+    {prefix}incident-event:{event_id}  incident id                      dedupe_ttl
+    {prefix}incident-corr:{corr_id}    incident id                      gap (quiet time)
     {prefix}incident-client:{key}      incident id                      gap (quiet time)
 
 Calls fail fast: tight socket timeouts, no retry on a timeout (a stalled server would double
@@ -42,6 +42,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import msgpack
 import redis
 from redis.backoff import NoBackoff
 from redis.commands.core import Script
@@ -67,7 +68,7 @@ _SCRIPTS = (
     "tally", "read_tally", "record_score", "record_incident", "list_incidents",
 )
 _INCIDENT_LISTS = ("clients", "correlation_ids", "parts", "classes", "actions")
-_Call = tuple[list[str], list[str | int]]
+_Call = tuple[list[str], list[str | int | bytes]]
 _BAN_FIELDS = ("until", "reason", "created", "source")
 
 
@@ -95,7 +96,7 @@ def _wrapped(operation: str) -> Iterator[None]:
         yield
     except redis.RedisError as exc:
         raise StorageError(f"redis {operation} failed: {type(exc).__name__}: {exc}") from exc
-    except (ValueError, TypeError, IndexError) as exc:
+    except (ValueError, TypeError, IndexError, msgpack.UnpackException) as exc:
         raise StorageError(f"redis {operation} answered wrongly: {exc}") from exc
 
 
@@ -155,7 +156,9 @@ class RedisStore:
         digest = hashlib.sha256(f"{key}\n{event_id}".encode()).hexdigest()[:32]
         return self._key("seen", digest)
 
-    def _run(self, name: str, keys: Sequence[str], args: Sequence[str | int | float]) -> Any:
+    def _run(
+        self, name: str, keys: Sequence[str], args: Sequence[str | int | float | bytes]
+    ) -> Any:
         with _wrapped(name):
             return self._scripts[name](keys=list(keys), args=list(args))
 
@@ -303,11 +306,13 @@ class RedisStore:
     def _tally_call(self, token: str, updates: Sequence[TallyUpdate]) -> _Call:
         marker = self._key("tallied", _args.store_key(token, "token"))
         checked = _args.tally_updates(updates)
-        longest = max((update.ttl for update in checked), default=0.0)
         keys = [marker, *(self._key("tally", update.group) for update in checked)]
-        args: list[str | int] = [repr(max(longest, self.dedupe_ttl)), _args.MAX_GROUP_MEMBERS]
-        for update in checked:
-            args += [update.member, update.amount, repr(update.ttl), int(update.report)]
+        params = [[u.member, u.amount, u.ttl, int(u.track)] for u in checked]
+        args: list[str | int | bytes] = [
+            repr(self.dedupe_ttl),
+            _args.MAX_GROUP_MEMBERS,
+            msgpack.packb(params, use_bin_type=False),
+        ]
         return keys, args
 
     def read_tally(self, group: str, limit: int = 100) -> GroupSnapshot:
@@ -321,6 +326,9 @@ class RedisStore:
                 for i in range(0, len(flat), 2)
                 if not flat[i].startswith(b"\0")
             }
+            if int(count) == 0 and members:
+                count, total = len(members), sum(members.values())
+                total_sq = sum(value * value for value in members.values())
             top = sorted(members.items(), key=lambda item: (-item[1], item[0]))
             return GroupSnapshot(
                 dict(top[: max(0, limit)]), int(count), int(total), float(total_sq)
@@ -331,7 +339,7 @@ class RedisStore:
     ) -> float:
         """Keep the highest ``score`` seen for ``member`` in ``index`` and return it."""
         key = self._key("scores", _args.store_key(index, "index"))
-        args = [
+        args: list[str | int] = [
             _args.store_key(member, "member"),
             repr(_args.score(score)),
             repr(_args.seconds(ttl, "ttl")),
@@ -347,7 +355,7 @@ class RedisStore:
             return []
         key = self._key("scores", _args.store_key(index, "index"))
         with _wrapped("top_scores"):
-            rows = self._client.zrange(key, 0, limit - 1, desc=True, withscores=True)
+            rows: Any = self._client.zrange(key, 0, limit - 1, desc=True, withscores=True)
             return [(_text(member), float(score)) for member, score in rows]
 
     def record_incident(
@@ -375,7 +383,7 @@ class RedisStore:
             self._key("incident-client", checked.client),
             self._key("incidents", "index"),
         ]
-        args: list[str | int] = [
+        args: list[str | int | bytes] = [
             event,
             self._key("incident", ""),
             checked.client,
@@ -397,7 +405,7 @@ class RedisStore:
         """The incident ``incident_id``, or None when it does not exist or has expired."""
         name = _args.store_key(incident_id, "incident_id")
         with _wrapped("get_incident"):
-            flat = self._client.execute_command("HGETALL", self._key("incident", name))
+            flat: Any = self._client.hgetall(self._key("incident", name))
             return _incident(name, flat) if flat else None
 
     def list_incidents(self, limit: int = 100) -> list[IncidentRecord]:
@@ -412,7 +420,7 @@ class RedisStore:
 
 def _tally_result(reply: Any) -> TallyResult:
     with _wrapped("tally"):
-        duplicate, rows = reply
+        duplicate, rows = msgpack.unpackb(reply, raw=False)
         tallies = tuple(
             Tally(int(value), int(members), int(total), float(total_sq))
             for value, members, total, total_sq in rows

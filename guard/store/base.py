@@ -10,7 +10,8 @@ same semantics, which ``tests/test_store.py`` checks against each backend:
 - every piece of state expires by itself, so nothing grows without bound.
 
 The analysis pipeline adds three kinds of shared state, each written at most once per token or
-event id, so a redelivered event changes nothing twice:
+event id (remembered for the store's ``dedupe_ttl``, an hour by default, as strike event ids
+are), so a redelivered event changes nothing twice:
 
 - ``tally``: counters grouped per time bucket (a group holds members, such as clients or
   pattern ids, and the running count, sum and sum of squares over its members, from which a
@@ -61,8 +62,9 @@ class TallyUpdate(NamedTuple):
     amount: int
     ttl: float
     """The group's lifetime, set by the call that creates it (a fixed window)."""
-    report: bool = True
-    """Return this member's :class:`Tally` (skipping unneeded ones keeps replies small)."""
+    track: bool = True
+    """Keep the group's moments and return this member's :class:`Tally`. An untracked update
+    is a plain counter: cheaper, and it returns nothing. Update a group one way only."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class Tally:
 
 @dataclass(frozen=True)
 class TallyResult:
-    """What one ``tally`` call did: one :class:`Tally` per reported update, in order."""
+    """What one ``tally`` call did: one :class:`Tally` per tracked update, in order."""
 
     tallies: tuple[Tally, ...]
     duplicate: bool
@@ -262,10 +264,10 @@ class Store(Protocol):
     ) -> IncidentResult:
         """Add one event to its incident, atomically and at most once per ``event_id``.
 
-        The incident is the one its correlation ID already belongs to, else the client's
-        current one (a client's incident stays current until it has been quiet for ``gap``
-        seconds), else a new incident whose id is ``event_id``. An incident expires ``ttl``
-        seconds after its last event; the index of incidents is bounded.
+        The incident is the one its correlation ID or its client was last linked to, unless
+        that link has been quiet for ``gap`` seconds; else a new incident whose id is
+        ``event_id``. An incident expires ``ttl`` seconds after its last event; the index of
+        incidents is bounded.
         """
         ...
 

@@ -1,0 +1,63 @@
+"""Semantic stage: the model's second look at what the inline patterns let through.
+
+The web process screens with linear-time patterns and, unless ``inline_semantic`` is set, leaves
+the model to the pipeline. Here the model reads the event's normalised value; when it finds an
+attack at or above ``detection_semantic_threshold`` in a request the patterns allowed, the
+client gets a strike (``{event_id}:semantic``, so a redelivered event strikes once), which may
+ban it. Passive mode counts the strike and never bans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from guard.events import DetectionEvent
+from guard.store import StrikeResult
+from pipelines import strikes
+from pipelines.context import PipelineContext
+
+MISSED_ACTIONS = frozenset({"allowed", "sampled"})
+"""Actions of events the inline screen let through."""
+
+
+@dataclass(frozen=True)
+class SemanticOutcome:
+    """The model's verdict on one event and what the stage did about it."""
+
+    ran: bool
+    """The model read the value (False: semantic already ran inline, or nothing to read)."""
+    attack_type: str
+    probability: float
+    flagged: bool
+    """An attack at or above the threshold."""
+    missed: bool
+    """Flagged in a request the inline patterns let through."""
+    strike: StrikeResult | None = None
+
+
+NOT_RUN = SemanticOutcome(False, "benign", 0.0, False, False)
+
+
+def analyze(event: DetectionEvent, ctx: PipelineContext) -> SemanticOutcome:
+    """Score ``event.value`` and strike the client for an attack the patterns missed."""
+    if event.inline_semantic or not event.value:
+        return NOT_RUN
+    analyzer = ctx.analyzer
+    if not analyzer.worth_analyzing(event.value):
+        return SemanticOutcome(True, "benign", 0.0, False, False)
+    verdict = analyzer.analyze(event.value)
+    flagged = (
+        verdict.attack_type != "benign"
+        and verdict.probability >= ctx.config.detection_semantic_threshold
+    )
+    missed = flagged and event.action in MISSED_ACTIONS
+    result = None
+    if missed:
+        reason = (
+            f"semantic analysis: {verdict.attack_type} (p={verdict.probability:.2f}) "
+            f"in {event.part_location or 'request'}"
+        )
+        result = strikes.strike(
+            event, ctx, event_id=f"{event.event_id}:semantic", reason=reason, can_ban=True
+        )
+    return SemanticOutcome(True, verdict.attack_type, verdict.probability, flagged, missed, result)
