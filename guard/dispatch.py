@@ -30,6 +30,7 @@ from guard.events import DetectionEvent
 log = logging.getLogger("guard")
 
 ANALYSIS_TASK = "guard.analyze"
+ANALYSIS_BATCH_TASK = "guard.analyze_batch"
 ANALYSIS_QUEUE = "guard.analysis"
 
 
@@ -52,13 +53,12 @@ class InProcessTransport:
 
     name = "in-process"
 
-    def __init__(self, process: Callable[[DetectionEvent], Any]) -> None:
+    def __init__(self, process: Callable[[Sequence[DetectionEvent]], Any]) -> None:
         self._process = process
 
     def send(self, events: Sequence[DetectionEvent]) -> None:
-        """Process each event now."""
-        for event in events:
-            self._process(event)
+        """Process the batch now."""
+        self._process(events)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -93,17 +93,15 @@ class CeleryTransport:
         )
 
     def send(self, events: Sequence[DetectionEvent]) -> None:
-        """Send one task per event on one broker connection."""
-        with self._app.producer_or_acquire() as producer:
-            for event in events:
-                self._app.send_task(
-                    ANALYSIS_TASK,
-                    args=[event.encode()],
-                    queue=ANALYSIS_QUEUE,
-                    serializer="msgpack",
-                    producer=producer,
-                    retry=False,
-                )
+        """Send the batch as one ``guard.analyze_batch`` task (one broker round trip; a worker
+        then writes its state in one pipeline per batch)."""
+        self._app.send_task(
+            ANALYSIS_BATCH_TASK,
+            args=[[event.encode() for event in events]],
+            queue=ANALYSIS_QUEUE,
+            serializer="msgpack",
+            retry=False,
+        )
 
     def close(self) -> None:
         """Close the broker connection pool."""

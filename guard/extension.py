@@ -49,6 +49,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _ROUTE_ATTR = "_guard_route"
+SEMANTIC_PARTS = frozenset({"query", "form", "body", "cookie", "filename", "file_content"})
+"""Parts the model reads inline: short user data. Paths, names and headers get the rules only,
+which keeps the model off every request's fixed headers; JSON bodies (often hundreds of
+strings) get the rules inline and the model in the pipeline, through an ``allowed`` event."""
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -68,6 +72,7 @@ class Verdict:
     """What screening decided for one request."""
 
     blocked: bool = False
+    deferred: str = ""
     part: Part | None = None
     result: dict[str, Any] | None = None
     truncated: bool = False
@@ -135,7 +140,7 @@ class FlaskAPIGuard:
         )
         telemetry = Telemetry(self._tracer_provider, self._meter_provider)
         publisher = EventPublisher(
-            self._transport or _default_transport(config, store),
+            self._transport or _default_transport(config, store, self._tracer_provider),
             maxsize=config.event_queue_size,
             on_drop=telemetry.dropped.add,
         )
@@ -194,22 +199,27 @@ class FlaskAPIGuard:
 Guard = FlaskAPIGuard
 
 
-def _default_transport(config: SecurityConfig, store: Store) -> Transport:
+def _default_transport(
+    config: SecurityConfig, store: Store, tracer_provider: trace.TracerProvider | None
+) -> Transport:
     """Celery when a broker is configured, else the pipeline on the publisher thread."""
     if config.broker_url:
         return CeleryTransport(config.broker_url)
-    return InProcessTransport(_in_process_pipeline(config, store))
+    return InProcessTransport(_in_process_pipeline(config, store, tracer_provider))
 
 
-def _in_process_pipeline(config: SecurityConfig, store: Store) -> Any:
+def _in_process_pipeline(
+    config: SecurityConfig, store: Store, tracer_provider: trace.TracerProvider | None
+) -> Any:
     context: list[Any] = []
 
-    def process(event: DetectionEvent) -> None:
-        from pipelines.runner import PipelineContext, process_event
+    def process(events: Any) -> None:
+        from pipelines import PipelineContext, process_events
 
         if not context:
-            context.append(PipelineContext(config=config, store=store))
-        process_event(event, context[0])
+            context.append(PipelineContext(config=config, store=store,
+                                           tracer_provider=tracer_provider))
+        process_events(events, context[0])
 
     return process
 
@@ -265,7 +275,11 @@ def _before_request() -> Response | tuple[Response, int] | None:
     state.telemetry.screened.add(1)
     state.telemetry.latency.record(verdict.elapsed * 1000)
     if verdict.result is None:
-        _maybe_sample(state, client, key)
+        if verdict.deferred:
+            _emit(state, verdict, client, key, "allowed", strike_counted=False,
+                  value=verdict.deferred, inline_semantic=False)
+        else:
+            _maybe_sample(state, client, key)
         return None
     return _act(state, rules, verdict, client, key, whitelisted)
 
@@ -336,26 +350,40 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
     started = time.perf_counter()
     engine = sus_patterns_handler.engine
     semantic = state.config.inline_semantic if rules.semantic is None else rules.semantic
-    parts, truncated = request_parts(
-        request, state.limits, lambda text: engine.text_is_clean(text, semantic)
-    )
+    json_strings: list[str] = []
+
+    def json_body_is_clean(text: str) -> bool:
+        json_strings.append(text)
+        return engine.text_is_clean(text, semantic=False)
+
+    parts, truncated = request_parts(request, state.limits, json_body_is_clean)
     verdict = Verdict(truncated=truncated)
     parts = [p for p in parts if not _excluded(state, p)]
     values = [p.value for p in parts]
     contexts = [p.location for p in parts]
-    for index, result in engine.screen_many(values, contexts, semantic=semantic):
+    for index, result in engine.screen_many(values, contexts, semantic=semantic,
+                                            semantic_contexts=SEMANTIC_PARTS):
         if result["truncated"]:
             verdict.truncated = True
         floor = rules.min_score
         if result["is_threat"] and (floor is None or result["threat_score"] >= floor):
             verdict.part, verdict.result = parts[index], result
             break
+    if verdict.result is None and semantic and json_strings:
+        verdict.deferred = _strings_worth_a_look(engine, json_strings[0])
     verdict.elapsed = time.perf_counter() - started
     state.count("screened")
     if verdict.truncated:
         state.count("truncated")
         log.info("request from %s inspected partially (limits reached)", safe(client, 64))
     return verdict
+
+
+def _strings_worth_a_look(engine: Any, prefilter_text: str) -> str:
+    """The JSON body's strings, normalised, when the model's gate wants to read them."""
+    strings = normalize.normalize("\n".join(prefilter_text.split("\n")[1::2]))
+    analyzer = engine.analyzer
+    return strings if analyzer.loaded and analyzer.worth_analyzing(strings) else ""
 
 
 def _excluded(state: GuardState, part: Part) -> bool:
@@ -397,9 +425,9 @@ def _act(
         attack_class, top.get("pattern_id") or "semantic", verdict.part.location,
         result["threat_score"], action))
     state.telemetry.detections.add(1, {"guard.class": attack_class or "unknown"})
-    if not whitelisted:
-        _strike(state, key, reason, can_ban=not passive)
-    _emit(state, verdict, client, key, action, strike_counted=not whitelisted)
+    event_id = uuid.uuid4().hex
+    counted = whitelisted or _strike(state, key, event_id, reason, can_ban=not passive)
+    _emit(state, verdict, client, key, action, strike_counted=counted, event_id=event_id)
     if passive:
         return None
     state.telemetry.blocks.add(1)
@@ -408,11 +436,13 @@ def _act(
 
 def _emit(
     state: GuardState, verdict: Verdict, client: str, key: str, action: str,
-    strike_counted: bool,
+    strike_counted: bool, event_id: str | None = None, value: str | None = None,
+    inline_semantic: bool | None = None,
 ) -> None:
     part, result = verdict.part, verdict.result or {}
     threats = result.get("threats", [])
     event = DetectionEvent.build(
+        event_id=event_id or uuid.uuid4().hex,
         client_ip=client,
         ban_key=key,
         method=request.method,
@@ -422,13 +452,15 @@ def _emit(
         trace=current_trace_carrier(),
         part_location=part.location if part else "",
         part_name=part.name if part else "",
-        value=normalize.normalize(part.value[:4096]) if part else "",
+        value=value if value is not None else (
+            normalize.normalize(part.value[:8192]) if part else ""),
         fragments=[t["fragment"] for t in threats],
         hits=[RuleHit(t["pattern_id"], t["class"], float(t["score"]))
               for t in threats if t["type"] == "regex"],
         score=float(result.get("threat_score", 0.0)),
         attack_class=result.get("attack_class"),
-        inline_semantic=state.config.inline_semantic,
+        inline_semantic=(state.config.inline_semantic if inline_semantic is None
+                         else inline_semantic),
         strike_counted=strike_counted,
         screening_ms=verdict.elapsed * 1000,
     )
@@ -441,9 +473,10 @@ def _maybe_sample(state: GuardState, client: str, key: str) -> None:
         _emit(state, Verdict(), client, key, "sampled", strike_counted=False)
 
 
-def _strike(state: GuardState, key: str, reason: str, can_ban: bool) -> None:
+def _strike(state: GuardState, key: str, event_id: str, reason: str, can_ban: bool) -> bool:
+    """Count a strike under the event's id (so the pipeline can tell it is done); False when
+    the store could not take it, which tells the pipeline to add it later."""
     config = state.config
-    event_id = uuid.uuid4().hex
     try:
         outcome = state.breaker.call(
             lambda: state.store.add_strike(
@@ -452,14 +485,15 @@ def _strike(state: GuardState, key: str, reason: str, can_ban: bool) -> None:
             )
         )
     except StorageError:
-        state.count("strikes_lost")
-        return
+        state.count("strikes_deferred")
+        return False
     if outcome.banned and can_ban:
         state.bans.remember(key, time.time() + config.auto_ban_duration)
         state.count("bans")
         state.telemetry.bans.add(1)
         log.warning("client %s banned for %d s after %d strikes", safe(key, 64),
                     config.auto_ban_duration, outcome.strikes)
+    return True
 
 
 def _log_passive(client: str, verdict: Verdict) -> None:

@@ -51,7 +51,9 @@ def test_publish_never_blocks_and_drops_are_counted_exactly() -> None:
 
 def test_in_process_transport_runs_callback() -> None:
     processed: list[str] = []
-    publisher = EventPublisher(InProcessTransport(lambda e: processed.append(e.event_id)))
+    publisher = EventPublisher(
+        InProcessTransport(lambda batch: processed.extend(e.event_id for e in batch))
+    )
     events = [_event(i) for i in range(50)]
     for event in events:
         publisher.publish(event)
@@ -92,12 +94,19 @@ def test_celery_transport_puts_msgpack_tasks_on_the_broker(redis_url: str) -> No
     assert publisher.flush(10)
     publisher.close()
     try:
-        assert client.llen(ANALYSIS_QUEUE) == 20
+        import base64
         import json
 
-        message = json.loads(client.lindex(ANALYSIS_QUEUE, 0))
-        assert message["content-type"] == "application/x-msgpack"
-        assert message["headers"]["task"] == "guard.analyze"
+        import msgpack
+
+        messages = [json.loads(m) for m in client.lrange(ANALYSIS_QUEUE, 0, -1)]
+        assert all(m["content-type"] == "application/x-msgpack" for m in messages)
+        assert all(m["headers"]["task"] == "guard.analyze_batch" for m in messages)
+        sent = []
+        for message in messages:
+            args = msgpack.unpackb(base64.b64decode(message["body"]))[0]
+            sent.extend(DetectionEvent.decode(payload).event_id for payload in args[0])
+        assert sent == [e.event_id for e in events]
     finally:
         client.delete(ANALYSIS_QUEUE)
         client.close()

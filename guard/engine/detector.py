@@ -305,7 +305,11 @@ class DetectionEngine:
         return result
 
     def screen_many(
-        self, values: Sequence[str], contexts: Sequence[str], semantic: bool = True
+        self,
+        values: Sequence[str],
+        contexts: Sequence[str],
+        semantic: bool = True,
+        semantic_contexts: frozenset[str] | None = None,
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         """Screen many small values (the parts of one request) and yield ``(index, result)``
         for each value :meth:`screen` would not return ``None`` for, in order.
@@ -317,9 +321,11 @@ class DetectionEngine:
         a hit is screened value by value. This turns hundreds of JSON leaves into a few scans.
         """
         patterns = self._patterns
+        flags = [semantic and (semantic_contexts is None or c in semantic_contexts)
+                 for c in contexts]
         if patterns.backtracking or not patterns.prefilter:
             for index, value in enumerate(values):
-                result = self.screen(value, contexts[index], semantic)
+                result = self.screen(value, contexts[index], flags[index])
                 if result is not None:
                     yield index, result
             return
@@ -327,21 +333,23 @@ class DetectionEngine:
         size = 0
         for index, value in enumerate(values):
             if len(value) > BATCH_CHARS:
-                result = self.screen(value, contexts[index], semantic)
+                result = self.screen(value, contexts[index], flags[index])
                 if result is not None:
                     yield index, result
                 continue
             batch.append(index)
             size += len(value) + 1
             if size >= BATCH_CHARS:
-                yield from self._screen_batch(batch, values, contexts, semantic, patterns)
+                yield from self._screen_batch(batch, values, contexts, flags, patterns)
                 batch, size = [], 0
         if batch:
-            yield from self._screen_batch(batch, values, contexts, semantic, patterns)
+            yield from self._screen_batch(batch, values, contexts, flags, patterns)
 
     def text_is_clean(self, text: str, semantic: bool = True) -> bool:
         """True when no line of ``text`` can match any pattern, and (with ``semantic``) the
-        model's gate finds nothing worth analysing in it; used to clear whole bodies at once."""
+        model's gate finds nothing worth analysing in its quoted strings; used to clear a whole
+        JSON body at once (``text`` from :func:`guard.request_parts.json_prefilter_text`, whose
+        odd lines are exactly the body's strings)."""
         patterns = self._patterns
         if patterns.backtracking or not patterns.prefilter:
             return False
@@ -351,14 +359,17 @@ class DetectionEngine:
         if not semantic:
             return True
         analyzer = self.analyzer
-        return not (analyzer.loaded and analyzer.worth_analyzing(normalize.normalize(text)))
+        if not analyzer.loaded:
+            return True
+        strings = "\n".join(text.split("\n")[1::2])
+        return not analyzer.worth_analyzing(normalize.normalize(strings))
 
     def _screen_batch(
         self,
         batch: list[int],
         values: Sequence[str],
         contexts: Sequence[str],
-        semantic: bool,
+        semantic: Sequence[bool],
         patterns: _PatternSet,
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         joined = "\n".join(values[i] for i in batch)
@@ -368,8 +379,8 @@ class DetectionEngine:
         self.monitor.record_scan(time.perf_counter() - started, [])
         for index in batch:
             if suspect:
-                result = self.screen(values[index], contexts[index], semantic)
-            elif semantic:
+                result = self.screen(values[index], contexts[index], semantic[index])
+            elif semantic[index]:
                 result = self._semantic_only(values[index], contexts[index])
             else:
                 result = None
