@@ -214,3 +214,120 @@ def _demo_verdict(status: int, body: dict[str, Any]) -> str:
     if "banned" in str(body.get("error", "")):
         return click.style("refused: client banned", fg="magenta")
     return click.style("blocked", fg="red")
+
+
+def _settings(redis_url: str | None, broker_url: str | None, prefix: str | None) -> Any:
+    import os
+
+    from workers.settings import config_from_env
+
+    config = config_from_env(os.environ)
+    changes = {k: v for k, v in (("redis_url", redis_url), ("broker_url", broker_url),
+                                 ("redis_prefix", prefix)) if v is not None}
+    return config.replace(**changes) if changes else config
+
+
+def _fail(message: str) -> None:
+    click.echo(f"guard: {message}", err=True)
+    sys.exit(2)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option("--redis-url", default=None, help="Store URL (default: GUARD_REDIS_URL).")
+@click.option("--broker-url", default=None, help="Broker URL (default: GUARD_BROKER_URL).")
+@click.option("--prefix", default=None, help="Key prefix (default: GUARD_REDIS_PREFIX).")
+def status(as_json: bool, redis_url: str | None, broker_url: str | None,
+           prefix: str | None) -> None:
+    """Report broker, queues, events, bans, incidents and the pattern version."""
+    from guard.errors import GuardError
+
+    try:
+        config = _settings(redis_url, broker_url, prefix)
+        report = _status_report(config)
+    except (GuardError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        for section, values in report.items():
+            click.echo(f"{section}:")
+            for key, value in values.items():
+                click.echo(f"  {key}: {value}")
+    if not report["store"]["reachable"] or report["broker"]["reachable"] is False:
+        sys.exit(1)
+
+
+def _status_report(config: Any) -> dict[str, dict[str, Any]]:
+    from guard.dispatch import ANALYSIS_QUEUE
+    from guard.store import create_store
+    from pipelines import list_incidents, shared_performance_stats
+
+    store = create_store(config.redis_url, prefix=config.redis_prefix, timeout=1.0)
+    reachable = store.ping()
+    report: dict[str, dict[str, Any]] = {
+        "store": {"url": store.url, "reachable": reachable},
+        "broker": _broker_status(config.broker_url, (ANALYSIS_QUEUE, "guard.shipping")),
+    }
+    if not reachable:
+        report["events"] = {"error": "store unreachable"}
+        return report
+    shared = shared_performance_stats(store, hours=24)
+    report["events"] = {
+        "published": store.get_counter("events:published"),
+        "dropped": store.get_counter("events:dropped"),
+        "processed": shared["events"]["processed"],
+    }
+    report["bans"] = {"active": len(store.list_bans(limit=100_000))}
+    report["incidents"] = {"active": len(list_incidents(store, limit=10_000))}
+    report["patterns"] = {"version": _pattern_version(config)}
+    report["agent"] = {name: store.get_counter(f"agent:batches_{name}")
+                       for name in ("sent", "dropped", "rejected")}
+    return report
+
+
+def _broker_status(url: str | None, queues: tuple[str, ...]) -> dict[str, Any]:
+    if not url:
+        return {"url": None, "reachable": None, "note": "embedded (no broker configured)"}
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    try:
+        depths = {queue: int(client.llen(queue)) for queue in queues}
+    except redis.RedisError as exc:
+        return {"url": _hide_password(url), "reachable": False, "error": type(exc).__name__}
+    finally:
+        client.close()
+    return {"url": _hide_password(url), "reachable": True, "queues": depths}
+
+
+def _pattern_version(config: Any) -> int | None:
+    if not config.redis_url:
+        return None
+    import redis
+
+    client = redis.Redis.from_url(config.redis_url, socket_timeout=1.0,
+                                  socket_connect_timeout=1.0)
+    try:
+        return int(client.get(f"{config.redis_prefix}patterns:version") or 0)
+    finally:
+        client.close()
+
+
+def _hide_password(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Start a Celery worker on Guard's queues (extra arguments go to Celery)."""
+    from workers import run_worker
+
+    run_worker(list(ctx.args))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -164,6 +165,8 @@ class FlaskAPIGuard:
             excluded_headers=frozenset(h.lower() for h in config.excluded_headers),
         )
         sus_patterns_handler.configure(config)
+        sus_patterns_handler.attach_store(store)
+        _start_stats_flusher(store, publisher)
         if config.redis_url and config.share_patterns:
             try:
                 sus_patterns_handler.share_patterns(config.redis_url, config.redis_prefix)
@@ -197,6 +200,33 @@ class FlaskAPIGuard:
 
 
 Guard = FlaskAPIGuard
+
+
+STATS_FLUSH_INTERVAL = 2.0
+STATS_TTL = 7 * 86400
+
+
+def _start_stats_flusher(store: Store, publisher: EventPublisher) -> None:
+    """Add this process's publish/drop counts to the shared counters every few seconds, so
+    ``guard status`` in any process sees the totals of all web processes."""
+    flushed = {"published": 0, "dropped": 0}
+
+    def run() -> None:
+        while True:
+            time.sleep(STATS_FLUSH_INTERVAL)
+            current = {"published": publisher.stats.published,
+                       "dropped": publisher.stats.dropped}
+            for name, value in current.items():
+                delta = value - flushed[name]
+                if delta <= 0:
+                    continue
+                try:
+                    store.incr_counter(f"events:{name}", delta, ttl=STATS_TTL)
+                except StorageError:
+                    break
+                flushed[name] = value
+
+    threading.Thread(target=run, name="guard-stats", daemon=True).start()
 
 
 def _default_transport(
@@ -369,8 +399,8 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
         if result["is_threat"] and (floor is None or result["threat_score"] >= floor):
             verdict.part, verdict.result = parts[index], result
             break
-    if verdict.result is None and semantic and json_strings:
-        verdict.deferred = _strings_worth_a_look(engine, json_strings[0])
+    if verdict.result is None:
+        verdict.deferred = _deferred_value(engine, parts, json_strings, semantic)
     verdict.elapsed = time.perf_counter() - started
     state.count("screened")
     if verdict.truncated:
@@ -379,11 +409,24 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
     return verdict
 
 
-def _strings_worth_a_look(engine: Any, prefilter_text: str) -> str:
-    """The JSON body's strings, normalised, when the model's gate wants to read them."""
-    strings = normalize.normalize("\n".join(prefilter_text.split("\n")[1::2]))
+def _deferred_value(engine: Any, parts: list[Part], json_strings: list[str], inline: bool) -> str:
+    """What the pipeline's model should read for a request that passed inline: the JSON body's
+    strings (never modelled inline), and with the inline model off, the first user-data value
+    the model's gate wants to read. Empty when there is nothing worth a look."""
     analyzer = engine.analyzer
-    return strings if analyzer.loaded and analyzer.worth_analyzing(strings) else ""
+    if not analyzer.loaded:
+        return ""
+    if json_strings:
+        strings = normalize.normalize("\n".join(json_strings[0].split("\n")[1::2]))
+        if analyzer.worth_analyzing(strings):
+            return strings
+    if not inline:
+        for part in parts:
+            if part.location in SEMANTIC_PARTS:
+                value = normalize.normalize(part.value[:8192])
+                if analyzer.worth_analyzing(value):
+                    return value
+    return ""
 
 
 def _excluded(state: GuardState, part: Part) -> bool:

@@ -25,6 +25,11 @@ class SusPatternsManager:
         self._engine: DetectionEngine | None = None
         self._lock = threading.Lock()
         self._sync: PatternSync | None = None
+        self._store: Any = None
+
+    def attach_store(self, store: Any) -> None:
+        """Read the pipeline's shared figures from ``store`` in :meth:`get_performance_stats`."""
+        self._store = store
 
     def share_patterns(self, redis_url: str, prefix: str = "guard:") -> PatternSync:
         """Share operator patterns with every process on ``redis_url`` (idempotent)."""
@@ -98,8 +103,18 @@ class SusPatternsManager:
         return self.engine.get_custom_patterns()
 
     def get_performance_stats(self) -> dict[str, Any]:
-        """``slow_patterns``, ``problematic_patterns`` and a ``summary``."""
-        return self.engine.get_performance_stats()
+        """``slow_patterns``, ``problematic_patterns`` and a ``summary`` of this process, plus
+        ``shared``: the figures the pipeline keeps for every process (when a store is attached
+        and reachable)."""
+        stats = self.engine.get_performance_stats()
+        if self._store is not None:
+            try:
+                from pipelines import shared_performance_stats
+
+                stats["shared"] = shared_performance_stats(self._store, hours=1)
+            except Exception as exc:
+                stats["shared"] = {"error": type(exc).__name__}
+        return stats
 
     def configure_semantic_threshold(self, threshold: float) -> None:
         """Set the semantic model's flagging threshold (0.0–1.0)."""
