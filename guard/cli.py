@@ -192,12 +192,22 @@ def demo(serve: bool, port: int) -> None:
         shown = shown if len(shown) <= 44 else shown[:43] + "…"
         click.echo(f"{client_ip:15} {shown:44} {response.status_code:<6} {verdict}")
     from guard.extension import state_for
+    from pipelines import list_incidents, shared_performance_stats
 
-    bans = state_for(app).store.list_bans()
+    state = state_for(app)
+    bans = state.store.list_bans()
     click.echo(f"\nActive bans: {len(bans)}")
     for ban in bans:
         click.echo(f"  {ban.key} until {time.strftime('%H:%M:%S', time.localtime(ban.until))}"
                    f" - {safe(ban.reason, 80)}")
+    state.publisher.flush(10)
+    processed = shared_performance_stats(state.store, hours=1)["events"]["processed"]
+    incidents = list_incidents(state.store)
+    click.echo(f"\nPipeline (in-process): {state.publisher.stats.published} events published, "
+               f"{processed} analysed, {len(incidents)} incidents")
+    for incident in incidents:
+        click.echo(f"  {incident.client}: {incident.events} events, "
+                   f"classes {', '.join(incident.classes)}, actions {', '.join(incident.actions)}")
 
 
 def _demo_request(method: str, path: str, kwargs: dict[str, Any]) -> str:

@@ -53,3 +53,24 @@ def test_installed_entry_point_runs() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "ssti" in done.stdout
+
+
+def test_demo_shows_verdicts_bans_and_pipeline() -> None:
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("blocked") >= 5
+    assert "refused: client banned" in result.output
+    assert "Active bans: 2" in result.output
+    assert "analysed, 2 incidents" in result.output
+    assert "how to drop a union in SQL" in result.output and "allowed" in result.output
+
+
+def test_status_reports_an_unreachable_store_with_exit_1() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = CliRunner().invoke(main, ["status", "--redis-url", f"redis://127.0.0.1:{port}/0"])
+    assert result.exit_code == 1
+    assert "reachable: False" in result.output
