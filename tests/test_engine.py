@@ -53,9 +53,12 @@ def test_result_shape(engine: DetectionEngine) -> None:
     regex_threats = [t for t in result["threats"] if t["type"] == "regex"]
     assert regex_threats and all("pattern" in t and t["class"] == "xss" for t in regex_threats)
     assert all(len(t["fragment"]) <= 120 for t in result["threats"])
-    semantic = [t for t in result["threats"] if t["type"] == "semantic"]
-    assert semantic and 0.0 <= semantic[0]["probability"] <= 1.0
-    assert semantic[0]["attack_type"] == "xss"
+    # Conclusive rules spare the model; a value the rules miss shows its verdict.
+    assert not [t for t in result["threats"] if t["type"] == "semantic"]
+    model_only = engine.detect('1")) rlike sleep(5)#')
+    semantic = [t for t in model_only["threats"] if t["type"] == "semantic"]
+    assert semantic and 0.7 <= semantic[0]["probability"] <= 1.0
+    assert semantic[0]["attack_type"] == "sqli" and model_only["attack_class"] == "sqli"
 
 
 def test_bytes_and_odd_types_never_raise(engine: DetectionEngine) -> None:

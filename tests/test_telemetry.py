@@ -100,3 +100,21 @@ def test_metrics_have_no_address_labels() -> None:
         for point in points:
             for value in dict(point.attributes or {}).values():
                 assert "127.0.0.1" not in str(value)
+
+
+def test_request_span_links_to_the_pipeline_span_through_the_event() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = Flask(__name__)
+    FlaskAPIGuard(app, config=SecurityConfig(event_sample_rate=0.0), tracer_provider=provider)
+    app.add_url_rule("/q", "q", lambda: "ok")
+    assert app.test_client().get("/q", query_string={"id": ATTACK}).status_code == 403
+    assert app.extensions["guard"].publisher.flush(10)
+    spans = exporter.get_finished_spans()
+    request_span = next(s for s in spans if s.name == "guard.screen")
+    pipeline = [s for s in spans if s.context.trace_id == request_span.context.trace_id
+                and s.name != "guard.screen"]
+    assert pipeline, [s.name for s in spans]
+    assert any(s.parent is not None and s.parent.span_id == request_span.context.span_id
+               for s in pipeline)

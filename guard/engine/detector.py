@@ -52,6 +52,10 @@ FRAGMENT_LIMIT = 120
 SEMANTIC_MIN_LENGTH = 6
 """Shorter values are left to the rules: too little text for the model to judge reliably."""
 
+CONCLUSIVE_SCORE = 0.9
+"""When the rules alone reach this score the model is not consulted: it could only agree, and
+it is the most expensive step (about half of an attack value's screening time)."""
+
 BATCH_CHARS = 2048
 """Largest joined text the batch prefilter scans at once (see :meth:`screen_many`)."""
 
@@ -420,7 +424,9 @@ class DetectionEngine:
         if patterns.backtracking:
             timeouts, custom_hits = self._run_backtracking(patterns, views, config)
             hits.update(custom_hits)
-        model = self._semantic(canonical, config) if semantic else None
+        model = None
+        if semantic and _rules_score(hits, context) < CONCLUSIVE_SCORE:
+            model = self._semantic(canonical, config)
         if not hits and model is None:
             return None
 
@@ -545,6 +551,13 @@ class DetectionEngine:
             "semantic_analyzer": self.analyzer.loaded,
             "performance_monitor": self.monitor is not None,
         }
+
+
+def _rules_score(hits: dict[str, tuple[PatternEntry, str]], context: str) -> float:
+    remaining = 1.0
+    for entry, _fragment in hits.values():
+        remaining *= 1.0 - entry.score_in(context)
+    return 1.0 - remaining
 
 
 def _naming_threat(threats: list[dict[str, Any]]) -> dict[str, Any] | None:
