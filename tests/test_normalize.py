@@ -44,6 +44,7 @@ def test_public_names() -> None:
             "fold_whitespace",
             "html_decode",
             "js_unescape",
+            "named_views",
             "normalize",
             "normalize_path",
             "shell_unquote",
@@ -478,3 +479,13 @@ def test_linear_time(text: str) -> None:
         decode(text)
     assert time.perf_counter() - started < 5.0
     assert all(len(view) <= MAX_EXPANSION * len(text) for view in found)
+
+
+def test_named_views_match_views() -> None:
+    for text in ["plain words", "%27%20OR%201%3D1--", "..\\..\\etc/passwd", "w'h'o'am'i"]:
+        canonical, named = normalize_module.named_views(text)
+        assert [view for _, view in named] == normalize_module.views(text)
+        assert canonical == (normalize_module.normalize(text) if named else text)
+        assert [n for n, _ in named] == sorted(
+            (n for n, _ in named), key=["canonical", "sql", "shell", "path"].index
+        )

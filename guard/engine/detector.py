@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import re2
 import regex
 
 from guard.config import SecurityConfig
@@ -34,7 +34,7 @@ from guard.engine.matcher import (
     matched_fragment,
 )
 from guard.engine.monitor import PerformanceMonitor
-from guard.engine.rules import CONTAINER_CLASSES, RULES
+from guard.engine.rules import CONTAINER_CLASSES, RULES, VIEW_CLASSES
 from guard.engine.semantic import SemanticAnalyzer, default_analyzer
 from guard.errors import PatternError
 
@@ -59,7 +59,8 @@ it is the most expensive step (about half of an attack value's screening time)."
 BATCH_CHARS = 2048
 """Largest joined text the batch prefilter scans at once (see :meth:`screen_many`)."""
 
-_ENCODED_RUN = re.compile(r"(?:%[0-9a-fA-F]{2}|&#?\w{2,8};?|\\[uUxX][0-9a-fA-F]{2,4}){2,}")
+# RE2, not re: a run search over a long value must stay linear and fast (re takes ~10x longer).
+_ENCODED_RUN = re2.compile(r"(?:%[0-9a-fA-F]{2}|&#?\w{2,8};?|\\[uUxX][0-9a-fA-F]{2,4}){2,}")
 _ENCODED_RUN_LIMIT = 32
 
 
@@ -85,20 +86,36 @@ class PatternEntry:
         return self.score / 2
 
 
+Database = tuple[LinearMatcher, tuple[PatternEntry, ...]]
+
+
 @dataclass(frozen=True)
 class _PatternSet:
     """Built-in rules and operator patterns compile into separate databases, so adding a
-    pattern recompiles only the small operator set, never the built-in one."""
+    pattern recompiles only the small operator set, never the built-in one.
+
+    ``by_view`` maps a lossy view's name to the databases that read it: the rules of the
+    classes that view serves (:data:`VIEW_CLASSES`) plus every operator pattern. ``prefilter``
+    and ``prefilter_by_view`` are the same with ``^``/``$`` matching at line breaks.
+    """
 
     entries: tuple[PatternEntry, ...]
-    databases: tuple[tuple[LinearMatcher, tuple[PatternEntry, ...]], ...]
+    databases: tuple[Database, ...]
+    by_view: dict[str, tuple[Database, ...]]
     backtracking: tuple[tuple[PatternEntry, Any], ...]
     version: int
-    prefilter: tuple[LinearMatcher, ...] = ()
+    prefilter: tuple[Database, ...] = ()
+    prefilter_by_view: dict[str, tuple[Database, ...]] = field(default_factory=dict)
 
     @property
     def engine(self) -> str:
         return self.databases[0][0].engine
+
+    def for_view(self, name: str, prefilter: bool = False) -> tuple[Database, ...]:
+        """The databases that read the view called ``name`` (raw and canonical: all)."""
+        if prefilter:
+            return self.prefilter_by_view.get(name, self.prefilter)
+        return self.by_view.get(name, self.databases)
 
 
 def _builtin_entries() -> tuple[PatternEntry, ...]:
@@ -120,24 +137,28 @@ def _builtin_entries() -> tuple[PatternEntry, ...]:
 
 
 def _compile_set(entries: tuple[PatternEntry, ...], version: int, engine: str) -> _PatternSet:
-    groups = (
-        tuple(e for e in entries if e.linear and not e.user_added),
-        tuple(e for e in entries if e.linear and e.user_added),
-    )
-    databases = tuple(
-        (build_matcher([MatchSpec(e.regex, not e.user_added) for e in group], engine), group)
-        for group in groups
-        if group or group is groups[0]
-    )
+    builtin = tuple(e for e in entries if e.linear and not e.user_added)
+    user = tuple(e for e in entries if e.linear and e.user_added)
+
+    def compile_group(group: tuple[PatternEntry, ...], multiline: bool) -> Database:
+        specs = [MatchSpec(e.regex, not e.user_added, multiline=multiline) for e in group]
+        return build_matcher(specs, engine), group
+
+    def databases(multiline: bool) -> tuple[tuple[Database, ...], dict[str, tuple[Database, ...]]]:
+        user_db = (compile_group(user, multiline),) if user else ()
+        full = (compile_group(builtin, multiline), *user_db)
+        by_view = {
+            name: (compile_group(tuple(e for e in builtin if e.attack_class in classes),
+                                 multiline), *user_db)
+            for name, classes in VIEW_CLASSES.items()
+        }
+        return full, by_view
+
+    full, by_view = databases(False)
+    prefilter, prefilter_by_view = databases(True)
     backtracking = tuple((e, regex.compile(e.regex)) for e in entries if not e.linear)
-    prefilter = tuple(
-        build_matcher(
-            [MatchSpec(e.regex, not e.user_added, multiline=True) for e in group], engine
-        )
-        for _, group in databases
-        if group
-    )
-    return _PatternSet(entries, databases, backtracking, version, prefilter)
+    return _PatternSet(entries, full, by_view, backtracking, version, prefilter,
+                       prefilter_by_view)
 
 
 class DetectionEngine:
@@ -327,7 +348,7 @@ class DetectionEngine:
         patterns = self._patterns
         flags = [semantic and (semantic_contexts is None or c in semantic_contexts)
                  for c in contexts]
-        if patterns.backtracking or not patterns.prefilter:
+        if patterns.backtracking:
             for index, value in enumerate(values):
                 result = self.screen(value, contexts[index], flags[index])
                 if result is not None:
@@ -355,10 +376,9 @@ class DetectionEngine:
         JSON body at once (``text`` from :func:`guard.request_parts.json_prefilter_text`, whose
         odd lines are exactly the body's strings)."""
         patterns = self._patterns
-        if patterns.backtracking or not patterns.prefilter:
+        if patterns.backtracking:
             return False
-        views = [text, *normalize.views(text)]
-        if any(m.scan(view) for m in patterns.prefilter for view in views):
+        if _any_match(patterns, text, normalize.named_views(text)[1], prefilter=True):
             return False
         if not semantic:
             return True
@@ -377,9 +397,9 @@ class DetectionEngine:
         patterns: _PatternSet,
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         joined = "\n".join(values[i] for i in batch)
-        views = [joined, *normalize.views(joined)]
+        named = normalize.named_views(joined)[1]
         started = time.perf_counter()
-        suspect = any(m.scan(view) for m in patterns.prefilter for view in views)
+        suspect = _any_match(patterns, joined, named, prefilter=True)
         self.monitor.record_scan(time.perf_counter() - started, [])
         for index in batch:
             if suspect:
@@ -415,11 +435,10 @@ class DetectionEngine:
     def _analyze(self, text: str, context: str, semantic: bool) -> dict[str, Any] | None:
         config = self._config
         patterns = self._patterns
-        derived = normalize.views(text)
-        canonical = normalize.normalize(text) if derived else text
-        views = [text, *derived]
+        canonical, named = normalize.named_views(text)
+        views = [text, *(view for _, view in named)]
 
-        hits = self._scan(patterns, views)
+        hits = self._scan(patterns, [("raw", text), *named])
         timeouts: list[str] = []
         if patterns.backtracking:
             timeouts, custom_hits = self._run_backtracking(patterns, views, config)
@@ -447,13 +466,13 @@ class DetectionEngine:
         }
 
     def _scan(
-        self, patterns: _PatternSet, views: list[str]
+        self, patterns: _PatternSet, views: list[tuple[str, str]]
     ) -> dict[str, tuple[PatternEntry, str]]:
         hits: dict[str, tuple[PatternEntry, str]] = {}
         started = time.perf_counter()
         found: list[tuple[PatternEntry, int, str]] = []
-        for matcher, entries in patterns.databases:
-            for view in views:
+        for name, view in views:
+            for matcher, entries in patterns.for_view(name):
                 matched = matcher.scan(view)
                 if matched:
                     found.extend((entries[i], end, view) for i, end in matched.items())
@@ -558,6 +577,16 @@ def _rules_score(hits: dict[str, tuple[PatternEntry, str]], context: str) -> flo
     for entry, _fragment in hits.values():
         remaining *= 1.0 - entry.score_in(context)
     return 1.0 - remaining
+
+
+def _any_match(
+    patterns: _PatternSet, raw: str, named: list[tuple[str, str]], prefilter: bool
+) -> bool:
+    return any(
+        matcher.scan(view)
+        for name, view in [("raw", raw), *named]
+        for matcher, _ in patterns.for_view(name, prefilter)
+    )
 
 
 def _naming_threat(threats: list[dict[str, Any]]) -> dict[str, Any] | None:

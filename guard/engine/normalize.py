@@ -33,6 +33,7 @@ __all__ = [
     "fold_whitespace",
     "html_decode",
     "js_unescape",
+    "named_views",
     "normalize",
     "normalize_path",
     "shell_unquote",
@@ -749,6 +750,23 @@ def _canonical(text: str, steps: list[tuple[str, str]] | None) -> str:
         if current == start:
             break
     return current
+
+
+def named_views(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Return ``(canonical, [(name, view), …])``: the canonical view (``text`` itself for plain
+    text) and the same distinct views as :func:`views`, each named ``canonical``, ``sql``,
+    ``shell`` or ``path``, so a caller can match each lossy view with the rules it serves."""
+    if "  " not in text and "--" not in text and not _VIEW_CHARS.search(text):
+        return text, []
+    canonical = normalize(text)
+    seen = {text}
+    found: list[tuple[str, str]] = []
+    for name, view in (("canonical", canonical),
+                       *((name, derive(canonical)) for name, derive in _VIEW_STEPS)):
+        if view not in seen:
+            seen.add(view)
+            found.append((name, view))
+    return canonical, found
 
 
 def views(text: str) -> list[str]:

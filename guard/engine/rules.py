@@ -52,6 +52,16 @@ class Rule:
         return self.score / 2
 
 
+VIEW_CLASSES: dict[str, frozenset[str]] = {
+    "sql": frozenset({"sqli", "nosql"}),
+    "shell": frozenset({"cmdi", "path_traversal", "ssti", "sqli"}),
+    "path": frozenset({"path_traversal", "file_upload", "cmdi"}),
+}
+"""Which classes' rules read each lossy normalised view. The raw value and the canonical view
+are read by every rule; the SQL view (comments stripped), the shell view (quotes and ``$IFS``
+removed) and the path view (separators folded) only exist to undo one family's evasions, so
+only that family's rules read them: each view then costs a fraction of a full scan."""
+
 CONTAINER_CLASSES = frozenset({"crlf", "ssti", "xml", "nosql", "ldap"})
 """Classes that describe how a payload is delivered (a header break, a template expression, a
 DTD, a query operator, a filter). When one of these fires confidently alongside a payload class
