@@ -17,6 +17,7 @@ the request continues (fail-open), and an unreachable store degrades as ``fail_m
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import threading
@@ -347,7 +348,7 @@ def _correlation_id() -> str:
     supplied = request.headers.get(REQUEST_ID_HEADER, "")
     if supplied and _REQUEST_ID.match(supplied):
         return supplied
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def _route_rules() -> RouteRules:

@@ -66,7 +66,7 @@ class Part:
 
 def header_is_low_risk(name: str, value: str) -> bool:
     """True for a low-risk header whose value uses only the plain safe alphabet."""
-    return name.lower() in LOW_RISK_HEADERS and all(c in _SAFE_HEADER_CHARS for c in value)
+    return name.lower() in LOW_RISK_HEADERS and _SAFE_HEADER_CHARS.issuperset(value)
 
 
 def json_prefilter_text(body: str) -> str:
@@ -128,6 +128,8 @@ def _walk(request: Request, limits: Limits, body_is_clean: BodyFilter | None) ->
 def _body_parts(
     request: Request, limits: Limits, body_is_clean: BodyFilter | None
 ) -> Iterator[Part]:
+    if not request.content_length and "Transfer-Encoding" not in request.headers:
+        return
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         yield Part("body", "(oversized)", _body_text(request, limits))
         return

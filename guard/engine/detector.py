@@ -533,7 +533,7 @@ class DetectionEngine:
             return None
         started = time.perf_counter()
         verdict = analyzer.analyze(canonical)
-        self.monitor.record("__semantic__", time.perf_counter() - started)
+        self.monitor.record_sampled("__semantic__", time.perf_counter() - started)
         if verdict.attack_type == "benign":
             return None
         return {
