@@ -81,7 +81,20 @@ def context(node: str) -> PipelineContext:
             shipper=_shipper(node) if SETTINGS.config.enable_agent else None,
         )
         _contexts[os.getpid()] = ctx
+        _follow_patterns()
     return ctx
+
+
+def _follow_patterns() -> None:
+    # Started per process after any fork: threads do not survive one.
+    config = SETTINGS.config
+    if config.redis_url and config.share_patterns:
+        from guard.handlers.suspatterns_handler import sus_patterns_handler
+
+        try:
+            sus_patterns_handler.share_patterns(config.redis_url, config.redis_prefix)
+        except Exception as exc:
+            log.error("worker pattern sharing unavailable: %s", exc)
 
 
 def _shipper(node: str) -> AgentShipper:
