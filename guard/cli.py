@@ -341,3 +341,53 @@ def worker(ctx: click.Context) -> None:
     from workers import run_worker
 
     run_worker(list(ctx.args))
+
+
+@main.command()
+@click.argument("value")
+@click.option("--context", default="query", show_default=True, help="Part the value came from.")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+def explain(value: str, context: str, as_json: bool) -> None:
+    """Show how VALUE is decoded, which rules and model features fire, and the final score."""
+    from guard.engine import normalize
+    from guard.handlers.suspatterns_handler import sus_patterns_handler
+
+    engine = sus_patterns_handler.engine
+    result = engine.detect(value, context=context)
+    canonical = normalize.normalize(value)
+    verdict = engine.analyzer.explain(canonical) if engine.analyzer.loaded else None
+    report: dict[str, Any] = {
+        "steps": [{"step": name, "output": out} for name, out in normalize.trace(value)],
+        "rules": [{"id": t["pattern_id"], "class": t["class"], "score": t["score"],
+                   "fragment": t["fragment"]}
+                  for t in result["threats"] if t["type"] == "regex"]
+        + [{"id": s["pattern_id"], "class": s["class"], "score": s["score"], "fragment": ""}
+           for s in result["signals"]],
+        "model": None if verdict is None else {
+            "attack_type": verdict.attack_type, "probability": verdict.probability,
+            "threshold": engine.config.detection_semantic_threshold,
+            "features": [{"feature": f, "weight": w} for f, w in verdict.features],
+        },
+        "verdict": {"is_threat": result["is_threat"], "threat_score": result["threat_score"],
+                    "attack_class": result["attack_class"], "threat_at": 0.5},
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    click.echo("Normalisation:")
+    for step in report["steps"]:
+        click.echo(f"  {step['step']:12} {safe(step['output'], 100)}")
+    click.echo("Rules:" if report["rules"] else "Rules: none fired")
+    for rule in report["rules"]:
+        click.echo(f"  {rule['id']:30} {rule['class']:15} {rule['score']:.2f}  "
+                   f"{safe(rule['fragment'], 50)}")
+    model = report["model"]
+    if model is not None:
+        click.echo(f"Model: {model['attack_type']} p={model['probability']:.4f} "
+                   f"(threshold {model['threshold']})")
+        for feature in model["features"]:
+            click.echo(f"  {safe(feature['feature'], 40):40} {feature['weight']:+.4f}")
+    verdict_line = report["verdict"]
+    click.echo(f"Verdict: {'THREAT' if verdict_line['is_threat'] else 'clean'} "
+               f"score={verdict_line['threat_score']:.4f} (a threat at 0.5, or the model alone "
+               f"at its threshold) class={verdict_line['attack_class']}")

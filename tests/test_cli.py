@@ -74,3 +74,16 @@ def test_status_reports_an_unreachable_store_with_exit_1() -> None:
     result = CliRunner().invoke(main, ["status", "--redis-url", f"redis://127.0.0.1:{port}/0"])
     assert result.exit_code == 1
     assert "reachable: False" in result.output
+
+
+def test_explain_shows_steps_rules_model_and_verdict() -> None:
+    encoded = "%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E"
+    result = CliRunner().invoke(main, ["explain", "--json", encoded])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["steps"][0] == {"step": "url", "output": "<img src=x onerror=alert(1)>"}
+    assert any(r["id"] == "xss-event-handler" and r["class"] == "xss" for r in report["rules"])
+    assert report["model"]["attack_type"] == "xss" and report["model"]["features"]
+    assert report["verdict"]["is_threat"] and report["verdict"]["attack_class"] == "xss"
+    clean = CliRunner().invoke(main, ["explain", "Ben & Jerry's"])
+    assert "Verdict: clean" in clean.output
