@@ -9,6 +9,7 @@ import pytest
 
 from guard.engine import normalize as normalize_module
 from guard.engine.normalize import (
+    decode_base64,
     MAX_EXPANSION,
     fold_whitespace,
     html_decode,
@@ -41,6 +42,7 @@ def test_public_names() -> None:
         [
             "MAX_EXPANSION",
             "MAX_ROUNDS",
+            "decode_base64",
             "fold_whitespace",
             "html_decode",
             "js_unescape",
@@ -380,7 +382,7 @@ def test_views_leave_out_text_and_repeats() -> None:
 def test_trace_names_each_step_and_ends_with_views() -> None:
     steps = trace("%2526lt;script&gt;")
     names = [name for name, _ in steps]
-    assert names == ["url", "html", "js", "unicode", "whitespace", "sql", "shell", "path"]
+    assert names == ["url", "html", "js", "unicode", "whitespace", "sql", "shell", "path", "base64"]
     assert steps[0][1] == "&lt;script&gt;"
     assert steps[1][1] == "<script>"
     assert dict(steps)["path"] == "<script>"
@@ -489,3 +491,20 @@ def test_named_views_match_views() -> None:
         assert [n for n, _ in named] == sorted(
             (n for n, _ in named), key=["canonical", "sql", "shell", "path"].index
         )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "<script>alert(1)</script>"),
+        ("q=JyBPUiAnMSc9JzEnIC0tIHg", "q=' OR '1'='1' -- x"),
+        ("Oy9iaW4vc2ggLWMgJ2lkJw", ";/bin/sh -c 'id'"),
+        ("UEhOamNtbHdkRDVoYkdWeWRDZ3hLVHd2YzJOeWFYQjBQZz09", "<script>alert(1)</script>"),
+        ("d41d8cd98f00b204e9800998ecf8427e", "d41d8cd98f00b204e9800998ecf8427e"),
+        ("short aGk=", "short aGk="),
+        ("3q2+7wAAAAAAAAAAAAAAAAAAAAAA", "3q2+7wAAAAAAAAAAAAAAAAAAAAAA"),
+    ],
+    ids=["script", "urlsafe-sqli", "shell", "double", "hex-hash", "too-short", "binary"],
+)
+def test_decode_base64(text: str, expected: str) -> None:
+    assert decode_base64(text) == expected

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from guard.engine import normalize as normalize_module
 from guard.engine.normalize import (
     MAX_EXPANSION,
+    decode_base64,
     fold_whitespace,
     html_decode,
     js_unescape,
@@ -35,6 +36,7 @@ DECODERS: list[Callable[[str], str]] = [
     strip_sql_comments,
     shell_unquote,
     normalize_path,
+    decode_base64,
     normalize,
 ]
 
@@ -107,6 +109,7 @@ def test_views_are_distinct_bounded_derivations(text: str) -> None:
         strip_sql_comments(canonical),
         shell_unquote(canonical),
         normalize_path(canonical),
+        decode_base64(canonical),
     ]
     expected: list[str] = []
     for view in derived:
@@ -120,9 +123,10 @@ def test_views_are_distinct_bounded_derivations(text: str) -> None:
 @given(texts)
 def test_trace_reaches_the_canonical_view(text: str) -> None:
     steps = trace(text)
-    assert [name for name, _ in steps[-3:]] == ["sql", "shell", "path"]
-    assert steps[-4][1] == normalize(text)
-    assert steps[-1][1] == normalize_path(normalize(text))
+    assert [name for name, _ in steps[-4:]] == ["sql", "shell", "path", "base64"]
+    assert steps[-5][1] == normalize(text)
+    assert steps[-2][1] == normalize_path(normalize(text))
+    assert steps[-1][1] == decode_base64(normalize(text))
 
 
 # The shortcut each nesting decoder takes first must agree with its output-stack decoder.

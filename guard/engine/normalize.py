@@ -19,6 +19,8 @@ case-insensitive.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
 import re
 import unicodedata
@@ -30,6 +32,7 @@ from urllib.parse import unquote_plus
 __all__ = [
     "MAX_EXPANSION",
     "MAX_ROUNDS",
+    "decode_base64",
     "fold_whitespace",
     "html_decode",
     "js_unescape",
@@ -701,6 +704,44 @@ def _slashes(match: re.Match[str]) -> str:
     return "//" if start and match.string[start - 1] == ":" else "/"
 
 
+# --- Base64 (a view) -------------------------------------------------------------------------
+
+_B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+_B64_URLSAFE = str.maketrans("-_", "+/")
+_PRINTABLE_SHARE = 0.9
+
+
+def decode_base64(text: str) -> str:
+    """Replace each base64 run (standard or URL-safe, 16+ characters) that decodes to readable
+    UTF-8 text with that text, to a fixed point: the base64 view.
+
+    Binary results (hashes, random tokens, compressed data) stay as they were, so only a run
+    that hides text is opened. Each replacement shrinks the text by a quarter, so repeating
+    until nothing changes ends quickly and the result is a fixed point.
+    """
+    current = text
+    while True:
+        decoded = _B64_RUN.sub(_open_base64, current)
+        if decoded == current:
+            return current
+        current = decoded
+
+
+def _open_base64(match: re.Match[str]) -> str:
+    run = match.group()
+    body = run.rstrip("=").translate(_B64_URLSAFE)
+    try:
+        raw = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+        decoded = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return run
+    if not decoded or sum(c.isprintable() or c in "\r\n\t" for c in decoded) < (
+        _PRINTABLE_SHARE * len(decoded)
+    ):
+        return run
+    return decoded
+
+
 # --- The chain -------------------------------------------------------------------------------
 
 _CANONICAL_STEPS: tuple[tuple[str, Callable[[str], str]], ...] = (
@@ -714,6 +755,7 @@ _VIEW_STEPS: tuple[tuple[str, Callable[[str], str]], ...] = (
     ("sql", strip_sql_comments),
     ("shell", shell_unquote),
     ("path", normalize_path),
+    ("base64", decode_base64),
 )
 
 
@@ -756,7 +798,12 @@ def named_views(text: str) -> tuple[str, list[tuple[str, str]]]:
     """Return ``(canonical, [(name, view), …])``: the canonical view (``text`` itself for plain
     text) and the same distinct views as :func:`views`, each named ``canonical``, ``sql``,
     ``shell`` or ``path``, so a caller can match each lossy view with the rules it serves."""
-    if "  " not in text and "--" not in text and not _VIEW_CHARS.search(text):
+    if (
+        "  " not in text
+        and "--" not in text
+        and not _VIEW_CHARS.search(text)
+        and not _B64_RUN.search(text)
+    ):
         return text, []
     canonical = normalize(text)
     seen = {text}
@@ -777,7 +824,12 @@ def views(text: str) -> list[str]:
     view (:func:`normalize_path` of it). A view equal to ``text`` or to an earlier view is left
     out, so a plain value has none. Each is at most ``MAX_EXPANSION * len(text)`` long.
     """
-    if "  " not in text and "--" not in text and not _VIEW_CHARS.search(text):
+    if (
+        "  " not in text
+        and "--" not in text
+        and not _VIEW_CHARS.search(text)
+        and not _B64_RUN.search(text)
+    ):
         return []
     canonical = normalize(text)
     seen = {text}
