@@ -1,7 +1,9 @@
 """Detection floors on the labelled development corpus (``tests/corpora/dev.jsonl``).
 
-Every line is screened once as a single value through ``detect()``; the floors are the core's
-acceptance bars, and the measured figures are printed for the record (run with ``-s``).
+Every line is screened once as a single value through ``detect()``; the floors are the
+detection-quality bars (overall TPR >= 98%, every class >= 92%, and >= 95% for sqli, xss, cmdi
+and path traversal; benign FPR <= 0.3% overall and <= 1% on each hard slice), and the measured
+figures are printed for the record (run with ``-s``).
 """
 
 from __future__ import annotations
@@ -60,13 +62,25 @@ def test_main_class_tpr_floor(measured: dict[str, Counter[str]], cls: str) -> No
 
 @pytest.mark.parametrize("cls", ["ssti", "crlf", "ldap", "xml", "nosql", "file_upload"])
 def test_other_class_tpr_floor(measured: dict[str, Counter[str]], cls: str) -> None:
-    assert _rate(measured["tp"][cls], measured["total"][cls]) >= 0.85
+    assert _rate(measured["tp"][cls], measured["total"][cls]) >= 0.92
+
+
+def test_overall_tpr_floor(measured: dict[str, Counter[str]]) -> None:
+    assert _rate(sum(measured["tp"].values()), sum(measured["total"].values())) >= 0.98
+
+
+@pytest.mark.parametrize("cls", [*MAIN_CLASSES, "ssti", "crlf", "ldap", "xml", "nosql",
+                                 "file_upload"])
+def test_class_accuracy_floor(measured: dict[str, Counter[str]], cls: str) -> None:
+    # file_upload's own labels overlap cmdi (whole PHP files) and xss (HTML files): 94.9% today.
+    floor = 0.94 if cls == "file_upload" else 0.95
+    assert _rate(measured["right"][cls], measured["tp"][cls]) >= floor
 
 
 def test_benign_fpr_ceiling(measured: dict[str, Counter[str]]) -> None:
-    assert _rate(sum(measured["fp"].values()), sum(measured["neg"].values())) <= 0.01
+    assert _rate(sum(measured["fp"].values()), sum(measured["neg"].values())) <= 0.003
 
 
 @pytest.mark.parametrize("source", HARD_BENIGN)
 def test_hard_benign_slices(measured: dict[str, Counter[str]], source: str) -> None:
-    assert _rate(measured["fp"][source], measured["neg"][source]) <= 0.02
+    assert _rate(measured["fp"][source], measured["neg"][source]) <= 0.01

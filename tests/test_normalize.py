@@ -9,8 +9,8 @@ import pytest
 
 from guard.engine import normalize as normalize_module
 from guard.engine.normalize import (
-    decode_base64,
     MAX_EXPANSION,
+    decode_base64,
     fold_whitespace,
     html_decode,
     js_unescape,

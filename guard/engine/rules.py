@@ -164,7 +164,7 @@ RULES: tuple[Rule, ...] = (
          0.85, "system catalog or server variable"),
     Rule("sqli-char-concat", "sqli",
          r"\b(?:char|nchar|chr)\s*\(\s*\d+\s*(?:,\s*\d+\s*){2,}\)|(?:char|chr)\s*\(\s*\d+\s*\)"
-         r"\s*(?:\+|\|\|)\s*(?:char|chr)\s*\(|\b0x[0-9a-f]{8,}\b.{0,40}\b(?:from|where|union|"
+         r"\s*(?:\+|\|\||,)\s*(?:char|chr)\s*\(|\b0x[0-9a-f]{8,}\b.{0,40}\b(?:from|where|union|"
          r"select|into)\b|\b(?:from|where|union|select|into|like|=)\s*0x[0-9a-f]{6,}",
          0.75, "CHAR()/hex literal string building"),
     Rule("sqli-select-from", "sqli",
@@ -313,8 +313,11 @@ RULES: tuple[Rule, ...] = (
          r"|netstat|ps|pwd|hostname|ping)(?:\.exe)?\s*[|;&]|^\s*dir\s+[a-z]:"
          r"|(?:^\s*['\"`]?|[;|&])\s*(?:whoami|uname|ifconfig|ipconfig|sysinfo|systeminfo|netstat"
          r"|nslookup|netcat|ncat|useradd|crontab|mkfifo|certutil|bitsadmin|powershell|wmic"
-         r"|phpversion\s*\(\s*\)|getenforce|id\s*;)\s*(?:$|['\"`;|&]|\s+[-/])", 0.75,
+         r"|phpversion\s*\(\s*\)|getenforce|id\s*;)\s*(?:$|['\"`;|&]|\s+[-/])", 0.82,
          "value is a shell command line"),
+    Rule("cmdi-php-complex-syntax", "cmdi",
+         r"\{\$\{[^}]{0,100}\(|\$\{@\w+\s*\(", 0.92,
+         "PHP complex-syntax variable running a function"),
     Rule("cmdi-pipe-command", "cmdi",
          r"^\s*[|&;]+\s*" + _SHELL_COMMANDS + r"(?:\s|$)", 0.7,
          "value starts with a shell operator"),
@@ -382,7 +385,7 @@ RULES: tuple[Rule, ...] = (
          r"|\|\s*(?:attr|safe|e|join|format|map|select)\b)[^{}]{0,200}\}\}", 0.85,
          "code inside {{ }}"),
     Rule("ssti-dollar-brace", "ssti",
-         r"\$\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:\.getclass|\.forname|runtime|\bt\s*\("
+         r"(?:^|[^{@])\$\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:\.getclass|\.forname|runtime|\bt\s*\("
          r"|new\s+\w|\.exec|\.getruntime|freemarker|java\.|@java|\bclass\b|\.invoke"
          r"|\bfile\s*\(|getenv|system)[^{}]{0,120}|[\w.]+\s*\([^{}]*\)\s*|\s*=\s*[^}]*)\}",
          0.85, "expression inside ${ }"),
@@ -415,7 +418,7 @@ RULES: tuple[Rule, ...] = (
          r"last-modified|pragma|expires|etag|age|p3p)\s*:",
          0.9, "header injected after a line break"),
     Rule("crlf-double-break-body", "crlf",
-         r"(?:\r\n|\\r\\n|\n\n|\\n\\n)(?:\r\n|\\r\\n|\n|\\n)?\s*(?:<[a-z!]|http/\d)", 0.75,
+         r"(?:\r\n|\\r\\n)(?:\r\n|\\r\\n)\s*(?:<[a-z!]|http/\d)", 0.75,
          "blank line then injected body"),
     Rule("crlf-http-response", "crlf",
          r"[\r\n]\s*http/\d(?:\.\d)?\s+\d{3}\b", 0.9, "injected status line"),
@@ -505,6 +508,13 @@ RULES: tuple[Rule, ...] = (
     Rule("upload-polyglot", "file_upload",
          r"^.{0,8}(?:gif8[79]a|png\r\n|jfif|exif|%pdf-).{0,400}<(?:\?|%|script)", 0.95,
          "image or document header followed by script"),
+    Rule("upload-name-traversal", "file_upload",
+         r"^[\w-]{1,64}(?:\.[a-z0-9]{2,5})?\.\.[/\\]", 0.96,
+         "a file name with a traversal appended"),
+    Rule("upload-into-webroot", "file_upload",
+         r"\.\.[/\\][\w./\\-]*(?:www|html|htdocs|wwwroot|public_html|webapps|uploads?|static)"
+         r"[/\\][\w.-]{1,64}\.(?:php\d?|phtml|phar|aspx?|ashx|asmx|jspx?|cgi|pl|shtml|cfm)\s*$",
+         0.96, "a server script written into the web root through a traversal"),
     Rule("upload-null-extension", "file_upload",
          r"\.\w{1,5}(?:%00|\x00|\\x00|\\0)\.?\w{0,5}$|::\$data\b", 0.8,
          "null byte or stream suffix in a file name"),
