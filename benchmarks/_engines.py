@@ -86,11 +86,13 @@ class Engine:
 def verdict_of(
     result: dict[str, Any], threat_class: Callable[[dict[str, Any]], str | None]
 ) -> Verdict:
-    """Reduce a ``detect()`` result dict; the top class is the highest-scoring threat's."""
+    """Reduce a ``detect()`` result dict. The top class is the engine's own naming
+    (``attack_class``) when it gives one, else the highest-scoring threat's."""
     threats = list(result.get("threats") or ())
     ranked = sorted(threats, key=threat_score, reverse=True)
     classes = _unique(c for c in map(threat_class, ranked) if c)
-    top = threat_class(ranked[0]) if ranked else None
+    named = canonical_class(result.get("attack_class"))
+    top = named or (threat_class(ranked[0]) if ranked else None)
     return Verdict(
         flagged=bool(result.get("is_threat")),
         top_class=top,
