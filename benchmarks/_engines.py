@@ -17,24 +17,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from guard.engine.rules import CLASSES
+
 OURS = "ours"
 PEER = "flaskapi-guard"
 ENGINE_NAMES = (OURS, PEER)
 
 CLIENT_IP = "203.0.113.7"
 
-CORPUS_CLASSES = (
-    "sqli",
-    "xss",
-    "cmdi",
-    "path_traversal",
-    "ssti",
-    "crlf",
-    "ldap",
-    "xml",
-    "nosql",
-    "file_upload",
-)
+CORPUS_CLASSES = CLASSES
 
 # flaskapi-guard's regex categories and semantic attack types, in the corpus's class names.
 # Categories with no corpus class (ssrf, recon, cms_probing, proto_pollution,

@@ -34,7 +34,7 @@ from guard.engine.matcher import (
     matched_fragment,
 )
 from guard.engine.monitor import PerformanceMonitor
-from guard.engine.rules import CONTAINER_CLASSES, RULES, VIEW_CLASSES
+from guard.engine.rules import CONTAINER_CLASSES, RULES, VIEW_CLASSES, context_score
 from guard.engine.semantic import SemanticAnalyzer, default_analyzer
 from guard.errors import PatternError
 
@@ -81,9 +81,7 @@ class PatternEntry:
 
     def score_in(self, context: str) -> float:
         """Confidence for a value screened in ``context`` (see :meth:`Rule.score_in`)."""
-        if self.full_score_contexts is None or context in self.full_score_contexts:
-            return self.score
-        return self.score / 2
+        return context_score(self.score, self.full_score_contexts, context)
 
 
 Database = tuple[LinearMatcher, tuple[PatternEntry, ...]]

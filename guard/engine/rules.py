@@ -47,9 +47,14 @@ class Rule:
 
     def score_in(self, context: str) -> float:
         """The rule's confidence for a value screened in ``context``."""
-        if self.full_score_contexts is None or context in self.full_score_contexts:
-            return self.score
-        return self.score / 2
+        return context_score(self.score, self.full_score_contexts, context)
+
+
+def context_score(score: float, full_score_contexts: frozenset[str] | None, context: str) -> float:
+    """``score`` in the contexts listed (or everywhere when none are), half of it elsewhere."""
+    if full_score_contexts is None or context in full_score_contexts:
+        return score
+    return score / 2
 
 
 VIEW_CLASSES: dict[str, frozenset[str]] = {
