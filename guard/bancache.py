@@ -27,7 +27,7 @@ T = TypeVar("T")
 class BanCache:
     """Bounded LRU of ``key -> (banned_until, checked_at)``."""
 
-    def __init__(self, ttl: float = 1.0, max_entries: int = 100_000) -> None:
+    def __init__(self, ttl: float = 1.0, max_entries: int = 20_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[float, float]] = OrderedDict()

@@ -57,7 +57,7 @@ class ClientResolver:
         return _ban_key(address, self.ipv6_ban_prefix)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _ban_key(address: str, prefix: int) -> str:
     ip = _parse(address)
     if ip is None:
@@ -90,7 +90,7 @@ def _parse(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
     return ip
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _clean(value: str | None) -> str:
     if not value:
         return ""
