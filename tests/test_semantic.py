@@ -21,9 +21,13 @@ from guard.engine.normalize import normalize
 from guard.engine.semantic import (
     CLASSES,
     MODEL_RESOURCE,
+    NGRAM_SIZES,
     SemanticAnalyzer,
     SemanticVerdict,
+    canonical,
     default_analyzer,
+    extract,
+    select_windows,
 )
 
 CORPUS = Path(__file__).parent / "corpora" / "dev.jsonl"
@@ -207,6 +211,53 @@ def test_attack_bait_recall(analyzer: SemanticAnalyzer) -> None:
         if analyzer.analyze(normalize(text)).probability >= THRESHOLD
     ]
     assert len(caught) >= ATTACK_BAIT_FLOOR, set(ATTACK_BAIT) - set(caught)
+
+
+# Values that take every branch of the scoring path: CR, tabs and blank runs, SQL comments,
+# digits next to letters, text beyond latin-1 (the string 3-gram fallback) and Unicode digits.
+ENCODING_EDGES = [
+    "a\r\nb\r\rSet-Cookie: x=1",
+    "tab\there  and   there\x0bend",
+    "1/**/UNION/**/SELECT 12ab34, 0x41414141--",
+    "caf\u00e9 \u0663\u0664 \u2028 \ue000 \u4e2d\u6587 <script>",
+    "\x00\x1c\x1f ../..\\etc/passwd",
+    "x",
+]
+
+
+def _sample_values() -> list[str]:
+    padding = "lorem ipsum dolor sit amet, " * 200
+    return [
+        *BENIGN_BAIT,
+        *(text for _, text in ATTACK_BAIT),
+        *ENCODING_EDGES,
+        padding + "\"><script>alert(document.cookie)</script>" + padding,
+    ]
+
+
+@pytest.mark.parametrize("text", _sample_values())
+def test_scoring_path_matches_extract(analyzer: SemanticAnalyzer, text: str) -> None:
+    # analyze() builds its feature sets in cheaper encodings than extract(), which the trainer
+    # uses; both must give the same verdict and the same explanation.
+    value = normalize(text)
+    slow = analyzer._score_sets(extract(select_windows(value), NGRAM_SIZES), explain=True)
+    assert analyzer.explain(value) == slow
+    verdict = analyzer.analyze(value)
+    assert (verdict.attack_type, verdict.probability) == (slow.attack_type, slow.probability)
+    assert verdict.features == ()
+
+
+@pytest.mark.parametrize(
+    ("lowered", "view"),
+    [
+        ("a12b0034 5 007", "a0b0 0 0"),
+        ("x\u0663\u06644 y", "x0 y"),
+        ("tab\there  and\x0bend", "tab here and end"),
+        ("a\r\n\r\nb\n\nc", "a\nb\nc"),
+    ],
+)
+def test_canonical_folds_digits_blanks_and_newlines(lowered: str, view: str) -> None:
+    assert canonical(lowered) == view
 
 
 def test_verdict_shape(analyzer: SemanticAnalyzer) -> None:

@@ -13,8 +13,9 @@ already-normalised value:
 * ``structure``: named grammar features (an event-handler attribute, a ``../`` run, a
   ``$operator``, a header name after a newline, a quote breaking out of a string, ...), each 1.
 
-Inference is pure Python: a value becomes sets of feature strings, which are intersected with
-the vocabulary in C, and the eleven class weights of the matches are summed at once as packed
+Inference is pure Python: a value becomes sets of features (feature strings, or where cheaper
+to build, 3-grams packed into integers and token pairs as tuples), which are looked up in the
+vocabulary in C, and the eleven class weights of the matches are summed at once as packed
 integers (see ``_QUANTUM``). Long values are cut to a fixed character budget around their most
 suspicious regions, so the cost per value is bounded. A missing or corrupt model never raises:
 :attr:`SemanticAnalyzer.loaded` is False and every verdict is benign with probability 0.
@@ -29,11 +30,13 @@ import math
 import os
 import re
 import struct
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from itertools import pairwise
+from itertools import count, pairwise, repeat
+from operator import add
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -78,6 +81,8 @@ _MAX_FEATURES = 8
 _EXPLAIN_MIN = 0.01
 
 _DIGITS = re.compile(r"\d+")
+_ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_ZEROS = re.compile("00+")
 _BLANKS = re.compile(r"[^\S\r\n]{2,}|[^\S \r\n]")
 _NEWLINES = re.compile(r"[\r\n]+")
 _SQL_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
@@ -120,10 +125,15 @@ _EXEC_EXTENSION = (
 # (name, keys, pattern). A pattern only runs when one of its keys occurs in the value: a key of
 # one character is looked up in the value's character set, a longer key in its token set, so
 # finding the candidate features costs two C-level set intersections instead of a regex each.
+# A pattern that would start with a look-behind or a mixed alternation is written to start with
+# a character or a set of literal first characters instead, so the regex engine skips to
+# candidate positions in C rather than trying a match at each one: "o(?<![a-z_]o)r" means
+# "(?<![a-z_])or", and "[;$](?:(?<=\$)\(|(?<!\$))" means "(?:;|\$\()".
 _STRUCTURE_SPECS: tuple[tuple[str, str, str], ...] = (
     ("sql:union-select", "union", r"\bunion\W+(?:all\W+|distinct\W+)?select\b"),
     ("sql:tautology", "= like is",
-     r"(?<![a-z_])(?:or|and|xor|having|where)(?![a-z_])\W{0,4}(\w+)\W{0,4}(?:=|<=>|\blike\b|\bis\b)"
+     r"(?:o(?<![a-z_]o)r|a(?<![a-z_]a)nd|x(?<![a-z_]x)or|h(?<![a-z_]h)aving|w(?<![a-z_]w)here)"
+     r"(?![a-z_])\W{0,4}(\w+)\W{0,4}(?:=|<=>|\blike\b|\bis\b)"
      r"\W{0,4}\1\b"),
     ("sql:breakout", "' \" `",
      r"^[\w@.-]*['\"`]\s*\)*\s*(?:\bor\b|\band\b|\bxor\b|union\b|select\b|having\b"
@@ -155,7 +165,7 @@ _STRUCTURE_SPECS: tuple[tuple[str, str, str], ...] = (
      r"\b(?:alert|prompt|confirm|eval|fromcharcode|atob|settimeout|setinterval|execscript)"
      r"\s*[(`]|\b(?:document|window)\s*\.\s*(?:cookie|domain|write|location)"),
     ("cmd:metachar-command", "; | & ` \n $",
-     r"(?:[;|&`\n]|\$\()\s*" + _COMMAND + r"\b"),
+     r"[;|&`\n$](?:(?<=\$)\(|(?<!\$))\s*" + _COMMAND + r"\b"),
     ("cmd:substitution", "$ `", r"\$\(\s*[a-z]|`\s*" + _COMMAND + r"\b[^`]*`|\$\{ifs\}"),
     ("cmd:bin-path", "bin sbin", r"/(?:usr/)?s?bin/[a-z]"),
     ("cmd:code-call",
@@ -209,11 +219,46 @@ _STRUCTURE_SPECS: tuple[tuple[str, str, str], ...] = (
      r"|\.(?:jpe?g|png|gif|bmp)\W{0,3}\." + _EXEC_EXTENSION + r"\b"),
     ("upload:ntfs-stream", "$", r"::\$data"),
 )
-_STRUCTURE = tuple((name, re.compile(pattern, re.DOTALL)) for name, _, pattern in _STRUCTURE_SPECS)
+
+# Substrings of which every match of a pattern holds at least one. The keys above are common in
+# prose and JSON (".", "=", "-", ";", "\n", "this"), and a regex without a literal prefix costs
+# several microseconds on a full window, so these patterns first make a C-level substring test.
+_NEEDLES: dict[str, tuple[str, ...]] = {
+    "sql:tautology": ("or", "and", "having", "where"),
+    "sql:comment-end": ("--", "#", "/*"),
+    "xss:event-handler": ("on",),
+    "xss:tag-handler": ("on",),
+    "ssti:expression": ("}",),
+    "ssti:block": ("{%", "<%"),
+    "nosql:js": ("this.", ".match("),
+    "ldap:filter-break": ("=",),
+    "ldap:wildcard-close": (")",),
+    "crlf:header": (":",),
+    "crlf:header-like": (":",),
+    "xml:entity-ref": ("&", "%"),
+}
+
+_Search = Callable[[str], object]
 
 
-def _key_index(single: bool) -> dict[str, frozenset[tuple[str, re.Pattern[str]]]]:
-    index: dict[str, set[tuple[str, re.Pattern[str]]]] = {}
+def _searcher(name: str, pattern: str) -> _Search:
+    """Return a test for one structure pattern, with its needle prefilter if it has one."""
+    search = re.compile(pattern, re.DOTALL).search
+    needles = _NEEDLES.get(name)
+    if needles is None:
+        return search
+
+    def guarded(text: str) -> object:
+        return any(map(text.__contains__, needles)) and search(text)
+
+    return guarded
+
+
+_STRUCTURE = tuple((name, _searcher(name, pattern)) for name, _, pattern in _STRUCTURE_SPECS)
+
+
+def _key_index(single: bool) -> dict[str, frozenset[tuple[str, _Search]]]:
+    index: dict[str, set[tuple[str, _Search]]] = {}
     for (_, keys, _), feature in zip(_STRUCTURE_SPECS, _STRUCTURE, strict=True):
         for key in keys.split(" "):
             if (len(key) == 1) == single:
@@ -221,7 +266,9 @@ def _key_index(single: bool) -> dict[str, frozenset[tuple[str, re.Pattern[str]]]
     return {key: frozenset(features) for key, features in index.items()}
 
 
-_NO_CANDIDATES: frozenset[tuple[str, re.Pattern[str]]] = frozenset()
+_CR = frozenset("\r")
+
+_NO_CANDIDATES: frozenset[tuple[str, _Search]] = frozenset()
 
 
 _BY_CHAR = _key_index(single=True)
@@ -230,7 +277,14 @@ _BY_TOKEN = _key_index(single=False)
 
 def canonical(lowered: str) -> str:
     """Return the canonical view of lower-cased text: digit runs as ``0``, blanks collapsed."""
-    view = _DIGITS.sub("0", lowered)
+    if lowered.isascii():
+        # A bytes translate is one C pass, several times cheaper than a regex substitution, and
+        # a run of zeros after mapping every digit to "0" is exactly a digit run before.
+        view = lowered.encode("ascii").translate(_ZERO_DIGITS).decode("ascii")
+        if "00" in view:
+            view = _ZEROS.sub("0", view)
+    else:
+        view = _DIGITS.sub("0", lowered)
     # Substring tests first: most values have no blank run or CR, and a scan is dearer.
     if "  " in view or "\t" in view or "\x0b" in view or "\x0c" in view or not view.isascii():
         view = _BLANKS.sub(" ", view)
@@ -259,13 +313,21 @@ def token_features(view: str) -> set[str]:
     return feats
 
 
-def structure_features(lowered: str, tokens: set[str]) -> set[str]:
-    """Return the named structure features of a lower-cased value with the given tokens."""
+def structure_features(
+    lowered: str, tokens: Iterable[str], chars: Iterable[str] = ()
+) -> set[str]:
+    """Return the named structure features of a lower-cased value with the given tokens.
+
+    ``chars`` may hold a superset of the characters of ``lowered`` already at hand (a caller
+    with the canonical view's characters passes those, plus ``\\r`` when it holds ``\\n``); when
+    empty, the characters of ``lowered`` are collected here. Extra characters only add
+    candidates, which the patterns then reject.
+    """
     candidates = _NO_CANDIDATES.union(
-        *map(_BY_CHAR.__getitem__, _BY_CHAR.keys() & set(lowered)),
+        *map(_BY_CHAR.__getitem__, _BY_CHAR.keys() & (chars or set(lowered))),
         *map(_BY_TOKEN.__getitem__, _BY_TOKEN.keys() & tokens),
     )
-    return {name for name, pattern in candidates if pattern.search(lowered)}
+    return {name for name, search in candidates if search(lowered)}
 
 
 def extract(
@@ -293,8 +355,15 @@ def select_windows(text: str) -> str:
     # One byte per character (latin-1 with "?" for the rest keeps offsets), 1 where suspicious:
     # a block's score is then one C-level bytes.count.
     marks = text[:scan_end].encode("latin-1", "replace").translate(_MARKS)
-    candidates = range(_WINDOW, scan_end, _WINDOW // 2)
-    ranked = sorted(candidates, key=lambda start: -marks.count(1, start, start + _WINDOW))
+    step = _WINDOW // 2
+    candidates = range(_WINDOW, scan_end, step)
+    # A window is two half-windows, so each half is counted once (one C-level map) and
+    # neighbours are added; a reverse sort is still stable, so ties keep the earlier start.
+    starts = range(_WINDOW, scan_end + step, step)
+    halves = list(map(marks.count, repeat(1), starts, count(_WINDOW + step, step)))
+    windows = list(map(add, halves, halves[1:]))
+    order = sorted(range(len(candidates)), key=windows.__getitem__, reverse=True)
+    ranked = map(candidates.__getitem__, order)
     chosen: list[int] = []
     for start in ranked:
         if all(abs(start - other) >= _WINDOW for other in chosen):
@@ -340,14 +409,58 @@ _FIELDS = struct.Struct(f"<{len(CLASSES)}Q")
 _DENOMINATOR = _QUANTUM * _MULT
 
 
+def _trigram_key(gram: str) -> int | None:
+    """Return the integer :func:`_trigram_keys` gives a latin-1 3-gram, or None for another."""
+    if len(gram) != 3 or not all(ord(c) < 256 for c in gram):
+        return None
+    return int.from_bytes(gram.encode("latin-1") + b"\0", sys.byteorder)
+
+
+def _trigram_keys(padded: str) -> set[int] | set[str]:
+    """Return the distinct 3-grams of ``padded``, as integers when it is latin-1.
+
+    A 3-char string per position is the dearest part of n-gram extraction. For latin-1 text,
+    three strided copies of the bytes lay each 3-gram out as one 4-byte record, which a memoryview
+    reads as an unsigned int: the same set, built without a string per position.
+    """
+    try:
+        raw = padded.encode("latin-1")
+    except UnicodeEncodeError:
+        return set(map("".join, zip(padded, padded[1:], padded[2:], strict=False)))
+    grams = len(raw) - 2
+    records = bytearray(4 * grams)
+    records[0::4] = raw[:grams]
+    records[1::4] = raw[1 : grams + 1]
+    records[2::4] = raw[2:]
+    return set(memoryview(records).cast("I"))
+
+
+def _alias(block: str, feature: str) -> Hashable | None:
+    """Return the second key :meth:`SemanticAnalyzer._score` looks ``feature`` up by, if any."""
+    if block == "ngram":
+        return _trigram_key(feature)
+    if block == "token" and " " in feature:
+        first, second = feature.split(" ")
+        return (first, second)
+    return None
+
+
 class _Block:
     """One feature block of a loaded model: packed weights, and per attack class the features
-    that favour it over benign (the explanation table)."""
+    that favour it over benign (the explanation table).
+
+    ``fast`` holds the same packed weights under the keys the scoring path builds more cheaply
+    than feature strings (integer 3-grams, token pairs), besides every string key; the
+    explanation tables are keyed the same way, and ``names`` maps every key back to its feature
+    string.
+    """
 
     def __init__(self, name: str, weights: dict[str, list[float]], n_classes: int) -> None:
         self.name = name
         self.packed: dict[str, int] = {}
-        self.explain: list[dict[str, float]] = [{} for _ in range(n_classes)]
+        self.fast: dict[Hashable, int] = {}
+        self.names: dict[Hashable, str] = {}
+        by_feature: list[dict[str, float]] = [{} for _ in range(n_classes)]
         for feature, vector in weights.items():
             value = 0
             for k, w in enumerate(vector):
@@ -357,19 +470,40 @@ class _Block:
                 value |= (quantised + _OFFSET) << (k * _FIELD)
                 # Single characters only repeat what the token block already names.
                 if k and w - vector[0] >= _EXPLAIN_MIN and len(feature) > 1:
-                    self.explain[k][feature] = w - vector[0]
+                    by_feature[k][feature] = w - vector[0]
             self.packed[feature] = value
+            self.fast[feature] = value
+            self.names[feature] = feature
+            alias = _alias(name, feature)
+            if alias is not None:
+                self.fast[alias] = value
+                self.names[alias] = feature
+        self.explain: list[dict[Hashable, float]] = [
+            {key: table[name] for key, name in self.names.items() if name in table}
+            for table in by_feature
+        ]
 
     def match(self, present: set[str]) -> tuple[set[str], int]:
         """Return the known features among ``present`` and the packed sum of their weights."""
         known = self.packed.keys() & present
         return known, sum(map(self.packed.__getitem__, known))
 
-    def top(self, cls: int, known: set[str], scale: float) -> list[tuple[float, str, str]]:
-        """Return the strongest (contribution, block, feature) triples towards class ``cls``."""
+    def top(
+        self, cls: int, known: Iterable[Hashable], scale: float
+    ) -> list[tuple[float, str, str]]:
+        """Return the strongest (contribution, block, feature) triples towards class ``cls``.
+
+        ``known`` may hold feature strings or their :attr:`fast` keys.
+        """
         table = self.explain[cls]
-        best = sorted(table.keys() & known, key=table.__getitem__, reverse=True)
-        return [(table[f] * scale, self.name, f) for f in best[:_MAX_FEATURES]]
+        names = self.names
+        keys = sorted(table.keys() & known, key=table.__getitem__, reverse=True)
+        cut = _MAX_FEATURES
+        if len(keys) > cut and table[keys[cut - 1]] == table[keys[cut]]:
+            # A tie across the cut: break it by name, as the final sort does, so that which
+            # features are kept does not depend on set order.
+            keys.sort(key=lambda key: (table[key], names[key]), reverse=True)
+        return [(table[key] * scale, self.name, names[key]) for key in keys[:cut]]
 
 
 def _display(block: str, feature: str) -> str:
@@ -436,13 +570,12 @@ class SemanticAnalyzer:
         return _GATE_EXTENSION.search(lowered) is not None
 
     def analyze(self, text: str) -> SemanticVerdict:
-        """Score one already-normalised value.
+        """Score one already-normalised value (``features`` left empty: see :meth:`explain`).
 
-        ``features`` is filled when the verdict names an attack class; a benign verdict skips
-        that work (a sort per block), which clean traffic would otherwise pay on every value.
-        ``attack_type`` is the most likely attack class whenever P(attack) >= 0.5, even if
-        benign alone is the likeliest of the eleven, so a score over the engine's threshold
-        always comes with a class.
+        Ranking the contributing features costs as much as scoring, and only an explanation
+        reads them, so screening skips it. ``attack_type`` is the most likely attack class
+        whenever P(attack) >= 0.5, even if benign alone is the likeliest of the eleven, so a
+        score over the engine's threshold always comes with a class.
         """
         return self._score(text, explain=False)
 
@@ -453,7 +586,58 @@ class SemanticAnalyzer:
     def _score(self, text: str, *, explain: bool) -> SemanticVerdict:
         if not self._blocks or not text:
             return BENIGN_VERDICT
-        sets = extract(select_windows(text), self._sizes)
+        if self._sizes != NGRAM_SIZES:
+            return self._score_sets(extract(select_windows(text), self._sizes), explain=explain)
+        # The shipped sizes, so the blocks are built here in the cheap encodings of _Block.fast;
+        # each set has exactly the members (and so the length) of its extract() counterpart.
+        lowered = select_windows(text).lower()
+        view = canonical(lowered)
+        padded = _START + view + _END
+        chars = set(padded)
+        grams = _trigram_keys(padded)
+        if "/*" in view:
+            view = _SQL_COMMENT.sub(" ", view)
+        tokens = _TOKEN.findall(view)
+        words = set(tokens)
+        pairs = set(pairwise(tokens))
+        # canonical() folds "\r" into "\n", so a "\n" in the view stands for either in lowered.
+        structure = structure_features(lowered, words, chars | _CR if "\n" in chars else chars)
+        ngram, token, named = self._blocks
+        scales = (
+            1.0 / math.sqrt(len(chars) + len(grams)),
+            1.0 / math.sqrt(len(words) + len(pairs) or 1),
+            1.0,
+        )
+        fast = ngram.fast.get
+        ngram_sum = sum(filter(None, map(fast, chars))) + sum(filter(None, map(fast, grams)))
+        fast = token.fast.get
+        token_sum = sum(filter(None, map(fast, words))) + sum(filter(None, map(fast, pairs)))
+        total = (
+            ngram_sum * round(scales[0] * _MULT)
+            + token_sum * round(scales[1] * _MULT)
+            + sum(map(named.packed.__getitem__, named.packed.keys() & structure)) * _MULT
+        )
+        relative = self._relative(total)
+        p_attack = _p_attack(relative)
+        if not explain:
+            return _unexplained(p_attack, relative)
+        known_sets: list[Iterable[Hashable]] = [chars | grams, words | pairs, structure]
+        return self._verdict(p_attack, relative, known_sets, scales)
+
+    def _relative(self, total: int) -> list[float]:
+        """Return each attack class's log-odds against benign from a packed sum of weights."""
+        # Every field carries the same total offset, so differences to the benign field are exact.
+        fields = _FIELDS.unpack(total.to_bytes(_FIELDS.size, "little"))
+        benign = fields[0]
+        return [
+            b + (f - benign) / _DENOMINATOR
+            for f, b in zip(fields[1:], self._relative_bias, strict=True)
+        ]
+
+    def _score_sets(
+        self, sets: tuple[set[str], set[str], set[str]], *, explain: bool
+    ) -> SemanticVerdict:
+        """Score feature sets from :func:`extract`; the path for a model with other n-grams."""
         scales = (1.0 / math.sqrt(len(sets[0])), 1.0 / math.sqrt(len(sets[1]) or 1), 1.0)
         total = 0
         known_sets: list[set[str]] = []
@@ -461,20 +645,21 @@ class SemanticAnalyzer:
             known, packed = block.match(present)
             known_sets.append(known)
             total += packed * round(scale * _MULT)
-        # Every field carries the same total offset, so differences to the benign field are exact.
-        fields = _FIELDS.unpack(total.to_bytes(_FIELDS.size, "little"))
-        benign = fields[0]
-        relative = [
-            b + (f - benign) / _DENOMINATOR
-            for f, b in zip(fields[1:], self._relative_bias, strict=True)
-        ]
-        try:
-            p_attack = 1.0 - 1.0 / (1.0 + sum(map(math.exp, relative)))
-        except OverflowError:
-            p_attack = 1.0
+        relative = self._relative(total)
+        p_attack = _p_attack(relative)
+        if not explain:
+            return _unexplained(p_attack, relative)
+        return self._verdict(p_attack, relative, known_sets, scales)
+
+    def _verdict(
+        self,
+        p_attack: float,
+        relative: list[float],
+        known_sets: Sequence[Iterable[Hashable]],
+        scales: Sequence[float],
+    ) -> SemanticVerdict:
+        """Return the verdict for ``p_attack``, explained by the best attack class's features."""
         probability = round(p_attack, 4)
-        if p_attack < 0.5 and not explain:
-            return SemanticVerdict("benign", probability, ())
         best = 1 + relative.index(max(relative))
         contributions: list[tuple[float, str, str]] = []
         for block, known, scale in zip(self._blocks, known_sets, scales, strict=True):
@@ -486,6 +671,20 @@ class SemanticAnalyzer:
         )
         attack_type = CLASSES[best] if p_attack >= 0.5 else "benign"
         return SemanticVerdict(attack_type, probability, features)
+
+
+def _unexplained(p_attack: float, relative: list[float]) -> SemanticVerdict:
+    if p_attack < 0.5:
+        return SemanticVerdict("benign", round(p_attack, 4), ())
+    return SemanticVerdict(CLASSES[1 + relative.index(max(relative))], round(p_attack, 4), ())
+
+
+def _p_attack(relative: list[float]) -> float:
+    """Return P(attack) = 1 - P(benign) from the attack classes' log-odds against benign."""
+    try:
+        return 1.0 - 1.0 / (1.0 + sum(map(math.exp, relative)))
+    except OverflowError:
+        return 1.0
 
 
 def _check_block(block: Any, n_classes: int) -> dict[str, list[float]]:
