@@ -49,6 +49,9 @@ CUSTOM_SCORE = 0.9
 FRAGMENT_LIMIT = 120
 """Longest matched fragment carried in a result."""
 
+EXACT_FRAGMENTS = 3
+"""How many of a value's strongest rule hits get their exact matched span as the fragment."""
+
 SEMANTIC_MIN_LENGTH = 6
 """Shorter values are left to the rules: too little text for the model to judge reliably."""
 
@@ -478,10 +481,17 @@ class DetectionEngine:
         if not found:
             self.monitor.record_scan(scan_time, [])
             return hits
+        first: dict[str, tuple[PatternEntry, int, str]] = {}
         for entry, end, view in found:
-            if entry.id in hits:
-                continue
-            fragment = matched_fragment(entry.regex, view, end, not entry.user_added)
+            first.setdefault(entry.id, (entry, end, view))
+        # Exact spans cost an RE2 search each: the strongest few (and every rule a confirmer
+        # reads) get one; the rest show the text that ends where their match ended.
+        ranked = sorted(first.values(), key=lambda item: -item[0].score)
+        for rank, (entry, end, view) in enumerate(ranked):
+            if rank < EXACT_FRAGMENTS or entry.confirm is not None:
+                fragment = matched_fragment(entry.regex, view, end, not entry.user_added)
+            else:
+                fragment = _window_before(view, end)
             if entry.confirm is not None and not self._confirmed(entry, fragment, view):
                 continue
             hits[entry.id] = (entry, fragment)
@@ -575,6 +585,12 @@ def _rules_score(hits: dict[str, tuple[PatternEntry, str]], context: str) -> flo
     for entry, _fragment in hits.values():
         remaining *= 1.0 - entry.score_in(context)
     return 1.0 - remaining
+
+
+def _window_before(view: str, end: int) -> str:
+    """Up to 64 characters of ``view`` ending where a match ended (``end`` is a byte offset)."""
+    data = view.encode("utf-8", "surrogatepass")
+    return data[max(0, end - 64) : end].decode("utf-8", "replace")
 
 
 def _any_match(
