@@ -39,21 +39,11 @@ from itertools import count, pairwise, repeat
 from operator import add
 from typing import Any
 
+from guard.engine.rules import CLASSES as ATTACK_CLASSES
+
 logger = logging.getLogger(__name__)
 
-CLASSES: tuple[str, ...] = (
-    "benign",
-    "sqli",
-    "xss",
-    "cmdi",
-    "path_traversal",
-    "ssti",
-    "crlf",
-    "ldap",
-    "xml",
-    "nosql",
-    "file_upload",
-)
+CLASSES: tuple[str, ...] = ("benign", *ATTACK_CLASSES)
 """Model output classes, in weight-vector order; index 0 is benign."""
 
 BLOCKS: tuple[str, ...] = ("ngram", "token", "structure")
