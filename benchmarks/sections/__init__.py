@@ -7,12 +7,13 @@ order of the dict is the order of the table.
 
 from __future__ import annotations
 
-from benchmarks.sections import detect, flask_request, pipeline, startup
+from benchmarks.sections import detect, flask_request, gunicorn, pipeline, startup
 from benchmarks.sections._base import RunContext, Section
 
 SECTIONS: dict[str, Section] = {
     detect.SECTION: detect.run,
     flask_request.SECTION: flask_request.run,
+    gunicorn.SECTION: gunicorn.run,
     pipeline.SECTION: pipeline.run,
     startup.SECTION: startup.run,
 }
