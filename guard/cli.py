@@ -6,6 +6,7 @@ or JSON Lines with a ``payload`` key) and prints the verdicts as a table or as J
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -391,3 +392,111 @@ def explain(value: str, context: str, as_json: bool) -> None:
     click.echo(f"Verdict: {'THREAT' if verdict_line['is_threat'] else 'clean'} "
                f"score={verdict_line['threat_score']:.4f} (a threat at 0.5, or the model alone "
                f"at its threshold) class={verdict_line['attack_class']}")
+
+
+def _store_from(redis_url: str | None, prefix: str | None) -> Any:
+    from guard.store import create_store
+
+    config = _settings(redis_url, None, prefix)
+    store = create_store(config.redis_url, prefix=config.redis_prefix, timeout=1.0)
+    if not store.ping():
+        _fail(f"store {store.url} is unreachable")
+    return store
+
+
+def _store_options(command: Any) -> Any:
+    command = click.option("--prefix", default=None,
+                           help="Key prefix (default: GUARD_REDIS_PREFIX).")(command)
+    return click.option("--redis-url", default=None,
+                        help="Store URL (default: GUARD_REDIS_URL).")(command)
+
+
+@main.group()
+def bans() -> None:
+    """List, add and remove bans in the shared store."""
+
+
+@bans.command("list")
+@_store_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bans_list(redis_url: str | None, prefix: str | None, as_json: bool) -> None:
+    """Active bans, soonest to expire first."""
+    records = _store_from(redis_url, prefix).list_bans()
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in records], indent=2))
+        return
+    for record in records:
+        click.echo(f"{record.key:40} until {_when(record.until)}  {record.source:8} "
+                   f"{safe(record.reason, 80)}")
+    click.echo(f"{len(records)} active bans")
+
+
+@bans.command("add")
+@click.argument("address")
+@click.option("--duration", type=click.IntRange(min=1), default=3600, show_default=True,
+              help="Seconds.")
+@click.option("--reason", default="manual ban", show_default=True)
+@_store_options
+def bans_add(address: str, duration: int, reason: str, redis_url: str | None,
+             prefix: str | None) -> None:
+    """Ban ADDRESS (an IP, or an IPv6 network such as 2001:db8::/64)."""
+    key = _ban_key(address)
+    record = _store_from(redis_url, prefix).ban(key, duration, reason, source="manual")
+    click.echo(f"banned {record.key} until {_when(record.until)}")
+
+
+@bans.command("remove")
+@click.argument("address")
+@_store_options
+def bans_remove(address: str, redis_url: str | None, prefix: str | None) -> None:
+    """Lift the ban on ADDRESS."""
+    if not _store_from(redis_url, prefix).unban(_ban_key(address)):
+        _fail(f"{address} is not banned")
+    click.echo(f"unbanned {address}")
+
+
+def _when(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+def _ban_key(address: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(address, strict=False)) if "/" in address else str(
+            ipaddress.ip_address(address))
+    except ValueError:
+        _fail(f"not an IP address or network: {safe(address, 64)}")
+        raise
+
+
+@main.group()
+def incidents() -> None:
+    """Incidents the pipeline linked by correlation ID and client."""
+
+
+@incidents.command("list")
+@_store_options
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def incidents_list(redis_url: str | None, prefix: str | None, limit: int, as_json: bool) -> None:
+    """The most recently active incidents."""
+    records = _store_from(redis_url, prefix).list_incidents(limit)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in records], indent=2))
+        return
+    for record in records:
+        click.echo(f"{record.incident_id:34} {record.client:20} events={record.events:<5} "
+                   f"classes={','.join(record.classes)} actions={','.join(record.actions)}")
+    click.echo(f"{len(records)} incidents")
+
+
+@incidents.command("show")
+@click.argument("incident_id")
+@_store_options
+def incidents_show(incident_id: str, redis_url: str | None, prefix: str | None) -> None:
+    """One incident as JSON."""
+    record = _store_from(redis_url, prefix).get_incident(incident_id)
+    if record is None:
+        _fail(f"no incident {safe(incident_id, 64)}")
+    click.echo(json.dumps(dataclasses.asdict(record), indent=2))

@@ -87,3 +87,43 @@ def test_explain_shows_steps_rules_model_and_verdict() -> None:
     assert report["verdict"]["is_threat"] and report["verdict"]["attack_class"] == "xss"
     clean = CliRunner().invoke(main, ["explain", "Ben & Jerry's"])
     assert "Verdict: clean" in clean.output
+
+
+def test_bans_and_incidents_commands(redis_url: str, key_prefix: str) -> None:
+    from guard.events import DetectionEvent
+    from guard.store import create_store
+    from pipelines import PipelineContext, process_events
+    from workers.settings import config_from_env
+
+    store_args = ["--redis-url", redis_url, "--prefix", key_prefix]
+    runner = CliRunner()
+    added = runner.invoke(main, ["bans", "add", "203.0.113.9", "--duration", "600",
+                                 "--reason", "scanner", *store_args])
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(main, ["bans", "list", "--json", *store_args])
+    bans = json.loads(listed.output)
+    assert [b["key"] for b in bans] == ["203.0.113.9"] and bans[0]["source"] == "manual"
+    assert runner.invoke(main, ["bans", "remove", "203.0.113.9", *store_args]).exit_code == 0
+    missing = runner.invoke(main, ["bans", "remove", "203.0.113.9", *store_args])
+    assert missing.exit_code == 2 and "is not banned" in missing.output
+    bad = runner.invoke(main, ["bans", "add", "not-an-ip", *store_args])
+    assert bad.exit_code == 2 and "not an IP address" in bad.output
+
+    store = create_store(redis_url, prefix=key_prefix)
+    config = config_from_env({}).replace(redis_url=redis_url, redis_prefix=key_prefix)
+    event = DetectionEvent.build(client_ip="198.51.100.5", ban_key="198.51.100.5", method="GET",
+                                 path="/x", action="blocked", attack_class="sqli",
+                                 strike_counted=True)
+    process_events([event], PipelineContext(config=config, store=store))
+    listed = json.loads(runner.invoke(main, ["incidents", "list", "--json", *store_args]).output)
+    assert len(listed) == 1 and listed[0]["client"] == "198.51.100.5"
+    shown = runner.invoke(main, ["incidents", "show", listed[0]["incident_id"], *store_args])
+    assert json.loads(shown.output)["classes"] == ["sqli"]
+    assert runner.invoke(main, ["incidents", "show", "nope", *store_args]).exit_code == 2
+    store.close()
+
+
+def test_unreachable_store_is_one_line_error() -> None:
+    result = CliRunner().invoke(main, ["bans", "list", "--redis-url", "redis://127.0.0.1:1/0"])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("guard: store") and "Traceback" not in result.output
