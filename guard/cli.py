@@ -500,3 +500,132 @@ def incidents_show(incident_id: str, redis_url: str | None, prefix: str | None) 
     if record is None:
         _fail(f"no incident {safe(incident_id, 64)}")
     click.echo(json.dumps(dataclasses.asdict(record), indent=2))
+
+
+ADVERSARIAL_INPUTS = {
+    "40 a + !": "a" * 40 + "!",
+    "5000 a + !": "a" * 5000 + "!",
+    "10 KB a": "a" * 10_000,
+    "5000 '{{'": "{{" * 5000,
+    "2000 '${a('": "${a(" * 2000,
+    "1000 'ab' + '!'": "ab" * 1000 + "!",
+}
+
+
+@main.group()
+def patterns() -> None:
+    """List, add, remove and test detection patterns."""
+
+
+@patterns.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_store_options
+def patterns_list(as_json: bool, redis_url: str | None, prefix: str | None) -> None:
+    """Built-in rules, and the operator patterns shared through the store."""
+    from guard.engine.rules import RULES
+
+    rows = [{"id": r.id, "class": r.attack_class, "score": r.score, "shared": False,
+             "regex": r.regex} for r in RULES]
+    sync = _pattern_sync(redis_url, prefix, required=False)
+    if sync is not None:
+        rows += [{"id": e.id, "class": e.attack_class, "score": e.score, "shared": True,
+                  "regex": e.regex, "custom": e.custom, "engine": "linear" if e.linear
+                  else "regex+timeout"} for e in sync.engine.pattern_entries() if e.user_added]
+        sync.stop()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['id']:34} {row['class']:15} {row['score']:.2f} "
+                   f"{'shared' if row['shared'] else 'built-in'}")
+    click.echo(f"{len(rows)} patterns")
+
+
+@patterns.command("add")
+@click.argument("pattern")
+@click.option("--default", "default", is_flag=True, help="List it with the defaults.")
+@_store_options
+def patterns_add(pattern: str, default: bool, redis_url: str | None, prefix: str | None) -> None:
+    """Share PATTERN with every process (web and workers) through the store."""
+    sync = _pattern_sync(redis_url, prefix, required=True)
+    assert sync is not None
+    try:
+        version = sync.add(pattern, custom=not default)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        sync.stop()
+    click.echo(f"added; shared pattern version {version}")
+
+
+@patterns.command("remove")
+@click.argument("pattern")
+@click.option("--default", "default", is_flag=True, help="It was added with --default.")
+@_store_options
+def patterns_remove(pattern: str, default: bool, redis_url: str | None,
+                    prefix: str | None) -> None:
+    """Stop sharing PATTERN."""
+    sync = _pattern_sync(redis_url, prefix, required=True)
+    assert sync is not None
+    present = pattern in (sync.engine.get_default_patterns() if default
+                          else sync.engine.get_custom_patterns())
+    version = sync.remove(pattern, custom=not default)
+    sync.stop()
+    if not present:
+        _fail("no such shared pattern")
+    click.echo(f"removed; shared pattern version {version}")
+
+
+@patterns.command("test")
+@click.argument("pattern")
+@click.option("--timeout", type=float, default=2.0, show_default=True,
+              help="detection_compiler_timeout for a pattern that needs backtracking.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def patterns_test(pattern: str, timeout: float, as_json: bool) -> None:
+    """Say which engine would run PATTERN and time it on adversarial inputs."""
+    from guard.config import SecurityConfig
+    from guard.engine.detector import DetectionEngine
+    from guard.engine.matcher import linear_compile_error
+
+    reason = linear_compile_error(pattern)
+    engine = DetectionEngine(SecurityConfig(detection_compiler_timeout=timeout))
+    try:
+        engine.add_pattern(pattern, custom=True)
+    except ValueError as exc:
+        _fail(str(exc))
+    report: dict[str, Any] = {
+        "pattern": pattern,
+        "engine": "linear (one pass, no backtracking)" if reason is None
+        else f"regex with a {timeout} s timeout ({reason})",
+        "inputs": [],
+    }
+    for label, value in ADVERSARIAL_INPUTS.items():
+        started = time.perf_counter()
+        result = engine.detect(value, semantic=False)
+        report["inputs"].append({
+            "input": label, "ms": round((time.perf_counter() - started) * 1000, 2),
+            "timed_out": bool(result["timeouts"]),
+        })
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"engine: {report['engine']}")
+    for row in report["inputs"]:
+        flag = "  TIMED OUT (counted as a hit)" if row["timed_out"] else ""
+        click.echo(f"  {row['input']:18} {row['ms']:9.2f} ms{flag}")
+
+
+def _pattern_sync(redis_url: str | None, prefix: str | None, required: bool) -> Any:
+    from guard.engine.detector import DetectionEngine
+    from guard.pattern_sync import PatternSync
+
+    config = _settings(redis_url, None, prefix)
+    if not config.redis_url:
+        if required:
+            _fail("shared patterns need a store: set GUARD_REDIS_URL or pass --redis-url")
+        return None
+    try:
+        return PatternSync(DetectionEngine(), config.redis_url, config.redis_prefix).start()
+    except Exception as exc:
+        _fail(f"store {config.redis_url} is unreachable: {type(exc).__name__}")
+        raise

@@ -127,3 +127,30 @@ def test_unreachable_store_is_one_line_error() -> None:
     result = CliRunner().invoke(main, ["bans", "list", "--redis-url", "redis://127.0.0.1:1/0"])
     assert result.exit_code == 2
     assert result.output.strip().startswith("guard: store") and "Traceback" not in result.output
+
+
+def test_patterns_commands(redis_url: str, key_prefix: str) -> None:
+    store_args = ["--redis-url", redis_url, "--prefix", key_prefix]
+    runner = CliRunner()
+    added = runner.invoke(main, ["patterns", "add", r"acme-\d{6}", *store_args])
+    assert added.exit_code == 0 and "version 1" in added.output, added.output
+    rows = json.loads(runner.invoke(main, ["patterns", "list", "--json", *store_args]).output)
+    shared = [r for r in rows if r["shared"]]
+    assert [r["regex"] for r in shared] == [r"acme-\d{6}"] and shared[0]["engine"] == "linear"
+    assert len(rows) > 80
+    assert runner.invoke(main, ["patterns", "remove", r"acme-\d{6}", *store_args]).exit_code == 0
+    gone = runner.invoke(main, ["patterns", "remove", r"acme-\d{6}", *store_args])
+    assert gone.exit_code == 2
+    invalid = runner.invoke(main, ["patterns", "add", "(unclosed", *store_args])
+    assert invalid.exit_code == 2 and "guard:" in invalid.output
+
+
+def test_patterns_test_reports_engine_and_timeouts() -> None:
+    linear = json.loads(CliRunner().invoke(main, ["patterns", "test", "^(a+)+$", "--json"]).output)
+    assert linear["engine"].startswith("linear")
+    assert all(row["ms"] < 1000 and not row["timed_out"] for row in linear["inputs"])
+    result = CliRunner().invoke(main, ["patterns", "test", r"^(\w+\s?)+\1$", "--timeout", "0.2",
+                                       "--json"])
+    report = json.loads(result.output[result.output.index("{"):])
+    assert report["engine"].startswith("regex with a 0.2 s timeout")
+    assert any(row["timed_out"] and row["ms"] < 1200 for row in report["inputs"])
