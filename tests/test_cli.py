@@ -154,3 +154,10 @@ def test_patterns_test_reports_engine_and_timeouts() -> None:
     report = json.loads(result.output[result.output.index("{"):])
     assert report["engine"].startswith("regex with a 0.2 s timeout")
     assert any(row["timed_out"] and row["ms"] < 1200 for row in report["inputs"])
+
+
+def test_registered_as_a_flask_command() -> None:
+    done = subprocess.run([sys.executable, "-m", "flask", "guard", "detect", "{{7*7}}"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "ssti" in done.stdout
