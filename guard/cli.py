@@ -629,3 +629,35 @@ def _pattern_sync(redis_url: str | None, prefix: str | None, required: bool) -> 
     except Exception as exc:
         _fail(f"store {config.redis_url} is unreachable: {type(exc).__name__}")
         raise
+
+
+@main.group()
+def config() -> None:
+    """Inspect Guard's settings."""
+
+
+@config.command("check")
+@_store_options
+@click.option("--broker-url", default=None, help="Broker URL (default: GUARD_BROKER_URL).")
+def config_check(redis_url: str | None, prefix: str | None, broker_url: str | None) -> None:
+    """Validate the GUARD_* settings and test the store and broker connections."""
+    from guard.errors import GuardError
+    from guard.store import create_store
+
+    try:
+        settings = _settings(redis_url, broker_url, prefix)
+    except (GuardError, ValueError) as exc:
+        _fail(f"invalid configuration: {exc}")
+        return
+    click.echo("settings: valid")
+    store = create_store(settings.redis_url, prefix=settings.redis_prefix, timeout=1.0)
+    store_ok = store.ping()
+    click.echo(f"store {store.url}: {'reachable' if store_ok else 'UNREACHABLE'}")
+    broker = _broker_status(settings.broker_url, ())
+    if settings.broker_url:
+        click.echo(f"broker {broker['url']}: "
+                   f"{'reachable' if broker['reachable'] else 'UNREACHABLE'}")
+    else:
+        click.echo("broker: none (pipeline runs in-process)")
+    if not store_ok or broker["reachable"] is False:
+        sys.exit(1)

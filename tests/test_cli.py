@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from guard.cli import main
@@ -161,3 +162,18 @@ def test_registered_as_a_flask_command() -> None:
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "ssti" in done.stdout
+
+
+def test_config_check(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["config", "check", "--redis-url", redis_url,
+                              "--broker-url", redis_url])
+    assert ok.exit_code == 0, ok.output
+    assert "settings: valid" in ok.output and ok.output.count("reachable") == 2
+    dead = runner.invoke(main, ["config", "check", "--redis-url", "redis://127.0.0.1:1/0"])
+    assert dead.exit_code == 1 and "UNREACHABLE" in dead.output
+    monkeypatch.setenv("GUARD_FAIL_MODE", "sideways")
+    invalid = runner.invoke(main, ["config", "check"])
+    assert invalid.exit_code == 2
+    assert invalid.output.startswith("guard: invalid configuration")
+    assert "fail_mode" in invalid.output
