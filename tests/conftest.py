@@ -26,7 +26,8 @@ _redis_process: subprocess.Popen[bytes] | None = None
 _redis_dir: str | None = None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -41,7 +42,7 @@ def _start_redis() -> str:
             "redis-server (e.g. `apt-get install redis-server`) so the suite can start its own.",
             returncode=3,
         )
-    port = _free_port()
+    port = free_port()
     _redis_dir = tempfile.mkdtemp(prefix="guard-test-redis-")
     _redis_process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from guard.cli import main
+from tests.conftest import free_port
 
 
 def test_detect_arguments_table() -> None:
@@ -67,11 +68,7 @@ def test_demo_shows_verdicts_bans_and_pipeline() -> None:
 
 
 def test_status_reports_an_unreachable_store_with_exit_1() -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     result = CliRunner().invoke(main, ["status", "--redis-url", f"redis://127.0.0.1:{port}/0"])
     assert result.exit_code == 1
     assert "reachable: False" in result.output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -11,6 +10,7 @@ import redis
 
 from guard.dispatch import ANALYSIS_QUEUE, CeleryTransport, EventPublisher, InProcessTransport
 from guard.events import DetectionEvent
+from tests.conftest import free_port
 
 
 def _event(n: int) -> DetectionEvent:
@@ -62,14 +62,8 @@ def test_in_process_transport_runs_callback() -> None:
     publisher.close()
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_dead_broker_drops_and_counts_without_blocking_publishers() -> None:
-    publisher = EventPublisher(CeleryTransport(f"redis://127.0.0.1:{_closed_port()}/0", 0.2),
+    publisher = EventPublisher(CeleryTransport(f"redis://127.0.0.1:{free_port()}/0", 0.2),
                                maxsize=50)
     started = time.perf_counter()
     for i in range(500):

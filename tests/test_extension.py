@@ -15,6 +15,7 @@ from guard import ConfigurationError, FlaskAPIGuard, SecurityConfig
 from guard.engine.normalize import normalize
 from guard.extension import state_for
 from guard.handlers.suspatterns_handler import sus_patterns_handler
+from tests.conftest import free_port
 
 SQLI = "1' UNION SELECT password FROM users--"
 
@@ -232,12 +233,7 @@ def test_invalid_configuration_fails_at_start() -> None:
 
 @pytest.fixture
 def dead_redis() -> Iterator[str]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    yield f"redis://127.0.0.1:{port}/0"
+    yield f"redis://127.0.0.1:{free_port()}/0"
 
 
 def test_store_down_fail_open(dead_redis: str, caplog: pytest.LogCaptureFixture) -> None:

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import jsonschema
 import yaml
 
 from guard.config import CONFIG_PREFIX, SecurityConfig
+from tests.conftest import free_port
 from workers.settings import config_from_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,18 +59,12 @@ def test_env_example_lists_every_setting_with_its_default() -> None:
     assert config_from_env(values) == SecurityConfig()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_procfile_checks_and_runs(redis_url: str, key_prefix: str) -> None:
     honcho = [sys.executable, "-m", "honcho"]
     checked = subprocess.run([*honcho, "check", "-f", "ops/Procfile"], cwd=ROOT,
                              capture_output=True, text=True, timeout=60, check=False)
     assert checked.returncode == 0, checked.stderr
-    port = _free_port()
+    port = free_port()
     broker = redis_url.rsplit("/", 1)[0] + "/12"
     env = {**os.environ, "GUARD_WEB_BIND": f"127.0.0.1:{port}", "GUARD_REDIS_URL": redis_url,
            "GUARD_REDIS_PREFIX": key_prefix, "GUARD_BROKER_URL": broker,

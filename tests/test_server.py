@@ -15,13 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -29,7 +25,7 @@ def serve() -> Iterator[Callable[..., int]]:
     processes: list[subprocess.Popen[str]] = []
 
     def start(**settings: object) -> int:
-        port = _free_port()
+        port = free_port()
         env = dict(os.environ)
         env.update({f"GUARD_{k.upper()}": json.dumps(v) for k, v in settings.items()})
         proc = subprocess.Popen(

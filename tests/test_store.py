@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -25,6 +24,7 @@ import redis
 from guard.errors import ConfigurationError, StorageError
 from guard.store import BanRecord, MemoryStore, RedisStore, Store, create_store
 from guard.store._args import MAX_KEY_LENGTH, MAX_SECONDS
+from tests.conftest import free_port
 
 BACKENDS = ["memory", "redis"]
 both = pytest.mark.parametrize("store", BACKENDS, indirect=True)
@@ -56,12 +56,6 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @both

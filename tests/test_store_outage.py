@@ -16,19 +16,14 @@ from flask import Flask
 
 from guard import FlaskAPIGuard, SecurityConfig
 from guard.extension import state_for
+from tests.conftest import free_port
 
 ATTACK = "1' UNION SELECT password FROM users--"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class PrivateRedis:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="guard-outage-")
         self.process: subprocess.Popen[bytes] | None = None
 
