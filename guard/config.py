@@ -72,6 +72,9 @@ class SecurityConfig:
     share_patterns: bool = True
     event_queue_size: int = 10_000
     event_sample_rate: float = 0.01
+    dashboard_enabled: bool = False
+    dashboard_path: str = "/_guard"
+    dashboard_token: str | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -116,6 +119,15 @@ class SecurityConfig:
         _require(self.strike_window >= 1, "strike_window must be >= 1 second")
         _require(self.event_queue_size >= 1, "event_queue_size must be >= 1")
         _require(0.0 <= self.event_sample_rate <= 1.0, "event_sample_rate must be in [0, 1]")
+        if self.dashboard_enabled:
+            _require(
+                bool(self.dashboard_token) and len(self.dashboard_token or "") >= 16,
+                "dashboard_enabled=True requires a dashboard_token of at least 16 characters",
+            )
+        _require(
+            self.dashboard_path.startswith("/") and self.dashboard_path != "/",
+            "dashboard_path must start with '/' and not be '/'",
+        )
         _require(8 <= self.ban_ipv6_prefix <= 128, "ban_ipv6_prefix must be within [8, 128]")
         if isinstance(self.trusted_proxies, bool) or not isinstance(self.trusted_proxies, int):
             for cidr in _as_list(self.trusted_proxies, "trusted_proxies"):

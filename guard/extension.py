@@ -174,6 +174,10 @@ class FlaskAPIGuard:
             except Exception as exc:
                 log.error("pattern sharing unavailable, local patterns only: %s", exc)
         app.extensions["guard"] = state
+        if config.dashboard_enabled:
+            from guard.dashboard import init_dashboard
+
+            init_dashboard(app, state)
         app.before_request(_before_request)
         app.after_request(_after_request)
         app.teardown_request(_teardown_request)
