@@ -30,51 +30,145 @@ class SecurityConfig:
     """
 
     enable_penetration_detection: bool = True
+    """Screen requests at all. False keeps ban enforcement (a banned client is still refused) but
+    inspects nothing.
+    """
     passive_mode: bool = False
+    """Detect and log (`[PASSIVE MODE] …` lines), count strikes, but never block or ban. Start
+    here, then switch off.
+    """
     auto_ban_threshold: int = 5
+    """Strikes within `strike_window` that ban a client. Each blocked request, and each attack the
+    pipeline's model finds in an allowed one, is one strike.
+    """
     auto_ban_duration: int = 3600
+    """Seconds an automatic ban lasts."""
 
     detection_compiler_timeout: float = 2.0
+    """Seconds an operator pattern that needs backtracking may run on one value before the match is
+    stopped; a timeout counts as a hit. The built-in rules are linear-time and never need it.
+    """
     detection_max_content_length: int = 10000
+    """Characters of one value the engine inspects; a longer value is cut (see
+    `detection_preserve_attack_patterns`) and its result says `truncated: true`.
+    """
     detection_preserve_attack_patterns: bool = True
+    """When cutting a long value, keep the windows around every rule match and encoded run instead
+    of only the head, so padding cannot push a payload out of view.
+    """
     detection_semantic_threshold: float = 0.7
+    """Probability at or above which the semantic model alone makes a value a threat. Higher means
+    fewer false positives and more misses.
+    """
     detection_anomaly_threshold: float = 3.0
+    """z-score at or above which an anomaly is flagged: a pattern's timing in the engine, or in the
+    pipeline a client's or rule's count for the minute against everyone else's.
+    """
     detection_slow_pattern_threshold: float = 0.1
+    """Seconds of mean evaluation time above which a pattern is reported as slow by
+    `get_performance_stats()`.
+    """
     detection_monitor_history_size: int = 1000
+    """Timings kept per pattern for the performance statistics (mean, deviation, anomalies)."""
     detection_max_tracked_patterns: int = 1000
+    """Patterns the performance monitor keeps statistics for; the least recently used are evicted
+    beyond this.
+    """
 
     enable_agent: bool = False
+    """Ship detection events and metrics to the agent endpoint, in batches, from the pipeline
+    (never from the request). Requires `agent_api_key`.
+    """
     agent_api_key: str | None = None
+    """Key sent to the agent endpoint. Required when `enable_agent` is on."""
     agent_endpoint: str = "http://127.0.0.1:8765/api/v1/events"
+    """URL the pipeline POSTs event and metric batches to."""
     agent_enable_events: bool = True
+    """With the agent on, ship one record per detection event."""
     agent_enable_metrics: bool = True
+    """With the agent on, ship the pipeline's counters with each batch."""
 
     redis_url: str | None = None
+    """Store for bans, strikes, counters, incidents and shared patterns (`redis://`, `rediss://`,
+    `unix://`). None, or `memory://`, keeps them in this process only.
+    """
     redis_prefix: str = "guard:"
+    """Prefix of every key Guard writes in the store, so several apps can share one Redis."""
     broker_url: str | None = None
+    """Celery broker (Redis) the web processes publish events to for the workers. None runs the
+    pipeline on a background thread in each web process.
+    """
     store_timeout: float = 0.05
+    """Socket timeout, in seconds, of every store call from a web process. After a failure the
+    circuit breaker skips the store until a probe succeeds.
+    """
     fail_mode: Literal["open", "closed"] = "open"
+    """What requests get while the store is unreachable: `open` screens them and enforces the bans
+    this process already knows; `closed` refuses them with 503.
+    """
     ban_cache_ttl: float = 1.0
+    """Seconds a web process trusts a "not banned" answer before asking the store again, so a ban
+    made elsewhere takes effect here within about this long.
+    """
 
     trusted_proxies: int | list[str] = 0
+    """How far to believe `X-Forwarded-For`: 0 ignores it; a hop count n takes the n-th address
+    from the right; a list of CIDRs walks from the socket peer past trusted addresses.
+    """
     whitelist: list[str] = field(default_factory=list)
+    """Addresses or CIDRs that are screened (and blocked) as usual but never struck or banned."""
     ban_ipv6_prefix: int = 128
+    """Prefix length an IPv6 ban covers: 128 bans one address, 64 the client's whole /64. IPv4 bans
+    are always one address.
+    """
 
     exclude_paths: list[str] = field(default_factory=list)
+    """Path prefixes that are not screened at all (health checks, trusted static files). Each must
+    start with `/`.
+    """
     excluded_params: list[str] = field(default_factory=list)
+    """Query, form and JSON field names whose values are not screened."""
     excluded_headers: list[str] = field(default_factory=list)
+    """Header names (any case) whose values are not screened."""
     max_request_size: int = 10 * 1024 * 1024
+    """Largest request body in bytes; a larger one gets 413 without being read. A route can set its
+    own with `@guard.route(max_request_size=…)`.
+    """
     inspect_max_parts: int = 512
+    """Values one request is taken apart into; whatever is left over is screened together as one
+    raw value.
+    """
     inspect_max_json_depth: int = 64
+    """Nesting levels of a JSON body walked value by value; deeper content is screened as raw text.
+    """
     inspect_upload_bytes: int = 4096
+    """Bytes read from the start of each uploaded file and screened along with its file name."""
     inline_semantic: bool = True
+    """Run the semantic model in the request as well as the patterns. False leaves it to the
+    pipeline, which strikes the client for attacks it finds later.
+    """
     strike_window: int = 3600
+    """Seconds a strike counts towards `auto_ban_threshold`."""
     share_patterns: bool = True
+    """With a store, keep operator patterns added or removed in any process (or with `guard
+    patterns`) in step across every web process and worker.
+    """
     event_queue_size: int = 10_000
+    """Events a web process holds for publishing; when the queue is full new events are dropped and
+    counted (`guard.events.dropped`), never waited for.
+    """
     event_sample_rate: float = 0.01
+    """Fraction of clean requests sent to the pipeline as `sampled` events, which feed the per-
+    client baselines of the anomaly statistics.
+    """
     dashboard_enabled: bool = False
+    """Serve the operator dashboard at `dashboard_path`. Requires `dashboard_token`."""
     dashboard_path: str = "/_guard"
+    """URL path of the dashboard; must start with `/` and not be `/`."""
     dashboard_token: str | None = None
+    """Secret the dashboard asks for (at least 16 characters). Required when `dashboard_enabled` is
+    on.
+    """
 
     def __post_init__(self) -> None:
         self.validate()
