@@ -1,24 +1,118 @@
 """The ``guard`` command line.
 
 ``guard detect`` screens values given as arguments, in a file, or on standard input (plain lines
-or JSON Lines with a ``payload`` key) and prints the verdicts as a table or as JSON.
+or JSON Lines with a ``payload`` key) and prints the verdicts as a table or as JSON. The other
+commands run the demo, report status, explain a verdict, and manage bans, incidents, patterns
+and settings. Every command that prints data takes ``--json``.
+
+Long operations draw a :class:`Progress` bar on standard error, only when standard error is a
+terminal; the bar erases itself, so neither a pipe nor the ``--json`` output ever contains it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Any, TextIO
+from types import TracebackType
+from typing import Any, ClassVar, TextIO
 
 import click
 
 from guard.logsafe import safe
 
 PROGRESS_MIN_ITEMS = 200
+"""``guard detect`` draws a bar from this many values on; fewer finish before it would show."""
+
+
+class Progress:
+    """A one-line progress bar on standard error, drawn only when standard error is a terminal.
+
+    Use as a context manager and call :meth:`advance` after each step; :meth:`echo` prints a
+    line to standard output without tearing the bar. On exit the bar is erased, so whatever the
+    command prints afterwards is exactly what it would print without one.
+    """
+
+    WIDTH = 24
+    INTERVAL = 0.05
+    _active: ClassVar[Progress | None] = None
+
+    def __init__(
+        self, label: str, total: int, *, enabled: bool = True, stream: TextIO | None = None
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.label = label
+        self.total = max(total, 1)
+        self.done = 0
+        self.step = ""
+        self.enabled = enabled and _is_terminal(self.stream)
+        self._drawn_at = 0.0
+
+    def __enter__(self) -> Progress:
+        Progress._active = self
+        self._draw(force=True)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        Progress._active = None
+        self._erase()
+
+    @classmethod
+    def pause(cls) -> None:
+        """Erase the bar in progress, if any, so an error message gets a line of its own."""
+        if cls._active is not None:
+            cls._active._erase()
+
+    def advance(self, step: str = "") -> None:
+        """Count one step done; ``step`` names the one now running (a fixed label, not data)."""
+        self.done = min(self.done + 1, self.total)
+        # A new step name is drawn at once; plain counting is drawn at most every INTERVAL.
+        changed, self.step = step != self.step, step
+        self._draw(force=changed or self.done == self.total)
+
+    def start(self, step: str) -> None:
+        """Name the step now running without counting one done."""
+        self.step = step
+        self._draw(force=True)
+
+    def echo(self, line: str) -> None:
+        """Print ``line`` to standard output, clearing the bar first and redrawing it after."""
+        self._erase()
+        click.echo(line)
+        self._draw(force=True)
+
+    def _draw(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not force and now - self._drawn_at < self.INTERVAL):
+            return
+        self._drawn_at = now
+        filled = self.WIDTH * self.done // self.total
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        text = f"{self.label} [{bar}] {self.done}/{self.total} {self.step}".rstrip()
+        columns = shutil.get_terminal_size((80, 24)).columns
+        self.stream.write("\r" + text[: max(columns - 1, 10)] + "\x1b[K")
+        self.stream.flush()
+
+    def _erase(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,11 +177,10 @@ def detect(
     items = _collect(values, file)
     rows: list[dict[str, Any]] = []
     started = time.perf_counter()
-    show_progress = len(items) >= PROGRESS_MIN_ITEMS and not as_json
-    with click.progressbar(items, label="screening", file=sys.stderr,
-                           hidden=not show_progress) as bar:
-        for value in bar:
+    with Progress("screening", len(items), enabled=len(items) >= PROGRESS_MIN_ITEMS) as progress:
+        for value in items:
             rows.append(_row(value, sus_patterns_handler.detect(value, context=context)))
+            progress.advance()
     elapsed = time.perf_counter() - started
     if as_json:
         for row in rows:
@@ -182,26 +275,31 @@ def demo(serve: bool, port: int) -> None:
     import logging
 
     logging.getLogger("guard").setLevel(logging.CRITICAL)
-    click.echo(f"{'CLIENT':15} {'REQUEST':44} {'STATUS':6} VERDICT")
-    for client_ip, method, path, kwargs in DEMO_SCRIPT:
-        test_client = app.test_client()
-        test_client.environ_base["REMOTE_ADDR"] = client_ip
-        response = test_client.open(path, method=method, **kwargs)
-        body = response.get_json(silent=True) or {}
-        verdict = _demo_verdict(response.status_code, body)
-        shown = safe(_demo_request(method, path, kwargs), 400)
-        shown = shown if len(shown) <= 44 else shown[:43] + "…"
-        click.echo(f"{client_ip:15} {shown:44} {response.status_code:<6} {verdict}")
     from guard.extension import state_for
     from pipelines import list_incidents, shared_performance_stats
 
     state = state_for(app)
+    click.echo(f"{'CLIENT':15} {'REQUEST':44} {'STATUS':6} VERDICT")
+    with Progress("demo", len(DEMO_SCRIPT) + 1) as progress:
+        progress.start("requests")
+        for client_ip, method, path, kwargs in DEMO_SCRIPT:
+            test_client = app.test_client()
+            test_client.environ_base["REMOTE_ADDR"] = client_ip
+            response = test_client.open(path, method=method, **kwargs)
+            body = response.get_json(silent=True) or {}
+            verdict = _demo_verdict(response.status_code, body)
+            shown = safe(_demo_request(method, path, kwargs), 400)
+            shown = shown if len(shown) <= 44 else shown[:43] + "…"
+            progress.echo(f"{client_ip:15} {shown:44} {response.status_code:<6} {verdict}")
+            progress.advance("requests")
+        progress.start("pipeline")
+        state.publisher.flush(10)
+        progress.advance()
     bans = state.store.list_bans()
     click.echo(f"\nActive bans: {len(bans)}")
     for ban in bans:
         click.echo(f"  {ban.key} until {time.strftime('%H:%M:%S', time.localtime(ban.until))}"
                    f" - {safe(ban.reason, 80)}")
-    state.publisher.flush(10)
     processed = shared_performance_stats(state.store, hours=1)["events"]["processed"]
     incidents = list_incidents(state.store)
     click.echo(f"\nPipeline (in-process): {state.publisher.stats.published} events published, "
@@ -239,6 +337,7 @@ def _settings(redis_url: str | None, broker_url: str | None, prefix: str | None)
 
 
 def _fail(message: str) -> None:
+    Progress.pause()
     click.echo(f"guard: {message}", err=True)
     sys.exit(2)
 
@@ -255,7 +354,8 @@ def status(as_json: bool, redis_url: str | None, broker_url: str | None,
 
     try:
         config = _settings(redis_url, broker_url, prefix)
-        report = _status_report(config)
+        with Progress("status", len(STATUS_STEPS)) as progress:
+            report = _status_report(config, progress)
     except (GuardError, ValueError) as exc:
         _fail(str(exc))
         return
@@ -270,17 +370,22 @@ def status(as_json: bool, redis_url: str | None, broker_url: str | None,
         sys.exit(1)
 
 
-def _status_report(config: Any) -> dict[str, dict[str, Any]]:
+STATUS_STEPS = ("store", "broker", "events", "bans", "incidents", "patterns", "agent")
+"""The sections of ``guard status``, in the order they are gathered."""
+
+
+def _status_report(config: Any, progress: Progress) -> dict[str, dict[str, Any]]:
     from guard.dispatch import ANALYSIS_QUEUE
     from guard.store import create_store
     from pipelines import list_incidents, shared_performance_stats
 
+    progress.start("store")
     store = create_store(config.redis_url, prefix=config.redis_prefix, timeout=1.0)
     reachable = store.ping()
-    report: dict[str, dict[str, Any]] = {
-        "store": {"url": store.url, "reachable": reachable},
-        "broker": _broker_status(config.broker_url, (ANALYSIS_QUEUE, "guard.shipping")),
-    }
+    report: dict[str, dict[str, Any]] = {"store": {"url": store.url, "reachable": reachable}}
+    progress.advance("broker")
+    report["broker"] = _broker_status(config.broker_url, (ANALYSIS_QUEUE, "guard.shipping"))
+    progress.advance("events")
     if not reachable:
         report["events"] = {"error": "store unreachable"}
         return report
@@ -290,11 +395,16 @@ def _status_report(config: Any) -> dict[str, dict[str, Any]]:
         "dropped": store.get_counter("events:dropped"),
         "processed": shared["events"]["processed"],
     }
+    progress.advance("bans")
     report["bans"] = {"active": len(store.list_bans(limit=100_000))}
+    progress.advance("incidents")
     report["incidents"] = {"active": len(list_incidents(store, limit=10_000))}
+    progress.advance("patterns")
     report["patterns"] = {"version": _pattern_version(config)}
+    progress.advance("agent")
     report["agent"] = {name: store.get_counter(f"agent:batches_{name}")
                        for name in ("sent", "dropped", "rejected")}
+    progress.advance()
     return report
 
 
@@ -411,6 +521,10 @@ def _store_options(command: Any) -> Any:
                         help="Store URL (default: GUARD_REDIS_URL).")(command)
 
 
+def _json_option(command: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(command)
+
+
 @main.group()
 def bans() -> None:
     """List, add and remove bans in the shared store."""
@@ -418,10 +532,15 @@ def bans() -> None:
 
 @bans.command("list")
 @_store_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_json_option
 def bans_list(redis_url: str | None, prefix: str | None, as_json: bool) -> None:
     """Active bans, soonest to expire first."""
-    records = _store_from(redis_url, prefix).list_bans()
+    with Progress("bans", 2) as progress:
+        progress.start("connecting")
+        store = _store_from(redis_url, prefix)
+        progress.advance("reading")
+        records = store.list_bans()
+        progress.advance()
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in records], indent=2))
         return
@@ -435,24 +554,30 @@ def bans_list(redis_url: str | None, prefix: str | None, as_json: bool) -> None:
 @click.argument("address")
 @click.option("--duration", type=click.IntRange(min=1), default=3600, show_default=True,
               help="Seconds.")
-@click.option("--reason", default="manual ban", show_default=True)
+@click.option("--reason", default="manual ban", show_default=True, help="Why, for the record.")
 @_store_options
+@_json_option
 def bans_add(address: str, duration: int, reason: str, redis_url: str | None,
-             prefix: str | None) -> None:
+             prefix: str | None, as_json: bool) -> None:
     """Ban ADDRESS (an IP, or an IPv6 network such as 2001:db8::/64)."""
     key = _ban_key(address)
     record = _store_from(redis_url, prefix).ban(key, duration, reason, source="manual")
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(record), indent=2))
+        return
     click.echo(f"banned {record.key} until {_when(record.until)}")
 
 
 @bans.command("remove")
 @click.argument("address")
 @_store_options
-def bans_remove(address: str, redis_url: str | None, prefix: str | None) -> None:
+@_json_option
+def bans_remove(address: str, redis_url: str | None, prefix: str | None, as_json: bool) -> None:
     """Lift the ban on ADDRESS."""
-    if not _store_from(redis_url, prefix).unban(_ban_key(address)):
+    key = _ban_key(address)
+    if not _store_from(redis_url, prefix).unban(key):
         _fail(f"{address} is not banned")
-    click.echo(f"unbanned {address}")
+    click.echo(json.dumps({"unbanned": key}) if as_json else f"unbanned {key}")
 
 
 def _when(epoch: float) -> str:
@@ -478,10 +603,15 @@ def incidents() -> None:
 @incidents.command("list")
 @_store_options
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_json_option
 def incidents_list(redis_url: str | None, prefix: str | None, limit: int, as_json: bool) -> None:
     """The most recently active incidents."""
-    records = _store_from(redis_url, prefix).list_incidents(limit)
+    with Progress("incidents", 2) as progress:
+        progress.start("connecting")
+        store = _store_from(redis_url, prefix)
+        progress.advance("reading")
+        records = store.list_incidents(limit)
+        progress.advance()
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in records], indent=2))
         return
@@ -494,12 +624,24 @@ def incidents_list(redis_url: str | None, prefix: str | None, limit: int, as_jso
 @incidents.command("show")
 @click.argument("incident_id")
 @_store_options
-def incidents_show(incident_id: str, redis_url: str | None, prefix: str | None) -> None:
-    """One incident as JSON."""
+@_json_option
+def incidents_show(incident_id: str, redis_url: str | None, prefix: str | None,
+                   as_json: bool) -> None:
+    """One incident: its clients, correlation IDs, parts, classes and actions."""
     record = _store_from(redis_url, prefix).get_incident(incident_id)
     if record is None:
         _fail(f"no incident {safe(incident_id, 64)}")
-    click.echo(json.dumps(dataclasses.asdict(record), indent=2))
+        return
+    fields = dataclasses.asdict(record)
+    if as_json:
+        click.echo(json.dumps(fields, indent=2))
+        return
+    for name, value in fields.items():
+        if name in ("first_seen", "last_seen"):
+            value = _when(value)
+        elif isinstance(value, list | tuple):
+            value = ", ".join(safe(item, 80) for item in value) or "-"
+        click.echo(f"{name:16} {value}")
 
 
 ADVERSARIAL_INPUTS = {
@@ -518,7 +660,7 @@ def patterns() -> None:
 
 
 @patterns.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_json_option
 @_store_options
 def patterns_list(as_json: bool, redis_url: str | None, prefix: str | None) -> None:
     """Built-in rules, and the operator patterns shared through the store."""
@@ -545,7 +687,9 @@ def patterns_list(as_json: bool, redis_url: str | None, prefix: str | None) -> N
 @click.argument("pattern")
 @click.option("--default", "default", is_flag=True, help="List it with the defaults.")
 @_store_options
-def patterns_add(pattern: str, default: bool, redis_url: str | None, prefix: str | None) -> None:
+@_json_option
+def patterns_add(pattern: str, default: bool, redis_url: str | None, prefix: str | None,
+                 as_json: bool) -> None:
     """Share PATTERN with every process (web and workers) through the store."""
     sync = _pattern_sync(redis_url, prefix, required=True)
     assert sync is not None
@@ -555,15 +699,16 @@ def patterns_add(pattern: str, default: bool, redis_url: str | None, prefix: str
         _fail(str(exc))
     finally:
         sync.stop()
-    click.echo(f"added; shared pattern version {version}")
+    _echo_version("added", version, as_json)
 
 
 @patterns.command("remove")
 @click.argument("pattern")
 @click.option("--default", "default", is_flag=True, help="It was added with --default.")
 @_store_options
+@_json_option
 def patterns_remove(pattern: str, default: bool, redis_url: str | None,
-                    prefix: str | None) -> None:
+                    prefix: str | None, as_json: bool) -> None:
     """Stop sharing PATTERN."""
     sync = _pattern_sync(redis_url, prefix, required=True)
     assert sync is not None
@@ -573,14 +718,21 @@ def patterns_remove(pattern: str, default: bool, redis_url: str | None,
     sync.stop()
     if not present:
         _fail("no such shared pattern")
-    click.echo(f"removed; shared pattern version {version}")
+    _echo_version("removed", version, as_json)
+
+
+def _echo_version(action: str, version: int, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({action: True, "version": version}))
+    else:
+        click.echo(f"{action}; shared pattern version {version}")
 
 
 @patterns.command("test")
 @click.argument("pattern")
 @click.option("--timeout", type=float, default=2.0, show_default=True,
               help="detection_compiler_timeout for a pattern that needs backtracking.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_json_option
 def patterns_test(pattern: str, timeout: float, as_json: bool) -> None:
     """Say which engine would run PATTERN and time it on adversarial inputs."""
     from guard.config import SecurityConfig
@@ -599,13 +751,16 @@ def patterns_test(pattern: str, timeout: float, as_json: bool) -> None:
         else f"regex with a {timeout} s timeout ({reason})",
         "inputs": [],
     }
-    for label, value in ADVERSARIAL_INPUTS.items():
-        started = time.perf_counter()
-        result = engine.detect(value, semantic=False)
-        report["inputs"].append({
-            "input": label, "ms": round((time.perf_counter() - started) * 1000, 2),
-            "timed_out": bool(result["timeouts"]),
-        })
+    with Progress("timing", len(ADVERSARIAL_INPUTS)) as progress:
+        for label, value in ADVERSARIAL_INPUTS.items():
+            progress.start(label)
+            started = time.perf_counter()
+            result = engine.detect(value, semantic=False)
+            report["inputs"].append({
+                "input": label, "ms": round((time.perf_counter() - started) * 1000, 2),
+                "timed_out": bool(result["timeouts"]),
+            })
+            progress.advance()
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -639,7 +794,9 @@ def config() -> None:
 @config.command("check")
 @_store_options
 @click.option("--broker-url", default=None, help="Broker URL (default: GUARD_BROKER_URL).")
-def config_check(redis_url: str | None, prefix: str | None, broker_url: str | None) -> None:
+@_json_option
+def config_check(redis_url: str | None, prefix: str | None, broker_url: str | None,
+                 as_json: bool) -> None:
     """Validate the GUARD_* settings and test the store and broker connections."""
     from guard.errors import GuardError
     from guard.store import create_store
@@ -649,15 +806,32 @@ def config_check(redis_url: str | None, prefix: str | None, broker_url: str | No
     except (GuardError, ValueError) as exc:
         _fail(f"invalid configuration: {exc}")
         return
-    click.echo("settings: valid")
-    store = create_store(settings.redis_url, prefix=settings.redis_prefix, timeout=1.0)
-    store_ok = store.ping()
-    click.echo(f"store {store.url}: {'reachable' if store_ok else 'UNREACHABLE'}")
-    broker = _broker_status(settings.broker_url, ())
-    if settings.broker_url:
-        click.echo(f"broker {broker['url']}: "
-                   f"{'reachable' if broker['reachable'] else 'UNREACHABLE'}")
+    with Progress("checking", 2) as progress:
+        progress.start("store")
+        store = create_store(settings.redis_url, prefix=settings.redis_prefix, timeout=1.0)
+        store_ok = store.ping()
+        progress.advance("broker")
+        broker = _broker_status(settings.broker_url, ())
+        progress.advance()
+    if as_json:
+        click.echo(json.dumps({"settings": "valid", "store": {"url": store.url,
+                                                              "reachable": store_ok},
+                               "broker": broker}, indent=2))
     else:
-        click.echo("broker: none (pipeline runs in-process)")
+        click.echo("settings: valid")
+        click.echo(f"store {store.url}: {'reachable' if store_ok else 'UNREACHABLE'}")
+        if settings.broker_url:
+            click.echo(f"broker {broker['url']}: "
+                       f"{'reachable' if broker['reachable'] else 'UNREACHABLE'}")
+        else:
+            click.echo("broker: none (pipeline runs in-process)")
     if not store_ok or broker["reachable"] is False:
         sys.exit(1)
+
+
+@config.command("reference")
+def config_reference() -> None:
+    """Print the Markdown reference of every setting (docs/configuration.md)."""
+    from guard.config_docs import reference_markdown
+
+    click.echo(reference_markdown(), nl=False)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -115,8 +120,11 @@ def test_bans_and_incidents_commands(redis_url: str, key_prefix: str) -> None:
     process_events([event], PipelineContext(config=config, store=store))
     listed = json.loads(runner.invoke(main, ["incidents", "list", "--json", *store_args]).output)
     assert len(listed) == 1 and listed[0]["client"] == "198.51.100.5"
-    shown = runner.invoke(main, ["incidents", "show", listed[0]["incident_id"], *store_args])
+    incident_id = listed[0]["incident_id"]
+    shown = runner.invoke(main, ["incidents", "show", incident_id, "--json", *store_args])
     assert json.loads(shown.output)["classes"] == ["sqli"]
+    text = runner.invoke(main, ["incidents", "show", incident_id, *store_args]).output
+    assert re.search(r"^classes +sqli$", text, re.M) and re.search(r"^events +1$", text, re.M)
     assert runner.invoke(main, ["incidents", "show", "nope", *store_args]).exit_code == 2
     store.close()
 
@@ -174,3 +182,129 @@ def test_config_check(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert invalid.exit_code == 2
     assert invalid.output.startswith("guard: invalid configuration")
     assert "fail_mode" in invalid.output
+
+
+def test_json_variants_of_ban_and_pattern_changes(redis_url: str, key_prefix: str) -> None:
+    store_args = ["--redis-url", redis_url, "--prefix", key_prefix]
+    runner = CliRunner()
+    added = json.loads(runner.invoke(main, ["bans", "add", "2001:db8::7/64", "--json",
+                                            *store_args]).output)
+    assert added["key"] == "2001:db8::/64" and added["source"] == "manual"
+    removed = runner.invoke(main, ["bans", "remove", "2001:db8::7/64", "--json", *store_args])
+    assert json.loads(removed.output) == {"unbanned": "2001:db8::/64"}
+    pattern = runner.invoke(main, ["patterns", "add", r"zq-\d{4}", "--json", *store_args])
+    assert json.loads(pattern.output) == {"added": True, "version": 1}
+    gone = runner.invoke(main, ["patterns", "remove", r"zq-\d{4}", "--json", *store_args])
+    assert json.loads(gone.output) == {"removed": True, "version": 2}
+
+
+def test_config_check_json_and_reference(redis_url: str) -> None:
+    from guard.config_docs import reference_markdown
+
+    runner = CliRunner()
+    checked = runner.invoke(main, ["config", "check", "--json", "--redis-url", redis_url])
+    report = json.loads(checked.output)
+    assert checked.exit_code == 0 and report["store"]["reachable"] is True
+    assert report["broker"]["reachable"] is None and report["settings"] == "valid"
+    dead = runner.invoke(main, ["config", "check", "--json", "--redis-url",
+                                "redis://127.0.0.1:1/0"])
+    assert dead.exit_code == 1 and json.loads(dead.output)["store"]["reachable"] is False
+    assert runner.invoke(main, ["config", "reference"]).output == reference_markdown()
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[
+        tuple[tuple[str, ...], click.Command]]:
+    for name, command in sorted(group.commands.items()):
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
+NOT_DATA = {("demo",), ("worker",), ("config", "reference")}
+"""Commands whose output is a show, a server or a document rather than data."""
+
+
+def test_every_command_has_help() -> None:
+    commands = list(_commands(main))
+    assert len(commands) >= 20
+    for path, command in commands:
+        result = CliRunner().invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert result.output.startswith(f"Usage: main {' '.join(path)}"), path
+        assert (command.help or "").strip(), f"{' '.join(path)} has no help text"
+
+
+def test_every_data_command_takes_json() -> None:
+    leaves = {path: command for path, command in _commands(main)
+              if not isinstance(command, click.Group)}
+    without = {path for path, command in leaves.items()
+               if not any("--json" in p.opts for p in command.params)}
+    assert without == NOT_DATA
+
+
+def _run_on_terminal(args: list[str], tmp_path: Path, terminal: bool) -> tuple[str, bytes, int]:
+    """Run ``python -m guard ARGS`` with standard error on a pseudo-terminal (or a pipe);
+    return standard output, everything written to standard error, and the exit status."""
+    out_path = tmp_path / "stdout"
+    with out_path.open("wb") as out:
+        if not terminal:
+            done = subprocess.run([sys.executable, "-m", "guard", *args], stdout=out,
+                                  stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                  timeout=120, check=False)
+            return out_path.read_text("utf-8"), done.stderr, done.returncode
+        master, slave = pty.openpty()
+        process = subprocess.Popen([sys.executable, "-m", "guard", *args], stdout=out,
+                                   stderr=slave, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        written = bytearray()
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            written += chunk
+        os.close(master)
+        status = process.wait(timeout=120)
+    return out_path.read_text("utf-8"), bytes(written), status
+
+
+def test_progress_bar_on_a_terminal_but_never_in_a_pipe(tmp_path: Path) -> None:
+    args = ["patterns", "test", "^(a+)+$", "--json"]
+    stdout, stderr, status = _run_on_terminal(args, tmp_path, terminal=True)
+    assert status == 0
+    assert b"timing [" in stderr and b"] 6/6" in stderr
+    assert stderr.endswith(b"\r\x1b[K"), stderr[-40:]
+    assert len(json.loads(stdout)["inputs"]) == 6
+    piped_out, piped_err, piped_status = _run_on_terminal(args, tmp_path, terminal=False)
+    assert piped_status == 0 and piped_err == b""
+    assert json.loads(piped_out)["engine"] == json.loads(stdout)["engine"]
+
+
+def test_detect_bar_only_for_many_values(tmp_path: Path) -> None:
+    many = tmp_path / "many.txt"
+    many.write_text("".join(f"value {i}\n" for i in range(250)), encoding="utf-8")
+    stdout, stderr, _ = _run_on_terminal(["detect", "-f", str(many)], tmp_path, terminal=True)
+    assert b"screening [" in stderr and b"250/250" in stderr
+    assert "250 values, 0 threats" in stdout and "screening" not in stdout
+    _, few_err, _ = _run_on_terminal(["detect", "a", "b"], tmp_path, terminal=True)
+    assert b"screening" not in few_err
+
+
+def test_demo_and_status_bars_leave_stdout_alone(tmp_path: Path) -> None:
+    stdout, stderr, status = _run_on_terminal(["demo"], tmp_path, terminal=True)
+    assert status == 0 and b"demo [" in stderr and b"pipeline" in stderr
+    assert "\x1b[K" not in stdout and "Active bans: 2" in stdout
+    assert stdout.count("\n") == _run_on_terminal(["demo"], tmp_path, terminal=False)[0].count(
+        "\n")
+    _, status_err, _ = _run_on_terminal(["status", "--redis-url", "redis://127.0.0.1:1/0"],
+                                        tmp_path, terminal=True)
+    assert b"status [" in status_err and b"] 2/7 events" in status_err
+
+
+def test_error_message_gets_its_own_line_under_a_bar(tmp_path: Path) -> None:
+    _, stderr, status = _run_on_terminal(
+        ["bans", "list", "--redis-url", "redis://127.0.0.1:1/0"], tmp_path, terminal=True)
+    assert status == 2 and b"bans [" in stderr
+    assert b"\r\x1b[Kguard: store redis://127.0.0.1:1/0 is unreachable" in stderr
