@@ -12,7 +12,14 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from guard.store import IncidentUpdate, MemoryStore, Store, TallyUpdate, create_store
+from guard.store import (
+    IncidentUpdate,
+    MemoryStore,
+    ScoreUpdate,
+    Store,
+    TallyUpdate,
+    create_store,
+)
 from guard.store._args import MAX_INCIDENT_ITEMS
 
 both = pytest.mark.parametrize("store", ["memory", "redis"], indirect=True)
@@ -118,6 +125,32 @@ def test_score_index_keeps_the_highest_and_stays_bounded(store: Store) -> None:
 
 
 @both
+def test_added_scores_sum_once_per_token_and_keep_the_largest(store: Store) -> None:
+    first = [ScoreUpdate("paths", "/a", 2, 60, 3), ScoreUpdate("paths", "/b", 1, 60, 3),
+             ScoreUpdate("classes", "sqli", 1.5, 60)]
+    assert store.add_scores([("e1", first), ("e2", [ScoreUpdate("paths", "/a", 1, 60, 3)])]) == [
+        True, True]
+    assert store.add_scores([("e1", first)]) == [False]
+    assert store.top_scores("paths") == [("/a", 3.0), ("/b", 1.0)]
+    assert store.top_scores("classes") == [("sqli", 1.5)]
+    for i, path in enumerate(["/c", "/d", "/e"]):
+        store.add_scores([(f"f{i}", [ScoreUpdate("paths", path, 2, 60, 3)])])
+    assert store.top_scores("paths") == [("/a", 3.0), ("/e", 2.0), ("/d", 2.0)]
+    with pytest.raises(ValueError):
+        store.add_scores([("bad", [ScoreUpdate("paths", "/a", float("nan"), 60)])])
+
+
+@both
+def test_added_scores_expire_with_their_index(store: Store) -> None:
+    store.add_scores([("e1", [ScoreUpdate("short", "m", 1, 0.3)])])
+    assert store.top_scores("short") == [("m", 1.0)]
+    deadline = time.monotonic() + 10
+    while store.top_scores("short"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+@both
 def test_incident_links_by_client_and_by_correlation_id(store: Store) -> None:
     now = time.time()
     first = store.record_incident("e1", incident(cid="c1", ts=now), gap=60, ttl=120)
@@ -190,6 +223,7 @@ def test_pipeline_redis_keys_are_prefixed_with_ttls(redis_url: str, key_prefix: 
     try:
         store.tally("t", [TallyUpdate("g", "a", 1, 60), TallyUpdate("h", "b", 1, 600, track=False)])
         store.record_score("idx", "a", 1.0, ttl=60)
+        store.add_scores([("e1", [ScoreUpdate("top", "/x", 1, 60)])])
         store.record_incidents([("e1", incident(cid="c1"))], gap=30, ttl=120)
         store.list_incidents()
     finally:
@@ -198,8 +232,8 @@ def test_pipeline_redis_keys_are_prefixed_with_ttls(redis_url: str, key_prefix: 
     try:
         keys = sorted(k.decode() for k in raw.scan_iter(match=f"{key_prefix}*"))
         kinds = {key[len(key_prefix):].split(":", 1)[0] for key in keys}
-        assert kinds == {"tally", "tallied", "scores", "incident", "incidents", "incident-event",
-                         "incident-corr", "incident-client"}
+        assert kinds == {"tally", "tallied", "scores", "scored", "incident", "incidents",
+                         "incident-event", "incident-corr", "incident-client"}
         ttls = {key: raw.pttl(key) for key in keys}
         assert all(ttl > 0 for ttl in ttls.values()), ttls
         assert 590_000 < ttls[f"{key_prefix}tally:h"] <= 600_000
@@ -227,9 +261,11 @@ def test_memory_store_pipeline_state_stays_bounded() -> None:
     for i in range(500):
         store.tally(f"t{i}", [TallyUpdate(f"g{i}", "m", 1, 60)])
         store.record_score(f"idx{i}", "m", 1.0, ttl=60)
+        store.add_scores([(f"s{i}", [ScoreUpdate(f"top{i}", "m", 1, 60)])])
         store.record_incident(f"e{i}", incident(client=f"10.0.{i // 256}.{i % 256}", cid=f"c{i}"),
                               gap=60, ttl=60)
-    for table in (store._groups, store._tallied, store._scores, store._incident_events,
+    for table in (store._groups, store._tallied, store._scores, store._scored,
+                  store._incident_events,
                   store._incident_links):
         assert len(table) <= 50
     assert len(store.list_incidents(1000)) <= 20

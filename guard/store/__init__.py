@@ -17,6 +17,7 @@ from guard.store.base import GroupSnapshot as GroupSnapshot
 from guard.store.base import IncidentRecord as IncidentRecord
 from guard.store.base import IncidentResult as IncidentResult
 from guard.store.base import IncidentUpdate as IncidentUpdate
+from guard.store.base import ScoreUpdate as ScoreUpdate
 from guard.store.base import Store as Store
 from guard.store.base import StrikeResult as StrikeResult
 from guard.store.base import Tally as Tally
@@ -34,6 +35,7 @@ __all__ = [
     "IncidentUpdate",
     "MemoryStore",
     "RedisStore",
+    "ScoreUpdate",
     "Store",
     "StrikeResult",
     "Tally",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from guard.errors import ConfigurationError
 from guard.logsafe import safe
-from guard.store.base import IncidentUpdate, TallyUpdate
+from guard.store.base import IncidentUpdate, ScoreUpdate, TallyUpdate
 
 MAX_KEY_LENGTH = 256
 MAX_REASON_LENGTH = 200
@@ -154,6 +154,22 @@ def tally_updates(updates: Sequence[TallyUpdate]) -> list[TallyUpdate]:
             bool(update.track),
         ))
     return checked
+
+
+def score_updates(updates: Sequence[ScoreUpdate]) -> list[ScoreUpdate]:
+    """``add_scores`` updates with bounded names, finite amounts, sane TTLs and bounds."""
+    if len(updates) > MAX_TALLY_UPDATES:
+        raise ValueError(f"at most {MAX_TALLY_UPDATES} updates per token")
+    return [
+        ScoreUpdate(
+            store_key(update.index, "index"),
+            store_key(update.member, "member"),
+            score(update.amount),
+            seconds(update.ttl, "ttl"),
+            count(update.max_members, "max_members"),
+        )
+        for update in updates
+    ]
 
 
 def score(value: float) -> float:

@@ -28,6 +28,7 @@ from guard.store.base import (
     IncidentRecord,
     IncidentResult,
     IncidentUpdate,
+    ScoreUpdate,
     StrikeResult,
     Tally,
     TallyResult,
@@ -168,6 +169,12 @@ class _Incident:
         )
 
 
+def _trim(scores: dict[str, float], bound: int) -> None:
+    """Drop the lowest members (ties: the first name, as a Redis sorted set orders them)."""
+    while len(scores) > bound:
+        del scores[min(scores, key=lambda key: (scores[key], key))]
+
+
 def _incident_items(update: IncidentUpdate) -> tuple[tuple[str, str], ...]:
     return (
         ("clients", update.client),
@@ -206,6 +213,7 @@ class MemoryStore:
         self._groups: ExpiringMap[str, _Group] = ExpiringMap(max_keys)
         self._tallied: ExpiringMap[str, bool] = ExpiringMap(max_keys)
         self._scores: ExpiringMap[str, dict[str, float]] = ExpiringMap(max_keys)
+        self._scored: ExpiringMap[str, bool] = ExpiringMap(max_keys)
         self._incidents: ExpiringMap[str, _Incident] = ExpiringMap(
             _args.count(max_incidents, "max_incidents")
         )
@@ -332,7 +340,7 @@ class MemoryStore:
     def _tables(self) -> tuple[ExpiringMap[Any, Any], ...]:
         return (
             self._bans, self._strikes, self._seen, self._counters, self._once, self._groups,
-            self._tallied, self._scores, self._incidents, self._incident_events,
+            self._tallied, self._scores, self._scored, self._incidents, self._incident_events,
             self._incident_links,
         )
 
@@ -425,16 +433,39 @@ class MemoryStore:
             if held is not None and held >= value:
                 return held
             scores[entry] = value
-            while len(scores) > bound:
-                del scores[min(scores, key=lambda key: (scores[key], key))]
+            _trim(scores, bound)
             return value
+
+    def add_scores(self, batch: Sequence[tuple[str, Sequence[ScoreUpdate]]]) -> list[bool]:
+        """Apply each token's updates atomically, at most once per token."""
+        checked = [(_args.store_key(token, "token"), _args.score_updates(updates))
+                   for token, updates in batch]
+        applied = []
+        with self._lock:
+            now = time.monotonic()
+            for marker, updates in checked:
+                fresh = not self._scored.get(marker, now)
+                applied.append(fresh)
+                if fresh:
+                    self._scored.put(marker, True, now + self.dedupe_ttl, now)
+                    for update in updates:
+                        self._add_score(update, now)
+        return applied
+
+    def _add_score(self, update: ScoreUpdate, now: float) -> None:
+        scores = self._scores.get(update.index, now)
+        if scores is None:
+            scores = {}
+            self._scores.put(update.index, scores, now + update.ttl, now)
+        scores[update.member] = scores.get(update.member, 0.0) + update.amount
+        _trim(scores, update.max_members)
 
     def top_scores(self, index: str, limit: int = 100) -> list[tuple[str, float]]:
         """Up to ``limit`` members of ``index``, highest score first."""
         name = _args.store_key(index, "index")
         with self._lock:
             scores = dict(self._scores.get(name, time.monotonic()) or {})
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        ranked = sorted(scores.items(), key=lambda item: (item[1], item[0]), reverse=True)
         return ranked[: max(0, limit)]
 
     def record_incident(

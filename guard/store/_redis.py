@@ -19,6 +19,9 @@ Key layout (every key has a TTL)::
                                        moments "\\0n", "\\0sum", "\\0sq"
     {prefix}tallied:{token}            "1"                              dedupe_ttl
     {prefix}scores:{index}             zset member -> highest score     ttl of the creating call
+                                       (record_score) or running total
+                                       (add_scores), bounded
+    {prefix}scored:{token}             "1"                              dedupe_ttl
     {prefix}incident:{id}              hash (see IncidentRecord)        ttl after its last event
     {prefix}incidents:index            zset id -> last_seen (bounded)   ttl after the last event
     {prefix}incident-event:{event_id}  incident id                      dedupe_ttl
@@ -57,6 +60,7 @@ from guard.store.base import (
     IncidentRecord,
     IncidentResult,
     IncidentUpdate,
+    ScoreUpdate,
     StrikeResult,
     Tally,
     TallyResult,
@@ -65,7 +69,7 @@ from guard.store.base import (
 
 _SCRIPTS = (
     "add_strike", "ban", "unban", "list_bans", "count_strikes", "incr_counter",
-    "tally", "read_tally", "record_score", "record_incident", "list_incidents",
+    "tally", "read_tally", "record_score", "add_scores", "record_incident", "list_incidents",
 )
 _INCIDENT_LISTS = ("clients", "correlation_ids", "parts", "classes", "actions")
 _Call = tuple[list[str], list[str | int | bytes]]
@@ -348,6 +352,18 @@ class RedisStore:
         reply = self._run("record_score", [key], args)
         with _wrapped("record_score"):
             return float(reply)
+
+    def add_scores(self, batch: Sequence[tuple[str, Sequence[ScoreUpdate]]]) -> list[bool]:
+        """Apply each token's updates atomically, at most once per token, in one round trip."""
+        calls: list[_Call] = []
+        for token, updates in batch:
+            checked = _args.score_updates(updates)
+            keys = [self._key("scored", _args.store_key(token, "token")),
+                    *(self._key("scores", update.index) for update in checked)]
+            params = [[u.member, u.amount, u.ttl, u.max_members] for u in checked]
+            packed = msgpack.packb(params, use_bin_type=False)
+            calls.append((keys, [repr(self.dedupe_ttl), packed]))
+        return [bool(reply) for reply in self._run_many("add_scores", calls)]
 
     def top_scores(self, index: str, limit: int = 100) -> list[tuple[str, float]]:
         """Up to ``limit`` members of ``index``, highest score first."""

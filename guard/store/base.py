@@ -17,6 +17,7 @@ are), so a redelivered event changes nothing twice:
   pattern ids, and the running count, sum and sum of squares over its members, from which a
   z-score is one division away);
 - ``record_score``: small ranked indexes (the highest score per member is kept);
+- ``add_scores``: small ranked indexes of running totals (the largest members are kept);
 - ``record_incident``: incident records linking events by correlation ID and by client.
 
 Keys are bounded by :func:`guard.store._args.store_key` before use, so the ``key`` of a returned
@@ -99,6 +100,19 @@ class GroupSnapshot:
     count: int
     total: int
     total_sq: float
+
+
+@dataclass(frozen=True)
+class ScoreUpdate:
+    """Add ``amount`` to ``member``'s score in ``index`` (read back with ``top_scores``)."""
+
+    index: str
+    member: str
+    amount: float
+    ttl: float
+    """The index's lifetime, set by the call that creates it (a fixed window)."""
+    max_members: int = 1000
+    """The index keeps this many members, the highest scores; the lowest go first."""
 
 
 @dataclass(frozen=True)
@@ -252,6 +266,18 @@ class Store(Protocol):
 
         The index expires ``ttl`` seconds after the call that created it and holds at most
         ``max_members`` members (the lowest scores go first).
+        """
+        ...
+
+    def add_scores(self, batch: Sequence[tuple[str, Sequence[ScoreUpdate]]]) -> list[bool]:
+        """For each ``(token, updates)`` pair, in order, apply every update atomically and at
+        most once per ``token``; True where the updates were applied, False for a token already
+        applied. One round trip on Redis.
+
+        An index expires its update's ``ttl`` seconds after the call that created it. A full
+        index drops its lowest member (ties: the first name), so a new member with a small
+        total may leave at once while the largest stay: a bounded top list. At most 256
+        updates per token.
         """
         ...
 
