@@ -1,0 +1,79 @@
+"""Request mixes the fault cases send: a background load and the attack strings it uses."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tests.faults.conftest import Response, Web
+
+SQLI = "/?q=1%27%20UNION%20SELECT%20password%20FROM%20users--"
+"""A query every rule set blocks (a UNION-based SQL injection)."""
+BENIGN = "/?q=running+shoes"
+
+
+def forwarded(address: str) -> dict[str, str]:
+    """Headers of a request that our one trusted proxy forwarded for ``address``."""
+    return {"X-Forwarded-For": address}
+
+
+@dataclass
+class Sample:
+    """One request of a load: when it started, what it was, what came back."""
+
+    started: float
+    kind: str
+    client: str
+    response: Response
+
+
+@dataclass
+class Load:
+    """Background threads sending ``pick(n) -> (kind, path, client)`` requests until stopped."""
+
+    web: Web
+    pick: Callable[[int], tuple[str, str, str]]
+    threads: int = 2
+    pause: float = 0.0
+    samples: list[Sample] = field(default_factory=list)
+    errors: list[BaseException] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+        self._workers = [threading.Thread(target=self._run, daemon=True)
+                         for _ in range(self.threads)]
+
+    def __enter__(self) -> Load:
+        for thread in self._workers:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        for thread in self._workers:
+            thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            kind, path, client = self.pick(next(self._counter))
+            started = time.monotonic()
+            try:
+                response = self.web.get(path, headers=forwarded(client), timeout=10)
+            except Exception as exc:
+                with self._lock:
+                    self.errors.append(exc)
+                continue
+            with self._lock:
+                self.samples.append(Sample(started, kind, client, response))
+            if self.pause:
+                time.sleep(self.pause)
+
+    def between(self, start: float, end: float) -> list[Sample]:
+        """Samples whose request started within ``[start, end)`` (monotonic clock)."""
+        with self._lock:
+            return [s for s in self.samples if start <= s.started < end]
