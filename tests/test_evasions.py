@@ -44,5 +44,5 @@ def test_technique_needs_its_decoder(case: dict[str, Any], monkeypatch: pytest.M
     for table in ("_CANONICAL_STEPS", "_VIEW_STEPS"):
         steps = getattr(normalize, table)
         monkeypatch.setattr(normalize, table, tuple(
-            (step, identity if fn.__name__ == name else fn) for step, fn in steps))
+            (step, identity if fn.__name__ == name else fn, needs) for step, fn, needs in steps))
     assert _verdict(case["input"]) is None, f"caught without {name}"

@@ -50,6 +50,7 @@ def test_public_names() -> None:
             "normalize",
             "normalize_path",
             "shell_unquote",
+            "triggers",
             "strip_sql_comments",
             "trace",
             "unicode_fold",

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guard.engine import normalize as normalize_module
+from guard.engine.matcher import MatchSpec, build_matcher
 from guard.engine.normalize import (
     MAX_EXPANSION,
     decode_base64,
@@ -73,6 +74,8 @@ PIECES = [
     "..",
     "//",
     "..;",
+    "aGVsbG8gd29ybGQgaGVsbG8=",
+    "  ",
 ]
 
 any_character = st.characters(exclude_categories=())
@@ -121,6 +124,16 @@ def test_views_are_distinct_bounded_derivations(text: str) -> None:
 
 @checked
 @given(texts)
+def test_a_step_without_its_trigger_changes_nothing(text: str) -> None:
+    # normalize() and named_views() skip a step whose triggers are absent, so this must hold.
+    present = normalize_module.triggers(text)
+    for name, decode, needs in (*normalize_module._CANONICAL_STEPS, *normalize_module._VIEW_STEPS):
+        if not present & needs:
+            assert decode(text) == text, name
+
+
+@checked
+@given(texts)
 def test_trace_reaches_the_canonical_view(text: str) -> None:
     steps = trace(text)
     assert [name for name, _ in steps[-4:]] == ["sql", "shell", "path", "base64"]
@@ -136,3 +149,16 @@ def test_single_pass_shortcuts_agree_with_the_stack_decoders(text: str) -> None:
     assert url_decode(text) == normalize_module._url_decode_stack(text)
     assert html_decode(text) == normalize_module._EntityStack().decode(text)
     assert js_unescape(text) == normalize_module._js_unescape_stack(text)
+
+
+_RE2_TRIGGERS = build_matcher(
+    [MatchSpec(regex, default_flags=False) for regex in normalize_module._TRIGGERS.values()],
+    prefer="re2",
+)
+
+
+@checked
+@given(texts)
+def test_triggers_are_the_same_on_either_engine(text: str) -> None:
+    on_re2 = {normalize_module._TRIGGER_NAMES[i] for i in _RE2_TRIGGERS.scan(text)}
+    assert normalize_module.triggers(text) == on_re2

@@ -31,6 +31,8 @@ from urllib.parse import unquote_plus
 
 import re2
 
+from guard.engine.matcher import LinearMatcher, MatchSpec, build_matcher
+
 __all__ = [
     "MAX_EXPANSION",
     "MAX_ROUNDS",
@@ -44,6 +46,7 @@ __all__ = [
     "shell_unquote",
     "strip_sql_comments",
     "trace",
+    "triggers",
     "unicode_fold",
     "url_decode",
     "views",
@@ -61,10 +64,44 @@ _DIGITS = frozenset("0123456789")
 _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _ALNUM = _LETTERS | _DIGITS
 
-# A value without these characters (nor two spaces, nor "--" for the views) is left alone by
-# every decoder; one character-class scan is far cheaper than asking each decoder.
-_CANONICAL_CHARS = re.compile(r"[%+&\\\x00\t\x0b\x0c\x80-\U0010ffff]")
-_VIEW_CHARS = re.compile(r"[%+&\\\x00\t\x0b\x0c'\"$#{/\x80-\U0010ffff]")
+
+# --- Triggers --------------------------------------------------------------------------------
+
+# Each decoder and view changes only text that holds one of its trigger characters or sequences.
+# Asking each in turn costs a pass over the text apiece, and CPython is slow at some of them
+# (two-character substrings, character classes with non-Latin members), so one scan of a small
+# linear-time database reports every trigger present at once. Patterns are on UTF-8 bytes.
+_TRIGGERS: dict[str, str] = {
+    "%": "%",
+    "+": r"\+",
+    "&": "&",
+    "\\": r"\\",
+    "non-ascii": r"[\x80-\xff]",
+    "control": r"[\x00\t\x0b\x0c]",
+    "  ": "  ",
+    "--": "--",
+    "/*": r"/\*",
+    "*/": r"\*/",
+    "#": "#",
+    "quote": "['\"]",
+    "$": r"\$",
+    "{": r"\{",
+    "/": "/",
+    "base64": r"[A-Za-z0-9+/_-]{16}",
+}
+_TRIGGER_NAMES = tuple(_TRIGGERS)
+_trigger_matcher: list[LinearMatcher] = []
+
+
+def triggers(text: str) -> frozenset[str]:
+    """Return the names of the triggers in ``text`` (see ``_TRIGGERS``): empty for plain text,
+    which no decoder and no view would change."""
+    if not _trigger_matcher:
+        _trigger_matcher.append(
+            build_matcher([MatchSpec(regex, default_flags=False) for regex in _TRIGGERS.values()])
+        )
+    return frozenset(map(_TRIGGER_NAMES.__getitem__, _trigger_matcher[0].scan(text)))
+
 
 
 # --- URL -------------------------------------------------------------------------------------
@@ -754,19 +791,20 @@ def _open_base64(match: re.Match[str]) -> str:
 
 # --- The chain -------------------------------------------------------------------------------
 
-_CANONICAL_STEPS: tuple[tuple[str, Callable[[str], str]], ...] = (
-    ("url", url_decode),
-    ("html", html_decode),
-    ("js", js_unescape),
-    ("unicode", unicode_fold),
-    ("whitespace", fold_whitespace),
+_CANONICAL_STEPS: tuple[tuple[str, Callable[[str], str], frozenset[str]], ...] = (
+    ("url", url_decode, frozenset({"%", "+"})),
+    ("html", html_decode, frozenset({"&"})),
+    ("js", js_unescape, frozenset({"\\"})),
+    ("unicode", unicode_fold, frozenset({"non-ascii"})),
+    ("whitespace", fold_whitespace, frozenset({"control", "non-ascii", "  "})),
 )
-_VIEW_STEPS: tuple[tuple[str, Callable[[str], str]], ...] = (
-    ("sql", strip_sql_comments),
-    ("shell", shell_unquote),
-    ("path", normalize_path),
-    ("base64", decode_base64),
+_VIEW_STEPS: tuple[tuple[str, Callable[[str], str], frozenset[str]], ...] = (
+    ("sql", strip_sql_comments, frozenset({"/*", "*/", "--", "#"})),
+    ("shell", shell_unquote, frozenset({"\\", "quote", "$", "{"})),
+    ("path", normalize_path, frozenset({"/", "\\"})),
+    ("base64", decode_base64, frozenset({"base64"})),
 )
+_CANONICAL_TRIGGERS = frozenset().union(*(needs for _, _, needs in _CANONICAL_STEPS))
 
 
 def normalize(text: str) -> str:
@@ -782,20 +820,26 @@ def normalize(text: str) -> str:
     such hand-backs; an input layering more is returned after ``MAX_ROUNDS`` rounds, still partly
     encoded, and is itself a signal of evasion.
     """
-    if "  " not in text and not _CANONICAL_CHARS.search(text):
+    present = triggers(text)
+    if not present & _CANONICAL_TRIGGERS:
         return text
-    return _canonical(text, None)
+    return _canonical(text, None, present)
 
 
-def _canonical(text: str, steps: list[tuple[str, str]] | None) -> str:
+def _canonical(
+    text: str, steps: list[tuple[str, str]] | None, present: frozenset[str] | None = None
+) -> str:
     limit = MAX_EXPANSION * len(text)
     current = text
     for round_number in range(1, MAX_ROUNDS + 1):
         start = current
         suffix = "" if round_number == 1 else f"#{round_number}"
         round_steps: list[tuple[str, str]] = []
-        for name, decode in _CANONICAL_STEPS:
-            current = decode(current)[:limit]
+        for name, decode, needs in _CANONICAL_STEPS:
+            # While the text is still the input, a decoder without its trigger would return it
+            # unchanged: skip the pass it would spend finding that out.
+            if present is None or current is not text or present & needs:
+                current = decode(current)[:limit]
             round_steps.append((name + suffix, current))
         if steps is not None and (round_number == 1 or current != start):
             steps.extend(round_steps)
@@ -807,22 +851,25 @@ def _canonical(text: str, steps: list[tuple[str, str]] | None) -> str:
 def named_views(text: str) -> tuple[str, list[tuple[str, str]]]:
     """Return ``(canonical, [(name, view), …])``: the canonical view (``text`` itself for plain
     text) and the same distinct views as :func:`views`, each named ``canonical``, ``sql``,
-    ``shell`` or ``path``, so a caller can match each lossy view with the rules it serves."""
-    if (
-        "  " not in text
-        and "--" not in text
-        and not _VIEW_CHARS.search(text)
-        and not _has_base64_run(text)
-    ):
+    ``shell``, ``path`` or ``base64``, so a caller can match each lossy view with the rules it
+    serves."""
+    present = triggers(text)
+    if not present:
         return text, []
-    canonical = normalize(text)
+    canonical = _canonical(text, None, present) if present & _CANONICAL_TRIGGERS else text
+    if canonical is not text:
+        present = triggers(canonical)
     seen = {text}
     found: list[tuple[str, str]] = []
-    for name, view in (("canonical", canonical),
-                       *((name, derive(canonical)) for name, derive in _VIEW_STEPS)):
-        if view not in seen:
-            seen.add(view)
-            found.append((name, view))
+    if canonical is not text and canonical not in seen:
+        seen.add(canonical)
+        found.append(("canonical", canonical))
+    for name, derive, needs in _VIEW_STEPS:
+        if present & needs:
+            view = derive(canonical)
+            if view not in seen:
+                seen.add(view)
+                found.append((name, view))
     return canonical, found
 
 
@@ -830,25 +877,12 @@ def views(text: str) -> list[str]:
     """Return the distinct views of ``text`` the matcher should read besides ``text`` itself.
 
     In order: the canonical view (:func:`normalize`), the SQL view
-    (:func:`strip_sql_comments` of it), the shell view (:func:`shell_unquote` of it) and the path
-    view (:func:`normalize_path` of it). A view equal to ``text`` or to an earlier view is left
-    out, so a plain value has none. Each is at most ``MAX_EXPANSION * len(text)`` long.
+    (:func:`strip_sql_comments` of it), the shell view (:func:`shell_unquote` of it), the path
+    view (:func:`normalize_path` of it) and the base64 view (:func:`decode_base64` of it). A view
+    equal to ``text`` or to an earlier view is left out, so a plain value has none. Each is at
+    most ``MAX_EXPANSION * len(text)`` long.
     """
-    if (
-        "  " not in text
-        and "--" not in text
-        and not _VIEW_CHARS.search(text)
-        and not _has_base64_run(text)
-    ):
-        return []
-    canonical = normalize(text)
-    seen = {text}
-    found: list[str] = []
-    for view in (canonical, *(derive(canonical) for _, derive in _VIEW_STEPS)):
-        if view not in seen:
-            seen.add(view)
-            found.append(view)
-    return found
+    return [view for _, view in named_views(text)[1]]
 
 
 def trace(text: str) -> list[tuple[str, str]]:
@@ -860,5 +894,5 @@ def trace(text: str) -> list[tuple[str, str]]:
     """
     steps: list[tuple[str, str]] = []
     canonical = _canonical(text, steps)
-    steps.extend((name, derive(canonical)) for name, derive in _VIEW_STEPS)
+    steps.extend((name, derive(canonical)) for name, derive, _ in _VIEW_STEPS)
     return steps
