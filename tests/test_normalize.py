@@ -13,6 +13,7 @@ from guard.engine.normalize import (
     decode_base64,
     fold_whitespace,
     html_decode,
+    join_sql_comments,
     js_unescape,
     normalize,
     normalize_path,
@@ -45,6 +46,7 @@ def test_public_names() -> None:
             "decode_base64",
             "fold_whitespace",
             "html_decode",
+            "join_sql_comments",
             "js_unescape",
             "named_views",
             "normalize",
@@ -268,6 +270,28 @@ def test_strip_sql_comments(raw: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
+        ("select 1", "select 1"),
+        ("UN/**/ION SEL/*x*/ECT 1", "UNION SELECT 1"),
+        ("1/*!50000UNION*/SELECT 2", "1 UNION SELECT 2"),
+        ("1 un/*", "1 un"),
+        ("admin'-- x", "admin'-- x"),
+    ],
+)
+def test_join_sql_comments(raw: str, expected: str) -> None:
+    assert join_sql_comments(raw) == expected
+
+
+def test_a_keyword_split_by_a_comment_is_caught() -> None:
+    from guard.handlers.suspatterns_handler import sus_patterns_handler
+
+    result = sus_patterns_handler.engine.detect("1 UN/**/ION SEL/**/ECT password FROM users")
+    assert result["is_threat"] and result["attack_class"] == "sqli"
+    assert any(t.get("pattern_id") == "sqli-union-select" for t in result["threats"])
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
         ("ls -la", "ls -la"),
         ("w'h'o'am'i", "whoami"),
         ('w"h"oami', "whoami"),
@@ -361,7 +385,7 @@ def test_normalize_stops_after_max_rounds() -> None:
         ("The quick brown fox.", []),
         ("don't stop", ["dont stop"]),
         ("%27%20OR%201=1--", ["' OR 1=1--", "' OR 1=1", " OR 1=1--"]),
-        ("SEL/**/ECT", ["SEL ECT"]),
+        ("SEL/**/ECT", ["SEL ECT", "SELECT"]),
         ("/*!50000UNION*/", ["UNION"]),
         ("w'h'o'am'i", ["whoami"]),
         ("cat${IFS}/etc/passwd", ["cat /etc/passwd"]),
@@ -383,7 +407,9 @@ def test_views_leave_out_text_and_repeats() -> None:
 def test_trace_names_each_step_and_ends_with_views() -> None:
     steps = trace("%2526lt;script&gt;")
     names = [name for name, _ in steps]
-    assert names == ["url", "html", "js", "unicode", "whitespace", "sql", "shell", "path", "base64"]
+    assert names == [
+        "url", "html", "js", "unicode", "whitespace", "sql", "sql", "shell", "path", "base64"
+    ]
     assert steps[0][1] == "&lt;script&gt;"
     assert steps[1][1] == "<script>"
     assert dict(steps)["path"] == "<script>"

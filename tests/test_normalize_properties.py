@@ -17,6 +17,7 @@ from guard.engine.normalize import (
     decode_base64,
     fold_whitespace,
     html_decode,
+    join_sql_comments,
     js_unescape,
     normalize,
     normalize_path,
@@ -35,6 +36,7 @@ DECODERS: list[Callable[[str], str]] = [
     unicode_fold,
     fold_whitespace,
     strip_sql_comments,
+    join_sql_comments,
     shell_unquote,
     normalize_path,
     decode_base64,
@@ -110,6 +112,7 @@ def test_views_are_distinct_bounded_derivations(text: str) -> None:
     derived = [
         canonical,
         strip_sql_comments(canonical),
+        join_sql_comments(canonical),
         shell_unquote(canonical),
         normalize_path(canonical),
         decode_base64(canonical),
@@ -136,8 +139,8 @@ def test_a_step_without_its_trigger_changes_nothing(text: str) -> None:
 @given(texts)
 def test_trace_reaches_the_canonical_view(text: str) -> None:
     steps = trace(text)
-    assert [name for name, _ in steps[-4:]] == ["sql", "shell", "path", "base64"]
-    assert steps[-5][1] == normalize(text)
+    assert [name for name, _ in steps[-5:]] == ["sql", "sql", "shell", "path", "base64"]
+    assert steps[-6][1] == normalize(text)
     assert steps[-2][1] == normalize_path(normalize(text))
     assert steps[-1][1] == decode_base64(normalize(text))
 

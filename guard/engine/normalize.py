@@ -39,6 +39,7 @@ __all__ = [
     "decode_base64",
     "fold_whitespace",
     "html_decode",
+    "join_sql_comments",
     "js_unescape",
     "named_views",
     "normalize",
@@ -633,6 +634,22 @@ def strip_sql_comments(text: str) -> str:
     line. When anything was removed, runs of spaces are collapsed and the ends stripped of spaces.
     Lossy for anything that is not SQL, hence a separate view.
     """
+    return _without_sql_comments(text, " ")
+
+
+def join_sql_comments(text: str) -> str:
+    """Like :func:`strip_sql_comments`, but a plain ``/*...*/`` comment is removed outright:
+    the joined SQL view.
+
+    ``UN/**/ION SEL/*x*/ECT`` reads ``UNION SELECT``, which is what a filter or a back end that
+    deletes comments before parsing passes on. A versioned comment still ends a word.
+    """
+    if "/*" not in text:
+        return text
+    return _without_sql_comments(text, "")
+
+
+def _without_sql_comments(text: str, gap: str) -> str:
     if "/*" not in text and "*/" not in text and "--" not in text and "#" not in text:
         return text
     parts: list[str] = []
@@ -649,10 +666,12 @@ def strip_sql_comments(text: str) -> str:
         changed = True
         if token == "*/":
             versioned -= 1
+            parts.append(" ")
         elif token.startswith(("/*!", "/*M!")):
             versioned += 1
-        if token.startswith("/*") or token == "*/":
             parts.append(" ")
+        elif token.startswith("/*"):
+            parts.append(gap)
     if not changed:
         return text
     parts.append(text[position:])
@@ -800,6 +819,7 @@ _CANONICAL_STEPS: tuple[tuple[str, Callable[[str], str], frozenset[str]], ...] =
 )
 _VIEW_STEPS: tuple[tuple[str, Callable[[str], str], frozenset[str]], ...] = (
     ("sql", strip_sql_comments, frozenset({"/*", "*/", "--", "#"})),
+    ("sql", join_sql_comments, frozenset({"/*"})),
     ("shell", shell_unquote, frozenset({"\\", "quote", "$", "{"})),
     ("path", normalize_path, frozenset({"/", "\\"})),
     ("base64", decode_base64, frozenset({"base64"})),
