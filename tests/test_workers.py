@@ -52,7 +52,7 @@ class Cluster:
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
              f"--logfile={log}"],
             cwd=ROOT, env={**self.env, **env}, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True,
         )
         self.workers[name] = process
         eventually(lambda: log.exists() and " ready." in log.read_text(), timeout=60)
@@ -76,6 +76,12 @@ class Cluster:
         return nodes
 
     def stop(self) -> None:
+        self.stop_workers()
+        self.store.close()
+        self.app.close()
+
+    def stop_workers(self) -> None:
+        """Stop every worker started so far (warm shutdown, SIGKILL after 20 s)."""
         for process in self.workers.values():
             if process.poll() is None:
                 process.terminate()
@@ -85,8 +91,6 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        self.store.close()
-        self.app.close()
 
 
 @pytest.fixture
