@@ -1,16 +1,17 @@
 """``process_event``: the pipeline's one entry point, for Celery tasks and in-process transports.
 
 Stages run in order: the inline strike the web process could not count, semantic analysis,
-anomaly statistics, correlation, and queuing for the agent. The Celery task and the in-process
-transport both call :func:`process_event` (or :func:`process_events`) with a
-:class:`PipelineContext` built once per process.
+anomaly statistics, correlation, the dashboard's activity counts, and queuing for the agent.
+The Celery task and the in-process transport both call :func:`process_event` (or
+:func:`process_events`) with a :class:`PipelineContext` built once per process.
 
 Idempotence is per write, not per event: each stage's store update is one atomic step keyed by
 the event id (``{id}`` and ``{id}:semantic`` strikes, ``{id}:anomaly`` and ``{id}:stats``
-tallies, the ``{id}`` incident entry). A worker killed between two writes and redelivered the
-event therefore repeats the finished writes as no-ops and completes the rest, and strikes,
-bans, counters and incidents change once. Only the agent may see an event twice, and it keeps
-each event id once. Each event's stages run inside a span continuing the request's trace.
+tallies, the ``{id}`` incident entry, the ``{id}:activity`` scores). A worker killed between
+two writes and redelivered the event therefore repeats the finished writes as no-ops and
+completes the rest, and strikes, bans, counters and incidents change once. Only the agent may
+see an event twice, and it keeps each event id once. Each event's stages run inside a span
+continuing the request's trace.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from guard.events import DetectionEvent
 from guard.store import StrikeResult
 from guard.telemetry import continued_span
-from pipelines import anomaly, correlation, semantic, shipping, strikes
+from pipelines import activity, anomaly, correlation, semantic, shipping, strikes
 from pipelines.context import PipelineContext
 
 __all__ = ["PipelineContext", "process_event", "process_events"]
@@ -64,9 +65,9 @@ def process_events(events: Iterable[DetectionEvent], ctx: PipelineContext) -> li
             for event, verdict in zip(batch, verdicts, strict=True)
         ]
         detected = [i for i, detection in enumerate(detections) if detection]
-        incident_ids = correlation.correlate_many(
-            [(batch[i], classes[i] or "unknown") for i in detected], ctx
-        )
+        found = [(batch[i], classes[i] or "unknown") for i in detected]
+        incident_ids = correlation.correlate_many(found, ctx)
+        activity.record_many(found, ctx)
         incidents = dict(zip(detected, incident_ids, strict=True))
         summaries = []
         for i, event in enumerate(batch):

@@ -15,24 +15,27 @@ redelivered (``reject_on_worker_lost``, and the broker's visibility timeout for 
 outright). Redelivery is safe because every store write is idempotent by event id. A store
 failure retries the task with exponential backoff and jitter. Each worker process builds one
 :class:`~pipelines.context.PipelineContext` on its first task; its agent shipper hands batches
-to ``guard.ship`` tasks, so a slow agent only ever delays the shipping queue.
+to ``guard.ship`` tasks, so a slow agent only ever delays the shipping queue. Once ready, a
+worker records a heartbeat in the store every few seconds (:func:`pipelines.activity.beat`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_init, worker_process_shutdown, worker_shutdown
+from celery.signals import worker_init, worker_process_shutdown, worker_ready, worker_shutdown
 
 from guard.engine.semantic import default_analyzer
 from guard.errors import StorageError
 from guard.events import DetectionEvent, EventDecodeError
 from guard.logsafe import safe
+from pipelines.activity import HEARTBEAT_INTERVAL, beat
 from pipelines.context import PipelineContext
 from pipelines.runner import process_events
 from pipelines.shipping import AgentShipper, Outcome, ShippingError, backoff_delay, post_batch
@@ -168,7 +171,24 @@ def _close_context(**_: Any) -> None:
         ctx.close(timeout=2.0)
 
 
+def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    # In the worker's main process, so the beat says the worker (not one pool child) is up.
+    node = str(getattr(sender, "hostname", None) or "worker")
+    store = SETTINGS.store()
+
+    def run() -> None:
+        while True:
+            try:
+                beat(store, node)
+            except StorageError as exc:
+                log.warning("heartbeat not recorded: %s", safe(exc, 120))
+            time.sleep(HEARTBEAT_INTERVAL)
+
+    threading.Thread(target=run, name="guard-heartbeat", daemon=True).start()
+
+
 worker_init.connect(_load_model)
+worker_ready.connect(_start_heartbeat)
 worker_process_shutdown.connect(_close_context)
 worker_shutdown.connect(_close_context)
 
