@@ -1,21 +1,26 @@
-"""Detection floors on the labelled development corpus (``tests/corpora/dev.jsonl``).
+"""Detection floors on the labelled development corpus (``tests/corpora/dev.jsonl``) and the
+held-out corpus (``tests/corpora/heldout.jsonl``, never used for tuning; see ``HELDOUT.md``).
 
-Every line is screened once as a single value through ``detect()``; the floors are the
+Every line is screened once as a single value through ``detect()``; the dev floors are the
 detection-quality bars (overall TPR >= 98%, every class >= 92%, and >= 95% for sqli, xss, cmdi
-and path traversal; benign FPR <= 0.3% overall and <= 1% on each hard slice), and the measured
-figures are printed for the record (run with ``-s``).
+and path traversal; benign FPR <= 0.3% overall and <= 1% on each hard slice). The held-out
+floors sit a little below what was measured, to catch regressions on inputs the rules were not
+written against. The measured figures are printed for the record (run with ``-s``).
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from guard.engine.detector import DetectionEngine
 from tests.conftest import CORPUS
+
+HELDOUT = CORPUS.with_name("heldout.jsonl")
 
 MAIN_CLASSES = ("sqli", "xss", "cmdi", "path_traversal")
 HARD_BENIGN = ("synthetic:handwritten", "synthetic:python-docstrings",
@@ -27,10 +32,23 @@ def _source(row: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="module")
-def measured() -> dict[str, Counter[str]]:
-    engine = DetectionEngine()
+def engine() -> DetectionEngine:
+    return DetectionEngine()
+
+
+@pytest.fixture(scope="module")
+def measured(engine: DetectionEngine) -> dict[str, Counter[str]]:
+    return _measure(engine, CORPUS)
+
+
+@pytest.fixture(scope="module")
+def heldout(engine: DetectionEngine) -> dict[str, Counter[str]]:
+    return _measure(engine, HELDOUT)
+
+
+def _measure(engine: DetectionEngine, corpus: Path) -> dict[str, Counter[str]]:
     counts: dict[str, Counter[str]] = {k: Counter() for k in ("tp", "total", "right", "fp", "neg")}
-    with CORPUS.open(encoding="utf-8") as handle:
+    with corpus.open(encoding="utf-8") as handle:
         for line in handle:
             row = json.loads(line)
             result = engine.detect(row["payload"])
@@ -84,3 +102,22 @@ def test_benign_fpr_ceiling(measured: dict[str, Counter[str]]) -> None:
 @pytest.mark.parametrize("source", HARD_BENIGN)
 def test_hard_benign_slices(measured: dict[str, Counter[str]], source: str) -> None:
     assert _rate(measured["fp"][source], measured["neg"][source]) <= 0.01
+
+
+# Held-out floors: measured (after the backtick confirmation) minus a margin. Thin classes (ldap,
+# nosql: 4 lines each; xml 17, crlf 32) are only covered by the pooled floor.
+HELDOUT_TPR_FLOORS = {"sqli": 0.95, "xss": 0.97, "cmdi": 0.85, "path_traversal": 0.93,
+                      "ssti": 0.90, "file_upload": 0.95}
+
+
+@pytest.mark.parametrize("cls", sorted(HELDOUT_TPR_FLOORS))
+def test_heldout_class_tpr_floor(heldout: dict[str, Counter[str]], cls: str) -> None:
+    assert _rate(heldout["tp"][cls], heldout["total"][cls]) >= HELDOUT_TPR_FLOORS[cls]
+
+
+def test_heldout_overall_tpr_floor(heldout: dict[str, Counter[str]]) -> None:
+    assert _rate(sum(heldout["tp"].values()), sum(heldout["total"].values())) >= 0.90
+
+
+def test_heldout_fpr_ceiling(heldout: dict[str, Counter[str]]) -> None:
+    assert _rate(sum(heldout["fp"].values()), sum(heldout["neg"].values())) <= 0.012

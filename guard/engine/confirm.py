@@ -33,6 +33,26 @@ def constant_comparison(fragment: str, view: str) -> bool:
     )
 
 
+_BACKTICK_COMMAND = re.compile(r"`\s*(?:[\w./-]*/)?([A-Za-z][\w.-]*)")
+
+
+def unix_backtick(fragment: str, view: str) -> bool:
+    """A backtick before a command only runs it in a Unix shell, so the command must be spelt
+    as Unix spells it: lowercase, as Unix file names are case sensitive (`` `True` `` and
+    `` `Python` `` are Markdown code spans, not commands). Three backticks open a Markdown
+    code block (`` ```python ``), which is not a substitution either. Fragments that do not
+    start with a backtick (another separator, ``$(``) stand as matched.
+    """
+    if not fragment.startswith("`"):
+        return True
+    match = _BACKTICK_COMMAND.match(fragment)
+    if match is None or not match.group(1).islower():
+        return False
+    at = view.find(fragment)
+    return not (at > 0 and view[at - 1] == "`") and not fragment.startswith("``")
+
+
 CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "constant_comparison": constant_comparison,
+    "unix_backtick": unix_backtick,
 }

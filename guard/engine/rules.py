@@ -263,11 +263,12 @@ RULES: tuple[Rule, ...] = (
     Rule("cmdi-separator-command", "cmdi",
          r"(?:[;&|`\n\r]|\\n|\$\(|\|\||&&)\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS
          + r"(?:\.exe)?(?:\s*$|\s*[|;&`)>]|\s+[-/$%.~\d\"'\\*]|\s+[a-z]:|[\\/])",
-         0.85, "shell separator before a command"),
+         0.85, "shell separator before a command", confirm="unix_backtick"),
     Rule("cmdi-command-substitution", "cmdi",
-         r"\$\(\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS + r"\b|`\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS
-         + r"(?:\s[^`]*)?`|`\s*(?:true|false|id|whoami|uname)\s*`",
-         0.9, "command substitution"),
+         r"\$\(\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS + r"\b", 0.9, "command substitution"),
+    Rule("cmdi-backtick-substitution", "cmdi",
+         r"`\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS + r"(?:\s[^`]*)?`", 0.9,
+         "backtick command substitution", confirm="unix_backtick"),
     Rule("cmdi-shell-path", "cmdi",
          r"/(?:usr/)?(?:local/)?s?bin/(?:ba|z|k|c|tc|da|fi)?sh\b|/(?:usr/)?s?bin/(?:nc|netcat|ncat|"
          r"perl|python\d?|ruby|php|wget|curl|id|cat|ls|uname|whoami|echo|ping|telnet|socat)"
