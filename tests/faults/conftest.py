@@ -7,6 +7,7 @@ they are printed together at the end of the run (``fault-injection figures``).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import json
@@ -23,11 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgpack
 import pytest
+import redis
 
 from tests.conftest import free_port
 from tests.test_store_outage import PrivateRedis
 from tests.test_workers import Cluster
+from workers.settings import ANALYSIS_QUEUE
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN_CONF = ROOT / "ops" / "gunicorn.conf.py"
@@ -248,8 +252,9 @@ class Web:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        """Stop gunicorn and its workers by process group."""
-        stop_process(self.process)
+        """Stop gunicorn and its workers by process group (SIGQUIT: gunicorn's quick
+        shutdown, which does not wait for exporters retrying a dead endpoint)."""
+        stop_process(self.process, signal.SIGQUIT)
         self._log_file.close()
 
 
@@ -292,3 +297,18 @@ def percentile(samples: list[float], q: float) -> float:
 def median(values: list[float]) -> float:
     """The median of ``values``."""
     return float(statistics.median(values))
+
+
+def queued_batches(broker_url: str) -> dict[str, list[bytes]]:
+    """Task id -> event payloads of every ``guard.analyze_batch`` task waiting on the broker."""
+    client = redis.Redis.from_url(broker_url)
+    try:
+        messages = client.lrange(ANALYSIS_QUEUE, 0, -1)
+    finally:
+        client.close()
+    batches = {}
+    for raw in messages:
+        message = json.loads(raw)
+        args, _kwargs, _embed = msgpack.unpackb(base64.b64decode(message["body"]))
+        batches[message["headers"]["id"]] = list(args[0])
+    return batches

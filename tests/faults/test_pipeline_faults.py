@@ -3,8 +3,6 @@ twice, and a 10,000-event backlog built while no worker runs."""
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import signal
 import time
@@ -13,12 +11,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import msgpack
-import redis as redis_client
-
 from guard.events import DetectionEvent
 from pipelines import list_incidents
-from tests.faults.conftest import Redis, Web, worker_env
+from tests.faults.conftest import Redis, Web, queued_batches, worker_env
 from tests.faults.proc import rss_kb
 from tests.faults.traffic import SQLI, forwarded
 from tests.test_workers import (
@@ -97,21 +92,6 @@ def test_duplicate_delivery(
     assert incidents == len(events)
 
 
-def _queued_tasks(broker: str) -> dict[str, list[str]]:
-    """Task id -> event ids of every ``guard.analyze_batch`` message waiting on the broker."""
-    client = redis_client.Redis.from_url(broker)
-    try:
-        messages = client.lrange(ANALYSIS_QUEUE, 0, -1)
-    finally:
-        client.close()
-    tasks = {}
-    for raw in messages:
-        message = json.loads(raw)
-        args, _kwargs, _embed = msgpack.unpackb(base64.b64decode(message["body"]))
-        tasks[message["headers"]["id"]] = [DetectionEvent.decode(p).event_id for p in args[0]]
-    return tasks
-
-
 def test_backlog(
     web: Callable[..., Web], private_redis: Callable[..., Redis],
     cluster_factory: Callable[[dict[str, str]], Cluster], redis_url: str, key_prefix: str,
@@ -138,7 +118,8 @@ def test_backlog(
     rss_after = {pid: rss_kb(pid) for pid in server.pids}
     eventually(lambda: all(s["queue"]["idle"] for s in server.stats().values()), timeout=30)
     queues = [s["queue"] for s in server.stats().values()]
-    queued = _queued_tasks(broker.url)
+    queued = {task: [DetectionEvent.decode(p).event_id for p in payloads]
+              for task, payloads in queued_batches(broker.url).items()}
     queued_events = [e for ids in queued.values() for e in ids]
     events = requests + 400
 
@@ -158,15 +139,6 @@ def test_backlog(
     assert sum(q["dropped_full"] + q["dropped_transport"] for q in queues) == 0
     assert len(queued_events) == len(set(queued_events)) == events
     assert growth_mb <= 20
-    eventually(lambda: set(received) == set(queued) and not broker_depth(broker.url))
+    eventually(lambda: set(received) == set(queued) and not queued_batches(broker.url))
     assert set(received.values()) == {1}, "a task was delivered twice"
     assert set(task_ids(logs, "succeeded")) == set(queued)
-
-
-def broker_depth(url: str) -> int:
-    """Tasks waiting in the analysis queue."""
-    client = redis_client.Redis.from_url(url)
-    try:
-        return int(client.llen(ANALYSIS_QUEUE))
-    finally:
-        client.close()

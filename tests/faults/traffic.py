@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -77,3 +78,34 @@ class Load:
         """Samples whose request started within ``[start, end)`` (monotonic clock)."""
         with self._lock:
             return [s for s in self.samples if start <= s.started < end]
+
+
+def interleaved_p99(servers: dict[str, Web], pick: Callable[[int], tuple[str, str, str]],
+                    rounds: int, per_round: int
+                    ) -> tuple[dict[str, list[float]], dict[str, Counter[str]]]:
+    """Per-round p99 latency (ms) of each server, and how many requests of each kind it got;
+    the servers take turns request by request from one client thread, so that whatever else
+    loads the machine loads them alike."""
+    from tests.faults.conftest import percentile
+
+    p99s: dict[str, list[float]] = {name: [] for name in servers}
+    kinds: dict[str, Counter[str]] = {name: Counter() for name in servers}
+    counter = itertools.count()
+    for _ in range(rounds):
+        latencies: dict[str, list[float]] = {name: [] for name in servers}
+        for _ in range(per_round):
+            for name, server in servers.items():
+                kind, path, client = pick(next(counter))
+                kinds[name][kind] += 1
+                response = server.get(path, headers=forwarded(client), timeout=10)
+                assert response.status < 500, (name, response.status, response.body[:200])
+                latencies[name].append(response.elapsed * 1000)
+        for name, samples in latencies.items():
+            p99s[name].append(percentile(samples, 99))
+    return p99s, kinds
+
+
+def mixed(n: int) -> tuple[str, str, str]:
+    """Every third request an attack, the rest benign; each from a new client."""
+    client = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+    return ("attack", SQLI, client) if n % 3 == 0 else ("benign", BENIGN, client)
