@@ -32,6 +32,8 @@ class ClientResolver:
             self.hops = 0
             self.networks = tuple(ipaddress.ip_network(c, strict=False) for c in trusted_proxies)
         self.ipv6_ban_prefix = ipv6_ban_prefix
+        self.trusts_proxies = bool(self.hops or self.networks)
+        """False when no proxy is trusted: ``X-Forwarded-For`` is then never read at all."""
 
     def client(self, peer: str | None, forwarded_for: str | None) -> str:
         """The client address; ``peer`` is the socket peer (``REMOTE_ADDR``)."""

@@ -17,13 +17,11 @@ the request continues (fail-open), and an unreachable store degrades as ``fail_m
 from __future__ import annotations
 
 import logging
-import os
 import random
 import re
 import threading
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -49,6 +47,7 @@ log = logging.getLogger("guard")
 F = TypeVar("F", bound=Callable[..., Any])
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _ROUTE_ATTR = "_guard_route"
 SEMANTIC_PARTS = frozenset({"query", "form", "body", "cookie", "filename", "file_content"})
@@ -141,8 +140,13 @@ class FlaskAPIGuard:
             config.redis_url, prefix=config.redis_prefix, timeout=config.store_timeout
         )
         telemetry = Telemetry(self._tracer_provider, self._meter_provider)
+        counters: dict[str, int] = {}
+
+        def on_shed(count: int) -> None:
+            counters["analysis_shed"] = counters.get("analysis_shed", 0) + count
+
         publisher = EventPublisher(
-            self._transport or _default_transport(config, store, self._tracer_provider),
+            self._transport or _default_transport(config, store, self._tracer_provider, on_shed),
             maxsize=config.event_queue_size,
             on_drop=telemetry.dropped.add,
         )
@@ -164,6 +168,7 @@ class FlaskAPIGuard:
             ),
             excluded_params=frozenset(config.excluded_params),
             excluded_headers=frozenset(h.lower() for h in config.excluded_headers),
+            counters=counters,
         )
         sus_patterns_handler.configure(config)
         sus_patterns_handler.attach_store(store)
@@ -235,26 +240,64 @@ def _start_stats_flusher(store: Store, publisher: EventPublisher) -> None:
 
 
 def _default_transport(
-    config: SecurityConfig, store: Store, tracer_provider: trace.TracerProvider | None
+    config: SecurityConfig, store: Store, tracer_provider: trace.TracerProvider | None,
+    on_shed: Callable[[int], None] | None = None,
 ) -> Transport:
     """Celery when a broker is configured, else the pipeline on the publisher thread."""
     if config.broker_url:
         return CeleryTransport(config.broker_url)
-    return InProcessTransport(_in_process_pipeline(config, store, tracer_provider))
+    return InProcessTransport(_in_process_pipeline(config, store, tracer_provider, on_shed))
+
+
+EMBEDDED_CPU_SHARE = 0.1
+"""Most of one core the embedded pipeline (no broker) may spend on analysing requests that
+passed inline, so that it never makes the web process it shares slow."""
+
+EMBEDDED_CPU_BURST = 1.0
+"""CPU seconds the embedded pipeline may spend at once before the share paces it."""
+
+_SHEDDABLE = frozenset({"allowed", "sampled"})
 
 
 def _in_process_pipeline(
-    config: SecurityConfig, store: Store, tracer_provider: trace.TracerProvider | None
-) -> Any:
-    context: list[Any] = []
+    config: SecurityConfig, store: Store, tracer_provider: trace.TracerProvider | None,
+    on_shed: Callable[[int], None] | None = None,
+) -> Callable[[Sequence[DetectionEvent]], None]:
+    """The pipeline as a function of a batch, for :class:`InProcessTransport`.
 
-    def process(events: Any) -> None:
+    Events of requests that passed inline ("allowed", "sampled") are analysed only while the
+    pipeline's CPU time stays within :data:`EMBEDDED_CPU_SHARE` of wall time (a token bucket
+    holding at most :data:`EMBEDDED_CPU_BURST` of work); beyond it they are shed and counted as
+    ``analysis_shed``. Detections
+    (blocked or logged) are always processed. With workers this limit does not apply: they
+    run on their own cores.
+    """
+    context: list[Any] = []
+    bucket = {"tokens": EMBEDDED_CPU_BURST, "at": time.monotonic()}
+
+    def process(events: Sequence[DetectionEvent]) -> None:
         from pipelines import PipelineContext, process_events
 
         if not context:
             context.append(PipelineContext(config=config, store=store,
                                            tracer_provider=tracer_provider))
-        process_events(events, context[0])
+        now = time.monotonic()
+        bucket["tokens"] = min(
+            EMBEDDED_CPU_BURST, bucket["tokens"] + (now - bucket["at"]) * EMBEDDED_CPU_SHARE
+        )
+        bucket["at"] = now
+        if bucket["tokens"] <= 0:
+            kept = [event for event in events if event.action not in _SHEDDABLE]
+            if on_shed is not None and len(kept) < len(events):
+                on_shed(len(events) - len(kept))
+            events = kept
+        if not events:
+            return
+        started = time.thread_time()
+        try:
+            process_events(events, context[0])
+        finally:
+            bucket["tokens"] -= time.thread_time() - started
 
     return process
 
@@ -280,7 +323,10 @@ def _before_request() -> Response | tuple[Response, int] | None:
         "guard.screen", {"http.request.method": method, "http.route": rule[:128]}
     )
     rules = _route_rules()
-    client = state.resolver.client(request.remote_addr, request.headers.get("X-Forwarded-For"))
+    client = state.resolver.client(
+        request.remote_addr,
+        request.environ.get("HTTP_X_FORWARDED_FOR") if state.resolver.trusts_proxies else None,
+    )
     key = state.resolver.ban_key(client)
     whitelisted = in_networks(client, state.whitelist)
     if not whitelisted:
@@ -349,10 +395,20 @@ def _streamed_body_exceeds(limit: int) -> bool:
 
 
 def _correlation_id() -> str:
-    supplied = request.headers.get(REQUEST_ID_HEADER, "")
+    supplied = str(request.environ.get(_REQUEST_ID_ENVIRON) or "")
     if supplied and _REQUEST_ID.match(supplied):
         return supplied
-    return os.urandom(16).hex()
+    return _new_id()
+
+
+def _new_id() -> str:
+    """A random 128-bit id in hex, for correlation and event ids.
+
+    These need to be unique, not secret. ``os.urandom`` is a system call, and releasing the GIL
+    for it on every request lets the publisher thread take over for a whole switch interval;
+    the ``random`` generator is seeded from it and reseeded in every forked child.
+    """
+    return f"{random.getrandbits(128):032x}"
 
 
 def _route_rules() -> RouteRules:
@@ -473,7 +529,7 @@ def _act(
         attack_class, top.get("pattern_id") or "semantic", verdict.part.location,
         result["threat_score"], action))
     state.telemetry.detections.add(1, {"guard.class": attack_class or "unknown"})
-    event_id = uuid.uuid4().hex
+    event_id = _new_id()
     counted = whitelisted or _strike(state, key, event_id, reason, can_ban=not passive)
     _emit(state, verdict, client, key, action, strike_counted=counted, event_id=event_id)
     if passive:
@@ -490,7 +546,7 @@ def _emit(
     part, result = verdict.part, verdict.result or {}
     threats = result.get("threats", [])
     event = DetectionEvent.build(
-        event_id=event_id or uuid.uuid4().hex,
+        event_id=event_id or _new_id(),
         client_ip=client,
         ban_key=key,
         method=request.method,

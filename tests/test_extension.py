@@ -292,3 +292,25 @@ def test_extension_catches_what_detect_catches() -> None:
         if not any(e.action == "allowed" and expected in e.value for e in captured):
             missed.append(("json", payload))
     assert missed == []
+
+
+def test_the_embedded_pipeline_sheds_passed_requests_past_its_cpu_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from guard import extension
+
+    monkeypatch.setattr(extension, "EMBEDDED_CPU_BURST", 1e-9)
+    monkeypatch.setattr(extension, "EMBEDDED_CPU_SHARE", 0.0)
+    app = make_app(None, auto_ban_threshold=1000)
+    state = state_for(app)
+    client = app.test_client()
+    body = {"note": "Please wrap it; it's a present for O'Neil & family."}
+    for _ in range(20):
+        assert client.post("/", json=body).status_code == 200
+        assert state.publisher.flush(5)
+    assert client.get("/search", query_string={"q": "1' UNION SELECT password FROM users--"}
+                      ).status_code == 403
+    assert state.publisher.flush(5)
+    # Passed requests beyond the budget were shed and counted; the detection never is.
+    assert state.counters.get("analysis_shed", 0) >= 19
+    assert [i.classes for i in state.store.list_incidents()] == [("sqli",)]
