@@ -324,6 +324,12 @@ def test_the_path_is_configurable(redis_url: str, key_prefix: str) -> None:
     assert client.get("/_guard/api/state", headers=BEARER).json == {"page": "_guard/api/state"}
 
 
+def test_an_unreachable_store_is_a_503_not_a_crash() -> None:
+    app = build_app(redis_url=f"redis://127.0.0.1:{free_port()}/0", store_timeout=0.2)
+    response = app.test_client().get("/_guard/api/state", headers=BEARER)
+    assert response.status_code == 503 and response.json == {"error": "store unavailable"}
+
+
 def test_the_embedded_memory_store_serves_the_same_document() -> None:
     app = build_app()
     run_pipeline(state_for(app).store, [detection("198.51.100.3", "cmdi")])

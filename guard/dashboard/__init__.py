@@ -30,6 +30,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, redirect, request
 from jinja2 import Environment, PackageLoader, select_autoescape
+from redis import RedisError
 
 from guard.dashboard import _auth, _data
 from guard.errors import StorageError
@@ -129,7 +130,11 @@ class _Dashboard:
     def api_state(self) -> Any:
         if _auth.authenticate(self.token, request) is None:
             return _unauthorized()
-        return jsonify(self._snapshot())
+        try:
+            return jsonify(self._snapshot())
+        except (StorageError, RedisError) as exc:
+            log.warning("dashboard state unavailable: %s", safe(exc, 120))
+            return jsonify({"error": "store unavailable"}), 503
 
     def api_unban(self) -> Any:
         session = self._checked_post()
@@ -245,5 +250,6 @@ def _publish_patterns(state: GuardState, flushed: PatternFlush) -> None:
         try:
             stats = sus_patterns_handler.engine.get_performance_stats()
             publish_pattern_stats(state.store, stats, flushed)
-        except StorageError as exc:
+        except Exception as exc:
+            # A monitoring thread must outlive any one failure, as the stats flusher does.
             log.info("pattern figures not shared this time: %s", safe(exc, 120))
