@@ -101,3 +101,39 @@ def continued_span(
         name, context=parent, kind=trace.SpanKind.CONSUMER, attributes=attributes or {}
     ) as span:
         yield span
+
+
+def configure_from_env(
+    environ: dict[str, str] | Any, default_service: str, instance_id: str
+) -> str:
+    """Install OTLP/HTTP tracer and meter providers when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
+
+    Call it once per process after any fork (gunicorn's ``post_fork``, Celery's
+    ``worker_process_init``): exporters run background threads, which a fork does not copy.
+    Returns what was done, for the process's log: ``"off"`` without an endpoint, a sentence
+    naming the missing package when ``guard[otlp]`` is not installed, else ``"otlp"``. It never
+    raises, so a telemetry problem cannot stop a web or worker process from starting.
+    """
+    if not environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return "off"
+    try:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError:
+        return ("OTEL_EXPORTER_OTLP_ENDPOINT is set but opentelemetry-exporter-otlp-proto-http "
+                "is not installed (pip install 'guard[otlp]'); telemetry stays off")
+    resource = Resource.create({
+        "service.name": environ.get("OTEL_SERVICE_NAME") or default_service,
+        "service.instance.id": instance_id,
+    })
+    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(tracer_provider)
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
+    return "otlp"

@@ -19,27 +19,8 @@ accesslog = "-"
 
 def post_fork(server: Any, worker: Any) -> None:
     """Give this worker its own tracer and meter providers (OTLP when an endpoint is set)."""
-    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    if not endpoint:
-        return
-    from opentelemetry import metrics, trace
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from guard.telemetry import configure_from_env
 
-    try:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    except ImportError:
-        server.log.warning("OTEL_EXPORTER_OTLP_ENDPOINT set but opentelemetry-exporter-otlp "
-                           "is not installed; telemetry stays off")
-        return
-    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "guard-web"),
-                                "service.instance.id": str(worker.pid)})
-    tracer_provider = TracerProvider(resource=resource)
-    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    trace.set_tracer_provider(tracer_provider)
-    reader = PeriodicExportingMetricReader(OTLPMetricExporter())
-    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
+    outcome = configure_from_env(os.environ, "guard-web", str(worker.pid))
+    if outcome not in ("off", "otlp"):
+        server.log.warning(outcome)

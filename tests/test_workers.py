@@ -218,3 +218,57 @@ def test_a_worker_ships_to_the_agent(cluster: Cluster, receiver: Receiver) -> No
     shipped: list[dict[str, Any]] = receiver.events()
     assert {e["event_id"] for e in shipped} == {e.event_id for e in events}
     assert all(e["node"].startswith("w1@") for e in shipped)
+
+
+class _OtlpReceiver:
+    """An OTLP/HTTP endpoint on loopback that keeps every request body by path."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        bodies: dict[str, list[bytes]] = {}
+        self.bodies = bodies
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                bodies.setdefault(self.path, []).append(self.rfile.read(length))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_prefork_worker_exports_the_continued_trace_over_otlp(cluster: Cluster) -> None:
+    otlp = _OtlpReceiver()
+    try:
+        cluster.start("w1", pool="prefork", OTEL_EXPORTER_OTLP_ENDPOINT=otlp.url,
+                      OTEL_BSP_SCHEDULE_DELAY="200", OTEL_METRIC_EXPORT_INTERVAL="500")
+        trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+        [event] = attacks(1, 1)
+        event = DetectionEvent.build(**{
+            **{f: getattr(event, f) for f in event.__dataclass_fields__},
+            "trace": {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
+        })
+        cluster.send([event])
+        eventually(lambda: cluster.processed() == 1)
+
+        def exported() -> bool:
+            spans = b"".join(otlp.bodies.get("/v1/traces", []))
+            return b"guard.pipeline" in spans and bytes.fromhex(trace_id) in spans
+
+        eventually(exported, timeout=30)
+    finally:
+        otlp.close()

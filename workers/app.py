@@ -29,12 +29,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_init, worker_process_shutdown, worker_ready, worker_shutdown
+from celery.signals import (
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 
 from guard.engine.semantic import default_analyzer
 from guard.errors import StorageError
 from guard.events import DetectionEvent, EventDecodeError
 from guard.logsafe import safe
+from guard.telemetry import configure_from_env
 from pipelines.activity import HEARTBEAT_INTERVAL, beat
 from pipelines.context import PipelineContext
 from pipelines.runner import process_events
@@ -187,7 +194,17 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     threading.Thread(target=run, name="guard-heartbeat", daemon=True).start()
 
 
+def _configure_telemetry(**_: Any) -> None:
+    # After the fork (exporter threads do not survive one): in each prefork child as it starts,
+    # and in the main process once ready, which runs the tasks of the solo and threads pools.
+    outcome = configure_from_env(os.environ, "guard-worker", str(os.getpid()))
+    if outcome not in ("off", "otlp"):
+        log.warning(outcome)
+
+
 worker_init.connect(_load_model)
+worker_process_init.connect(_configure_telemetry)
+worker_ready.connect(_configure_telemetry)
 worker_ready.connect(_start_heartbeat)
 worker_process_shutdown.connect(_close_context)
 worker_shutdown.connect(_close_context)
