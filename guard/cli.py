@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import sys
 import time
@@ -408,14 +409,20 @@ def _status_report(config: Any, progress: Progress) -> dict[str, dict[str, Any]]
     return report
 
 
-def _broker_status(url: str | None, queues: tuple[str, ...]) -> dict[str, Any]:
+def _broker_status(
+    url: str | None, queues: tuple[str, ...], key_prefix: str | None = None
+) -> dict[str, Any]:
+    """Reachability and queue depths; queue keys carry the workers' ``GUARD_BROKER_KEY_PREFIX``
+    (kombu's ``global_keyprefix``) unless ``key_prefix`` says otherwise."""
+    if key_prefix is None:
+        key_prefix = os.environ.get("GUARD_BROKER_KEY_PREFIX", "")
     if not url:
         return {"url": None, "reachable": None, "note": "embedded (no broker configured)"}
     import redis
 
     client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
     try:
-        depths = {queue: int(client.llen(queue)) for queue in queues}
+        depths = {queue: int(client.llen(key_prefix + queue)) for queue in queues}
     except redis.RedisError as exc:
         return {"url": _hide_password(url), "reachable": False, "error": type(exc).__name__}
     finally:

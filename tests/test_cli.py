@@ -308,3 +308,19 @@ def test_error_message_gets_its_own_line_under_a_bar(tmp_path: Path) -> None:
         ["bans", "list", "--redis-url", "redis://127.0.0.1:1/0"], tmp_path, terminal=True)
     assert status == 2 and b"bans [" in stderr
     assert b"\r\x1b[Kguard: store redis://127.0.0.1:1/0 is unreachable" in stderr
+
+
+def test_queue_depths_read_the_workers_broker_key_prefix(redis_url: str, key_prefix: str) -> None:
+    import redis
+
+    from guard.cli import _broker_status
+
+    client = redis.Redis.from_url(redis_url)
+    queue = f"{key_prefix}broker:guard.analysis"
+    try:
+        client.rpush(queue, b"a", b"b", b"c")
+        status = _broker_status(redis_url, ("guard.analysis",), key_prefix=f"{key_prefix}broker:")
+        assert status["reachable"] and status["queues"] == {"guard.analysis": 3}
+    finally:
+        client.delete(queue)
+        client.close()
