@@ -54,10 +54,14 @@ def report(request: pytest.FixtureRequest, record_property: Callable[[str, objec
     def add(**figures: object) -> None:
         for name, value in figures.items():
             record_property(name, value)
-        text = ", ".join(f"{k}={_fmt(v)}" for k, v in figures.items())
-        _FIGURES.append(f"{request.node.name}: {text}")
+        add_figures(request.node.name, **figures)
 
     return add
+
+
+def add_figures(case: str, **figures: object) -> None:
+    """Add ``case``'s figures to the end-of-run summary (for module-scoped reporting)."""
+    _FIGURES.append(f"{case}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in figures.items()))
 
 
 def _fmt(value: object) -> str:
