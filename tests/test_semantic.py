@@ -85,6 +85,9 @@ BENIGN_BAIT = [
     "The function returns a dict like {'a': 1, 'b': 2} when called with keys=True.",
     "Run `ls -la` to list the files, then `cat README.md` to read it.",
     "See ../docs/install.md for the installation steps.",
+    "```js",
+    "``` sh",
+    "See the `Django project <https://www.djangoproject.com/>`_ for details.",
 ]
 
 # Obfuscated attacks written for these tests (not corpus lines). The model need not catch all.
@@ -196,6 +199,24 @@ def test_heldout_class_accuracy(report: semantic_train.Report) -> None:
     correct = sum(hits for hits, _ in report.correct_class.values())
     detected = sum(hits for hits, _ in report.detected.values())
     assert correct / detected >= 0.985  # 3182/3196 = 99.6% when trained
+
+
+@pytest.mark.parametrize(
+    ("text", "present"),
+    [
+        ("```bash", False),
+        ("``` python", False),
+        ("`Perl docs <https://perldoc.perl.org/>`_", False),
+        ("a`id`b", True),
+        ("Run `ls -la` first", True),
+        ("x;cat /etc/passwd", True),
+        ("$(whoami)", True),
+    ],
+)
+def test_metachar_command_ignores_markdown_code(text: str, present: bool) -> None:
+    # A backtick counts as the unix_backtick confirmer counts it: before a lowercase command and
+    # not beside another backtick (a fence or a reST link is not a substitution).
+    assert ("cmd:metachar-command" in extract(text)[2]) is present
 
 
 @pytest.mark.parametrize("text", BENIGN_BAIT)

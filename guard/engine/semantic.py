@@ -39,6 +39,7 @@ from itertools import count, pairwise, repeat
 from operator import add
 from typing import Any
 
+from guard.engine.confirm import unix_backtick
 from guard.engine.rules import CLASSES as ATTACK_CLASSES
 
 logger = logging.getLogger(__name__)
@@ -264,6 +265,26 @@ _NO_CANDIDATES: frozenset[tuple[str, _Search]] = frozenset()
 _BY_CHAR = _key_index(single=True)
 _BY_TOKEN = _key_index(single=False)
 
+_METACHAR_COMMAND = re.compile(
+    next(p for n, _, p in _STRUCTURE_SPECS if n == "cmd:metachar-command"), re.I | re.DOTALL
+)
+
+
+def _unix_metachar_command(original: str) -> bool:
+    """A separator before a command, with a backtick only counted as the rule's confirmer counts
+    it (before a lowercase command, not beside another backtick): Markdown and reST code spans
+    and fences (`` ```python ``, `` `Python bug tracker <url>`_ ``) are not substitutions."""
+    return any(
+        unix_backtick(match.group(), original) for match in _METACHAR_COMMAND.finditer(original)
+    )
+
+
+# Features whose lower-case match is re-checked on the value as written, where case matters.
+# They only run on values that already matched, so clean traffic pays nothing for them.
+_CASED_CHECKS: dict[str, Callable[[str], bool]] = {
+    "cmd:metachar-command": _unix_metachar_command,
+}
+
 
 def canonical(lowered: str) -> str:
     """Return the canonical view of lower-cased text: digit runs as ``0``, blanks collapsed."""
@@ -304,20 +325,25 @@ def token_features(view: str) -> set[str]:
 
 
 def structure_features(
-    lowered: str, tokens: Iterable[str], chars: Iterable[str] = ()
+    lowered: str, tokens: Iterable[str], chars: Iterable[str] = (), original: str = ""
 ) -> set[str]:
     """Return the named structure features of a lower-cased value with the given tokens.
 
     ``chars`` may hold a superset of the characters of ``lowered`` already at hand (a caller
     with the canonical view's characters passes those, plus ``\\r`` when it holds ``\\n``); when
     empty, the characters of ``lowered`` are collected here. Extra characters only add
-    candidates, which the patterns then reject.
+    candidates, which the patterns then reject. ``original`` is the value before lower-casing
+    (``lowered`` when not given), which the features in ``_CASED_CHECKS`` re-read.
     """
     candidates = _NO_CANDIDATES.union(
         *map(_BY_CHAR.__getitem__, _BY_CHAR.keys() & (chars or set(lowered))),
         *map(_BY_TOKEN.__getitem__, _BY_TOKEN.keys() & tokens),
     )
-    return {name for name, search in candidates if search(lowered)}
+    found = {name for name, search in candidates if search(lowered)}
+    for name in found & _CASED_CHECKS.keys():
+        if not _CASED_CHECKS[name](original or lowered):
+            found.discard(name)
+    return found
 
 
 def extract(
@@ -327,7 +353,7 @@ def extract(
     lowered = text.lower()
     view = canonical(lowered)
     tokens = token_features(view)
-    return char_ngrams(view, sizes), tokens, structure_features(lowered, tokens)
+    return char_ngrams(view, sizes), tokens, structure_features(lowered, tokens, (), text)
 
 
 def select_windows(text: str) -> str:
@@ -580,7 +606,8 @@ class SemanticAnalyzer:
             return self._score_sets(extract(select_windows(text), self._sizes), explain=explain)
         # The shipped sizes, so the blocks are built here in the cheap encodings of _Block.fast;
         # each set has exactly the members (and so the length) of its extract() counterpart.
-        lowered = select_windows(text).lower()
+        windowed = select_windows(text)
+        lowered = windowed.lower()
         view = canonical(lowered)
         padded = _START + view + _END
         chars = set(padded)
@@ -591,7 +618,9 @@ class SemanticAnalyzer:
         words = set(tokens)
         pairs = set(pairwise(tokens))
         # canonical() folds "\r" into "\n", so a "\n" in the view stands for either in lowered.
-        structure = structure_features(lowered, words, chars | _CR if "\n" in chars else chars)
+        structure = structure_features(
+            lowered, words, chars | _CR if "\n" in chars else chars, windowed
+        )
         ngram, token, named = self._blocks
         scales = (
             1.0 / math.sqrt(len(chars) + len(grams)),
