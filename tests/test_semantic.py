@@ -330,14 +330,20 @@ def test_model_with_wrong_weights_is_rejected(tmp_path: Path) -> None:
     assert not SemanticAnalyzer(path).loaded
 
 
-def test_gate_keeps_attack_lines(corpus: list[semantic_train.Line]) -> None:
+def test_gate_keeps_attack_lines_the_rules_miss(corpus: list[semantic_train.Line]) -> None:
+    from guard.engine.detector import DetectionEngine
+
     analyzer = SemanticAnalyzer(Path("/nonexistent/model.json"))
+    rules_only = DetectionEngine()
     attacks = [line for line in corpus if line.label == "attack"]
-    rejected = [
+    gated = [
         line.payload for line in attacks if not analyzer.worth_analyzing(normalize(line.payload))
     ]
-    # What the gate lets go are label noise ("Comments:", "!", "Time-Based:") and a bare
-    # "which python"; see tests/corpora/README.md, "Known weaknesses".
+    rejected = [p for p in gated if not rules_only.detect(p, semantic=False)["is_threat"]]
+    # Plain-word injections are the rules' (most gated lines); what neither reads is label
+    # noise ("Comments:", "!", "Time-Based:") and a bare "which python"; see
+    # tests/corpora/README.md, "Known weaknesses".
+    assert len(gated) > len(rejected)
     assert len(rejected) <= 12, rejected
 
 

@@ -398,7 +398,9 @@ class DetectionEngine:
         patterns: _PatternSet,
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         joined = "\n".join(values[i] for i in batch)
-        named = normalize.named_views(joined)[1]
+        canonical, named = normalize.named_views(joined)
+        # No decoder changed the joined text, so none would change any of its values.
+        plain = canonical is joined
         started = time.perf_counter()
         suspect = _any_match(patterns, joined, named, prefilter=True)
         self.monitor.record_scan(time.perf_counter() - started, [])
@@ -406,14 +408,16 @@ class DetectionEngine:
             if suspect:
                 result = self.screen(values[index], contexts[index], semantic[index])
             elif semantic[index]:
-                result = self._semantic_only(values[index], contexts[index])
+                result = self._semantic_only(values[index], contexts[index], plain)
             else:
                 result = None
             if result is not None:
                 yield index, result
 
-    def _semantic_only(self, value: str, context: str) -> dict[str, Any] | None:
-        canonical = normalize.normalize(value)
+    def _semantic_only(
+        self, value: str, context: str, plain: bool = False
+    ) -> dict[str, Any] | None:
+        canonical = value if plain else normalize.normalize(value)
         model = self._semantic(canonical, self._config)
         if model is None or not model["above_threshold"]:
             return None
