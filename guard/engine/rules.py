@@ -105,6 +105,10 @@ _SENSITIVE_UNIX = (
     r"|var/(?:log|www|lib|mail|spool|run|adm|backups)/|root/|home/\w+/\.|usr/local/|opt/|tmp/"
     r"|dev/(?:tcp|udp|shm|null|stdin|fd)|sys/|boot/|bin/|sbin/|usr/(?:bin|sbin|lib|share)/)"
 )
+_PATH_START = r"(?:^\s*|[=:'\"(,;|&>]\s*|file://)"
+"""Where an absolute path counts as the value's target: at its start, after a parameter or list
+boundary, a quote, a shell operator or ``file://``. Prose naming a path ("logs are in /var/log/…")
+puts it after a word and a space, which is not one of these."""
 _SENSITIVE_FILES = (
     r"(?:boot\.ini|win\.ini|system\.ini|php\.ini|my\.cnf|my\.ini|httpd\.conf|nginx\.conf"
     r"|web\.config|web\.xml|\.htaccess|\.htpasswd|wp-config\.php|config\.php|configuration\.php"
@@ -338,16 +342,16 @@ RULES: tuple[Rule, ...] = (
     Rule("path-traversal-single", "path_traversal",
          r"(?:^|[=/\\\s'\"])\.\.[/\\]", 0.35, "parent-directory segment"),
     Rule("path-sensitive-absolute", "path_traversal",
-         r"(?:^|[=:\s'\"(]|file://)/+(?:etc/(?:passwd|shadow|group|hosts|sudoers|issue|crontab"
+         _PATH_START + r"/+(?:etc/(?:passwd|shadow|group|hosts|sudoers|issue|crontab"
          r"|master\.passwd|hostname|fstab|os-release|apache2?|httpd|nginx|mysql|php|ssh)"
          r"|proc/(?:self|\d+)/|var/log/|var/www/|root/|home/[^/\s]+/\.ssh|usr/local/apache)"
-         r"|(?:^|[=\s'\"])[a-z]:[/\\]+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache"
+         r"|" + _PATH_START + r"[a-z]:[/\\]+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache"
          r"|program\s*files|php|mysql|users[/\\][^/\\]+[/\\](?:ntuser|appdata))"
          r"|(?:^|[/\\])(?:boot|win|system)\.ini\b|\bsystem32[/\\]"
-         r"|(?:^|[=\s'\"])[/\\][\w .\\/-]*(?:access|error)[._]log\b"
-         r"|(?:^|[=\s'\"])[/\\](?:opt|usr|var|etc|apache\d?|xampp|wamp|log|logs)[/\\]"
+         r"|" + _PATH_START + r"[/\\][\w .\\/-]*(?:access|error)[._]log\b"
+         r"|" + _PATH_START + r"[/\\](?:opt|usr|var|etc|apache\d?|xampp|wamp|log|logs)[/\\]"
          r"[\w .\\/-]*\.(?:log|conf|cnf|ini|passwd|pwd|htpasswd|php|inc)\b"
-         r"|(?:^|[=\s'\"])/var/(?:adm|log)/\w",
+         r"|" + _PATH_START + r"/var/(?:adm|log)/\w",
          0.8, "absolute path to a sensitive file"),
     Rule("path-system-root", "path_traversal",
          r"^\s*(?:file:/*)?(?:[a-z]:)?[/\\]+(?:etc|var|usr|proc|opt|root|sys|boot|bin|sbin|windows"

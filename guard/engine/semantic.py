@@ -163,7 +163,7 @@ _STRUCTURE_SPECS: tuple[tuple[str, str, str], ...] = (
      "etc ini windows system proc log config htaccess id_rsa authorized_keys bash_history"
      " conf cnf",
      r"etc/(?:passwd|shadow|hosts|group|issue|motd|fstab|crontab)|boot\.ini|win\.ini"
-     r"|system32|proc/self|/var/log|web\.config|\.htaccess|id_rsa|authorized_keys"
+     r"|system32|proc/self|(?:^|[=:'\"(,;|&>./])\s*/var/log|web\.config|\.htaccess|id_rsa|authorized_keys"
      r"|\.bash_history|wp-config|httpd\.conf|php\.ini|my\.cnf"),
     ("path:wrapper", "php file zip phar expect glob jar netdoc gopher dict",
      r"\b(?:php|file|zip|phar|expect|glob|jar|netdoc|gopher|dict)://"),
