@@ -325,6 +325,11 @@ RULES: tuple[Rule, ...] = (
          r"|nslookup|netcat|ncat|useradd|crontab|mkfifo|certutil|bitsadmin|powershell|wmic"
          r"|phpversion\s*\(\s*\)|getenforce|id\s*;)\s*(?:$|['\"`;|&]|\s+[-/])", 0.82,
          "value is a shell command line"),
+    Rule("cmdi-variable-command", "cmdi",
+         r"(?:^|[\s;&|`(])[a-z_]\w{0,30}=\s*\$?['\"]?\s*" + _SHELL_COMMANDS
+         + r"\b[^;&|\n'\"]{0,60}['\"]?\s*(?:;|\n|&&?|\|\|?)\s*\$\{?[a-z_]\w{0,30}\}?"
+         r"(?:\s|$|[;&|`)])", 0.85,
+         "a command stored in a variable, then run by expanding it (CMD=$'id';$CMD)"),
     Rule("cmdi-php-complex-syntax", "cmdi",
          r"\{\$\{[^}]{0,100}\(|\$\{@\w+\s*\(", 0.92,
          "PHP complex-syntax variable running a function"),
