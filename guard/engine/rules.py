@@ -437,6 +437,11 @@ RULES: tuple[Rule, ...] = (
          "blank line then injected body"),
     Rule("crlf-http-response", "crlf",
          r"[\r\n]\s*http/\d(?:\.\d)?\s+\d{3}\b", 0.9, "injected status line"),
+    Rule("crlf-encoded-breaks-only", "crlf",
+         r"^\s*(?:%(?:25)*0|[da])*%(?:25)*0[da](?:%(?:25)*0|[da])*%(?:25)*0[da]"
+         r"(?:%(?:25)*0|[da])*\s*$", 0.6,
+         "a value of nothing but percent-encoded line breaks (a response-splitting probe), also"
+         " nested to survive one pass of stripping (%0%0d%0ad)"),
     # ----------------------------------------------------------------- LDAP injection
     Rule("ldap-filter-breakout", "ldap",
          r"\*?\)\s*\(+\s*[|&!]|\*\s*\(\s*\)\s*[|&]|\)\s*\(\s*[\w-]+\s*[~<>]?=|\(\s*[|&!]\s*\(\s*[\w-]+\s*[~<>]?="
