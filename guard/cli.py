@@ -394,6 +394,7 @@ def _status_report(config: Any, progress: Progress) -> dict[str, dict[str, Any]]
     report["events"] = {
         "published": store.get_counter("events:published"),
         "dropped": store.get_counter("events:dropped"),
+        "shed": store.get_counter("events:shed"),
         "processed": shared["events"]["processed"],
     }
     progress.advance("bans")

@@ -96,10 +96,16 @@ class GuardState:
     publisher: EventPublisher
     telemetry: Telemetry
     counters: dict[str, int] = field(default_factory=dict)
+    budget: CpuBudget | None = None
+    """The embedded pipeline's CPU budget; None with a broker or an injected transport."""
 
     def count(self, name: str) -> None:
         """Bump an in-process counter (reported by status and tests)."""
         self.counters[name] = self.counters.get(name, 0) + 1
+
+    def analysis_shed(self) -> int:
+        """Analyses of passed requests the embedded pipeline left undone to keep its budget."""
+        return (self.budget.shed if self.budget else 0) + self.counters.get("analysis_shed", 0)
 
 
 class FlaskAPIGuard:
@@ -140,13 +146,9 @@ class FlaskAPIGuard:
             config.redis_url, prefix=config.redis_prefix, timeout=config.store_timeout
         )
         telemetry = Telemetry(self._tracer_provider, self._meter_provider)
-        counters: dict[str, int] = {}
-
-        def on_shed(count: int) -> None:
-            counters["analysis_shed"] = counters.get("analysis_shed", 0) + count
-
+        budget = CpuBudget()
         publisher = EventPublisher(
-            self._transport or _default_transport(config, store, self._tracer_provider, on_shed),
+            self._transport or _default_transport(config, store, self._tracer_provider, budget),
             maxsize=config.event_queue_size,
             on_drop=telemetry.dropped.add,
         )
@@ -168,11 +170,11 @@ class FlaskAPIGuard:
             ),
             excluded_params=frozenset(config.excluded_params),
             excluded_headers=frozenset(h.lower() for h in config.excluded_headers),
-            counters=counters,
+            budget=None if self._transport or config.broker_url else budget,
         )
         sus_patterns_handler.configure(config)
         sus_patterns_handler.attach_store(store)
-        _start_stats_flusher(store, publisher)
+        _start_stats_flusher(store, publisher, state)
         if config.redis_url and config.share_patterns:
             try:
                 sus_patterns_handler.share_patterns(config.redis_url, config.redis_prefix)
@@ -216,16 +218,17 @@ STATS_FLUSH_INTERVAL = 2.0
 STATS_TTL = 7 * 86400
 
 
-def _start_stats_flusher(store: Store, publisher: EventPublisher) -> None:
-    """Add this process's publish/drop counts to the shared counters every few seconds, so
-    ``guard status`` in any process sees the totals of all web processes."""
-    flushed = {"published": 0, "dropped": 0}
+def _start_stats_flusher(store: Store, publisher: EventPublisher, state: GuardState) -> None:
+    """Add this process's publish, drop and shed counts to the shared counters every few
+    seconds, so ``guard status`` in any process sees the totals of all web processes."""
+    flushed = {"published": 0, "dropped": 0, "shed": 0}
 
     def run() -> None:
         while True:
             time.sleep(STATS_FLUSH_INTERVAL)
             current = {"published": publisher.stats.published,
-                       "dropped": publisher.stats.dropped}
+                       "dropped": publisher.stats.dropped,
+                       "shed": state.analysis_shed()}
             for name, value in current.items():
                 delta = value - flushed[name]
                 if delta <= 0:
@@ -241,12 +244,12 @@ def _start_stats_flusher(store: Store, publisher: EventPublisher) -> None:
 
 def _default_transport(
     config: SecurityConfig, store: Store, tracer_provider: trace.TracerProvider | None,
-    on_shed: Callable[[int], None] | None = None,
+    budget: CpuBudget,
 ) -> Transport:
     """Celery when a broker is configured, else the pipeline on the publisher thread."""
     if config.broker_url:
         return CeleryTransport(config.broker_url)
-    return InProcessTransport(_in_process_pipeline(config, store, tracer_provider, on_shed))
+    return InProcessTransport(_in_process_pipeline(config, store, tracer_provider, budget))
 
 
 EMBEDDED_CPU_SHARE = 0.1
@@ -259,21 +262,41 @@ EMBEDDED_CPU_BURST = 1.0
 _SHEDDABLE = frozenset({"allowed", "sampled"})
 
 
+class CpuBudget:
+    """A token bucket of CPU seconds: refills at :data:`EMBEDDED_CPU_SHARE` of wall time, holds
+    at most :data:`EMBEDDED_CPU_BURST`, and is spent by the embedded pipeline's work."""
+
+    def __init__(self) -> None:
+        self._tokens = EMBEDDED_CPU_BURST
+        self._at = time.monotonic()
+        self.shed = 0
+        """Analyses of passed requests not done because the bucket was empty."""
+
+    def available(self) -> bool:
+        """True while the bucket holds any CPU time."""
+        now = time.monotonic()
+        self._tokens = min(EMBEDDED_CPU_BURST, self._tokens + (now - self._at) * EMBEDDED_CPU_SHARE)
+        self._at = now
+        return self._tokens > 0
+
+    def spend(self, seconds: float) -> None:
+        """Take ``seconds`` of CPU time out of the bucket."""
+        self._tokens -= seconds
+
+
 def _in_process_pipeline(
     config: SecurityConfig, store: Store, tracer_provider: trace.TracerProvider | None,
-    on_shed: Callable[[int], None] | None = None,
+    budget: CpuBudget,
 ) -> Callable[[Sequence[DetectionEvent]], None]:
     """The pipeline as a function of a batch, for :class:`InProcessTransport`.
 
-    Events of requests that passed inline ("allowed", "sampled") are analysed only while the
-    pipeline's CPU time stays within :data:`EMBEDDED_CPU_SHARE` of wall time (a token bucket
-    holding at most :data:`EMBEDDED_CPU_BURST` of work); beyond it they are shed and counted as
-    ``analysis_shed``. Detections
-    (blocked or logged) are always processed. With workers this limit does not apply: they
-    run on their own cores.
+    Events of requests that passed inline ("allowed", "sampled") are analysed only while
+    ``budget`` holds CPU time; beyond it they are shed and counted. Web requests look at the
+    same budget and do not even build such an event while it is empty. Detections (blocked or
+    logged) are always processed. With workers this limit does not apply: they run on their
+    own cores.
     """
     context: list[Any] = []
-    bucket = {"tokens": EMBEDDED_CPU_BURST, "at": time.monotonic()}
 
     def process(events: Sequence[DetectionEvent]) -> None:
         from pipelines import PipelineContext, process_events
@@ -281,15 +304,9 @@ def _in_process_pipeline(
         if not context:
             context.append(PipelineContext(config=config, store=store,
                                            tracer_provider=tracer_provider))
-        now = time.monotonic()
-        bucket["tokens"] = min(
-            EMBEDDED_CPU_BURST, bucket["tokens"] + (now - bucket["at"]) * EMBEDDED_CPU_SHARE
-        )
-        bucket["at"] = now
-        if bucket["tokens"] <= 0:
+        if not budget.available():
             kept = [event for event in events if event.action not in _SHEDDABLE]
-            if on_shed is not None and len(kept) < len(events):
-                on_shed(len(events) - len(kept))
+            budget.shed += len(events) - len(kept)
             events = kept
         if not events:
             return
@@ -297,7 +314,7 @@ def _in_process_pipeline(
         try:
             process_events(events, context[0])
         finally:
-            bucket["tokens"] -= time.thread_time() - started
+            budget.spend(time.thread_time() - started)
 
     return process
 
@@ -461,7 +478,10 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
             verdict.part, verdict.result = parts[index], result
             break
     if verdict.result is None:
-        verdict.deferred = _deferred_value(engine, parts, json_strings, semantic)
+        if state.budget is None or state.budget.available():
+            verdict.deferred = _deferred_value(engine, parts, json_strings, semantic)
+        elif json_strings or not semantic:
+            state.count("analysis_shed")
     verdict.elapsed = time.perf_counter() - started
     state.count("screened")
     if verdict.truncated:

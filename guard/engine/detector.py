@@ -379,7 +379,14 @@ class DetectionEngine:
         patterns = self._patterns
         if patterns.backtracking:
             return False
-        if _any_match(patterns, text, normalize.named_views(text)[1], prefilter=True):
+        canonical, named = normalize.named_views(text)
+        # A view's line that equals the line it was derived from has been scanned already, by
+        # every database (which includes the view's own), so only changed lines need a scan.
+        reduced = [
+            (name, _changed_lines(text if name == "canonical" else canonical, view))
+            for name, view in named
+        ]
+        if _any_match(patterns, text, reduced, prefilter=True):
             return False
         if not semantic:
             return True
@@ -595,6 +602,16 @@ def _window_before(view: str, end: int) -> str:
     """Up to 64 characters of ``view`` ending where a match ended (``end`` is a byte offset)."""
     data = view.encode("utf-8", "surrogatepass")
     return data[max(0, end - 64) : end].decode("utf-8", "replace")
+
+
+def _changed_lines(base: str, view: str) -> str:
+    """The lines of ``view`` that differ from the same lines of ``base``; all of ``view`` when
+    a decoder added or removed line breaks, so that its lines no longer correspond."""
+    base_lines = base.split("\n")
+    view_lines = view.split("\n")
+    if len(base_lines) != len(view_lines):
+        return view
+    return "\n".join(v for b, v in zip(base_lines, view_lines, strict=True) if b != v)
 
 
 def _any_match(
