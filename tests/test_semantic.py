@@ -36,11 +36,11 @@ THRESHOLD = 0.7
 # Held-out TPR per class at 0.7 as measured at training time (in the comments), minus a margin
 # of about one point on the big classes and two or three lines on the small ones.
 TPR_FLOORS = {
-    "sqli": 0.955,  # 920/949 = 96.9%
-    "xss": 0.98,  # 1122/1135 = 98.9%
+    "sqli": 0.955,  # 921/949 = 97.1%
+    "xss": 0.975,  # 1116/1135 = 98.3% (1122 before benign markup joined training)
     "cmdi": 0.89,  # 82/89 = 92.1%
-    "path_traversal": 0.97,  # 693/707 = 98.0%
-    "ssti": 0.94,  # 53/54 = 98.1%
+    "path_traversal": 0.97,  # 691/707 = 97.7%
+    "ssti": 0.94,  # 54/54
     "crlf": 0.97,  # 124/124
     "ldap": 0.96,  # 50/50
     "xml": 0.93,  # 32/32

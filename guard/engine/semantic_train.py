@@ -431,10 +431,78 @@ def format_gate(counts: dict[str, list[int]]) -> str:
     return "\n".join(out)
 
 
+MARKUP_SOURCE = "synthetic:benign-markup"
+MARKUP_LINES = 1500
+MARKUP_SEED = 20251125
+
+_MARKUP_WORDS = (
+    "build", "docs", "coverage", "license", "version", "downloads", "chat", "sponsor", "status",
+    "release", "stable", "latest", "wheel", "tests", "style", "format", "install", "support",
+    "changelog", "security", "community", "roadmap", "examples", "tutorial", "api", "guide",
+)
+_MARKUP_HOSTS = (
+    "img.shields.io/badge", "github.com/acme", "example.readthedocs.io/en/latest",
+    "pypi.org/project", "codecov.io/gh/acme", "raw.githubusercontent.com/acme/main/docs",
+    "badge.fury.io/py", "opencollective.com/acme", "docs.example.org", "www.example.com/static",
+)
+_MARKUP_TEMPLATES = (
+    '<a href="{url}"><img alt="{title}" src="{img}" /></a>',
+    '<a href="{url}"><img src="{img}" alt="{title}" height="{n}"></a>',
+    '<a href="{url}"><img title="{title}" src="{img}" width="{n}" /></a>',
+    '<img src="{img}" alt="{title}" width="{n}">',
+    '<p align="center">', "</p>", '<div align="center">', "</div>", "<br/>", "<hr>",
+    '<a href="{url}">{title}</a>', '<a href="{url}" title="{title}">{title}</a>',
+    "<b>{title}</b>: see the {word} page.", "<strong>{title}</strong>", "<em>{word}</em>",
+    "<code>{word}</code> is optional", '<h1 align="center">{title}</h1>', "<h2>{title}</h2>",
+    "<table>", "<tr><td>{title}</td><td>{word}</td></tr>", "<th>{title}</th>",
+    "<ul><li>{title}</li></ul>", '<li><a href="{url}">{title}</a></li>',
+    '<picture><source media="(prefers-color-scheme: dark)" srcset="{img}">'
+    '<img alt="{title}" src="{img}"></picture>',
+    '<span class="{word}">{title}</span>', "<sup>{n}</sup>", "<kbd>Ctrl</kbd>+<kbd>C</kbd>",
+    "<details><summary>{title}</summary>", "</details>",
+    '<a href="{url}"><img alt="{title}" src="{img}" /></a> <a href="{url2}">'
+    '<img alt="{word}" src="{img2}" /></a>',
+    "[![{title}]({img})]({url})", "![{title}]({img})", "[{title}]({url})", "**{title}**",
+    "| {title} | {word} |", "> **Note**: the {word} page lists every {word}.",
+    ".. image:: {img}", "   :target: {url}", "   :alt: {title}", ".. |{word}| image:: {img}",
+    "`{title} <{url}>`_", "See `{title} <{url}>`_ for the {word} guide.",
+)
+
+
+def benign_markup(count: int = MARKUP_LINES, seed: int = MARKUP_SEED) -> list[Line]:
+    """Return ``count`` generated benign lines of rich-text markup, labelled benign.
+
+    Badges, links, images with alt text, tables and formatting tags in HTML, Markdown and reST,
+    as READMEs and CMS fields carry them: ``dev.jsonl`` has almost none, so the model would
+    otherwise read any ``"><img src=`` as script. Built from the templates above with invented
+    hosts and words, not copied from any package's documentation (the held-out corpus draws on
+    real READMEs, which must stay unseen).
+    """
+    import random
+
+    rng = random.Random(seed)
+
+    def url(image: bool) -> str:
+        slug = "/".join(rng.sample(_MARKUP_WORDS, rng.randint(1, 3)))
+        tail = rng.choice((".svg", ".png", ".svg?style=flat", ".svg?branch=main")) if image else ""
+        return f"https://{rng.choice(_MARKUP_HOSTS)}/{slug}{tail}"
+
+    lines: list[Line] = []
+    for _ in range(count):
+        title = " ".join(rng.sample(_MARKUP_WORDS, rng.randint(1, 3))).title()
+        text = rng.choice(_MARKUP_TEMPLATES).format(
+            url=url(False), url2=url(False), img=url(True), img2=url(True), title=title,
+            word=rng.choice(_MARKUP_WORDS), n=rng.choice((20, 50, 120, 150, 190, 200)),
+        )
+        lines.append(Line(text, "benign", "benign", MARKUP_SOURCE))
+    return lines
+
+
 def train(corpus: Path, output: Path) -> SemanticAnalyzer:
-    """Train on the 80% split of ``corpus``, write the model to ``output`` and load it back."""
+    """Train on the 80% split of ``corpus`` plus :func:`benign_markup`, write the model to
+    ``output`` and load it back."""
     train_lines, _ = split(load_corpus(corpus))
-    write_model(build_model(train_lines), output)
+    write_model(build_model(train_lines + benign_markup()), output)
     return SemanticAnalyzer(output)
 
 
@@ -451,6 +519,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     _, heldout = split(load_corpus(args.corpus))
     print(f"trained in {elapsed:.1f}s; model {args.output} ({args.output.stat().st_size} bytes)")
     print(format_report(evaluate(analyzer, heldout, args.threshold), args.threshold))
+    fresh = benign_markup(MARKUP_LINES, MARKUP_SEED + 1)
+    print(format_report(evaluate(analyzer, fresh, args.threshold), args.threshold)
+          .replace("held-out", "unseen generated markup", 1))
     print(format_gate(gate_rejections(analyzer, load_corpus(args.corpus))))
 
 
