@@ -45,6 +45,16 @@ _SAFE_HEADER_CHARS = frozenset(
 _SKIPPED_HEADERS = frozenset({"cookie"})
 
 
+def _environ_name(header: str) -> str:
+    return header.upper().replace("-", "_")
+
+
+_SKIPPED_ENVIRON = frozenset("HTTP_" + _environ_name(h) for h in _SKIPPED_HEADERS)
+_LOW_RISK_NAMES = frozenset(map(_environ_name, LOW_RISK_HEADERS))
+_BODY_ENVIRON = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+_BODY_HEADER_KEYS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on how much of one request is taken apart."""
@@ -114,11 +124,20 @@ def _walk(request: Request, limits: Limits, body_is_clean: BodyFilter | None) ->
         yield Part("query_key", key, key)
         for value in values:
             yield Part("query", key, value)
-    for name, value in request.headers.items():
-        lowered = name.lower()
-        if lowered in _SKIPPED_HEADERS or header_is_low_risk(name, value):
+    # Straight from the WSGI environ, as werkzeug's EnvironHeaders reads it, so that a skipped
+    # header costs a set lookup and a screened one its name alone.
+    for key, value in request.environ.items():
+        if key.startswith("HTTP_"):
+            if key in _SKIPPED_ENVIRON or key in _BODY_HEADER_KEYS:
+                continue
+            name = key[5:]
+        elif key in _BODY_ENVIRON and value:
+            name = key
+        else:
             continue
-        yield Part("header", name, value)
+        if name in _LOW_RISK_NAMES and _SAFE_HEADER_CHARS.issuperset(value):
+            continue
+        yield Part("header", name.replace("_", "-").title(), value)
     for name, value in request.cookies.items(multi=True):
         yield Part("cookie_key", name, name)
         yield Part("cookie", name, value)
