@@ -49,10 +49,28 @@ def unix_backtick(fragment: str, view: str) -> bool:
     if match is None or not match.group(1).islower():
         return False
     at = view.find(fragment)
-    return not (at > 0 and view[at - 1] == "`") and not fragment.startswith("``")
+    if (at > 0 and view[at - 1] == "`") or fragment.startswith("``"):
+        return False
+    # After an odd number of backticks this one closes a code span (`` `Field()` set to `True` ``).
+    return view.count("`", 0, max(at, 0)) % 2 == 0
+
+
+_OPEN_TAG = re.compile(r"<[a-z][\w:-]*\s[^<>]*$", re.IGNORECASE)
+
+
+def attribute_breakout(fragment: str, view: str) -> bool:
+    """A quote and ``>`` before a new tag only break out of an attribute the value did not open.
+
+    When the tag whose attribute the quote closes starts in the same value
+    (``<a href="https://…"><img …>``), the value is ordinary markup: it would be escaped or
+    rendered as written, and any script in it is what the other XSS rules look for.
+    """
+    at = view.find(fragment)
+    return at < 0 or _OPEN_TAG.search(view, 0, at) is None
 
 
 CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "constant_comparison": constant_comparison,
     "unix_backtick": unix_backtick,
+    "attribute_breakout": attribute_breakout,
 }

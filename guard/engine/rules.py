@@ -262,7 +262,8 @@ RULES: tuple[Rule, ...] = (
          r"\b[^>]*(?:src|href|style|action|data|dynsrc|lowsrc)\s*=\s*['\"]?\s*[`&]",
          0.6, "tag attribute with entity or template-quoted value"),
     Rule("xss-angle-breakout", "xss",
-         r"['\"`]\s*>\s*<\s*[a-z/!]", 0.55, "attribute breakout into a new tag"),
+         r"['\"`]\s*>\s*<\s*[a-z/!]", 0.55, "attribute breakout into a new tag",
+         confirm="attribute_breakout"),
     # ----------------------------------------------------------------- command injection
     Rule("cmdi-separator-command", "cmdi",
          r"(?:[;&|`\n\r]|\\n|\$\(|\|\||&&)\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS
