@@ -104,10 +104,12 @@ def test_hard_benign_slices(measured: dict[str, Counter[str]], source: str) -> N
     assert _rate(measured["fp"][source], measured["neg"][source]) <= 0.01
 
 
-# Held-out floors: measured (after the backtick confirmation) minus a margin. Thin classes (ldap,
-# nosql: 4 lines each; xml 17, crlf 32) are only covered by the pooled floor.
-HELDOUT_TPR_FLOORS = {"sqli": 0.95, "xss": 0.97, "cmdi": 0.85, "path_traversal": 0.93,
-                      "ssti": 0.90, "file_upload": 0.95}
+# Held-out floors: measured (after the variable-command and encoded-break rules, the markup
+# confirmers and the ldap/nosql/xml extension) minus a margin. crlf (32 lines) is only covered by
+# the pooled floor.
+HELDOUT_TPR_FLOORS = {"sqli": 0.95, "xss": 0.97, "cmdi": 0.89, "path_traversal": 0.93,
+                      "ssti": 0.90, "file_upload": 0.95, "ldap": 0.89, "xml": 0.91,
+                      "nosql": 0.95}
 
 
 @pytest.mark.parametrize("cls", sorted(HELDOUT_TPR_FLOORS))
@@ -116,8 +118,8 @@ def test_heldout_class_tpr_floor(heldout: dict[str, Counter[str]], cls: str) -> 
 
 
 def test_heldout_overall_tpr_floor(heldout: dict[str, Counter[str]]) -> None:
-    assert _rate(sum(heldout["tp"].values()), sum(heldout["total"].values())) >= 0.90
+    assert _rate(sum(heldout["tp"].values()), sum(heldout["total"].values())) >= 0.93
 
 
 def test_heldout_fpr_ceiling(heldout: dict[str, Counter[str]]) -> None:
-    assert _rate(sum(heldout["fp"].values()), sum(heldout["neg"].values())) <= 0.012
+    assert _rate(sum(heldout["fp"].values()), sum(heldout["neg"].values())) <= 0.007
