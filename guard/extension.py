@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Request, Response, g, jsonify, request
 from opentelemetry import metrics, trace
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -329,20 +329,26 @@ def state_for(app: Flask) -> GuardState:
 def _before_request() -> Response | tuple[Response, int] | None:
     from flask import current_app
 
+    # One lookup of each context-local: every access through the proxies costs a lookup.
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    environ = req.environ
     state = state_for(current_app)
     config = state.config
-    g._guard_cid = _correlation_id()
-    if any(request.path.startswith(p) for p in config.exclude_paths):
+    g._guard_cid = _correlation_id(environ)
+    path = req.path
+    if config.exclude_paths and any(path.startswith(p) for p in config.exclude_paths):
         return None
-    method = request.method if request.method in _METHODS else "OTHER"
-    rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    method = req.method if req.method in _METHODS else "OTHER"
+    url_rule = req.url_rule
     g._guard_span = state.telemetry.start_request_span(
-        "guard.screen", {"http.request.method": method, "http.route": rule[:128]}
+        "guard.screen",
+        {"http.request.method": method,
+         "http.route": url_rule.rule[:128] if url_rule is not None else "unmatched"},
     )
-    rules = _route_rules()
+    rules = _route_rules(current_app, req)
     client = state.resolver.client(
-        request.remote_addr,
-        request.environ.get("HTTP_X_FORWARDED_FOR") if state.resolver.trusts_proxies else None,
+        req.remote_addr,
+        environ.get("HTTP_X_FORWARDED_FOR") if state.resolver.trusts_proxies else None,
     )
     key = state.resolver.ban_key(client)
     whitelisted = in_networks(client, state.whitelist)
@@ -353,11 +359,12 @@ def _before_request() -> Response | tuple[Response, int] | None:
     if rules.exempt or not config.enable_penetration_detection:
         return None
     limit = rules.max_request_size or config.max_request_size
-    if request.content_length is not None and request.content_length > limit:
+    length = req.content_length
+    if length is not None and length > limit:
         state.count("too_large")
         return _error(413, "Request body too large")
     try:
-        if _streamed_body_exceeds(limit):
+        if _streamed_body_exceeds(req, length, limit):
             state.count("too_large")
             return _error(413, "Request body too large")
         verdict = _screen(state, rules, client)
@@ -400,19 +407,19 @@ def _after_request(response: Response) -> Response:
     return response
 
 
-def _streamed_body_exceeds(limit: int) -> bool:
+def _streamed_body_exceeds(req: Request, length: int | None, limit: int) -> bool:
     """For a body without Content-Length (chunked), read at most ``limit + 1`` bytes and say
     whether there was more: the stream stops at the cap instead of raising, so one extra byte is
     how an oversize body shows itself."""
-    if request.content_length is not None or "Transfer-Encoding" not in request.headers:
-        request.max_content_length = limit
+    if length is not None or "HTTP_TRANSFER_ENCODING" not in req.environ:
+        req.max_content_length = limit
         return False
-    request.max_content_length = limit + 1
-    return len(request.get_data(cache=True)) > limit
+    req.max_content_length = limit + 1
+    return len(req.get_data(cache=True)) > limit
 
 
-def _correlation_id() -> str:
-    supplied = str(request.environ.get(_REQUEST_ID_ENVIRON) or "")
+def _correlation_id(environ: dict[str, Any]) -> str:
+    supplied = str(environ.get(_REQUEST_ID_ENVIRON) or "")
     if supplied and _REQUEST_ID.match(supplied):
         return supplied
     return _new_id()
@@ -428,10 +435,8 @@ def _new_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-def _route_rules() -> RouteRules:
-    from flask import current_app
-
-    view = current_app.view_functions.get(request.endpoint or "")
+def _route_rules(app: Flask, req: Request) -> RouteRules:
+    view = app.view_functions.get(req.endpoint or "")
     rules = getattr(view, _ROUTE_ATTR, None)
     return rules if isinstance(rules, RouteRules) else RouteRules()
 

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Request
 
@@ -105,17 +106,29 @@ def request_parts(
     """
     limits = limits or Limits()
     parts: list[Part] = []
-    truncated = False
-    for part in _walk(request, limits, body_is_clean):
+    walk = _walk(request, limits, body_is_clean)
+    for part in walk:
         if len(parts) >= limits.max_parts:
-            truncated = True
-            break
-        parts.append(part)
-    if truncated:
-        rest = _body_text(request, limits)
-        if rest:
+            rest = _remainder(part, walk, limits.max_body_bytes)
             parts.append(Part("body", "(remainder)", rest))
-    return parts, truncated
+            return parts, True
+        parts.append(part)
+    return parts, False
+
+
+def _remainder(first: Part, walk: Iterator[Part], budget: int) -> str:
+    """Every value the walk has left, one per line, as far as ``budget`` characters: what
+    is past the part limit is screened as one value instead of being dropped. Walking on is
+    cheap here: a parsed form or JSON document is already in memory, and its stream cannot be
+    read a second time."""
+    values = [first.value]
+    size = len(first.value)
+    for part in walk:
+        if size >= budget:
+            break
+        values.append(part.value)
+        size += len(part.value) + 1
+    return "\n".join(values)[:budget]
 
 
 def _walk(request: Request, limits: Limits, body_is_clean: BodyFilter | None) -> Iterator[Part]:
@@ -153,7 +166,16 @@ def _body_parts(
         yield Part("body", "(oversized)", _body_text(request, limits))
         return
     mimetype = request.mimetype or ""
-    if mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+    if mimetype == "application/x-www-form-urlencoded":
+        # Parsed here from the cached bytes, which the app's own form parsing then reuses:
+        # werkzeug returns an empty form for a body that is not valid UTF-8, which would let
+        # everything in it through unseen.
+        for key, value in parse_qsl(_body_text(request, limits), keep_blank_values=True,
+                                    errors="replace"):
+            yield Part("form_key", key, key)
+            yield Part("form", key, value)
+        return
+    if mimetype == "multipart/form-data":
         for key, values in request.form.lists():
             yield Part("form_key", key, key)
             for value in values:
