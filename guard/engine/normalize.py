@@ -859,7 +859,11 @@ def _canonical(
             # While the text is still the input, a decoder without its trigger would return it
             # unchanged: skip the pass it would spend finding that out.
             if present is None or current is not text or present & needs:
-                current = decode(current)[:limit]
+                decoded = decode(current)[:limit]
+                # Keep the very object when nothing changed (some decoders return an equal
+                # copy), so that callers can tell "no decoder changed this" by identity.
+                if decoded is not current and decoded != current:
+                    current = decoded
             round_steps.append((name + suffix, current))
         if steps is not None and (round_number == 1 or current != start):
             steps.extend(round_steps)
