@@ -15,6 +15,7 @@ from guard.engine.matcher import MatchSpec, build_matcher
 from guard.engine.normalize import (
     MAX_EXPANSION,
     decode_base64,
+    decode_utf7,
     fold_whitespace,
     html_decode,
     join_sql_comments,
@@ -26,6 +27,7 @@ from guard.engine.normalize import (
     trace,
     unicode_fold,
     url_decode,
+    utf7_view,
     views,
 )
 
@@ -40,6 +42,7 @@ DECODERS: list[Callable[[str], str]] = [
     shell_unquote,
     normalize_path,
     decode_base64,
+    decode_utf7,
     normalize,
 ]
 
@@ -77,6 +80,8 @@ PIECES = [
     "//",
     "..;",
     "aGVsbG8gd29ybGQgaGVsbG8=",
+    "+ADw-",
+    "+ACI",
     "  ",
 ]
 
@@ -116,6 +121,7 @@ def test_views_are_distinct_bounded_derivations(text: str) -> None:
         shell_unquote(canonical),
         normalize_path(canonical),
         decode_base64(canonical),
+        utf7_view(text) if "utf7" in normalize_module.triggers(text) else text,
     ]
     expected: list[str] = []
     for view in derived:
@@ -139,10 +145,11 @@ def test_a_step_without_its_trigger_changes_nothing(text: str) -> None:
 @given(texts)
 def test_trace_reaches_the_canonical_view(text: str) -> None:
     steps = trace(text)
-    assert [name for name, _ in steps[-5:]] == ["sql", "sql", "shell", "path", "base64"]
-    assert steps[-6][1] == normalize(text)
-    assert steps[-2][1] == normalize_path(normalize(text))
-    assert steps[-1][1] == decode_base64(normalize(text))
+    assert [name for name, _ in steps[-6:]] == ["sql", "sql", "shell", "path", "base64", "utf7"]
+    assert steps[-7][1] == normalize(text)
+    assert steps[-3][1] == normalize_path(normalize(text))
+    assert steps[-2][1] == decode_base64(normalize(text))
+    assert steps[-1][1] == utf7_view(text)
 
 
 # The shortcut each nesting decoder takes first must agree with its output-stack decoder.

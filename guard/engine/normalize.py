@@ -37,6 +37,7 @@ __all__ = [
     "MAX_EXPANSION",
     "MAX_ROUNDS",
     "decode_base64",
+    "decode_utf7",
     "fold_whitespace",
     "html_decode",
     "join_sql_comments",
@@ -50,6 +51,7 @@ __all__ = [
     "triggers",
     "unicode_fold",
     "url_decode",
+    "utf7_view",
     "views",
 ]
 
@@ -89,6 +91,7 @@ _TRIGGERS: dict[str, str] = {
     "{": r"\{",
     "/": "/",
     "base64": r"[A-Za-z0-9+/_-]{16}",
+    "utf7": r"\+[A-Za-z0-9+/]{3}",
 }
 _TRIGGER_NAMES = tuple(_TRIGGERS)
 _trigger_matcher: list[LinearMatcher] = []
@@ -808,6 +811,40 @@ def _open_base64(match: re.Match[str]) -> str:
     return decoded
 
 
+# --- UTF-7 (a view) --------------------------------------------------------------------------
+
+_UTF7_RUN = re.compile(r"\+[A-Za-z0-9+/]{3,}-?")
+
+
+def decode_utf7(text: str) -> str:
+    """Decode each UTF-7 shifted run (``+ADw-`` is ``<``) that spells printable ASCII: the UTF-7
+    view.
+
+    A document that declares ``encoding="UTF-7"`` (XXE), or a page a browser reads as UTF-7
+    (old XSS), hides its angle brackets and quotes this way. Runs that decode to anything else
+    (a phone number, ``C++``, random tokens) stay as they were. Each replacement shrinks the
+    text, so repeating to a fixed point ends quickly.
+    """
+    current = text
+    while "+" in current:
+        decoded = _UTF7_RUN.sub(_open_utf7, current)
+        if decoded == current:
+            return current
+        current = decoded
+    return current
+
+
+def _open_utf7(match: re.Match[str]) -> str:
+    run = match.group()
+    try:
+        decoded = (run if run.endswith("-") else run + "-").encode("ascii").decode("utf-7")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        return run
+    if not decoded or not all(" " <= c <= "~" or c in "\r\n\t" for c in decoded):
+        return run
+    return decoded
+
+
 # --- The chain -------------------------------------------------------------------------------
 
 _CANONICAL_STEPS: tuple[tuple[str, Callable[[str], str], frozenset[str]], ...] = (
@@ -880,6 +917,7 @@ def named_views(text: str) -> tuple[str, list[tuple[str, str]]]:
     present = triggers(text)
     if not present:
         return text, []
+    raw_present = present
     canonical = _canonical(text, None, present) if present & _CANONICAL_TRIGGERS else text
     if canonical is not text:
         present = triggers(canonical)
@@ -894,7 +932,17 @@ def named_views(text: str) -> tuple[str, list[tuple[str, str]]]:
             if view not in seen:
                 seen.add(view)
                 found.append((name, view))
+    if "utf7" in raw_present:
+        view = utf7_view(text)
+        if view not in seen:
+            found.append(("utf7", view))
     return canonical, found
+
+
+def utf7_view(text: str) -> str:
+    """The UTF-7 view: :func:`decode_utf7` of the raw text (URL decoding would read its ``+``
+    as a space, so it cannot come from the canonical view), then :func:`normalize`."""
+    return normalize(decode_utf7(text))
 
 
 def views(text: str) -> list[str]:
@@ -919,4 +967,5 @@ def trace(text: str) -> list[tuple[str, str]]:
     steps: list[tuple[str, str]] = []
     canonical = _canonical(text, steps)
     steps.extend((name, derive(canonical)) for name, derive, _ in _VIEW_STEPS)
+    steps.append(("utf7", utf7_view(text)))
     return steps
