@@ -314,3 +314,21 @@ def test_the_embedded_pipeline_sheds_passed_requests_past_its_cpu_budget(
     # Passed requests beyond the budget were shed and counted; the detection never is.
     assert state.analysis_shed() >= 19
     assert [i.classes for i in state.store.list_incidents()] == [("sqli",)]
+
+
+@pytest.mark.parametrize("trusted", [["10.0.0.0/8"], 1], ids=["cidrs", "hops"])
+def test_a_trusted_proxy_is_blocked_but_never_banned(trusted: Any) -> None:
+    app = make_app(None, trusted_proxies=trusted, auto_ban_threshold=2)
+    client = app.test_client()
+    proxy = {"REMOTE_ADDR": "10.0.0.5"}
+    attack = {"q": "1' UNION SELECT password FROM users--"}
+    for _ in range(5):
+        response = client.get("/search", query_string=attack, environ_base=proxy)
+        assert response.status_code == 403
+    assert client.get("/", environ_base=proxy).status_code == 200
+    assert state_for(app).store.get_ban("10.0.0.5") is None
+    # A client the proxy names is still banned as usual.
+    named = {**proxy, "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
+    for _ in range(2):
+        client.get("/search", query_string=attack, environ_base=named)
+    assert client.get("/", environ_base=named).status_code == 403
