@@ -475,7 +475,8 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
 
     parts, truncated = request_parts(request, state.limits, json_body_is_clean)
     verdict = Verdict(truncated=truncated)
-    parts = [p for p in parts if not _excluded(state, p)]
+    if state.excluded_params or state.excluded_headers:
+        parts = [p for p in parts if not _excluded(state, p)]
     values = [p.value for p in parts]
     contexts = [p.location for p in parts]
     for index, result in engine.screen_many(values, contexts, semantic=semantic,
