@@ -262,26 +262,64 @@ EMBEDDED_CPU_BURST = 1.0
 _SHEDDABLE = frozenset({"allowed", "sampled"})
 
 
+EMBEDDED_QUIET = 0.002
+"""Seconds without a request in flight before the embedded pipeline analyses a passed request."""
+
+EMBEDDED_WAIT = 0.05
+"""Longest the embedded pipeline waits, per batch, for quiet moments before it sheds the rest."""
+
+
 class CpuBudget:
-    """A token bucket of CPU seconds: refills at :data:`EMBEDDED_CPU_SHARE` of wall time, holds
-    at most :data:`EMBEDDED_CPU_BURST`, and is spent by the embedded pipeline's work."""
+    """When the embedded pipeline may analyse requests that passed inline.
+
+    A token bucket of CPU seconds (refilled at :data:`EMBEDDED_CPU_SHARE` of wall time, holding
+    at most :data:`EMBEDDED_CPU_BURST`) bounds the work, and a count of requests in flight keeps
+    it to quiet moments: the pipeline shares the GIL with the requests, and a request arriving
+    while the model runs would wait for it.
+    """
 
     def __init__(self) -> None:
         self._tokens = EMBEDDED_CPU_BURST
         self._at = time.monotonic()
+        self._in_flight = 0
+        self._last_request = 0.0
+        self._lock = threading.Lock()
         self.shed = 0
-        """Analyses of passed requests not done because the bucket was empty."""
+        """Analyses of passed requests not done for lack of budget or of a quiet moment."""
 
     def available(self) -> bool:
         """True while the bucket holds any CPU time."""
         now = time.monotonic()
-        self._tokens = min(EMBEDDED_CPU_BURST, self._tokens + (now - self._at) * EMBEDDED_CPU_SHARE)
+        self._tokens = min(EMBEDDED_CPU_BURST,
+                           self._tokens + (now - self._at) * EMBEDDED_CPU_SHARE)
         self._at = now
         return self._tokens > 0
 
     def spend(self, seconds: float) -> None:
         """Take ``seconds`` of CPU time out of the bucket."""
         self._tokens -= seconds
+
+    def enter(self) -> None:
+        """A request started."""
+        with self._lock:
+            self._in_flight += 1
+
+    def leave(self) -> None:
+        """A request ended."""
+        with self._lock:
+            self._in_flight -= 1
+            self._last_request = time.monotonic()
+
+    def wait_quiet(self, deadline: float) -> bool:
+        """Wait, until ``deadline`` (monotonic) at most, for no request in flight during
+        :data:`EMBEDDED_QUIET`; False if that moment did not come."""
+        while True:
+            now = time.monotonic()
+            if not self._in_flight and now - self._last_request >= EMBEDDED_QUIET:
+                return True
+            if now >= deadline:
+                return False
+            time.sleep(EMBEDDED_QUIET / 2)
 
 
 def _in_process_pipeline(
@@ -290,31 +328,44 @@ def _in_process_pipeline(
 ) -> Callable[[Sequence[DetectionEvent]], None]:
     """The pipeline as a function of a batch, for :class:`InProcessTransport`.
 
-    Events of requests that passed inline ("allowed", "sampled") are analysed only while
-    ``budget`` holds CPU time; beyond it they are shed and counted. Web requests look at the
-    same budget and do not even build such an event while it is empty. Detections (blocked or
-    logged) are always processed. With workers this limit does not apply: they run on their
-    own cores.
+    Detections (blocked or logged requests) are always processed, in a quiet moment if one
+    comes within :data:`EMBEDDED_WAIT`. Events of requests that passed inline ("allowed",
+    "sampled") are analysed one at a time, each in a quiet moment and only while ``budget``
+    holds CPU time; otherwise they are shed and counted. Web requests read
+    the same budget and do not even build such an event while it is empty. With workers none of
+    this applies: they run on their own cores.
     """
     context: list[Any] = []
 
-    def process(events: Sequence[DetectionEvent]) -> None:
+    def run(events: Sequence[DetectionEvent]) -> None:
         from pipelines import PipelineContext, process_events
 
         if not context:
             context.append(PipelineContext(config=config, store=store,
                                            tracer_provider=tracer_provider))
-        if not budget.available():
-            kept = [event for event in events if event.action not in _SHEDDABLE]
-            budget.shed += len(events) - len(kept)
-            events = kept
-        if not events:
-            return
         started = time.thread_time()
         try:
             process_events(events, context[0])
         finally:
             budget.spend(time.thread_time() - started)
+
+    def process(events: Sequence[DetectionEvent]) -> None:
+        # One wait per batch, so that a busy process sheds quickly instead of letting the
+        # publish queue fill up behind these events and drop detections.
+        deadline = time.monotonic() + EMBEDDED_WAIT
+        detections = [event for event in events if event.action not in _SHEDDABLE]
+        if detections:
+            # Their strikes were counted inline; the rest of their analysis can wait for a
+            # quiet moment, but never longer than the batch's deadline, and is never shed.
+            budget.wait_quiet(deadline)
+            run(detections)
+        for event in events:
+            if event.action not in _SHEDDABLE:
+                continue
+            if budget.available() and budget.wait_quiet(deadline):
+                run([event])
+            else:
+                budget.shed += 1
 
     return process
 
@@ -334,6 +385,9 @@ def _before_request() -> Response | tuple[Response, int] | None:
     environ = req.environ
     state = state_for(current_app)
     config = state.config
+    if state.budget is not None:
+        state.budget.enter()
+        g._guard_budget = state.budget
     g._guard_cid = _correlation_id(environ)
     path = req.path
     if config.exclude_paths and any(path.startswith(p) for p in config.exclude_paths):
@@ -397,6 +451,9 @@ def _teardown_request(_exc: BaseException | None) -> None:
     started = g.pop("_guard_span", None)
     if started is not None:
         Telemetry.end_request_span(*started)
+    budget = g.pop("_guard_budget", None)
+    if budget is not None:
+        budget.leave()
 
 
 def _current_span() -> Any:
