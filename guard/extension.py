@@ -50,10 +50,13 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _ROUTE_ATTR = "_guard_route"
-SEMANTIC_PARTS = frozenset({"query", "form", "body", "cookie", "filename", "file_content"})
-"""Parts the model reads inline: short user data. Paths, names and headers get the rules only,
-which keeps the model off every request's fixed headers; JSON bodies (often hundreds of
-strings) get the rules inline and the model in the pipeline, through an ``allowed`` event."""
+SEMANTIC_PARTS = frozenset(
+    {"query", "form", "json", "body", "cookie", "filename", "file_content"}
+)
+"""Parts the model reads inline: user data. Paths, names and headers get the rules only, which
+keeps the model off every request's fixed headers. A JSON body's strings are read one distinct
+string at a time (:meth:`DetectionEngine.text_is_clean`), so a value is judged alike in a query
+and in a JSON body."""
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -528,7 +531,7 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
 
     def json_body_is_clean(text: str) -> bool:
         json_strings.append(text)
-        return engine.text_is_clean(text, semantic=False)
+        return engine.text_is_clean(text, semantic=semantic)
 
     parts, truncated = request_parts(request, state.limits, json_body_is_clean)
     verdict = Verdict(truncated=truncated)
@@ -558,22 +561,23 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
 
 
 def _deferred_value(engine: Any, parts: list[Part], json_strings: list[str], inline: bool) -> str:
-    """What the pipeline's model should read for a request that passed inline: the JSON body's
-    strings (never modelled inline), and with the inline model off, the first user-data value
-    the model's gate wants to read. Empty when there is nothing worth a look."""
+    """What the pipeline's model should read for a request that passed inline with the inline
+    model off: the JSON body's strings, else the first user-data value the model's gate wants
+    to read. Empty with the inline model on (it has read them all) or nothing worth a look."""
     analyzer = engine.analyzer
     if not analyzer.loaded:
+        return ""
+    if inline:
         return ""
     if json_strings:
         strings = normalize.normalize("\n".join(json_strings[0].split("\n")[1::2]))
         if analyzer.worth_analyzing(strings):
             return strings
-    if not inline:
-        for part in parts:
-            if part.location in SEMANTIC_PARTS:
-                value = normalize.normalize(part.value[:8192])
-                if analyzer.worth_analyzing(value):
-                    return value
+    for part in parts:
+        if part.location in SEMANTIC_PARTS:
+            value = normalize.normalize(part.value[:8192])
+            if analyzer.worth_analyzing(value):
+                return value
     return ""
 
 

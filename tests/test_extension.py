@@ -301,7 +301,8 @@ def test_the_embedded_pipeline_sheds_passed_requests_past_its_cpu_budget(
 
     monkeypatch.setattr(extension, "EMBEDDED_CPU_BURST", 1e-9)
     monkeypatch.setattr(extension, "EMBEDDED_CPU_SHARE", 0.0)
-    app = make_app(None, auto_ban_threshold=1000)
+    # With the inline model off, passed requests are left for the pipeline's model.
+    app = make_app(None, auto_ban_threshold=1000, inline_semantic=False)
     state = state_for(app)
     client = app.test_client()
     body = {"note": "Please wrap it; it's a present for O'Neil & family."}

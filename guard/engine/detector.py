@@ -373,9 +373,9 @@ class DetectionEngine:
 
     def text_is_clean(self, text: str, semantic: bool = True) -> bool:
         """True when no line of ``text`` can match any pattern, and (with ``semantic``) the
-        model's gate finds nothing worth analysing in its quoted strings; used to clear a whole
-        JSON body at once (``text`` from :func:`guard.request_parts.json_prefilter_text`, whose
-        odd lines are exactly the body's strings)."""
+        model flags none of its quoted strings; used to clear a whole JSON body at once
+        (``text`` from :func:`guard.request_parts.json_prefilter_text`, whose odd lines are
+        exactly the body's strings)."""
         patterns = self._patterns
         if patterns.backtracking:
             return False
@@ -388,13 +388,16 @@ class DetectionEngine:
         ]
         if _any_match(patterns, text, reduced, prefilter=True):
             return False
-        if not semantic:
+        if not semantic or not self.analyzer.loaded:
             return True
-        analyzer = self.analyzer
-        if not analyzer.loaded:
-            return True
-        strings = "\n".join(text.split("\n")[1::2])
-        return not analyzer.worth_analyzing(normalize.normalize(strings))
+        # The model reads each distinct string alone, as it would the same value in a query,
+        # and only a string it flags sends the body to value-by-value screening.
+        config = self._config
+        for string in set(text.split("\n")[1::2]):
+            model = self._semantic(normalize.normalize(string), config)
+            if model is not None and model["above_threshold"]:
+                return False
+        return True
 
     def _screen_batch(
         self,
@@ -411,11 +414,17 @@ class DetectionEngine:
         started = time.perf_counter()
         suspect = _any_match(patterns, joined, named, prefilter=True)
         self.monitor.record_scan(time.perf_counter() - started, [])
+        # The same value in the same context gets the same verdict: a JSON array of repeated
+        # strings, or the same header twice, is screened once.
+        memo: dict[tuple[str, str, bool], dict[str, Any] | None] = {}
         for index in batch:
-            if suspect:
-                result = self.screen(values[index], contexts[index], semantic[index])
+            key = (values[index], contexts[index], semantic[index])
+            if key in memo:
+                result = memo[key]
+            elif suspect:
+                result = memo[key] = self.screen(*key)
             elif semantic[index]:
-                result = self._semantic_only(values[index], contexts[index], plain)
+                result = memo[key] = self._semantic_only(values[index], contexts[index], plain)
             else:
                 result = None
             if result is not None:
