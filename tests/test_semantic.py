@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guard.engine import semantic_train
 from guard.engine.normalize import normalize
@@ -377,3 +379,22 @@ def test_long_value_keeps_its_suspicious_window(analyzer: SemanticAnalyzer) -> N
     padding = "lorem ipsum dolor sit amet, " * 200
     text = padding + "\"><script>alert(document.cookie)</script>" + padding
     assert analyzer.analyze(text).probability >= THRESHOLD
+
+
+_LINE_PIECES = st.lists(
+    st.one_of(
+        st.sampled_from(["--", "..", "0x", "0X", " .", ".", ".php", ".JS  ", "é", "Éa-b:", ";",
+                         "'", "\r", "\t", "\x00", "a", "Z", " ", "x.tar.gz", "ß:", "\u212a",
+                         "\u0130", "<", "/"]),
+        st.characters(exclude_characters="\n"),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(derandomize=True, max_examples=2000, deadline=None)
+@given(st.lists(_LINE_PIECES, max_size=8))
+def test_lines_worth_analyzing_agrees_with_the_gate_line_by_line(lines: list[str]) -> None:
+    analyzer = default_analyzer()
+    expected = [i for i, line in enumerate(lines) if analyzer.worth_analyzing(line)]
+    assert analyzer.lines_worth_analyzing("\n".join(lines)) == expected

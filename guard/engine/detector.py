@@ -380,10 +380,12 @@ class DetectionEngine:
         if patterns.backtracking:
             return False
         canonical, named = normalize.named_views(text)
+        lines = text.split("\n")
+        canonical_lines = lines if canonical is text else canonical.split("\n")
         # A view's line that equals the line it was derived from has been scanned already, by
         # every database (which includes the view's own), so only changed lines need a scan.
         reduced = [
-            (name, _changed_lines(text if name == "canonical" else canonical, view))
+            (name, _changed_lines(lines if name == "canonical" else canonical_lines, view))
             for name, view in named
         ]
         if _any_match(patterns, text, reduced, prefilter=True):
@@ -393,8 +395,15 @@ class DetectionEngine:
         # The model reads each distinct string alone, as it would the same value in a query,
         # and only a string it flags sends the body to value-by-value screening.
         config = self._config
-        for string in set(text.split("\n")[1::2]):
-            model = self._semantic(normalize.normalize(string), config)
+        strings = list(dict.fromkeys(lines[1::2]))
+        joined = "\n".join(strings)
+        canonical = normalize.normalize(joined)
+        if canonical is joined:
+            # No decoder touched any string: the gate can pick the lines in one pass.
+            strings = [strings[i] for i in self.analyzer.lines_worth_analyzing(joined)]
+        for string in strings:
+            model = self._semantic(string if canonical is joined else normalize.normalize(string),
+                                   config)
             if model is not None and model["above_threshold"]:
                 return False
         return True
@@ -613,10 +622,9 @@ def _window_before(view: str, end: int) -> str:
     return data[max(0, end - 64) : end].decode("utf-8", "replace")
 
 
-def _changed_lines(base: str, view: str) -> str:
-    """The lines of ``view`` that differ from the same lines of ``base``; all of ``view`` when
-    a decoder added or removed line breaks, so that its lines no longer correspond."""
-    base_lines = base.split("\n")
+def _changed_lines(base_lines: list[str], view: str) -> str:
+    """The lines of ``view`` that differ from the same ``base_lines``; all of ``view`` when a
+    decoder added or removed line breaks, so that its lines no longer correspond."""
     view_lines = view.split("\n")
     if len(base_lines) != len(view_lines):
         return view
