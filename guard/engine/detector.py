@@ -379,8 +379,12 @@ class DetectionEngine:
         patterns = self._patterns
         if patterns.backtracking:
             return False
+        all_lines = text.split("\n")
+        # Every pattern here is read line by line, so each distinct line is scanned once:
+        # a body repeats its keys, its punctuation and often its values.
+        lines = list(dict.fromkeys(all_lines))
+        text = "\n".join(lines)
         canonical, named = normalize.named_views(text)
-        lines = text.split("\n")
         canonical_lines = lines if canonical is text else canonical.split("\n")
         # A view's line that equals the line it was derived from has been scanned already, by
         # every database (which includes the view's own), so only changed lines need a scan.
@@ -395,7 +399,7 @@ class DetectionEngine:
         # The model reads each distinct string alone, as it would the same value in a query,
         # and only a string it flags sends the body to value-by-value screening.
         config = self._config
-        strings = list(dict.fromkeys(lines[1::2]))
+        strings = list(dict.fromkeys(all_lines[1::2]))
         joined = "\n".join(strings)
         canonical = normalize.normalize(joined)
         if canonical is joined:
