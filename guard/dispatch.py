@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from guard import forksafe
 from guard.events import DetectionEvent
 
 log = logging.getLogger("guard")
@@ -141,8 +142,15 @@ class EventPublisher:
         self.maxsize = maxsize
         self.batch_size = batch_size
         self.stats = PublisherStats()
-        self._queue: queue.Queue[DetectionEvent] = queue.Queue(maxsize=maxsize)
+        self._queue: queue.Queue[DetectionEvent]
         self._on_drop = on_drop
+        self._start()
+        forksafe.on_fork(self._start)
+
+    def _start(self) -> None:
+        # Also the child's side of a fork: the queue and locks may have been held by the
+        # parent's publisher thread, which the child does not have.
+        self._queue = queue.Queue(maxsize=self.maxsize)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="guard-publisher", daemon=True)

@@ -29,6 +29,7 @@ from flask import Flask, Request, Response, g, jsonify, request
 from opentelemetry import metrics, trace
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from guard import forksafe
 from guard.bancache import BanCache, Breaker
 from guard.client_ip import ClientResolver, in_networks, parse_networks
 from guard.config import SecurityConfig
@@ -242,7 +243,7 @@ def _start_stats_flusher(store: Store, publisher: EventPublisher, state: GuardSt
                     break
                 flushed[name] = value
 
-    threading.Thread(target=run, name="guard-stats", daemon=True).start()
+    forksafe.start_daemon("guard-stats", run)
 
 
 def _default_transport(

@@ -20,6 +20,7 @@ from typing import Any
 
 import redis
 
+from guard import forksafe
 from guard.engine.detector import DetectionEngine
 from guard.errors import PatternError, StorageError
 
@@ -85,12 +86,17 @@ class PatternSync:
     def start(self) -> PatternSync:
         """Load the shared set now and keep following it in background threads."""
         self.refresh()
+        self._start_threads()
+        forksafe.on_fork(self._start_threads)
+        return self
+
+    def _start_threads(self) -> None:
+        self._threads = []
         for target, name in ((self._listen, "guard-pattern-listen"),
                              (self._poll, "guard-pattern-poll")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
-        return self
 
     def stop(self) -> None:
         """Stop following the shared set."""

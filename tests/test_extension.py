@@ -333,3 +333,32 @@ def test_a_trusted_proxy_is_blocked_but_never_banned(trusted: Any) -> None:
     for _ in range(2):
         client.get("/search", query_string=attack, environ_base=named)
     assert client.get("/", environ_base=named).status_code == 403
+
+
+def test_a_forked_child_publishes_and_flushes_as_the_parent_would(redis_url: str,
+                                                                    key_prefix: str) -> None:
+    """gunicorn --preload builds the app before forking; the child must still publish events
+    (to the embedded pipeline) and flush its counters to the shared store."""
+    import os
+
+    from guard import extension
+
+    app = make_app(redis_url, key_prefix)
+    state = state_for(app)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code
+        code = 1
+        try:
+            client = app.test_client()
+            attack = {"q": "1' UNION SELECT password FROM users--"}
+            ok = client.get("/search", query_string=attack).status_code == 403
+            ok = ok and state.publisher.flush(10) and state.publisher.stats.delivered >= 1
+            deadline = time.monotonic() + extension.STATS_FLUSH_INTERVAL * 3 + 5
+            while ok and state.store.get_counter("events:published") < 1:
+                ok = time.monotonic() < deadline
+                time.sleep(0.1)
+            code = 0 if ok else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
