@@ -36,6 +36,34 @@ def constant_comparison(fragment: str, view: str) -> bool:
 _BACKTICK_COMMAND = re.compile(r"`\s*(?:[\w./-]*/)?([A-Za-z][\w.-]*)")
 
 
+_CODE_SPAN = re.compile(r"(?:^|(?<=[\s(\"']))`[^`\n]+`(?=$|[\s.,;:!?)\"'])")
+_PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
+_SHELL_SYNTAX = re.compile(r"\$\(|[|&<>]|;\S")
+
+
+def _in_prose_code_span(fragment: str, view: str) -> bool:
+    """The fragment lies inside a Markdown code span (`` `du -sh * | sort -h` ``, set apart
+    from the words around it by spaces or punctuation, as prose sets it) and the text
+    around the spans is prose: three or more words and no shell syntax of its own (a pipe,
+    ``&``, a redirection, ``$(``, or a ``;`` glued to the next word). A shell does not read a
+    code span out of a sentence; an injection needs the separator or substitution to stand in
+    the value itself (`` `id` ``, ``x;`id` ``), where the text around it is not prose.
+    """
+    at = view.find(fragment)
+    if at < 0:
+        return False
+    spans = list(_CODE_SPAN.finditer(view))
+    if not any(span.start() <= at < span.end() for span in spans):
+        return False
+    outside = _CODE_SPAN.sub(" ", view)
+    return len(_PROSE_WORD.findall(outside)) >= 3 and _SHELL_SYNTAX.search(outside) is None
+
+
+def outside_prose_code_span(fragment: str, view: str) -> bool:
+    """The hit stands unless it sits in a code span quoted by prose."""
+    return not _in_prose_code_span(fragment, view)
+
+
 def unix_backtick(fragment: str, view: str) -> bool:
     """A backtick before a command only runs it in a Unix shell, so the command must be spelt
     as Unix spells it: lowercase, as Unix file names are case sensitive (`` `True` `` and
@@ -43,6 +71,8 @@ def unix_backtick(fragment: str, view: str) -> bool:
     code block (`` ```python ``), which is not a substitution either. Fragments that do not
     start with a backtick (another separator, ``$(``) stand as matched.
     """
+    if _in_prose_code_span(fragment, view):
+        return False
     if not fragment.startswith("`"):
         return True
     match = _BACKTICK_COMMAND.match(fragment)
@@ -69,8 +99,56 @@ def attribute_breakout(fragment: str, view: str) -> bool:
     return at < 0 or _OPEN_TAG.search(view, 0, at) is None
 
 
+_PARENT_STEP = re.compile(r"\.\.[/\\]")
+_STEP_INSIDE_PATH = re.compile(r"[\w-][/\\]\.\.[/\\][\w-]")
+
+
+def parent_step_escapes(fragment: str, view: str) -> bool:
+    """A single ``../`` between two segments of a relative path (``src/utils/../core/x.c``)
+    climbs back into the path it came from: it names a file beside the one the value starts
+    in, not one outside it. A traversal climbs out: it starts with ``../``, repeats it, or goes
+    on to a sensitive target (which the other path rules read).
+    """
+    return not (
+        len(_PARENT_STEP.findall(view)) == 1 and _STEP_INSIDE_PATH.search(view) is not None
+    )
+
+
+_TEMPLATE_TAG = re.compile(r"\{%[-+]?\s*(\w*)([^%]*)%\}")
+_LAYOUT_TAGS = frozenset({
+    "block", "endblock", "extends", "include", "if", "elif", "else", "endif", "for", "endfor",
+    "raw", "endraw", "load", "static", "url", "trans", "blocktrans", "endblocktrans",
+    "autoescape", "endautoescape", "set", "with", "endwith", "comment", "endcomment",
+    "spaceless", "endspaceless", "macro", "endmacro", "filter", "endfilter", "call", "endcall",
+})
+_ACTIVE_BODY = re.compile(r"[(\[|*+`$]|__|\.\.|['\"]\s*[/\\~]|['\"][a-z]+:")
+
+
+def template_statement_active(fragment: str, view: str) -> bool:
+    """A ``{% … %}`` tag only reaches beyond the page when it is active: a tag that runs or
+    dumps something (``debug``, ``import``, ``php``, an unknown custom tag), a call, subscript,
+    filter or dunder inside a tag, or an include of an absolute, parent or schemed path. A page
+    of layout tags (``{% block body %}{% endblock %}``, ``{% extends "base.html" %}``) is
+    template source quoted as text, as documentation and questions about templates quote it.
+    Fragments of the rule's other branches (``<%= %>``, ``#set(``, ``${…}``) stand as matched,
+    and so does a ``{%`` whose tag does not close in the value.
+    """
+    if not fragment.startswith("{%"):
+        return True
+    tags = list(_TEMPLATE_TAG.finditer(view))
+    if not tags or len(tags) != view.count("{%"):
+        return True
+    return any(
+        tag.group(1).lower() not in _LAYOUT_TAGS or _ACTIVE_BODY.search(tag.group(2))
+        for tag in tags
+    )
+
+
 CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "constant_comparison": constant_comparison,
     "unix_backtick": unix_backtick,
+    "outside_prose_code_span": outside_prose_code_span,
     "attribute_breakout": attribute_breakout,
+    "parent_step_escapes": parent_step_escapes,
+    "template_statement_active": template_statement_active,
 }

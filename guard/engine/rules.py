@@ -95,6 +95,9 @@ _SEP = (
     r"(?:/|\\|%(?:25)*(?:2f|5c)|%c0%(?:af|qf|9v|5c)|%c1%(?:9c|pc|8s|1c|af)|%e0%80%af"
     r"|%u(?:2215|2216|efc8|f025|002f|005c)|0x(?:2f|5c)|%%3[25]%%6[36]|%01[/\\]?)"
 )
+_COMMAND_LINE_START = r"^\s*[<^]?\s*"
+"""A value that starts as a command line, also behind an input redirection (``<cat …``) or a
+Windows ``cmd`` caret escape (``^cat …``), which leave the command to run."""
 _SQL_COMPARATOR = r"(?:=|<>|!=|<=>|>=?|<=?|\blike\b|\brlike\b|\bregexp\b|\bis\b|\bbetween\b|\bin\b)"
 _SENSITIVE_UNIX = (
     r"/(?:etc/(?:passwd|shadow|group|hosts|issue|motd|hostname|crontab|sudoers|master\.passwd"
@@ -304,10 +307,10 @@ RULES: tuple[Rule, ...] = (
          0.85, "interpreter code execution"),
     Rule("cmdi-windows", "cmdi",
          r"%(?:systemroot|windir|comspec|programfiles|userprofile|temp|appdata|computername"
-         r"|username)%|\bnet\s+(?:user|localgroup|view|share|use|group|accounts|session|start"
-         r"|stop)\b|\bnetsh\s+(?:firewall|advfirewall|interface|wlan)|\breg\s+(?:add|query|delete"
+         r"|username)%(?:$|[^\\/\w.])|\b(?:type|more|copy|dir|cd|echo|start|call)\s+%\w+%"
+         r"|\bnet\s+(?:user|localgroup|view|share|use|group|accounts|session|start|stop)\b|\bnetsh\s+(?:firewall|advfirewall|interface|wlan)|\breg\s+(?:add|query|delete"
          r"|save|export)\s|\bwmic\s+\w|\bcertutil\s+-|\bbitsadmin\s+/|\bschtasks\s+/|\bvssadmin\b",
-         0.85, "Windows command"),
+         0.85, "Windows command (a %VAR% alone or as an argument; a %VAR%\\ path is a path)"),
     Rule("cmdi-ssi", "cmdi",
          r"<!--\s*#\s*(?:exec|include|echo|config|printenv|set|fsize|flastmod)\b", 0.9,
          "server-side include"),
@@ -315,12 +318,13 @@ RULES: tuple[Rule, ...] = (
          r"\b(?:wget|curl|fetch|lwp-download|tftp)\s+(?:-[\w-]+\s+(?:\S+\s+)?)*"
          r"(?:https?|ftp|tftp)://|\|\s*(?:ba|z)?sh\b|>\s*/(?:tmp|dev/shm|var/tmp)/|\b2>&1\b"
          r"|>\s*/dev/null|\bchmod\s+(?:\+x|[0-7]{3,4})\s",
-         0.8, "download-and-run or redirection"),
+         0.8, "download-and-run or redirection", confirm="outside_prose_code_span"),
     Rule("cmdi-command-line", "cmdi",
-         r"^\s*['\"]?\s*" + _SHELL_COMMANDS
-         + r"(?:\.exe)?\s+(?:-{1,2}[a-z][\w-]*\s+)+(?:[/\\~*.\d$]|"
-         r"[a-z]:)|^\s*(?:cat|more|less|head|tail|type|nl|tac|strings|od|xxd|dir|ls|copy|del|rm)"
-         r"\s+(?:[a-z]:)?[/\\]\w|^\s*(?:cat|more|less|type|dir|ls|id|whoami|uname|ifconfig|ipconfig"
+         _COMMAND_LINE_START + r"['\"]?\s*" + _SHELL_COMMANDS
+         + r"(?:\.exe)?\s+(?:-{1,2}[a-z][\w-]*\s+)+(?:[/\\~*.\d$]|[a-z]:)|" + _COMMAND_LINE_START
+         + r"(?:cat|more|less|head|tail|type|nl|tac|strings|od|xxd|dir|ls|copy|del|rm)"
+         r"\s+(?:[a-z]:)?[/\\]\w|" + _COMMAND_LINE_START
+         + r"(?:cat|more|less|type|dir|ls|id|whoami|uname|ifconfig|ipconfig"
          r"|netstat|ps|pwd|hostname|ping)(?:\.exe)?\s*[|;&]|^\s*dir\s+[a-z]:"
          r"|(?:^\s*['\"`]?|[;|&])\s*(?:whoami|uname|ifconfig|ipconfig|sysinfo|systeminfo|netstat"
          r"|nslookup|netcat|ncat|useradd|crontab|mkfifo|certutil|bitsadmin|powershell|wmic"
@@ -348,7 +352,8 @@ RULES: tuple[Rule, ...] = (
          r"(?:\.\.[/\\]+){2,}|(?:[/\\]\.\.){2,}|\.\.[/\\]+\.\.(?:$|[?#;%\x00])", 0.7,
          "repeated parent-directory segments"),
     Rule("path-traversal-single", "path_traversal",
-         r"(?:^|[=/\\\s'\"])\.\.[/\\]", 0.35, "parent-directory segment"),
+         r"(?:^|[=/\\\s'\"])\.\.[/\\]", 0.35, "parent-directory segment",
+         confirm="parent_step_escapes"),
     Rule("path-sensitive-absolute", "path_traversal",
          _PATH_START + r"/+(?:etc/(?:passwd|shadow|group|hosts|sudoers|issue|crontab"
          r"|master\.passwd|hostname|fstab|os-release|apache2?|httpd|nginx|mysql|php|ssh)"
@@ -422,7 +427,7 @@ RULES: tuple[Rule, ...] = (
          r"|<#(?:assign|import|include|list|if|ftl|setting)\b|\#(?:set|foreach|if|include|parse"
          r"|evaluate|define|macro)\s*\(|\$class\.inspect|\{php\}|\$\{[^{}]{0,100}\w\s*\([^{}]{0,100}\}|\{\{\s*\d+\s*\}\}"
          r"|\{@\w+|\{\{#?\s*(?:with|each|lookup|#with)\b",
-         0.7, "template statement tag"),
+         0.7, "template statement tag", confirm="template_statement_active"),
     Rule("ssti-object-probe", "ssti",
          r"\b(?:freemarker\.template\.utility\.execute|java\.lang\.(?:runtime|processbuilder|system)"
          r"|org\.apache\.|springframework|ognl|#_memberaccess|@java\.lang|getclass\(\)\.forname"
@@ -436,7 +441,7 @@ RULES: tuple[Rule, ...] = (
          r"last-modified|pragma|expires|etag|age|p3p)\s*:",
          0.9, "header injected after a line break"),
     Rule("crlf-double-break-body", "crlf",
-         r"(?:\r\n|\\r\\n)(?:\r\n|\\r\\n)\s*(?:<[a-z!]|http/\d)", 0.75,
+         r"(?:\r?\n|\\r\\n)(?:\r?\n|\\r\\n)\s*(?:<[a-z!]|http/\d)", 0.75,
          "blank line then injected body"),
     Rule("crlf-http-response", "crlf",
          r"[\r\n]\s*http/\d(?:\.\d)?\s+\d{3}\b", 0.9, "injected status line"),
@@ -522,7 +527,8 @@ RULES: tuple[Rule, ...] = (
          r"^\s*(?:\.htaccess|\.htpasswd|\.user\.ini|web\.config|php\.ini|uwsgi\.ini|httpd\.conf)"
          r"(?:\s|$|%00|\x00|\.|_)|\baddtype\s+application/x-httpd-php|\bsethandler\s+"
          r"|\bphp_(?:value|flag)\s+(?:auto_(?:pre|ap)pend_file|engine)|\bauto_(?:pre|ap)pend_file"
-         r"\s*=|<handlers>.{0,200}<add\b", 0.85, "server configuration override"),
+         r"\s*=|<handlers>.{0,200}<add\b|=\s*@\(\s*exec://", 0.85,
+         "server configuration override (a uWSGI option read from a command: @(exec://…))"),
     Rule("upload-webshell", "file_upload",
          r"<\?php|<\?=\s*[`$]|<%@\s*page|<%\s*(?:eval|execute|response\.write|runtime)"
          r"|<jsp:|<script\s+language\s*=\s*['\"]?php"
@@ -532,7 +538,7 @@ RULES: tuple[Rule, ...] = (
          r"^.{0,8}(?:gif8[79]a|png\r\n|jfif|exif|%pdf-).{0,400}<(?:\?|%|script)", 0.95,
          "image or document header followed by script"),
     Rule("upload-name-traversal", "file_upload",
-         r"^[\w-]{1,64}(?:\.[a-z0-9]{2,5})?\.\.[/\\]", 0.96,
+         r"^[\w-]{1,64}\.[a-z0-9]{2,5}\.\.[/\\]", 0.96,
          "a file name with a traversal appended"),
     Rule("upload-into-webroot", "file_upload",
          r"\.\.[/\\][\w./\\-]*(?:www|html|htdocs|wwwroot|public_html|webapps|uploads?|static)"
