@@ -1,5 +1,6 @@
-"""Detection floors on the labelled development corpus (``tests/corpora/dev.jsonl``) and the
-held-out corpus (``tests/corpora/heldout.jsonl``, never used for tuning; see ``HELDOUT.md``).
+"""Detection floors on the labelled development corpus (``tests/corpora/dev.jsonl``), the
+held-out corpus (``tests/corpora/heldout.jsonl``, never used for tuning; see ``HELDOUT.md``)
+and the benign prose tuning corpus (``tests/corpora/prose_tuning.jsonl``; see ``PROSE.md``).
 
 Every line is screened once as a single value through ``detect()``; the dev floors are the
 detection-quality bars (overall TPR >= 98%, every class >= 92%, and >= 95% for sqli, xss, cmdi
@@ -21,6 +22,7 @@ from guard.engine.detector import DetectionEngine
 from tests.conftest import CORPUS
 
 HELDOUT = CORPUS.with_name("heldout.jsonl")
+PROSE = CORPUS.with_name("prose_tuning.jsonl")
 
 MAIN_CLASSES = ("sqli", "xss", "cmdi", "path_traversal")
 HARD_BENIGN = ("synthetic:handwritten", "synthetic:python-docstrings",
@@ -28,7 +30,9 @@ HARD_BENIGN = ("synthetic:handwritten", "synthetic:python-docstrings",
 
 
 def _source(row: dict[str, Any]) -> str:
-    return row["source"] if row["source"].startswith("synthetic") else row["source"].split(":")[0]
+    if row["source"].startswith(("synthetic", "gnu:")):
+        return row["source"].split("/")[0] if row["source"].startswith("gnu:") else row["source"]
+    return row["source"].split(":")[0]
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +48,11 @@ def measured(engine: DetectionEngine) -> dict[str, Counter[str]]:
 @pytest.fixture(scope="module")
 def heldout(engine: DetectionEngine) -> dict[str, Counter[str]]:
     return _measure(engine, HELDOUT)
+
+
+@pytest.fixture(scope="module")
+def prose(engine: DetectionEngine) -> dict[str, Counter[str]]:
+    return _measure(engine, PROSE)
 
 
 def _measure(engine: DetectionEngine, corpus: Path) -> dict[str, Counter[str]]:
@@ -123,3 +132,19 @@ def test_heldout_overall_tpr_floor(heldout: dict[str, Counter[str]]) -> None:
 
 def test_heldout_fpr_ceiling(heldout: dict[str, Counter[str]]) -> None:
     assert _rate(sum(heldout["fp"].values()), sum(heldout["neg"].values())) <= 0.007
+
+
+# Prose tuning ceilings: measured after the code-span, parent-step, %VAR% and template-tag
+# confirmers and the retrained model, plus a margin. It is a tuning set: these catch regressions.
+PROSE_FPR_CEILINGS = {"gnu:": 0.02, "synthetic:handwritten-prose": 0.15, "pallets/jinja": 0.40,
+                      "git/git": 0.05}
+
+
+@pytest.mark.parametrize("source", sorted(PROSE_FPR_CEILINGS))
+def test_prose_fpr_ceiling(prose: dict[str, Counter[str]], source: str) -> None:
+    assert prose["neg"][source] > 0
+    assert _rate(prose["fp"][source], prose["neg"][source]) <= PROSE_FPR_CEILINGS[source]
+
+
+def test_prose_overall_fpr_ceiling(prose: dict[str, Counter[str]]) -> None:
+    assert _rate(sum(prose["fp"].values()), sum(prose["neg"].values())) <= 0.05
