@@ -64,6 +64,27 @@ def outside_prose_code_span(fragment: str, view: str) -> bool:
     return not _in_prose_code_span(fragment, view)
 
 
+_COMMAND_POSITION = ("\n", "\r", ";", "|", "&", "`", "(", ")", "{", "}", "'", '"', "<", ">", "\\n")
+_RUNNER_WORD = re.compile(r"(?:\b(?:sudo|exec|nohup|env|then|do|xargs|timeout)|\s-[a-z])$")
+
+
+def shell_path_runs(fragment: str, view: str) -> bool:
+    """A shell or tool named by its path (``/bin/bash``, ``/usr/bin/python3``) only runs where a
+    command starts: at the start of the value, after a separator, a quote, a bracket or a
+    redirection, or after a word that runs its argument (``sudo``, ``exec``, ``-e``). In a
+    sentence (``set SHELL to /bin/bash``, ``prints /usr/local/bin/python3``) it is a file name.
+    Fragments of the rule's other branches (``cmd /c``, ``/dev/tcp/``, ``nc -e``) stand.
+    """
+    if not fragment.startswith("/") or fragment.startswith("/dev/"):
+        return True
+    at = view.find(fragment)
+    before = view[: max(at, 0)].rstrip(" \t")
+    return (
+        at < 0 or not before or before.endswith(_COMMAND_POSITION)
+        or _RUNNER_WORD.search(before[-16:]) is not None
+    )
+
+
 def unix_backtick(fragment: str, view: str) -> bool:
     """A backtick before a command only runs it in a Unix shell, so the command must be spelt
     as Unix spells it: lowercase, as Unix file names are case sensitive (`` `True` `` and
@@ -148,6 +169,7 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "constant_comparison": constant_comparison,
     "unix_backtick": unix_backtick,
     "outside_prose_code_span": outside_prose_code_span,
+    "shell_path_runs": shell_path_runs,
     "attribute_breakout": attribute_breakout,
     "parent_step_escapes": parent_step_escapes,
     "template_statement_active": template_statement_active,

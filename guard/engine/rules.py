@@ -283,7 +283,7 @@ RULES: tuple[Rule, ...] = (
          r"(?:\s|$|[;|&'\"`)])"
          r"|\bcmd(?:\.exe)?\s*/[ck]\b|\bpowershell(?:\.exe)?\s+-|\b(?:nc|ncat|netcat)\s+"
          r"(?:-\w+\s+)*-e\s|/dev/(?:tcp|udp)/|\bmkfifo\s+/|\b(?:bash|sh)\s+-[ci]\b",
-         0.9, "shell binary or reverse shell"),
+         0.9, "shell binary or reverse shell", confirm="shell_path_runs"),
     Rule("cmdi-shellshock", "cmdi", r"\(\s*\)\s*\{\s*[^}]{0,20};?\s*\}\s*;", 0.95, "Shellshock"),
     Rule("cmdi-code-exec", "cmdi",
          r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function"
@@ -329,7 +329,7 @@ RULES: tuple[Rule, ...] = (
          r"|(?:^\s*['\"`]?|[;|&])\s*(?:whoami|uname|ifconfig|ipconfig|sysinfo|systeminfo|netstat"
          r"|nslookup|netcat|ncat|useradd|crontab|mkfifo|certutil|bitsadmin|powershell|wmic"
          r"|phpversion\s*\(\s*\)|getenforce|id\s*;)\s*(?:$|['\"`;|&]|\s+[-/])", 0.82,
-         "value is a shell command line"),
+         "value is a shell command line", confirm="outside_prose_code_span"),
     Rule("cmdi-variable-command", "cmdi",
          # Only the name's last character before '=': a leading [a-z_]\w{0,30} after any space
          # made Hyperscan track a candidate at every word of prose (10 KB: 30 -> 240 us).
