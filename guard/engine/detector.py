@@ -55,6 +55,9 @@ EXACT_FRAGMENTS = 3
 SEMANTIC_MIN_LENGTH = 6
 """Shorter values are left to the rules: too little text for the model to judge reliably."""
 
+TIMEOUT_MARGIN = 0.02
+"""Seconds kept back from ``detection_compiler_timeout`` for a backtracking custom pattern."""
+
 CONCLUSIVE_SCORE = 0.9
 """When the rules alone reach this score the model is not consulted: it could only agree, and
 it is the most expensive step (about half of an attack value's screening time)."""
@@ -542,7 +545,9 @@ class DetectionEngine:
     ) -> tuple[list[str], dict[str, tuple[PatternEntry, str]]]:
         timeouts: list[str] = []
         hits: dict[str, tuple[PatternEntry, str]] = {}
-        budget = config.detection_compiler_timeout
+        # The regex module notices its deadline only between steps, and the request has other
+        # work around this search: keep a small margin so the whole check ends in time.
+        budget = max(config.detection_compiler_timeout - TIMEOUT_MARGIN, 0.001)
         for entry, compiled in patterns.backtracking:
             started = time.perf_counter()
             matched, timed_out, fragment = False, False, ""
