@@ -44,6 +44,8 @@ _SAFE_HEADER_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,;=*/+.:-_"
 )
 _SKIPPED_HEADERS = frozenset({"cookie"})
+_URL_QUOTE_ERRORS = "werkzeug.url_quote"
+"""werkzeug's codec error handler (registered when werkzeug is imported, as Flask does)."""
 
 
 def _environ_name(header: str) -> str:
@@ -85,13 +87,25 @@ def header_is_low_risk(name: str, value: str) -> bool:
 def json_prefilter_text(body: str) -> str:
     """The raw JSON body rewritten so that every string (key or value) stands on its own line.
 
-    Escaped backslashes and quotes are first re-spelled as ``\\u005c``/``\\u0022`` (which the
-    normaliser decodes back), then every structural quote becomes a newline. Each string's
-    content is then one line of the text, so a pattern that matches a string alone, anchors
-    included, matches this text line-wise: scanning it once can clear the whole body. All of it
-    runs at C speed (three ``str.replace`` calls).
+    Escaped backslashes and quotes are first re-spelled as ``\\u005c``/``\\u0022``, and the
+    letter escapes of control characters (``\\n``, ``\\t`` …) as ``\\u000a`` and so on: the
+    normaliser decodes ``\\uXXXX`` back, so it reads the whitespace the application will get.
+    Then every structural quote becomes a newline. Each string's content is then one line of
+    the text, so a pattern that matches a string alone, anchors included, matches this text
+    line-wise: scanning it once can clear the whole body. All of it runs at C speed
+    (``str.replace`` calls).
     """
-    return body.replace("\\\\", "\\u005c").replace('\\"', "\\u0022").replace('"', "\n")
+    text = body.replace("\\\\", "\\u005c").replace('\\"', "\\u0022")
+    if "\\" in text:
+        for escape, spelled in _JSON_LETTER_ESCAPES:
+            text = text.replace(escape, spelled)
+    return text.replace('"', "\n")
+
+
+_JSON_LETTER_ESCAPES = (
+    ("\\n", "\\u000a"), ("\\r", "\\u000d"), ("\\t", "\\u0009"), ("\\b", "\\u0008"),
+    ("\\f", "\\u000c"),
+)
 
 
 BodyFilter = Callable[[str], bool]
@@ -171,9 +185,10 @@ def _body_parts(
     if mimetype == "application/x-www-form-urlencoded":
         # Parsed here from the cached bytes, which the app's own form parsing then reuses:
         # werkzeug returns an empty form for a body that is not valid UTF-8, which would let
-        # everything in it through unseen.
+        # everything in it through unseen. Escapes that are not UTF-8 (%C0%AE) stay as written,
+        # exactly as werkzeug hands them to the app, so the normaliser still reads them.
         for key, value in parse_qsl(_body_text(request, limits), keep_blank_values=True,
-                                    errors="replace"):
+                                    errors=_URL_QUOTE_ERRORS):
             yield Part("form_key", key, key)
             yield Part("form", key, value)
         return

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 
+import pytest
 from flask import Flask, request
 
 from guard.request_parts import Limits, request_parts
@@ -82,3 +84,30 @@ def test_fields_past_the_part_limit_are_screened_as_one_remainder() -> None:
         parts, truncated = request_parts(request, Limits(max_parts=100))
     assert truncated and len(parts) == 101
     assert parts[-1].name == "(remainder)" and parts[-1].value.endswith(ATTACK)
+
+
+def test_form_escapes_that_are_not_utf8_reach_the_normaliser() -> None:
+    # Overlong UTF-8 for ../../etc/passwd: werkzeug hands the app the escapes as written.
+    body = "f=%C0%AE%C0%AE%C0%AF%C0%AE%C0%AE%C0%AFetc%C0%AFpasswd"
+    response = _guarded().test_client().post(
+        "/", data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("payload", ["'\n||\n'a'=='a", "1'\nUNION\nSELECT\npassword\nFROM\nusers--",
+                                     "<svg\nonload=alert(1)>", "1;\ncat\t/etc/passwd"])
+def test_json_escaped_whitespace_is_read_as_the_app_reads_it(payload: str) -> None:
+    from guard.handlers.suspatterns_handler import sus_patterns_handler
+
+    assert sus_patterns_handler.engine.detect(payload)["is_threat"]
+    response = _guarded().test_client().post("/", json={"order": {"note": payload}})
+    assert response.status_code == 403
+
+
+def test_a_body_of_many_model_worthy_strings_is_still_screened_in_bounded_time() -> None:
+    body = {"items": [f"see docs/page{i}.html now" for i in range(5_000)]}
+    body["items"].append("1' UNION SELECT password FROM users--")
+    started = time.monotonic()
+    response = _guarded().test_client().post("/", json=body)
+    assert time.monotonic() - started < 10  # catches a stall only
+    assert response.status_code == 403
