@@ -50,14 +50,15 @@ class ClientResolver:
                 return address
         return chain[0] if chain else peer
 
-    def is_proxy(self, client: str, peer: str | None) -> bool:
+    def is_proxy(self, client: str) -> bool:
         """True when the resolved ``client`` is one of our own proxies, which must never be
-        banned (that would ban everyone behind it): an address inside a trusted network, or,
-        with a hop count, the socket peer itself, which is what a request carrying too few
-        forwarded addresses resolves to."""
-        if self.networks and self.is_trusted(client):
-            return True
-        return self.hops > 0 and client == (_clean(peer) or "0.0.0.0")
+        banned (that would ban everyone behind it): an address inside a trusted network.
+
+        With a hop count the proxies' addresses are unknown: a request naming no client resolves
+        to its socket peer, which may be the proxy or a client connecting directly, and is
+        treated as a client (banning a direct client matters more). Configure the proxies as
+        networks to protect them."""
+        return bool(self.networks) and self.is_trusted(client)
 
     def is_trusted(self, address: str) -> bool:
         """True when ``address`` is inside one of the trusted proxy networks."""

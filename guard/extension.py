@@ -17,6 +17,7 @@ the request continues (fail-open), and an unreachable store degrades as ``fail_m
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import threading
@@ -49,6 +50,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
+_BUDGET_ENVIRON = "guard.budget"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _ROUTE_ATTR = "_guard_route"
 SEMANTIC_PARTS = frozenset(
@@ -391,7 +393,8 @@ def _before_request() -> Response | tuple[Response, int] | None:
     config = state.config
     if state.budget is not None:
         state.budget.enter()
-        g._guard_budget = state.budget
+        # In the environ, not g: g is shared by nested requests of one app context.
+        environ[_BUDGET_ENVIRON] = state.budget
     g._guard_cid = _correlation_id(environ)
     path = req.path
     if config.exclude_paths and any(path.startswith(p) for p in config.exclude_paths):
@@ -410,7 +413,7 @@ def _before_request() -> Response | tuple[Response, int] | None:
     )
     key = state.resolver.ban_key(client)
     whitelisted = in_networks(client, state.whitelist)
-    if not whitelisted and state.resolver.is_proxy(client, req.remote_addr):
+    if not whitelisted and state.resolver.is_proxy(client):
         # Screened and blocked like anyone, but never struck: the ban would cover everyone
         # behind the proxy. An empty ban key tells the pipeline the same.
         whitelisted, key = True, ""
@@ -455,7 +458,13 @@ def _teardown_request(_exc: BaseException | None) -> None:
     started = g.pop("_guard_span", None)
     if started is not None:
         Telemetry.end_request_span(*started)
-    budget = g.pop("_guard_budget", None)
+    _leave_budget()
+
+
+def _leave_budget() -> None:
+    # Called from after_request and from teardown: whichever runs first ends the request's
+    # share of the budget (teardown alone can be skipped when another teardown raises).
+    budget = request.environ.pop(_BUDGET_ENVIRON, None)
     if budget is not None:
         budget.leave()
 
@@ -466,6 +475,7 @@ def _current_span() -> Any:
 
 
 def _after_request(response: Response) -> Response:
+    _leave_budget()
     cid = getattr(g, "_guard_cid", None)
     if cid:
         response.headers[REQUEST_ID_HEADER] = cid
@@ -490,14 +500,19 @@ def _correlation_id(environ: dict[str, Any]) -> str:
     return _new_id()
 
 
+_IDS = random.Random(os.urandom(32))
+forksafe.on_fork(lambda: _IDS.seed(os.urandom(32)))
+
+
 def _new_id() -> str:
     """A random 128-bit id in hex, for correlation and event ids.
 
     These need to be unique, not secret. ``os.urandom`` is a system call, and releasing the GIL
-    for it on every request lets the publisher thread take over for a whole switch interval;
-    the ``random`` generator is seeded from it and reseeded in every forked child.
+    for it on every request lets the publisher thread take over for a whole switch interval.
+    Guard's own generator is seeded from it, reseeded in every forked child, and out of reach
+    of an application that seeds the global ``random``.
     """
-    return f"{random.getrandbits(128):032x}"
+    return f"{_IDS.getrandbits(128):032x}"
 
 
 def _route_rules(app: Flask, req: Request) -> RouteRules:
