@@ -144,10 +144,13 @@ class EventPublisher:
         self.stats = PublisherStats()
         self._queue: queue.Queue[DetectionEvent]
         self._on_drop = on_drop
+        self._closed = False
         self._start()
         forksafe.on_fork(self._start)
 
     def _start(self) -> None:
+        if self._closed:
+            return
         # Also the child's side of a fork: the queue and locks may have been held by the
         # parent's publisher thread, which the child does not have.
         self._queue = queue.Queue(maxsize=self.maxsize)
@@ -189,6 +192,7 @@ class EventPublisher:
 
     def close(self, timeout: float = 5.0) -> None:
         """Drain what can be drained within ``timeout``, then stop the thread."""
+        self._closed = True
         self.flush(timeout)
         self._stop.set()
         self._thread.join(timeout)

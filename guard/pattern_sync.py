@@ -91,6 +91,10 @@ class PatternSync:
         return self
 
     def _start_threads(self) -> None:
+        if self._stop.is_set():
+            return
+        # Also the child's side of a fork, where the parent's threads may have held the lock.
+        self._lock = threading.Lock()
         self._threads = []
         for target, name in ((self._listen, "guard-pattern-listen"),
                              (self._poll, "guard-pattern-poll")):

@@ -55,6 +55,10 @@ EXACT_FRAGMENTS = 3
 SEMANTIC_MIN_LENGTH = 6
 """Shorter values are left to the rules: too little text for the model to judge reliably."""
 
+MAX_MODEL_STRINGS = 256
+"""Most distinct strings of one JSON body the model reads in :meth:`DetectionEngine.text_is_clean`;
+a body with more is screened value by value, within the request's part limit."""
+
 TIMEOUT_MARGIN = 0.02
 """Seconds kept back from ``detection_compiler_timeout`` for a backtracking custom pattern."""
 
@@ -408,6 +412,9 @@ class DetectionEngine:
         if canonical is joined:
             # No decoder touched any string: the gate can pick the lines in one pass.
             strings = [strings[i] for i in self.analyzer.lines_worth_analyzing(joined)]
+        if len(strings) > MAX_MODEL_STRINGS:
+            # Value-by-value screening is bounded by the part limit; this loop would not be.
+            return False
         for string in strings:
             model = self._semantic(string if canonical is joined else normalize.normalize(string),
                                    config)
