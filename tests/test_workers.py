@@ -251,10 +251,11 @@ class _OtlpReceiver:
         self.server.server_close()
 
 
-def test_a_prefork_worker_exports_the_continued_trace_over_otlp(cluster: Cluster) -> None:
+@pytest.mark.parametrize("pool", ["prefork", "solo"])
+def test_a_worker_exports_the_continued_trace_over_otlp(cluster: Cluster, pool: str) -> None:
     otlp = _OtlpReceiver()
     try:
-        cluster.start("w1", pool="prefork", OTEL_EXPORTER_OTLP_ENDPOINT=otlp.url,
+        cluster.start("w1", pool=pool, OTEL_EXPORTER_OTLP_ENDPOINT=otlp.url,
                       OTEL_BSP_SCHEDULE_DELAY="200", OTEL_METRIC_EXPORT_INTERVAL="500")
         trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
         [event] = attacks(1, 1)

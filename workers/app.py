@@ -195,16 +195,24 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
 
 
 def _configure_telemetry(**_: Any) -> None:
-    # After the fork (exporter threads do not survive one): in each prefork child as it starts,
-    # and in the main process once ready, which runs the tasks of the solo and threads pools.
+    # After the fork (exporter threads do not survive one): in each prefork child as it starts.
     outcome = configure_from_env(os.environ, "guard-worker", str(os.getpid()))
     if outcome not in ("off", "otlp"):
         log.warning(outcome)
 
 
+def _configure_main_process(sender: Any = None, **_: Any) -> None:
+    # The solo and threads pools run tasks in the main process. A prefork main process runs
+    # none, and must stay unconfigured: a child forked later to replace a dead one would
+    # inherit its providers, with their exporter threads gone.
+    pool = getattr(getattr(sender, "controller", None), "pool_cls", None)
+    if "prefork" not in f"{getattr(pool, '__module__', '')}.{pool!r}":
+        _configure_telemetry()
+
+
 worker_init.connect(_load_model)
 worker_process_init.connect(_configure_telemetry)
-worker_ready.connect(_configure_telemetry)
+worker_ready.connect(_configure_main_process)
 worker_ready.connect(_start_heartbeat)
 worker_process_shutdown.connect(_close_context)
 worker_shutdown.connect(_close_context)
