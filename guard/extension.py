@@ -16,6 +16,7 @@ the request continues (fail-open), and an unreachable store degrades as ``fail_m
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
@@ -549,7 +550,11 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
         json_strings.append(text)
         return engine.text_is_clean(text, semantic=semantic)
 
-    parts, truncated = request_parts(request, state.limits, json_body_is_clean)
+    limits = state.limits
+    if rules.max_request_size and rules.max_request_size > limits.max_body_bytes:
+        # A route that accepts bigger bodies gets them read whole, not cut at the app's limit.
+        limits = dataclasses.replace(limits, max_body_bytes=rules.max_request_size)
+    parts, truncated = request_parts(request, limits, json_body_is_clean)
     verdict = Verdict(truncated=truncated)
     if state.excluded_params or state.excluded_headers:
         parts = [p for p in parts if not _excluded(state, p)]

@@ -111,3 +111,20 @@ def test_a_body_of_many_model_worthy_strings_is_still_screened_in_bounded_time()
     response = _guarded().test_client().post("/", json=body)
     assert time.monotonic() - started < 10  # catches a stall only
     assert response.status_code == 403
+
+
+def test_a_route_with_a_larger_body_limit_has_its_whole_body_screened() -> None:
+    import guard
+
+    app = Flask(__name__)
+    extension = guard.FlaskAPIGuard(app, config=guard.SecurityConfig(
+        max_request_size=4096, auto_ban_threshold=10**6, share_patterns=False))
+
+    @app.post("/big")
+    @extension.route(max_request_size=1_000_000)
+    def big() -> str:
+        return "ok"
+
+    text = "plain words " * 2_000 + "1' UNION SELECT password FROM users--"
+    response = app.test_client().post("/big", data=text, content_type="text/plain")
+    assert response.status_code == 403
