@@ -128,6 +128,13 @@ class PublisherStats:
         return self.dropped_full + self.dropped_transport
 
 
+RETRY_MIN = 0.25
+"""Seconds the publisher waits before trying a failed transport again; doubled per failure."""
+
+RETRY_MAX = 5.0
+"""Longest wait between two attempts on a transport that keeps failing."""
+
+
 class EventPublisher:
     """Bounded queue plus background thread feeding a :class:`Transport`."""
 
@@ -145,6 +152,8 @@ class EventPublisher:
         self._queue: queue.Queue[DetectionEvent]
         self._on_drop = on_drop
         self._closed = False
+        self._backoff = 0.0
+        self._retry_at = 0.0
         self._start()
         forksafe.on_fork(self._start)
 
@@ -215,21 +224,35 @@ class EventPublisher:
                 self._queue.task_done()
 
     def _deliver(self, batch: list[DetectionEvent]) -> None:
+        now = time.monotonic()
+        if now < self._retry_at:
+            # The transport failed a moment ago: dropping at once (counted) costs the web
+            # process nothing, where another connection attempt per batch costs CPU the
+            # requests share.
+            self._dropped(batch)
+            return
         try:
             self.transport.send(batch)
         except Exception as exc:
             with self._lock:
-                self.stats.dropped_transport += len(batch)
                 if self.stats.transport_up:
                     log.error("event transport %s failed; dropping events until it recovers: %s",
                               self.transport.name, exc)
                 self.stats.transport_up = False
                 self.stats.last_error = type(exc).__name__
-            if self._on_drop is not None:
-                self._on_drop(len(batch))
+            self._backoff = min(self._backoff * 2, RETRY_MAX) if self._backoff else RETRY_MIN
+            self._retry_at = time.monotonic() + self._backoff
+            self._dropped(batch)
             return
+        self._backoff = 0.0
         with self._lock:
             self.stats.delivered += len(batch)
             if not self.stats.transport_up:
                 log.warning("event transport %s recovered", self.transport.name)
             self.stats.transport_up = True
+
+    def _dropped(self, batch: list[DetectionEvent]) -> None:
+        with self._lock:
+            self.stats.dropped_transport += len(batch)
+        if self._on_drop is not None:
+            self._on_drop(len(batch))

@@ -104,3 +104,46 @@ def test_celery_transport_puts_msgpack_tasks_on_the_broker(redis_url: str) -> No
     finally:
         client.delete(ANALYSIS_QUEUE)
         client.close()
+
+
+class FlakyTransport:
+    """Fails while ``down`` is set, counting every attempt."""
+
+    name = "flaky"
+
+    def __init__(self) -> None:
+        self.down = True
+        self.attempts = 0
+        self.seen: list[DetectionEvent] = []
+
+    def send(self, events: Sequence[DetectionEvent]) -> None:
+        self.attempts += 1
+        if self.down:
+            raise ConnectionError("broker down")
+        self.seen.extend(events)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_failing_transport_is_retried_with_backoff_and_drops_stay_exact() -> None:
+    transport = FlakyTransport()
+    publisher = EventPublisher(transport, maxsize=10_000, batch_size=1)
+    for i in range(200):
+        publisher.publish(_event(i))
+    assert publisher.flush(10)
+    # One batch per event, but the transport is not asked again while it backs off.
+    assert transport.attempts < 10
+    assert publisher.stats.dropped_transport == 200
+    transport.down = False
+    time.sleep(0.3)
+    publisher.publish(_event(0))
+    deadline = time.monotonic() + 10
+    while not transport.seen:
+        assert time.monotonic() < deadline, "the transport was never tried again"
+        publisher.publish(_event(1))
+        time.sleep(0.05)
+    assert publisher.flush(10)
+    stats = publisher.stats
+    assert stats.delivered + stats.dropped_transport == stats.published
+    publisher.close()
