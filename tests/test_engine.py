@@ -205,3 +205,28 @@ def test_batch_prefilter_never_hides_a_detection(engine: DetectionEngine) -> Non
         body = json.dumps({"a": fillers, "payload": payload, "nested": {"k": fillers}})
         assert not engine.text_is_clean(json_prefilter_text(body), semantic=False), payload
     assert checked > 400
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Is `WHERE 1=1` in a dynamic query builder bad practice, or just a convenience?",
+        "Use {% include \"partials/nav.html\" %} to share the navigation bar.",
+        "echo %JAVA_HOME% prints nothing, so the variable is not set.",
+    ],
+)
+def test_single_moderate_hit_in_prose_is_not_a_threat(engine: DetectionEngine, value: str) -> None:
+    assert not engine.detect(value)["is_threat"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "(case when 6398=6398 then 1 else null end)",
+        "' or username is not NULL or username = '",
+        "Is `WHERE 1=1` in a dynamic query builder bad practice? <script>alert(1)</script>",
+        "Is %60WHERE%201%3D1%60 in a dynamic query builder bad practice, or just a convenience?",
+    ],
+)
+def test_prose_discount_keeps_attacks(engine: DetectionEngine, value: str) -> None:
+    assert engine.detect(value)["is_threat"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -66,12 +67,34 @@ CONCLUSIVE_SCORE = 0.9
 """When the rules alone reach this score the model is not consulted: it could only agree, and
 it is the most expensive step (about half of an attack value's screening time)."""
 
+PROSE_DISCOUNT = 0.55
+"""Factor on a built-in rule's score when the value reads as prose (see :func:`_reads_as_prose`),
+the rule matched the value as sent and scores below :data:`CONCLUSIVE_SCORE`: one such hit alone
+stays below :data:`THREAT_SCORE`; two of them, or one with the model, still reach it."""
+
+PROSE_MODEL_SCORE = 0.9
+"""In prose, the model alone (no rule hit) flags a value only from this probability up."""
+
+PROSE_MIN_WORDS = 6
+"""Fewest word tokens for a value to read as prose."""
+
+PROSE_WORD_SHARE = 0.6
+"""Least share of a value's whitespace-separated tokens that are words, for it to read as prose."""
+
 BATCH_CHARS = 2048
 """Largest joined text the batch prefilter scans at once (see :meth:`screen_many`)."""
 
 # RE2, not re: a run search over a long value must stay linear and fast (re takes ~10x longer).
 _ENCODED_RUN = re2.compile(r"(?:%[0-9a-fA-F]{2}|&#?\w{2,8};?|\\[uUxX][0-9a-fA-F]{2,4}){2,}")
 _ENCODED_RUN_LIMIT = 32
+# A word token: letters, lowercase after the first, maybe an apostrophe suffix and one bracket,
+# quote or sentence mark either side. Used only on values that already have evidence.
+# A function word of English sentences that query and shell syntax do not use.
+_PROSE_FUNCTION_WORD = re.compile(
+    r"\b(?:[Tt]he|[Aa]n?|is|are|was|[Tt]o|of|[Ii]ts?|[Tt]his|[Tt]hat|[Yy]ou|[Ww]e|your|our|be"
+    r"|[Dd]oes|[Dd]o|[Ss]hould|[Cc]an|will|would|[Hh]ow|[Ww]hat|[Ww]hy)\b"
+)
+_PROSE_WORD = re.compile(r"(?<!\S)[(\"'`]?[A-Za-z][a-z]*(?:'[a-z]+)?[)\"'`.,:;?!]?(?!\S)")
 
 
 @dataclass(frozen=True)
@@ -493,7 +516,8 @@ class DetectionEngine:
         if not hits and model is None:
             return None
 
-        score, threats, signals = _score(hits, model, timeouts, context)
+        prose = _reads_as_prose(text)
+        score, threats, signals = _score(hits, model, timeouts, context, text if prose else None)
         is_threat = score >= THREAT_SCORE or any(t["type"] == "semantic" for t in threats)
         if is_threat:
             signals = []
@@ -632,6 +656,20 @@ def _rules_score(hits: dict[str, tuple[PatternEntry, str]], context: str) -> flo
     return 1.0 - remaining
 
 
+def _reads_as_prose(text: str) -> bool:
+    """Whether ``text`` reads as natural-language prose: several words, most of its tokens,
+    and at least one English function word (``the``, ``is``, ``to``, ...)."""
+    tokens = len(text.split())
+    if tokens < PROSE_MIN_WORDS:
+        return False
+    words = len(_PROSE_WORD.findall(text))
+    return (
+        words >= PROSE_MIN_WORDS
+        and words >= PROSE_WORD_SHARE * tokens
+        and _PROSE_FUNCTION_WORD.search(text) is not None
+    )
+
+
 def _window_before(view: str, end: int) -> str:
     """Up to 64 characters of ``view`` ending where a match ended (``end`` is a byte offset)."""
     data = view.encode("utf-8", "surrogatepass")
@@ -707,11 +745,23 @@ def _score(
     semantic: dict[str, Any] | None,
     timeouts: list[str],
     context: str,
+    prose: str | None = None,
 ) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Combined score, threats and signals. ``prose`` is the value as sent when it reads as
+    prose: a built-in hit below :data:`CONCLUSIVE_SCORE` found in it as sent (no decoding was
+    needed to reach it) then counts for less, and the model alone needs
+    :data:`PROSE_MODEL_SCORE`."""
     remaining = 1.0
     threats: list[dict[str, Any]] = []
     for entry, fragment in hits.values():
         score = entry.score_in(context)
+        if (
+            prose is not None
+            and not entry.user_added
+            and score < CONCLUSIVE_SCORE
+            and fragment in prose
+        ):
+            score *= PROSE_DISCOUNT
         remaining *= 1.0 - score
         threats.append(
             {
@@ -726,7 +776,11 @@ def _score(
                 "timed_out": entry.regex in timeouts,
             }
         )
-    if semantic is not None and semantic.pop("above_threshold"):
+    if (
+        semantic is not None
+        and semantic.pop("above_threshold")
+        and (prose is None or hits or semantic["probability"] >= PROSE_MODEL_SCORE)
+    ):
         remaining *= 1.0 - semantic["probability"]
         threats.append(semantic)
     score = 1.0 - remaining
