@@ -787,13 +787,7 @@ def decode_base64(text: str) -> str:
     that hides text is opened. Each replacement shrinks the text by a quarter, so repeating
     until nothing changes ends quickly and the result is a fixed point.
     """
-    current = text
-    while _has_base64_run(current):
-        decoded = _B64_RUN.sub(_open_base64, current)
-        if decoded == current:
-            return current
-        current = decoded
-    return current
+    return _substitute_to_fixed_point(text, _B64_RUN, _open_base64, _has_base64_run)
 
 
 def _open_base64(match: re.Match[str]) -> str:
@@ -811,6 +805,23 @@ def _open_base64(match: re.Match[str]) -> str:
     return decoded
 
 
+def _substitute_to_fixed_point(
+    text: str,
+    pattern: re.Pattern[str],
+    replace: Callable[[re.Match[str]], str],
+    may_match: Callable[[str], bool],
+) -> str:
+    """Apply ``pattern.sub(replace, …)`` until nothing changes (or ``may_match`` says nothing
+    can): for decoders whose every replacement shrinks the text, so few rounds are needed."""
+    current = text
+    while may_match(current):
+        decoded = pattern.sub(replace, current)
+        if decoded == current:
+            return current
+        current = decoded
+    return current
+
+
 # --- UTF-7 (a view) --------------------------------------------------------------------------
 
 _UTF7_RUN = re.compile(r"\+[A-Za-z0-9+/]{3,}-?")
@@ -825,13 +836,7 @@ def decode_utf7(text: str) -> str:
     (a phone number, ``C++``, random tokens) stay as they were. Each replacement shrinks the
     text, so repeating to a fixed point ends quickly.
     """
-    current = text
-    while "+" in current:
-        decoded = _UTF7_RUN.sub(_open_utf7, current)
-        if decoded == current:
-            return current
-        current = decoded
-    return current
+    return _substitute_to_fixed_point(text, _UTF7_RUN, _open_utf7, lambda t: "+" in t)
 
 
 def _open_utf7(match: re.Match[str]) -> str:
