@@ -568,10 +568,11 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
         if result["is_threat"] and (floor is None or result["threat_score"] >= floor):
             verdict.part, verdict.result = parts[index], result
             break
-    if verdict.result is None:
+    if verdict.result is None and not semantic:
+        # With the inline model on it has read everything; otherwise the pipeline's does.
         if state.budget is None or state.budget.available():
-            verdict.deferred = _deferred_value(engine, parts, json_strings, semantic)
-        elif json_strings or not semantic:
+            verdict.deferred = _deferred_value(engine, parts, json_strings)
+        else:
             state.count("analysis_shed")
     verdict.elapsed = time.perf_counter() - started
     state.count("screened")
@@ -581,14 +582,12 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
     return verdict
 
 
-def _deferred_value(engine: Any, parts: list[Part], json_strings: list[str], inline: bool) -> str:
+def _deferred_value(engine: Any, parts: list[Part], json_strings: list[str]) -> str:
     """What the pipeline's model should read for a request that passed inline with the inline
     model off: the JSON body's strings, else the first user-data value the model's gate wants
-    to read. Empty with the inline model on (it has read them all) or nothing worth a look."""
+    to read. Empty when there is nothing worth a look."""
     analyzer = engine.analyzer
     if not analyzer.loaded:
-        return ""
-    if inline:
         return ""
     if json_strings:
         strings = normalize.normalize("\n".join(json_strings[0].split("\n")[1::2]))
