@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks._processes import stop_processes
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpora" / "dev.jsonl"
 
@@ -67,11 +69,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _redis_process is not None:
-        _redis_process.terminate()
-        try:
-            _redis_process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            _redis_process.kill()
+        stop_processes(_redis_process, timeout=10)
     if _redis_dir is not None:
         shutil.rmtree(_redis_dir, ignore_errors=True)
 

@@ -17,6 +17,7 @@ import redis
 from click.testing import CliRunner
 from flask import Flask
 
+from benchmarks._processes import stop_processes
 from guard import FlaskAPIGuard, SecurityConfig
 from guard.cli import main
 from guard.extension import state_for
@@ -55,12 +56,7 @@ def worker(broker_url: str, redis_url: str, key_prefix: str, tmp_path: Path) -> 
             time.sleep(0.1)
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_processes(process)
 
 
 def test_worker_ban_refuses_the_client_and_status_reports_it(

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks._processes import stop_processes
 from guard.config import SecurityConfig
 from guard.events import DetectionEvent
 from guard.store import create_store
@@ -68,14 +69,7 @@ def receiver() -> Iterator[Receiver]:
         assert line.startswith("listening on "), line
         yield Receiver(process, line.split()[-1])
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        stop_processes(process, timeout=10)
 
 
 def agent_config(endpoint: str, key: str = API_KEY, **changes: Any) -> SecurityConfig:

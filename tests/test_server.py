@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks._processes import stop_processes
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,15 +46,7 @@ def serve() -> Iterator[Callable[..., int]]:
         raise RuntimeError("server did not start")
 
     yield start
-    for proc in processes:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+    stop_processes(*processes, timeout=10)
 
 
 def raw_request(port: int, payload: bytes, timeout: float = 10.0) -> tuple[int, bytes]:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import redis
 
+from benchmarks._processes import stop_processes
 from guard.errors import ConfigurationError, StorageError
 from guard.store import BanRecord, MemoryStore, RedisStore, Store, create_store
 from guard.store._args import MAX_KEY_LENGTH, MAX_SECONDS
@@ -485,12 +486,7 @@ def private_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
         yield process, url
     finally:
         os.kill(process.pid, signal.SIGCONT)
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_processes(process, timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

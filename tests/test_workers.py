@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from celery import Celery
 
+from benchmarks._processes import stop_processes
 from guard.events import DetectionEvent, RuleHit
 from guard.store import Store, create_store
 from pipelines import list_incidents, shared_performance_stats
@@ -82,15 +83,7 @@ class Cluster:
 
     def stop_workers(self) -> None:
         """Stop every worker started so far (warm shutdown, SIGKILL after 20 s)."""
-        for process in self.workers.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.workers.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(*self.workers.values())
 
 
 @pytest.fixture

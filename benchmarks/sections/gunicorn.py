@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks._processes import stop_processes
 from benchmarks._report import Row
 from benchmarks.sections._base import RunContext
 
@@ -60,12 +61,7 @@ def _server(app: str) -> Iterator[int]:
             time.sleep(0.2)
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_processes(process)
 
 
 def _drive(port: int, seconds: float, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from benchmarks._processes import stop_processes
 from benchmarks._report import Row
 from benchmarks.sections._base import RunContext
 from guard.config import SecurityConfig
@@ -205,14 +206,7 @@ def _started(env: dict[str, str], count: int, logs: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(*processes, timeout=30)
 
 
 @contextmanager
