@@ -18,7 +18,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, TextIO
 
@@ -538,24 +538,35 @@ def bans() -> None:
     """List, add and remove bans in the shared store."""
 
 
-@bans.command("list")
-@_store_options
-@_json_option
-def bans_list(redis_url: str | None, prefix: str | None, as_json: bool) -> None:
-    """Active bans, soonest to expire first."""
-    with Progress("bans", 2) as progress:
+def _list_records(
+    label: str, redis_url: str | None, prefix: str | None, as_json: bool,
+    read: Callable[[Any], Sequence[Any]], line: Callable[[Any], str], noun: str,
+) -> None:
+    """Read records from the store behind a progress bar, then print them as JSON or lines."""
+    with Progress(label, 2) as progress:
         progress.start("connecting")
         store = _store_from(redis_url, prefix)
         progress.advance("reading")
-        records = store.list_bans()
+        records = read(store)
         progress.advance()
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in records], indent=2))
         return
     for record in records:
-        click.echo(f"{record.key:40} until {_when(record.until)}  {record.source:8} "
-                   f"{safe(record.reason, 80)}")
-    click.echo(f"{len(records)} active bans")
+        click.echo(line(record))
+    click.echo(f"{len(records)} {noun}")
+
+
+@bans.command("list")
+@_store_options
+@_json_option
+def bans_list(redis_url: str | None, prefix: str | None, as_json: bool) -> None:
+    """Active bans, soonest to expire first."""
+    _list_records(
+        "bans", redis_url, prefix, as_json, lambda store: store.list_bans(),
+        lambda r: f"{r.key:40} until {_when(r.until)}  {r.source:8} {safe(r.reason, 80)}",
+        "active bans",
+    )
 
 
 @bans.command("add")
@@ -614,19 +625,12 @@ def incidents() -> None:
 @_json_option
 def incidents_list(redis_url: str | None, prefix: str | None, limit: int, as_json: bool) -> None:
     """The most recently active incidents."""
-    with Progress("incidents", 2) as progress:
-        progress.start("connecting")
-        store = _store_from(redis_url, prefix)
-        progress.advance("reading")
-        records = store.list_incidents(limit)
-        progress.advance()
-    if as_json:
-        click.echo(json.dumps([dataclasses.asdict(r) for r in records], indent=2))
-        return
-    for record in records:
-        click.echo(f"{record.incident_id:34} {record.client:20} events={record.events:<5} "
-                   f"classes={','.join(record.classes)} actions={','.join(record.actions)}")
-    click.echo(f"{len(records)} incidents")
+    _list_records(
+        "incidents", redis_url, prefix, as_json, lambda store: store.list_incidents(limit),
+        lambda r: f"{r.incident_id:34} {r.client:20} events={r.events:<5} "
+                  f"classes={','.join(r.classes)} actions={','.join(r.actions)}",
+        "incidents",
+    )
 
 
 @incidents.command("show")
