@@ -32,6 +32,7 @@ from flask import Blueprint, Flask, Response, jsonify, redirect, request
 from jinja2 import Environment, PackageLoader, select_autoescape
 from redis import RedisError
 
+from guard import forksafe
 from guard.dashboard import _auth, _data
 from guard.errors import StorageError
 from guard.extension import FlaskAPIGuard, GuardState
@@ -70,7 +71,7 @@ def init_dashboard(app: Flask, state: GuardState) -> None:
     blueprint = Blueprint("guard_dashboard", __name__, url_prefix=base)
     _Dashboard(state, token, base).register(blueprint)
     app.register_blueprint(blueprint)
-    app.before_request(_pattern_publisher(state))
+    forksafe.start_daemon("guard-pattern-stats", _publish_patterns, state)
 
 
 class _Dashboard:
@@ -222,29 +223,12 @@ def _secure(response: Response) -> Response:
     return response
 
 
-def _pattern_publisher(state: GuardState) -> Callable[[], None]:
-    """A request hook that starts, once per process (so after any fork), the thread that adds
-    this process's pattern timings to the shared figures every few seconds."""
-    started: dict[str, int] = {}
-    lock = threading.Lock()
-
-    def ensure_started() -> None:
-        if started.get("pid") == os.getpid():
-            return
-        with lock:
-            if started.get("pid") == os.getpid():
-                return
-            started["pid"] = os.getpid()
-        flushed = PatternFlush(f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}")
-        threading.Thread(target=_publish_patterns, args=(state, flushed),
-                         name="guard-pattern-stats", daemon=True).start()
-
-    return ensure_started
-
-
-def _publish_patterns(state: GuardState, flushed: PatternFlush) -> None:
+def _publish_patterns(state: GuardState) -> None:
+    """Add this process's pattern timings to the shared figures every few seconds (started in
+    every process, forked children included, by :func:`guard.forksafe.start_daemon`)."""
     from guard.handlers.suspatterns_handler import sus_patterns_handler
 
+    flushed = PatternFlush(f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}")
     while True:
         time.sleep(PATTERN_FLUSH_INTERVAL)
         try:
