@@ -181,7 +181,7 @@ class FlaskAPIGuard:
         )
         sus_patterns_handler.configure(config)
         sus_patterns_handler.attach_store(store)
-        _start_stats_flusher(store, publisher, state)
+        _start_stats_flusher(state)
         if config.redis_url and config.share_patterns:
             try:
                 sus_patterns_handler.share_patterns(config.redis_url, config.redis_prefix)
@@ -225,7 +225,7 @@ STATS_FLUSH_INTERVAL = 2.0
 STATS_TTL = 7 * 86400
 
 
-def _start_stats_flusher(store: Store, publisher: EventPublisher, state: GuardState) -> None:
+def _start_stats_flusher(state: GuardState) -> None:
     """Add this process's publish, drop and shed counts to the shared counters every few
     seconds, so ``guard status`` in any process sees the totals of all web processes."""
     flushed = {"published": 0, "dropped": 0, "shed": 0}
@@ -233,15 +233,15 @@ def _start_stats_flusher(store: Store, publisher: EventPublisher, state: GuardSt
     def run() -> None:
         while True:
             time.sleep(STATS_FLUSH_INTERVAL)
-            current = {"published": publisher.stats.published,
-                       "dropped": publisher.stats.dropped,
+            current = {"published": state.publisher.stats.published,
+                       "dropped": state.publisher.stats.dropped,
                        "shed": state.analysis_shed()}
             for name, value in current.items():
                 delta = value - flushed[name]
                 if delta <= 0:
                     continue
                 try:
-                    store.incr_counter(f"events:{name}", delta, ttl=STATS_TTL)
+                    state.store.incr_counter(f"events:{name}", delta, ttl=STATS_TTL)
                 except StorageError:
                     break
                 flushed[name] = value
