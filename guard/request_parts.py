@@ -90,12 +90,15 @@ def json_prefilter_text(body: str) -> str:
     Escaped backslashes and quotes are first re-spelled as ``\\u005c``/``\\u0022``, and the
     letter escapes of control characters (``\\n``, ``\\t`` …) as ``\\u000a`` and so on: the
     normaliser decodes ``\\uXXXX`` back, so it reads the whitespace the application will get.
-    Then every structural quote becomes a newline. Each string's content is then one line of
-    the text, so a pattern that matches a string alone, anchors included, matches this text
-    line-wise: scanning it once can clear the whole body. All of it runs at C speed
-    (``str.replace`` calls).
+    A raw line break can only be whitespace between tokens (a valid JSON string has none), so
+    it becomes a space. Then every structural quote becomes a newline. The odd lines of the
+    text are then exactly the document's strings, keys included, one per line, also when the
+    body is pretty-printed: a pattern that matches a string alone, anchors included, matches
+    this text line-wise, so scanning it once can clear the whole body. All of it runs at C
+    speed (``str.replace`` calls). ``body`` must be valid JSON.
     """
-    text = body.replace("\\\\", "\\u005c").replace('\\"', "\\u0022")
+    text = body.replace("\n", " ").replace("\r", " ")
+    text = text.replace("\\\\", "\\u005c").replace('\\"', "\\u0022")
     if "\\" in text:
         for escape, spelled in _JSON_LETTER_ESCAPES:
             text = text.replace(escape, spelled)

@@ -202,9 +202,41 @@ def test_batch_prefilter_never_hides_a_detection(engine: DetectionEngine) -> Non
         values = [*fillers, payload, *fillers]
         flagged = dict(engine.screen_many(values, ["json"] * len(values), semantic=False))
         assert len(fillers) in flagged and flagged[len(fillers)]["is_threat"], payload
-        body = json.dumps({"a": fillers, "payload": payload, "nested": {"k": fillers}})
-        assert not engine.text_is_clean(json_prefilter_text(body), semantic=False), payload
+        document = {"a": fillers, "payload": payload, "nested": {"k": fillers}}
+        for body in (json.dumps(document), json.dumps(document, indent=2)):
+            assert not engine.text_is_clean(json_prefilter_text(body), semantic=False), payload
     assert checked > 400
+
+
+def test_json_prefilter_never_clears_what_the_model_flags(engine: DetectionEngine) -> None:
+    """With the model on, a body whose string the model (or a rule) flags is never cleared
+    whole, compact or pretty-printed, the first time or the second (when the other strings
+    come from the memo)."""
+    from guard.request_parts import json_prefilter_text
+    from tests.conftest import CORPUS
+
+    with CORPUS.open(encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
+    attacks = [r["payload"] for r in rows if r["label"] == "attack"][7::29]
+    checked = 0
+    for payload in attacks:
+        if not (engine.screen(payload, "json", semantic=True) or {}).get("is_threat"):
+            continue
+        checked += 1
+        document = {"note": "Leave it at the door", "items": [{"text": payload, "n": 2}]}
+        for body in (json.dumps(document), json.dumps(document, indent=4)) * 2:
+            assert not engine.text_is_clean(json_prefilter_text(body), semantic=True), payload
+    assert checked > 400
+
+
+@pytest.mark.parametrize("indent", [None, 2, "\t"])
+def test_json_prefilter_odd_lines_are_the_strings(indent: int | str | None) -> None:
+    from guard.request_parts import json_prefilter_text
+
+    document = {"k\"ey": ["a\nb", "c\\", {"d": "e f", "g": [1, True, None, "h"]}], "": ""}
+    text = json_prefilter_text(json.dumps(document, indent=indent))
+    assert text.split("\n")[1::2] == [
+        "k\\u0022ey", "a\\u000ab", "c\\u005c", "d", "e f", "g", "h", "", ""]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ is only paid by values that look like attacks.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -34,6 +35,7 @@ from guard.engine.matcher import (
     linear_compile_error,
     matched_fragment,
 )
+from guard.engine.memo import MAX_CHARS, Memos
 from guard.engine.monitor import PerformanceMonitor
 from guard.engine.rules import CONTAINER_CLASSES, RULES, VIEW_CLASSES, context_score
 from guard.engine.semantic import SemanticAnalyzer, default_analyzer
@@ -137,6 +139,8 @@ class _PatternSet:
     version: int
     prefilter: tuple[Database, ...] = ()
     prefilter_by_view: dict[str, tuple[Database, ...]] = field(default_factory=dict)
+    memo: Memos = field(default_factory=Memos, compare=False)
+    """Values this set (under the engine's current settings) found clean."""
 
     @property
     def engine(self) -> str:
@@ -218,6 +222,7 @@ class DetectionEngine:
     def configure(self, config: SecurityConfig) -> None:
         """Apply the ``detection_*`` settings of ``config``."""
         self._config = config
+        self._fresh_memo()
         self.monitor.configure(
             slow_threshold=config.detection_slow_pattern_threshold,
             anomaly_threshold=config.detection_anomaly_threshold,
@@ -230,6 +235,16 @@ class DetectionEngine:
         if not 0.0 <= float(threshold) <= 1.0:
             raise ValueError("semantic threshold must be within [0.0, 1.0]")
         self._config = self._config.replace(detection_semantic_threshold=float(threshold))
+        self._fresh_memo()
+
+    def _fresh_memo(self) -> None:
+        # Verdicts remembered under the old settings may not hold under the new ones; a
+        # request in flight keeps writing to the set it started with, never to this one.
+        with self._lock:
+            self._patterns = dataclasses.replace(self._patterns, memo=Memos())
+
+    def _memo_limit(self) -> int:
+        return min(MAX_CHARS, self._config.detection_max_content_length)
 
     @property
     def analyzer(self) -> SemanticAnalyzer:
@@ -375,6 +390,9 @@ class DetectionEngine:
         value's anchors still hold): a match in a joined text can only be a superset of the
         matches in its values, so a clean batch is clean value by value, and only a batch with
         a hit is screened value by value. This turns hundreds of JSON leaves into a few scans.
+
+        A short value this pattern set has already found clean in the same context is not
+        screened again (see :mod:`guard.engine.memo`).
         """
         patterns = self._patterns
         flags = [semantic and (semantic_contexts is None or c in semantic_contexts)
@@ -385,9 +403,13 @@ class DetectionEngine:
                 if result is not None:
                     yield index, result
             return
+        memo = patterns.memo.values
+        limit = self._memo_limit()
         batch: list[int] = []
         size = 0
         for index, value in enumerate(values):
+            if len(value) <= limit and (value, contexts[index], flags[index]) in memo:
+                continue
             if len(value) > BATCH_CHARS:
                 result = self.screen(value, contexts[index], flags[index])
                 if result is not None:
@@ -396,40 +418,55 @@ class DetectionEngine:
             batch.append(index)
             size += len(value) + 1
             if size >= BATCH_CHARS:
-                yield from self._screen_batch(batch, values, contexts, flags, patterns)
+                yield from self._screen_batch(batch, values, contexts, flags, patterns, limit)
                 batch, size = [], 0
         if batch:
-            yield from self._screen_batch(batch, values, contexts, flags, patterns)
+            yield from self._screen_batch(batch, values, contexts, flags, patterns, limit)
 
     def text_is_clean(self, text: str, semantic: bool = True) -> bool:
-        """True when no line of ``text`` can match any pattern, and (with ``semantic``) the
-        model flags none of its quoted strings; used to clear a whole JSON body at once
-        (``text`` from :func:`guard.request_parts.json_prefilter_text`, whose odd lines are
-        exactly the body's strings)."""
+        """True when no string of a JSON body can match any pattern, and (with ``semantic``)
+        the model flags none of them; used to clear a whole body at once. ``text`` comes from
+        :func:`guard.request_parts.json_prefilter_text`, whose odd lines are exactly the body's
+        strings. The rest (punctuation, numbers, ``true``/``false``/``null``) is never screened
+        value by value either, so it is not read here.
+
+        A string the pattern set has already found clean, in this body or an earlier one, is
+        not scanned again, nor one the model has already cleared (:mod:`guard.engine.memo`).
+        """
         patterns = self._patterns
         if patterns.backtracking:
             return False
-        all_lines = text.split("\n")
-        # Every pattern here is read line by line, so each distinct line is scanned once:
-        # a body repeats its keys, its punctuation and often its values.
-        lines = list(dict.fromkeys(all_lines))
-        text = "\n".join(lines)
-        canonical, named = normalize.named_views(text)
-        canonical_lines = lines if canonical is text else canonical.split("\n")
-        # A view's line that equals the line it was derived from has been scanned already, by
-        # every database (which includes the view's own), so only changed lines need a scan.
-        reduced = [
-            (name, _changed_lines(lines if name == "canonical" else canonical_lines, view))
-            for name, view in named
-        ]
-        if _any_match(patterns, text, reduced, prefilter=True):
-            return False
+        memo = patterns.memo
+        limit = self._memo_limit()
+        # Every pattern here is read line by line, so each distinct string is scanned once:
+        # a body repeats its keys and often its values.
+        distinct = dict.fromkeys(text.split("\n")[1::2])
+        lines = memo.lines.unseen(distinct)
+        if lines:
+            text = "\n".join(lines)
+            canonical, named = normalize.named_views(text)
+            canonical_lines = lines if canonical is text else canonical.split("\n")
+            # A view's line that equals the line it was derived from has been scanned already,
+            # by every database (which includes the view's own), so only changed lines need a
+            # scan.
+            reduced = [
+                (name, _changed_lines(lines if name == "canonical" else canonical_lines, view))
+                for name, view in named
+            ]
+            if _any_match(patterns, text, reduced, prefilter=True):
+                return False
+            for line in lines:
+                if len(line) <= limit:
+                    memo.lines.add(line)
         if not semantic or not self.analyzer.loaded:
             return True
         # The model reads each distinct string alone, as it would the same value in a query,
         # and only a string it flags sends the body to value-by-value screening.
         config = self._config
-        strings = list(dict.fromkeys(all_lines[1::2]))
+        strings = memo.strings.unseen(distinct)
+        if not strings:
+            return True
+        cleared = [string for string in strings if len(string) <= limit]
         joined = "\n".join(strings)
         canonical = normalize.normalize(joined)
         if canonical is joined:
@@ -443,6 +480,8 @@ class DetectionEngine:
                                    config)
             if model is not None and model["above_threshold"]:
                 return False
+        for string in cleared:
+            memo.strings.add(string)
         return True
 
     def _screen_batch(
@@ -452,6 +491,7 @@ class DetectionEngine:
         contexts: Sequence[str],
         semantic: Sequence[bool],
         patterns: _PatternSet,
+        memo_limit: int,
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         joined = "\n".join(values[i] for i in batch)
         canonical, named = normalize.named_views(joined)
@@ -462,19 +502,21 @@ class DetectionEngine:
         self.monitor.record_scan(time.perf_counter() - started, [])
         # The same value in the same context gets the same verdict: a JSON array of repeated
         # strings, or the same header twice, is screened once.
-        memo: dict[tuple[str, str, bool], dict[str, Any] | None] = {}
+        seen: dict[tuple[str, str, bool], dict[str, Any] | None] = {}
         for index in batch:
             key = (values[index], contexts[index], semantic[index])
-            if key in memo:
-                result = memo[key]
+            if key in seen:
+                result = seen[key]
             elif suspect:
-                result = memo[key] = self.screen(*key)
+                result = seen[key] = self.screen(*key)
             elif semantic[index]:
-                result = memo[key] = self._semantic_only(values[index], contexts[index], plain)
+                result = seen[key] = self._semantic_only(values[index], contexts[index], plain)
             else:
                 result = None
             if result is not None:
                 yield index, result
+            elif len(key[0]) <= memo_limit:
+                patterns.memo.values.add(key)
 
     def _semantic_only(
         self, value: str, context: str, plain: bool = False

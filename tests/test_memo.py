@@ -1,0 +1,86 @@
+"""The memory of clean verdicts: it never changes a verdict, forgets on every change of
+patterns or settings, and stays bounded."""
+
+from __future__ import annotations
+
+import json
+
+from guard.config import SecurityConfig
+from guard.engine.detector import DetectionEngine
+from guard.engine.memo import CAPACITY, MAX_CHARS, CleanMemo
+from guard.request_parts import json_prefilter_text
+
+
+def _flagged(engine: DetectionEngine, values: list[str], context: str = "query") -> set[int]:
+    return {i for i, r in engine.screen_many(values, [context] * len(values)) if r["is_threat"]}
+
+
+def test_a_repeated_request_gets_the_same_verdicts() -> None:
+    engine = DetectionEngine()
+    values = ["blue shoes", "1' OR '1'='1", "Seán O'Brien", "<script>alert(1)</script>",
+              "blue shoes", "../../etc/passwd"]
+    first = _flagged(engine, values)
+    assert first == {1, 3, 5}
+    assert len(engine._patterns.memo.values) == 2
+    for _ in range(3):
+        assert _flagged(engine, values) == first
+
+
+def test_a_new_pattern_applies_to_a_value_remembered_clean() -> None:
+    engine = DetectionEngine()
+    assert _flagged(engine, ["zebra-crossing-42"]) == set()
+    engine.add_pattern(r"zebra-crossing-\d+", custom=True)
+    assert _flagged(engine, ["zebra-crossing-42"]) == {0}
+    engine.remove_pattern(r"zebra-crossing-\d+", custom=True)
+    assert _flagged(engine, ["zebra-crossing-42"]) == set()
+
+
+def test_new_settings_forget_what_was_remembered() -> None:
+    engine = DetectionEngine()
+    value = "please select the rows where the date is last week, then delete the duplicates"
+    assert _flagged(engine, [value]) == set()
+    assert len(engine._patterns.memo.values) == 1
+    engine.configure_semantic_threshold(0.01)
+    assert len(engine._patterns.memo.values) == 0
+    engine.configure(SecurityConfig(detection_max_content_length=64))
+    assert len(engine._patterns.memo.values) == 0
+    # Longer than the inspection limit now: never remembered, screened every time.
+    assert _flagged(engine, [value]) == set()
+    assert len(engine._patterns.memo.values) == 0
+
+
+def test_a_json_body_is_cleared_from_memory_only_for_what_it_has_seen() -> None:
+    engine = DetectionEngine()
+    clean = {"sku": "SKU-1", "tags": ["kitchen", "gift"], "note": "Leave it at the door"}
+    assert engine.text_is_clean(json_prefilter_text(json.dumps(clean)))
+    assert engine.text_is_clean(json_prefilter_text(json.dumps(clean, indent=2)))
+    attack = {**clean, "tags": ["kitchen", "1 UNION SELECT password FROM users--"]}
+    for _ in range(2):
+        assert not engine.text_is_clean(json_prefilter_text(json.dumps(attack)))
+
+
+def test_long_values_are_not_remembered() -> None:
+    engine = DetectionEngine()
+    long_value = "ordinary words " * (MAX_CHARS // 10)
+    assert len(long_value) > MAX_CHARS
+    assert _flagged(engine, [long_value]) == set()
+    assert len(engine._patterns.memo.values) == 0
+
+
+def test_the_memory_is_bounded_and_keeps_what_is_in_use() -> None:
+    memo = CleanMemo(capacity=100)
+    for n in range(1000):
+        memo.add(("hot", 0))
+        memo.add(("value", n))
+        assert len(memo) <= 200
+        assert ("hot", 0) in memo
+    assert ("value", 999) in memo and ("value", 0) not in memo
+    assert sorted(memo.unseen(dict.fromkeys(["a", "b"]))) == ["a", "b"]
+
+
+def test_a_flood_of_distinct_values_stays_within_the_bound() -> None:
+    engine = DetectionEngine()
+    for start in range(0, 3 * CAPACITY, 512):
+        values = [f"item {n}" for n in range(start, start + 512)]
+        assert _flagged(engine, values) == set()
+    assert len(engine._patterns.memo.values) <= 2 * CAPACITY
