@@ -27,9 +27,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Flask, Request, Response, g, jsonify, request
+from flask import Flask, Request, Response, current_app, g, jsonify, request
 from opentelemetry import metrics, trace
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.sansio.utils import get_content_length
 
 from guard import forksafe
 from guard.bancache import BanCache, Breaker
@@ -37,6 +38,7 @@ from guard.client_ip import ClientResolver, in_networks, parse_networks
 from guard.config import SecurityConfig
 from guard.dispatch import CeleryTransport, EventPublisher, InProcessTransport, Transport
 from guard.engine import normalize
+from guard.engine.memo import RAW_MAX_CHARS, CleanMemo
 from guard.errors import StorageError
 from guard.events import DetectionEvent, RuleHit
 from guard.handlers.suspatterns_handler import sus_patterns_handler
@@ -385,8 +387,6 @@ def state_for(app: Flask) -> GuardState:
 
 # ---------------------------------------------------------------------- request hooks
 def _before_request() -> Response | tuple[Response, int] | None:
-    from flask import current_app
-
     # One lookup of each context-local: every access through the proxies costs a lookup.
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     environ = req.environ
@@ -400,13 +400,14 @@ def _before_request() -> Response | tuple[Response, int] | None:
     path = req.path
     if config.exclude_paths and any(path.startswith(p) for p in config.exclude_paths):
         return None
-    method = req.method if req.method in _METHODS else "OTHER"
-    url_rule = req.url_rule
-    g._guard_span = state.telemetry.start_request_span(
-        "guard.screen",
-        {"http.request.method": method,
-         "http.route": url_rule.rule[:128] if url_rule is not None else "unmatched"},
-    )
+    if state.telemetry.tracing():
+        method = req.method if req.method in _METHODS else "OTHER"
+        url_rule = req.url_rule
+        g._guard_span = state.telemetry.start_request_span(
+            "guard.screen",
+            {"http.request.method": method,
+             "http.route": url_rule.rule[:128] if url_rule is not None else "unmatched"},
+        )
     rules = _route_rules(current_app, req)
     client = state.resolver.client(
         req.remote_addr,
@@ -425,7 +426,7 @@ def _before_request() -> Response | tuple[Response, int] | None:
     if rules.exempt or not config.enable_penetration_detection:
         return None
     limit = rules.max_request_size or config.max_request_size
-    length = req.content_length
+    length = _content_length(environ)
     if length is not None and length > limit:
         state.count("too_large")
         return _error(413, "Request body too large")
@@ -481,6 +482,13 @@ def _after_request(response: Response) -> Response:
     if cid:
         response.headers[REQUEST_ID_HEADER] = cid
     return response
+
+
+def _content_length(environ: dict[str, Any]) -> int | None:
+    """``request.content_length``, read the way werkzeug reads it but straight from the
+    environ instead of through its header view."""
+    return get_content_length(environ.get("CONTENT_LENGTH"),
+                              environ.get("HTTP_TRANSFER_ENCODING"))
 
 
 def _streamed_body_exceeds(req: Request, length: int | None, limit: int) -> bool:
@@ -554,20 +562,27 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
     if rules.max_request_size and rules.max_request_size > limits.max_body_bytes:
         # A route that accepts bigger bodies gets them read whole, not cut at the app's limit.
         limits = dataclasses.replace(limits, max_body_bytes=rules.max_request_size)
-    parts, truncated = request_parts(request, limits, json_body_is_clean)
+    memo = engine.memo.raw
+    skip, unseen = _remembered_components(request.environ, semantic, memo, state)
+    parts, truncated = request_parts(request, limits, json_body_is_clean, skip)
     verdict = Verdict(truncated=truncated)
     if state.excluded_params or state.excluded_headers:
         parts = [p for p in parts if not _excluded(state, p)]
     values = [p.value for p in parts]
     contexts = [p.location for p in parts]
+    found = False
     for index, result in engine.screen_many(values, contexts, semantic=semantic,
                                             semantic_contexts=SEMANTIC_PARTS):
+        found = True
         if result["truncated"]:
             verdict.truncated = True
         floor = rules.min_score
         if result["is_threat"] and (floor is None or result["threat_score"] >= floor):
             verdict.part, verdict.result = parts[index], result
             break
+    if not found and not truncated:
+        for key in unseen:
+            memo.add(key)
     if verdict.result is None and not semantic:
         # With the inline model on it has read everything; otherwise the pipeline's does.
         if state.budget is None or state.budget.available():
@@ -580,6 +595,34 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
         state.count("truncated")
         log.info("request from %s inspected partially (limits reached)", safe(client, 64))
     return verdict
+
+
+def _remembered_components(
+    environ: dict[str, Any], semantic: bool, memo: CleanMemo, state: GuardState
+) -> tuple[frozenset[str], list[tuple[str, str, bool]]]:
+    """Which of the query string and the Cookie header are remembered clean as a whole (their
+    parts are then neither parsed nor screened), and the keys of the others, to remember when
+    the request turns out clean. Exclusions make "every part was clean" a statement about one
+    configuration only, so with exclusions nothing is remembered. Neither is anything with the
+    inline model off: then every request that passes hands a value to the pipeline's model,
+    which may still strike the client for it, so its parts must be there to choose from."""
+    if not semantic or state.excluded_params or state.excluded_headers:
+        return frozenset(), []
+    skip: list[str] = []
+    unseen: list[tuple[str, str, bool]] = []
+    for component, environ_key in _REMEMBERED_COMPONENTS:
+        raw = environ.get(environ_key)
+        if not raw or len(raw) > RAW_MAX_CHARS:
+            continue
+        key = (component, raw, semantic)
+        if key in memo:
+            skip.append(component)
+        else:
+            unseen.append(key)
+    return frozenset(skip), unseen
+
+
+_REMEMBERED_COMPONENTS = (("query", "QUERY_STRING"), ("cookie", "HTTP_COOKIE"))
 
 
 def _deferred_value(engine: Any, parts: list[Part], json_strings: list[str]) -> str:

@@ -56,6 +56,17 @@ _SKIPPED_ENVIRON = frozenset("HTTP_" + _environ_name(h) for h in _SKIPPED_HEADER
 _LOW_RISK_NAMES = frozenset(map(_environ_name, LOW_RISK_HEADERS))
 _BODY_ENVIRON = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
 _BODY_HEADER_KEYS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
+# WSGI and CGI keys that are not headers, and headers never screened here: what is left of an
+# environ after removing these is the handful of keys worth a look.
+_NOT_SCREENED_ENVIRON = _SKIPPED_ENVIRON | _BODY_HEADER_KEYS | frozenset({
+    "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SERVER_NAME", "SERVER_PORT",
+    "SERVER_PROTOCOL", "SERVER_SOFTWARE", "REMOTE_ADDR", "REMOTE_PORT", "REMOTE_HOST",
+    "REQUEST_URI", "RAW_URI", "GATEWAY_INTERFACE", "wsgi.version", "wsgi.url_scheme",
+    "wsgi.input", "wsgi.errors", "wsgi.multithread", "wsgi.multiprocess", "wsgi.run_once",
+    "wsgi.input_terminated", "wsgi.file_wrapper", "werkzeug.request", "werkzeug.socket",
+    "werkzeug.debug.preserve_context", "werkzeug.server.shutdown", "gunicorn.socket",
+    "asgi.scope",
+})
 
 
 @dataclass(frozen=True)
@@ -116,16 +127,21 @@ BodyFilter = Callable[[str], bool]
 
 
 def request_parts(
-    request: Request, limits: Limits | None = None, body_is_clean: BodyFilter | None = None
+    request: Request,
+    limits: Limits | None = None,
+    body_is_clean: BodyFilter | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> tuple[list[Part], bool]:
     """Return the request's screenable parts and whether any bound cut the walk short.
 
     With ``body_is_clean``, a JSON body is first offered whole (see :func:`json_prefilter_text`);
-    when it is declared clean, its keys and leaves are not taken apart at all.
+    when it is declared clean, its keys and leaves are not taken apart at all. ``skip`` may name
+    ``"query"`` and ``"cookie"``: the caller already knows those parts are clean, and they are
+    neither parsed nor returned.
     """
     limits = limits or Limits()
     parts: list[Part] = []
-    walk = _walk(request, limits, body_is_clean)
+    walk = _walk(request, limits, body_is_clean, skip)
     for part in walk:
         if len(parts) >= limits.max_parts:
             rest = _remainder(part, walk, limits.max_body_bytes)
@@ -150,18 +166,22 @@ def _remainder(first: Part, walk: Iterator[Part], budget: int) -> str:
     return "\n".join(values)[:budget]
 
 
-def _walk(request: Request, limits: Limits, body_is_clean: BodyFilter | None) -> Iterator[Part]:
+def _walk(
+    request: Request, limits: Limits, body_is_clean: BodyFilter | None, skip: frozenset[str]
+) -> Iterator[Part]:
+    environ = request.environ
     yield Part("path", "path", request.path)
-    for key, values in request.args.lists():
-        yield Part("query_key", key, key)
-        for value in values:
-            yield Part("query", key, value)
-    # Straight from the WSGI environ, as werkzeug's EnvironHeaders reads it, so that a skipped
-    # header costs a set lookup and a screened one its name alone.
-    for key, value in request.environ.items():
+    if "query" not in skip:
+        for key, values in request.args.lists():
+            yield Part("query_key", key, key)
+            for value in values:
+                yield Part("query", key, value)
+    # Straight from the WSGI environ, as werkzeug's EnvironHeaders reads it: one set difference
+    # at C speed leaves the few keys that can be screened headers, sorted so that every process
+    # reports the same part first.
+    for key in sorted(environ.keys() - _NOT_SCREENED_ENVIRON):
+        value = environ[key]
         if key.startswith("HTTP_"):
-            if key in _SKIPPED_ENVIRON or key in _BODY_HEADER_KEYS:
-                continue
             name = key[5:]
         elif key in _BODY_ENVIRON and value:
             name = key
@@ -170,16 +190,20 @@ def _walk(request: Request, limits: Limits, body_is_clean: BodyFilter | None) ->
         if name in _LOW_RISK_NAMES and _SAFE_HEADER_CHARS.issuperset(value):
             continue
         yield Part("header", name.replace("_", "-").title(), value)
-    for name, value in request.cookies.items(multi=True):
-        yield Part("cookie_key", name, name)
-        yield Part("cookie", name, value)
+    if "cookie" not in skip:
+        for name, value in request.cookies.items(multi=True):
+            yield Part("cookie_key", name, name)
+            yield Part("cookie", name, value)
     yield from _body_parts(request, limits, body_is_clean)
 
 
 def _body_parts(
     request: Request, limits: Limits, body_is_clean: BodyFilter | None
 ) -> Iterator[Part]:
-    if not request.content_length and "Transfer-Encoding" not in request.headers:
+    environ = request.environ
+    if environ.get("CONTENT_LENGTH", "0") in ("0", "") and (
+        "HTTP_TRANSFER_ENCODING" not in environ
+    ):
         return
     if request.content_length is not None and request.content_length > limits.max_body_bytes:
         yield Part("body", "(oversized)", _body_text(request, limits))
@@ -209,8 +233,11 @@ def _body_parts(
     body = _body_text(request, limits)
     if not body:
         return
-    if request.is_json or body.lstrip()[:1] in ("{", "["):
-        parsed = _parse_json(body)
+    is_json = request.is_json
+    if is_json or body.lstrip()[:1] in ("{", "["):
+        parsed = _app_json(request, body) if is_json else _UNPARSED
+        if parsed is _UNPARSED:
+            parsed = _parse_json(body)
         if parsed is not _UNPARSED:
             if body_is_clean is not None and body_is_clean(json_prefilter_text(body)):
                 return
@@ -226,6 +253,25 @@ def _body_text(request: Request, limits: Limits) -> str:
 
 _UNPARSED = object()
 _NAME_LIMIT = 200
+
+
+def _app_json(request: Request, body: str) -> Any:
+    """The document as the application will read it, parsed once: ``get_json`` caches it, so
+    a view that calls it gets this same object instead of parsing the body a second time.
+
+    Only for a body that is UTF-8 text (no NUL byte, which valid UTF-8 JSON never holds raw):
+    ``get_json`` also reads UTF-16 and UTF-32, whose prefilter text would not be the document.
+    ``_UNPARSED`` when that does not hold or the body is not JSON; the caller then parses the
+    text itself, as for a body not labelled JSON."""
+    if "\x00" in body:
+        return _UNPARSED
+    try:
+        document = request.get_json(silent=True)
+    except RecursionError:
+        return _UNPARSED
+    if document is None and body.strip() != "null":
+        return _UNPARSED
+    return document
 
 
 def _parse_json(body: str) -> Any:

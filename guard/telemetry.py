@@ -8,6 +8,7 @@ and action, all from fixed vocabularies, and no metric is labelled with an addre
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
 
 INSTRUMENTATION = "guard"
+TRACING_RECHECK = 1.0
+"""Seconds between two looks for a global tracer provider while there is none."""
 
 
 class Telemetry:
@@ -27,6 +30,8 @@ class Telemetry:
         meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
         self.tracer = trace.get_tracer(INSTRUMENTATION, tracer_provider=tracer_provider)
+        self._tracing = tracer_provider is not None
+        self._tracing_checked = 0.0
         meter = metrics.get_meter(INSTRUMENTATION, meter_provider=meter_provider)
         self.screened = meter.create_counter("guard.requests.screened", "{request}",
                                              "Requests screened")
@@ -50,6 +55,21 @@ class Telemetry:
     def _observe_depth(self, _options: metrics.CallbackOptions) -> Iterator[metrics.Observation]:
         if self._queue_depth is not None:
             yield metrics.Observation(self._queue_depth())
+
+    def tracing(self) -> bool:
+        """False while no tracer provider exists (none injected, no global one set yet): a span
+        then records nothing, and starting one and making it current would cost a request
+        more than all the hooks around it. Read per request, because an application may set
+        the global provider after Guard was set up (gunicorn's ``post_fork`` does), at most
+        every :data:`TRACING_RECHECK` seconds: looking costs an environment lookup."""
+        if self._tracing:
+            return True
+        now = time.monotonic()
+        if now - self._tracing_checked >= TRACING_RECHECK:
+            self._tracing_checked = now
+            self._tracing = not isinstance(trace.get_tracer_provider(),
+                                           trace.ProxyTracerProvider)
+        return self._tracing
 
     def start_request_span(self, name: str, attributes: dict[str, Any]) -> tuple[Any, object]:
         """Start a span as a child of the current one (or a new trace) and make it current.

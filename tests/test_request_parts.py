@@ -128,3 +128,39 @@ def test_a_route_with_a_larger_body_limit_has_its_whole_body_screened() -> None:
     text = "plain words " * 2_000 + "1' UNION SELECT password FROM users--"
     response = app.test_client().post("/big", data=text, content_type="text/plain")
     assert response.status_code == 403
+
+
+def test_the_view_reads_the_json_document_guard_parsed() -> None:
+    app = _guarded()
+    seen: list[object] = []
+
+    @app.post("/doc")
+    def doc() -> str:
+        seen.append(request.get_json())
+        return "ok"
+
+    assert app.test_client().post("/doc", json={"note": "blue shoes"}).status_code == 200
+    assert seen == [{"note": "blue shoes"}]
+    app2 = Flask(__name__)
+    with app2.test_request_context("/", method="POST", json={"a": ["b", "1' OR '1'='1"]}):
+        parts, _ = request_parts(request)
+        assert request._cached_json[0] == {"a": ["b", "1' OR '1'='1"]}
+        assert ("json", "$.a[1]", "1' OR '1'='1") in parts
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-16-le"])
+def test_json_in_another_unicode_encoding_is_still_screened(encoding: str) -> None:
+    body = '{"q": "1\' UNION SELECT password FROM users--"}'.encode(encoding)
+    app = _guarded()
+    response = app.test_client().post("/", data=body, content_type="application/json")
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_pretty_printed_json_attack_is_refused(indent: int | None) -> None:
+    import json
+
+    body = json.dumps({"order": {"items": ["mug", "<img src=x onerror=alert(1)>"]}},
+                      indent=indent)
+    response = _guarded().test_client().post("/", data=body, content_type="application/json")
+    assert response.status_code == 403

@@ -243,6 +243,14 @@ class DetectionEngine:
         with self._lock:
             self._patterns = dataclasses.replace(self._patterns, memo=Memos())
 
+    @property
+    def memo(self) -> Memos:
+        """What the current pattern set, under the current settings, has found clean. Read it
+        once per request and write back to that same object: after a change of patterns or
+        settings it is no longer the engine's, so a verdict reached under the old ones is
+        never remembered under the new ones."""
+        return self._patterns.memo
+
     def _memo_limit(self) -> int:
         return min(MAX_CHARS, self._config.detection_max_content_length)
 

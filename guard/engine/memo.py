@@ -30,6 +30,10 @@ CAPACITY = 4096
 MAX_CHARS = 256
 """Longer values are not remembered: they rarely repeat, and they would make the bound loose."""
 
+RAW_CAPACITY = 1024
+RAW_MAX_CHARS = 2048
+"""Bounds of the memory of whole raw request components (a query string, a Cookie header)."""
+
 
 class CleanMemo:
     """Keys of values screened clean; thread-safe under the GIL without a lock (a race loses
@@ -80,11 +84,14 @@ class CleanMemo:
 
 class Memos:
     """The memories of one pattern set: request values as ``(value, context, semantic)``, JSON
-    prefilter lines clear of every pattern, and strings the model cleared."""
+    prefilter lines clear of every pattern, strings the model cleared, and ``raw`` request
+    components (a whole query string or Cookie header, with the model setting) every part of
+    which was clean, which the extension then neither parses nor screens again."""
 
-    __slots__ = ("lines", "strings", "values")
+    __slots__ = ("lines", "raw", "strings", "values")
 
     def __init__(self) -> None:
         self.values = CleanMemo()
         self.lines = CleanMemo()
         self.strings = CleanMemo()
+        self.raw = CleanMemo(RAW_CAPACITY)
