@@ -20,6 +20,7 @@ APP_NAMES = (BARE, OURS, PEER)
 
 SEARCH_PATH = "/search"
 ITEMS_PATH = "/api/items"
+FORM_PATH = "/posts"
 
 # Large enough that the benchmark's own attacks never trigger a ban.
 OURS_CONFIG: dict[str, Any] = {"auto_ban_threshold": 1_000_000_000}
@@ -35,7 +36,9 @@ def build(name: str) -> Flask:
 
 
 def bare_app(name: str = BARE) -> Flask:
-    """A Flask app with a search route (GET) and a JSON route (POST), and no guard."""
+    """A Flask app with a search route (GET), a JSON API route and a form route (POST), and no
+    guard. Each view reads its input the way such a view does: the query argument, the parsed
+    JSON document (``get_json``), the parsed form."""
     app = Flask(name.replace(" ", "_"))
 
     @app.get(SEARCH_PATH)
@@ -44,7 +47,12 @@ def bare_app(name: str = BARE) -> Flask:
 
     @app.post(ITEMS_PATH)
     def items() -> dict[str, int]:
-        return {"received": len(request.get_data())}
+        document = request.get_json(silent=True)
+        return {"received": len(request.get_data()), "keys": len(document or ())}
+
+    @app.post(FORM_PATH)
+    def posts() -> dict[str, int]:
+        return {"fields": len(request.form), "received": len(request.get_data())}
 
     return app
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 VALUE_BYTES = 100
 JSON_BODY_BYTES = 5 * 1024
 TEXT_BODY_BYTES = 10 * 1024
+FORM_BODY_BYTES = 64 * 1024
 
 _FILLER = (
     " and then some ordinary words follow here to pad the value out to exactly one hundred bytes"
@@ -70,9 +72,16 @@ def fit(text: str, size: int) -> str:
     return padded[:size]
 
 
-def json_body(size: int = JSON_BODY_BYTES) -> str:
-    """A benign JSON API body (an order with line items and a comment) of exactly ``size`` bytes."""
-    order: dict[str, object] = {"order_id": "A-20240501-0042", "currency": "EUR", "items": []}
+def json_body(size: int = JSON_BODY_BYTES, n: int | None = None) -> str:
+    """A benign JSON API body (an order with line items and a comment) of exactly ``size`` bytes.
+
+    With ``n``, the order id and the comment carry that number, as the next order from the
+    same client would: everything else (keys, products, tags, notes) is what every order of
+    the shop repeats.
+    """
+    order_id = "A-20240501-0042" if n is None else f"A-20240501-{n % 10**8:08d}"
+    comment = "Leave it at the door." if n is None else f"Leave it at the door, order {n}."
+    order: dict[str, object] = {"order_id": order_id, "currency": "EUR", "items": []}
     items: list[dict[str, object]] = []
     while len(json.dumps({**order, "items": items, "comment": ""})) < size - 400:
         n = len(items)
@@ -87,7 +96,7 @@ def json_body(size: int = JSON_BODY_BYTES) -> str:
             }
         )
     room = size - len(json.dumps({**order, "items": items, "comment": ""}))
-    return json.dumps({**order, "items": items, "comment": fit("Leave it at the door.", room)})
+    return json.dumps({**order, "items": items, "comment": fit(comment, room)})
 
 
 def text_body(size: int = TEXT_BODY_BYTES) -> str:
@@ -100,6 +109,17 @@ def text_body(size: int = TEXT_BODY_BYTES) -> str:
         "at this price & the case is sturdy.\n\n"
     )
     return (paragraph * (1 + size // len(paragraph)))[:size]
+
+
+def form_body(size: int = FORM_BODY_BYTES) -> dict[str, str]:
+    """A benign urlencoded form (a blog post: title, tags, slug, body) of about ``size`` bytes
+    once encoded; the body is the review thread of :func:`text_body`."""
+    fields = {"title": "Cordless drills compared: a year of use", "tags": "tools,reviews,diy",
+              "slug": "cordless-drills-compared"}
+    body = text_body(size)
+    while (excess := len(urlencode({**fields, "body": body})) - size) > 0:
+        body = body[: len(body) - max(1, excess // 2)]
+    return {**fields, "body": body}
 
 
 def _kb(text: str) -> str:
