@@ -134,9 +134,10 @@ def test_heldout_fpr_ceiling(heldout: dict[str, Counter[str]]) -> None:
     assert _rate(sum(heldout["fp"].values()), sum(heldout["neg"].values())) <= 0.007
 
 
-# Prose tuning ceilings: measured after the code-span, parent-step, %VAR% and template-tag
-# confirmers and the retrained model, plus a margin. It is a tuning set: these catch regressions.
-PROSE_FPR_CEILINGS = {"gnu:": 0.02, "synthetic:handwritten-prose": 0.15, "pallets/jinja": 0.40,
+# Prose tuning ceilings: measured after the quote-parity, script-body, Windows-directory,
+# bind-placeholder and inert-template confirmers (handwritten 4/244, Jinja 5/31, GNU 12/1,040),
+# plus a margin. It is a tuning set: these catch regressions.
+PROSE_FPR_CEILINGS = {"gnu:": 0.02, "synthetic:handwritten-prose": 0.03, "pallets/jinja": 0.20,
                       "git/git": 0.05}
 
 
@@ -147,4 +148,4 @@ def test_prose_fpr_ceiling(prose: dict[str, Counter[str]], source: str) -> None:
 
 
 def test_prose_overall_fpr_ceiling(prose: dict[str, Counter[str]]) -> None:
-    assert _rate(sum(prose["fp"].values()), sum(prose["neg"].values())) <= 0.05
+    assert _rate(sum(prose["fp"].values()), sum(prose["neg"].values())) <= 0.025

@@ -71,6 +71,8 @@ BENIGN_BAIT = [
     "Call cursor.execute(query, params) instead of formatting the string yourself.",
     "Tip: press Ctrl+C to cancel, or type 'exit' and hit Enter.",
     "The {name} placeholder is replaced by the user's first name.",
+    "Our receipts print {{ order.total|currency }} at the bottom of the page.",
+    "Mustache loops read {{#lines}}{{sku}}{{/lines}} in the invoice partial.",
     "Order by date (newest first) or by price (lowest first).",
     "Thanks!! Worked like a charm :) -- Mike",
     "Delete from the list any item that's out of stock, then update the totals.",
@@ -263,7 +265,8 @@ def test_scoring_path_matches_extract(analyzer: SemanticAnalyzer, text: str) -> 
     # analyze() builds its feature sets in cheaper encodings than extract(), which the trainer
     # uses; both must give the same verdict and the same explanation.
     value = normalize(text)
-    slow = analyzer._score_sets(extract(select_windows(value), NGRAM_SIZES), explain=True)
+    window = select_windows(value)
+    slow = analyzer._score_sets(extract(window, NGRAM_SIZES), window, explain=True)
     assert analyzer.explain(value) == slow
     verdict = analyzer.analyze(value)
     assert (verdict.attack_type, verdict.probability) == (slow.attack_type, slow.probability)

@@ -33,6 +33,50 @@ def constant_comparison(fragment: str, view: str) -> bool:
     )
 
 
+_BOOLEAN_OPERAND = re.compile(
+    r"""['"`]\s*\)*\s*(?:or|and|xor|div|\|\||&&)\s*\(*\s*(?:not\s+)?(['"]?)[\w.@$-]*(['"]?)""",
+    re.IGNORECASE,
+)
+
+
+def quote_breaks_out(fragment: str, view: str) -> bool:
+    """A quote before ``or``/``and`` and a comparison breaks out of a string the application
+    opened, as a SQL lexer reads the value: the quote must close that string, so an even number
+    of the same quote stands before it (pairs the value opened and closed itself, or doubled-quote
+    escapes); after an odd number it opens a new string (``Should I use "IS NULL" or "= NULL"``).
+    And the comparison must stand outside strings: when the operand is a quote that does not
+    close before the comparator (``between ' and " in PowerShell``), the comparator is string
+    content.
+    """
+    at = view.find(fragment)
+    operand = _BOOLEAN_OPERAND.match(fragment)
+    if at < 0 or operand is None:
+        return True
+    opens, closes = operand.groups()
+    if opens and not closes and operand.group(0).rstrip()[-1:] in ("'", '"'):
+        return False
+    return view.count(view[at], 0, at) % 2 == 0
+
+
+_BIND_COMPARISON = re.compile(
+    r"[^'\"]{0,200}?(?:=|<>|!=|[<>]=?|\blike|\bin)\s*\(?\s*(?:%s|\?|:[a-z_]\w*|\$\d+|%\(\w+\)s)"
+    r"\s*\)?\s*['\"]",
+    re.IGNORECASE,
+)
+
+
+def not_parameterised(fragment: str, view: str) -> bool:
+    """A ``SELECT … FROM … WHERE`` stands unless it is a parameterised query quoted as code: the
+    statement opens a string literal and its condition compares to a bind placeholder (``%s``,
+    ``?``, ``:name``, ``$1``) just before the string closes (``cursor.execute("SELECT name FROM t
+    WHERE id = %s", …)``). Data does not carry placeholders; an injection carries values.
+    """
+    at = view.find(fragment)
+    if at <= 0 or view[at - 1] not in "'\"":
+        return True
+    return _BIND_COMPARISON.match(view, at + len(fragment)) is None
+
+
 _BACKTICK_COMMAND = re.compile(r"`\s*(?:[\w./-]*/)?([A-Za-z][\w.-]*)")
 
 
@@ -120,6 +164,31 @@ def attribute_breakout(fragment: str, view: str) -> bool:
     return at < 0 or _OPEN_TAG.search(view, 0, at) is None
 
 
+_SCRIPT_OPEN = re.compile(r"<\s*script\b([^<>]*)>", re.IGNORECASE)
+_SCRIPT_LOADS = re.compile(r"\b(?:src|href|data|on[a-z]+)\s*=|:", re.IGNORECASE)
+_SCRIPT_CLOSE = re.compile(r"<\s*/\s*script|script\s*>", re.IGNORECASE)
+_SCRIPT_CODE = re.compile(r"[()=;{}\[\]<>`'\"/\\:+&|$]")
+
+
+def script_tag_runs(fragment: str, view: str) -> bool:
+    """A ``<script>`` element runs only the code it loads or holds. A lone opening tag that
+    loads nothing (no ``src``, ``href``, ``data``, handler or namespaced attribute), followed by
+    words with no code punctuation (``The `<script type="module">` tag defers by default.``),
+    names the tag: its would-be body is a sentence. Fragments of the rule's other branches, and
+    a value with a second script tag or a closing one, stand as matched.
+    """
+    if not fragment.lstrip("<").lstrip().lower().startswith("script"):
+        return True
+    tags = list(_SCRIPT_OPEN.finditer(view))
+    if len(tags) != 1 or _SCRIPT_CLOSE.search(view):
+        return True
+    tag = tags[0]
+    if _SCRIPT_LOADS.search(tag.group(1)):
+        return True
+    body = view[tag.end() :].lstrip("`")
+    return _SCRIPT_CODE.search(body) is not None or len(_PROSE_WORD.findall(body)) < 3
+
+
 _PARENT_STEP = re.compile(r"\.\.[/\\]")
 _STEP_INSIDE_PATH = re.compile(r"[\w-][/\\]\.\.[/\\][\w-]")
 
@@ -133,6 +202,30 @@ def parent_step_escapes(fragment: str, view: str) -> bool:
     return not (
         len(_PARENT_STEP.findall(view)) == 1 and _STEP_INSIDE_PATH.search(view) is not None
     )
+
+
+_WINDOWS_PATH = re.compile(r"(?:[a-z]:[/\\]|system32[/\\])", re.IGNORECASE)
+_FILE_NAME = re.compile(
+    r"[^/\\\s]*\.[a-z]\w{0,7}$|(?:sam|system|security|software|default|hosts|networks"
+    r"|services|protocol|lmhosts|access_log|error_log|passwd|shadow)$",
+    re.IGNORECASE,
+)
+
+
+def windows_path_names_file(fragment: str, view: str) -> bool:
+    """A Windows path is a file-read target when it ends in a file: a name with an extension
+    (``httpd.conf``, ``win.ini``) or a system file without one (``SAM``, ``hosts``). One that
+    ends in a directory (``C:\\Program Files (x86)\\…\\VC\\Tools``,
+    ``%SystemRoot%\\System32\\drivers``) names a place, as install notes and bug reports do.
+    Fragments of the rule's Unix branches stand as matched.
+    """
+    start = _WINDOWS_PATH.search(fragment)
+    at = view.find(fragment)
+    if start is None or at < 0:
+        return True
+    rest = view[at + start.start() :].split("\n", 1)[0]
+    last = re.split(r"[/\\]", rest)[-1].split()
+    return not last or _FILE_NAME.search(last[0].rstrip(".,;:)'\"")) is not None
 
 
 _TEMPLATE_TAG = re.compile(r"\{%[-+]?\s*(\w*)([^%]*)%\}")
@@ -152,8 +245,11 @@ def template_statement_active(fragment: str, view: str) -> bool:
     of layout tags (``{% block body %}{% endblock %}``, ``{% extends "base.html" %}``) is
     template source quoted as text, as documentation and questions about templates quote it.
     Fragments of the rule's other branches (``<%= %>``, ``#set(``, ``${…}``) stand as matched,
-    and so does a ``{%`` whose tag does not close in the value.
+    and so does a ``{%`` whose tag does not close in the value, unless the value is text
+    quoting inert tags (:func:`quotes_inert_templates`).
     """
+    if quotes_inert_templates(view):
+        return False
     if not fragment.startswith("{%"):
         return True
     tags = list(_TEMPLATE_TAG.finditer(view))
@@ -165,12 +261,111 @@ def template_statement_active(fragment: str, view: str) -> bool:
     )
 
 
+# Bodies are bounded and brace-free, so a search stays linear; a longer or nested tag is left in
+# the text outside the tags, where it counts as other template syntax.
+_ANY_TEMPLATE_TAG = re.compile(
+    r"\{\{([^{}]{0,200})\}\}|\{%([^{}%]{0,200})%\}|<%([^%]{0,200})%>|[$#*@]\{([^{}]{0,200})\}"
+)
+_OTHER_TEMPLATE_SYNTAX = re.compile(
+    r"[$#*@~]\{|@\(|\{php\}|\{\$|#(?:set|foreach|if|include|parse|evaluate|define|macro)\s*\("
+    r"|<#|\[\[|__|\{\{|\}\}|\{%|%\}|<%|%>"
+)
+_HTML_TAG = re.compile(r"</?[a-z][^<>]*>", re.IGNORECASE)
+# The tokens of a tag body that only names data: a (dotted) name, a number, a short string, a
+# comparison or assignment, a comma, a filter with no arguments or literal ones (``|e``,
+# ``|date('Y-m-d')``).
+_INERT_LITERAL = r"""(?:\d+|"[\w ,-][\w .,/-]*"|'[\w ,-][\w .,/-]*')"""
+_INERT_TOKEN = re.compile(
+    r"\s+|[@.]?[a-z]\w*(?:\.\w+)*|[=!<>]=?|,|" + _INERT_LITERAL
+    + r"|\|\s*[a-z]\w*(?:\s*\(\s*(?:" + _INERT_LITERAL + r"\s*(?:,\s*" + _INERT_LITERAL
+    + r"\s*)*)?\))?",
+    re.IGNORECASE,
+)
+
+
+def _tokens_cover(token: re.Pattern[str], body: str) -> bool:
+    """Whether ``body`` is a run of ``token`` matches (one match per position, no backtracking)."""
+    at = 0
+    while at < len(body):
+        match = token.match(body, at)
+        if match is None:
+            return False
+        at = match.end()
+    return True
+
+
+_CODE_NAMES = frozenset({
+    "config", "self", "request", "settings", "session", "app", "application", "env", "environ",
+    "lipsum", "cycler", "joiner", "namespace", "url_for", "get_flashed_messages", "os", "sys",
+    "subprocess", "popen", "system", "exec", "eval", "import", "getattr", "attr", "class",
+    "mro", "subclasses", "globals", "builtins", "constructor", "prototype", "process",
+    "require", "runtime", "getclass", "forname", "object", "dump", "include", "source", "file",
+    "shell_exec", "passthru", "call_user_func", "lookup", "with", "map", "filter", "sort",
+    "reduce", "apply", "call", "format", "password", "passwd", "secret", "secret_key", "signer",
+    "storages", "credentials",
+})
+_NAME = re.compile(r"[a-z_]\w*", re.IGNORECASE)
+
+
+def _tag_is_inert(tag: re.Match[str]) -> bool:
+    """A template tag that only names data: ``{{ user.name|e }}``, ``{{#each items}}``,
+    ``<%= @user.name %>``, a layout statement (``{% for p in products %}``,
+    ``{% include "partials/nav.html" %}``). No call (but a filter's literal arguments),
+    subscript, operator, dunder, path string, or name of an object that reaches code
+    (``config``, ``self``, ``request``, ``system``, ...)."""
+    mustache, statement, script, expression = tag.groups()
+    names: list[str] = []
+    if statement is not None:
+        body = statement.strip("-+=")
+        if not _tokens_cover(_INERT_TOKEN, body) or ".." in body:
+            return False
+        words = _NAME.findall(statement)
+        if not words or words[0].lower() not in _LAYOUT_TAGS:
+            return False
+        names = words[1:]
+    else:
+        body = script.removeprefix("=") if script is not None else mustache or expression or ""
+        body = body.lstrip("#/^>!").strip("-")
+        if not _tokens_cover(_INERT_TOKEN, body) or ".." in body:
+            return False
+        names = _NAME.findall(body)
+    return not any(name.startswith("_") or name.lower() in _CODE_NAMES for name in names)
+
+
+def quotes_inert_templates(view: str) -> bool:
+    """The value is text that quotes template tags which only name data (``In Jinja,
+    {{ user.name|e }} escapes the value``, ``Go templates use {{ .Title }}``): every ``{{ }}``,
+    ``{% %}``, ``<% %>`` and ``${ }`` (``#{ }``, ``*{ }``, ``@{ }``) tag is inert (see
+    :func:`_tag_is_inert`), there is no other template or expression syntax, and a word stands
+    outside the template and HTML tags. Such a value documents a template; an injection needs a
+    tag that reaches code. (Bare inert tags, ``{% block body %}``, are left to the model:
+    payload lists quote them as probes.)
+    """
+    tags = list(_ANY_TEMPLATE_TAG.finditer(view))
+    if not tags or not all(map(_tag_is_inert, tags)):
+        return False
+    outside = _ANY_TEMPLATE_TAG.sub(" ", view)
+    if _OTHER_TEMPLATE_SYNTAX.search(outside):
+        return False
+    return _PROSE_WORD.search(_HTML_TAG.sub(" ", outside)) is not None
+
+
+def template_expression_active(fragment: str, view: str) -> bool:
+    """A template hit stands unless the value is text quoting inert template tags."""
+    return not quotes_inert_templates(view)
+
+
 CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "constant_comparison": constant_comparison,
+    "quote_breaks_out": quote_breaks_out,
+    "not_parameterised": not_parameterised,
     "unix_backtick": unix_backtick,
     "outside_prose_code_span": outside_prose_code_span,
     "shell_path_runs": shell_path_runs,
     "attribute_breakout": attribute_breakout,
+    "script_tag_runs": script_tag_runs,
     "parent_step_escapes": parent_step_escapes,
+    "windows_path_names_file": windows_path_names_file,
     "template_statement_active": template_statement_active,
+    "template_expression_active": template_expression_active,
 }

@@ -127,7 +127,7 @@ RULES: tuple[Rule, ...] = (
     Rule("sqli-quote-boolean", "sqli",
          r"['\"`]\s*\)*\s*(?:\b(?:or|and|xor|div)\b|\|\||&&)\s*\(*\s*(?:not\s+)?['\"]?[\w.@$-]*['\"]?\s*"
          + _SQL_COMPARATOR,
-         0.9, "quote breaks out into a boolean comparison"),
+         0.9, "quote breaks out into a boolean comparison", confirm="quote_breaks_out"),
     Rule("sqli-quote-bool-literal", "sqli",
          r"['\"`]\s*\)*\s*(?:\bor\b|\|\|)\s*\(*\s*(?:true|false|not\s+false|\d+|null)\b\s*\)*\s*"
          r"(?:--|#|/\*|;|$|['\"]|\bor\b|\band\b)",
@@ -183,7 +183,7 @@ RULES: tuple[Rule, ...] = (
          r"\bselect\b\s*(?:\*|(?:distinct\s+|top\s+\d+\s+)?[\w.@`\"\[\]]+\s*(?:\(\s*[\w*.,\s]*\))?"
          r"\s*(?:,\s*[\w.@`\"\[\]()*]+\s*){0,20})\s*\bfrom\s+[\w.`\"\[\]]+\s*(?:\bwhere\b|--|#|;|$|\)"
          r"|\blimit\b|\border\b|\bgroup\b|\bunion\b)",
-         0.7, "SELECT … FROM statement"),
+         0.7, "SELECT … FROM statement", confirm="not_parameterised"),
     Rule("sqli-dml", "sqli",
          r"\binsert\s+into\s+[\w.`\"\[\]]+\s*(?:\([^)]{0,200}\)\s*)?(?:values|select)\b"
          r"|\bupdate\s+[\w.`\"\[\]]+\s+set\s+[\w.`\"]+\s*=\s*['\"\d(@]"
@@ -218,7 +218,7 @@ RULES: tuple[Rule, ...] = (
     # ----------------------------------------------------------------- XSS
     Rule("xss-script-tag", "xss",
          r"<\s*/?\s*script\b|<\s*script[\s/>]|\bscript\s*>|\xc2\xbc\s*/?\s*script", 0.95,
-         "script tag"),
+         "script tag", confirm="script_tag_runs"),
     Rule("xss-event-handler", "xss",
          r"<\s*[a-z!][\w:-]*[^>]*?[\s/\"'`;]on[a-z]{3,}[^a-z0-9\s=>]{0,40}\s*=", 0.92,
          "event-handler attribute in a tag"),
@@ -365,14 +365,15 @@ RULES: tuple[Rule, ...] = (
          r"|" + _PATH_START + r"[/\\](?:opt|usr|var|etc|apache\d?|xampp|wamp|log|logs)[/\\]"
          r"[\w .\\/-]*\.(?:log|conf|cnf|ini|passwd|pwd|htpasswd|php|inc)\b"
          r"|" + _PATH_START + r"/var/(?:adm|log)/\w",
-         0.8, "absolute path to a sensitive file"),
+         0.8, "absolute path to a sensitive file", confirm="windows_path_names_file"),
     Rule("path-system-root", "path_traversal",
          r"^\s*(?:file:/*)?(?:[a-z]:)?[/\\]+(?:etc|var|usr|proc|opt|root|sys|boot|bin|sbin|windows"
          r"|winnt|program\s*files(?:\s*\(x86\))?|programdata|inetpub|xampp|wamp\d*|apache\d*|nginx"
          r"[\w.-]*|mysql|php\d*|cgi-bin|private|volumes|system32|documents\s+and\s+settings"
          r"|web-inf|library|logs?|sysprep)[/\\]+[^\s<>\"'|;]*\s*(?:%00|\x00)?$"
          r"|^\s*[a-z]:[/\\]+[^\s<>\"'|;]*(?:\.(?:ini|conf|cnf|log|xml|inf|dat|bak|sam)|[/\\]sam)"
-         r"\s*(?:%00|\x00)?$", 0.6, "absolute path into a system directory"),
+         r"\s*(?:%00|\x00)?$", 0.6, "absolute path into a system directory",
+         confirm="windows_path_names_file"),
     Rule("path-wrapper", "path_traversal",
          r"\b(?:php|zip|phar|expect|glob|compress\.(?:zlib|bzip2)|zlib|ogg|rar|ssh2\.\w+)://"
          r"|\bfile://+[\w/\\.:%~-]{2,}|\bdata:(?:text/plain|application/x-httpd-php|;base64)|\binput://|\bdict://"
@@ -406,7 +407,7 @@ RULES: tuple[Rule, ...] = (
          r"|cycler|joiner|namespace|url_for|range|dict|attr|popen|system|import|eval|exec|os"
          r"|subprocess|getattr|constructor|_self|env|app|settings|session|g)\b[.\[(|]?|__\w+"
          r"|\|\s*(?:attr|safe|e|join|format|map|select)\b)[^{}]{0,200}\}\}", 0.85,
-         "code inside {{ }}"),
+         "code inside {{ }}", confirm="template_expression_active"),
     Rule("ssti-dollar-brace", "ssti",
          r"(?:^|[^{@])\$\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:\.getclass|\.forname|runtime|\bt\s*\("
          r"|new\s+\w|\.exec|\.getruntime|freemarker|java\.|@java|\bclass\b|\.invoke"
@@ -420,7 +421,7 @@ RULES: tuple[Rule, ...] = (
          r"\{\{[^}]{0,200}?\w\s*\(|\$\{[^}]{0,120}?(?:\.getclass|\.forname|runtime|\bt\s*\(|new\s+\w"
          r"|\.exec\s*\(|\.getruntime|freemarker|@java|\.invoke|getenv|\bsystem\s*\()"
          r"|\|\s*(?:map|filter|attr|join|format|sort|reduce|selectattr)\s*\(\s*['\"\[]", 0.8,
-         "function call inside a template expression"),
+         "function call inside a template expression", confirm="template_expression_active"),
     Rule("ssti-statement", "ssti",
          r"\{%-?\s*(?:import|include|extends|set|for|if|debug|print|raw|macro|call|filter|with"
          r"|autoescape|load|block|endfor|endif|php|exec)\b|\{%-?\s*\w+[^%{}]{0,100}%\}|<%=?\s*[^%]{0,200}%>"

@@ -39,7 +39,7 @@ from itertools import count, pairwise, repeat
 from operator import add
 from typing import Any
 
-from guard.engine.confirm import unix_backtick
+from guard.engine.confirm import quotes_inert_templates, unix_backtick
 from guard.engine.rules import CLASSES as ATTACK_CLASSES
 
 logger = logging.getLogger(__name__)
@@ -623,7 +623,8 @@ class SemanticAnalyzer:
         if not self._blocks or not text:
             return BENIGN_VERDICT
         if self._sizes != NGRAM_SIZES:
-            return self._score_sets(extract(select_windows(text), self._sizes), explain=explain)
+            windowed = select_windows(text)
+            return self._score_sets(extract(windowed, self._sizes), windowed, explain=explain)
         # The shipped sizes, so the blocks are built here in the cheap encodings of _Block.fast;
         # each set has exactly the members (and so the length) of its extract() counterpart.
         windowed = select_windows(text)
@@ -656,7 +657,7 @@ class SemanticAnalyzer:
             + token_sum * round(scales[1] * _MULT)
             + sum(map(named.packed.__getitem__, named.packed.keys() & structure)) * _MULT
         )
-        relative = self._relative(total)
+        relative = _rule_out_quoted_templates(self._relative(total), windowed)
         p_attack = _p_attack(relative)
         if not explain:
             return _unexplained(p_attack, relative)
@@ -674,7 +675,7 @@ class SemanticAnalyzer:
         ]
 
     def _score_sets(
-        self, sets: tuple[set[str], set[str], set[str]], *, explain: bool
+        self, sets: tuple[set[str], set[str], set[str]], windowed: str, *, explain: bool
     ) -> SemanticVerdict:
         """Score feature sets from :func:`extract`; the path for a model with other n-grams."""
         scales = (1.0 / math.sqrt(len(sets[0])), 1.0 / math.sqrt(len(sets[1]) or 1), 1.0)
@@ -684,7 +685,7 @@ class SemanticAnalyzer:
             known, packed = block.match(present)
             known_sets.append(known)
             total += packed * round(scale * _MULT)
-        relative = self._relative(total)
+        relative = _rule_out_quoted_templates(self._relative(total), windowed)
         p_attack = _p_attack(relative)
         if not explain:
             return _unexplained(p_attack, relative)
@@ -710,6 +711,20 @@ class SemanticAnalyzer:
         )
         attack_type = CLASSES[best] if p_attack >= 0.5 else "benign"
         return SemanticVerdict(attack_type, probability, features)
+
+
+_SSTI = CLASSES.index("ssti") - 1
+
+
+def _rule_out_quoted_templates(relative: list[float], text: str) -> list[float]:
+    """Count the model's template-injection mass as benign when it favours that class for text
+    that quotes inert template tags (:func:`~guard.engine.confirm.quotes_inert_templates`):
+    the braces and keywords it weighs are there, but no tag reaches code. The other classes keep
+    their probabilities."""
+    if relative.index(max(relative)) != _SSTI or not quotes_inert_templates(text):
+        return relative
+    benign = math.log1p(math.exp(min(relative[_SSTI], 700.0)))
+    return [-math.inf if k == _SSTI else r - benign for k, r in enumerate(relative)]
 
 
 def _unexplained(p_attack: float, relative: list[float]) -> SemanticVerdict:
