@@ -389,8 +389,9 @@ def state_for(app: Flask) -> GuardState:
 def _before_request() -> Response | tuple[Response, int] | None:
     # One lookup of each context-local: every access through the proxies costs a lookup.
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     environ = req.environ
-    state = state_for(current_app)
+    state = state_for(app)
     config = state.config
     if state.budget is not None:
         state.budget.enter()
@@ -408,7 +409,7 @@ def _before_request() -> Response | tuple[Response, int] | None:
             {"http.request.method": method,
              "http.route": url_rule.rule[:128] if url_rule is not None else "unmatched"},
         )
-    rules = _route_rules(current_app, req)
+    rules = _route_rules(app, req)
     client = state.resolver.client(
         req.remote_addr,
         environ.get("HTTP_X_FORWARDED_FOR") if state.resolver.trusts_proxies else None,
@@ -527,7 +528,10 @@ def _new_id() -> str:
 def _route_rules(app: Flask, req: Request) -> RouteRules:
     view = app.view_functions.get(req.endpoint or "")
     rules = getattr(view, _ROUTE_ATTR, None)
-    return rules if isinstance(rules, RouteRules) else RouteRules()
+    return rules if isinstance(rules, RouteRules) else _NO_RULES
+
+
+_NO_RULES = RouteRules()
 
 
 def _check_ban(state: GuardState, key: str, client: str) -> tuple[Response, int] | None:

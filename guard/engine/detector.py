@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import re2
 import regex
@@ -122,6 +122,33 @@ class PatternEntry:
 Database = tuple[LinearMatcher, tuple[PatternEntry, ...]]
 
 
+class _WithTriggers:
+    """The built-in rules' database with :data:`normalize.TRIGGER_SPECS` appended: ``scan``
+    reports the rules alone (a drop-in :class:`LinearMatcher`), ``scan_triggers`` the rules and
+    the names of the triggers present. The raw text is always scanned with every rule, and
+    which views it needs depends on its triggers, so one pass answers both questions."""
+
+    __slots__ = ("_matcher", "_rules", "engine")
+
+    def __init__(self, matcher: LinearMatcher, rules: int) -> None:
+        self._matcher = matcher
+        self._rules = rules
+        self.engine = matcher.engine
+
+    def scan(self, text: str) -> dict[int, int]:
+        """Rule index to the end of its first match."""
+        return self.scan_triggers(text)[0]
+
+    def scan_triggers(self, text: str) -> tuple[dict[int, int], frozenset[str]]:
+        """``(rule hits, trigger names)`` from one pass over ``text``."""
+        hits = self._matcher.scan(text)
+        if not hits:
+            return hits, frozenset()
+        rules = self._rules
+        return ({i: end for i, end in hits.items() if i < rules},
+                normalize.trigger_set(i - rules for i in hits if i >= rules))
+
+
 @dataclass(frozen=True)
 class _PatternSet:
     """Built-in rules and operator patterns compile into separate databases, so adding a
@@ -145,6 +172,15 @@ class _PatternSet:
     @property
     def engine(self) -> str:
         return self.databases[0][0].engine
+
+    def scan_raw(
+        self, text: str, prefilter: bool = False
+    ) -> tuple[list[tuple[Database, dict[int, int]]], frozenset[str]]:
+        """Every database's hits on the raw ``text`` and the triggers it holds, the built-in
+        rules and the triggers from a single pass."""
+        first, *rest = self.prefilter if prefilter else self.databases
+        hits, present = cast(_WithTriggers, first[0]).scan_triggers(text)
+        return [(first, hits), *((db, db[0].scan(text)) for db in rest)], present
 
     def for_view(self, name: str, prefilter: bool = False) -> tuple[Database, ...]:
         """The databases that read the view called ``name`` (raw and canonical: all)."""
@@ -179,9 +215,14 @@ def _compile_set(entries: tuple[PatternEntry, ...], version: int, engine: str) -
         specs = [MatchSpec(e.regex, not e.user_added, multiline=multiline) for e in group]
         return build_matcher(specs, engine), group
 
+    def with_triggers(group: tuple[PatternEntry, ...], multiline: bool) -> Database:
+        specs = [MatchSpec(e.regex, True, multiline=multiline) for e in group]
+        matcher = build_matcher([*specs, *normalize.TRIGGER_SPECS], engine)
+        return _WithTriggers(matcher, len(specs)), group
+
     def databases(multiline: bool) -> tuple[tuple[Database, ...], dict[str, tuple[Database, ...]]]:
         user_db = (compile_group(user, multiline),) if user else ()
-        full = (compile_group(builtin, multiline), *user_db)
+        full = (with_triggers(builtin, multiline), *user_db)
         by_view = {
             name: (compile_group(tuple(e for e in builtin if e.attack_class in classes),
                                  multiline), *user_db)
@@ -452,7 +493,10 @@ class DetectionEngine:
         lines = memo.lines.unseen(distinct)
         if lines:
             text = "\n".join(lines)
-            canonical, named = normalize.named_views(text)
+            hit, present = _raw_match(patterns, text)
+            if hit:
+                return False
+            canonical, named = normalize.named_views(text, present)
             canonical_lines = lines if canonical is text else canonical.split("\n")
             # A view's line that equals the line it was derived from has been scanned already,
             # by every database (which includes the view's own), so only changed lines need a
@@ -461,7 +505,7 @@ class DetectionEngine:
                 (name, _changed_lines(lines if name == "canonical" else canonical_lines, view))
                 for name, view in named
             ]
-            if _any_match(patterns, text, reduced, prefilter=True):
+            if _views_match(patterns, reduced, prefilter=True):
                 return False
             for line in lines:
                 if len(line) <= limit:
@@ -501,12 +545,15 @@ class DetectionEngine:
         patterns: _PatternSet,
         memo_limit: int,
     ) -> Iterator[tuple[int, dict[str, Any]]]:
-        joined = "\n".join(values[i] for i in batch)
-        canonical, named = normalize.named_views(joined)
-        # No decoder changed the joined text, so none would change any of its values.
-        plain = canonical is joined
+        joined = values[batch[0]] if len(batch) == 1 else "\n".join([values[i] for i in batch])
         started = time.perf_counter()
-        suspect = _any_match(patterns, joined, named, prefilter=True)
+        suspect, present = _raw_match(patterns, joined)
+        # No decoder changed the joined text, so none would change any of its values.
+        plain = False
+        if not suspect:
+            canonical, named = normalize.named_views(joined, present)
+            plain = canonical is joined
+            suspect = _views_match(patterns, named, prefilter=True)
         self.monitor.record_scan(time.perf_counter() - started, [])
         # The same value in the same context gets the same verdict: a JSON array of repeated
         # strings, or the same header twice, is screened once.
@@ -552,10 +599,12 @@ class DetectionEngine:
     def _analyze(self, text: str, context: str, semantic: bool) -> dict[str, Any] | None:
         config = self._config
         patterns = self._patterns
-        canonical, named = normalize.named_views(text)
+        started = time.perf_counter()
+        raw_hits, present = patterns.scan_raw(text)
+        canonical, named = normalize.named_views(text, present)
         views = [text, *(view for _, view in named)]
 
-        hits = self._scan(patterns, [("raw", text), *named])
+        hits = self._scan(patterns, text, raw_hits, named, started)
         timeouts: list[str] = []
         if patterns.backtracking:
             timeouts, custom_hits = self._run_backtracking(patterns, views, config)
@@ -584,11 +633,18 @@ class DetectionEngine:
         }
 
     def _scan(
-        self, patterns: _PatternSet, views: list[tuple[str, str]]
+        self,
+        patterns: _PatternSet,
+        text: str,
+        raw_hits: list[tuple[Database, dict[int, int]]],
+        views: list[tuple[str, str]],
+        started: float,
     ) -> dict[str, tuple[PatternEntry, str]]:
         hits: dict[str, tuple[PatternEntry, str]] = {}
-        started = time.perf_counter()
         found: list[tuple[PatternEntry, int, str]] = []
+        for (_, entries), matched in raw_hits:
+            if matched:
+                found.extend((entries[i], end, text) for i, end in matched.items())
         for name, view in views:
             for matcher, entries in patterns.for_view(name):
                 matched = matcher.scan(view)
@@ -735,12 +791,16 @@ def _changed_lines(base_lines: list[str], view: str) -> str:
     return "\n".join(v for b, v in zip(base_lines, view_lines, strict=True) if b != v)
 
 
-def _any_match(
-    patterns: _PatternSet, raw: str, named: list[tuple[str, str]], prefilter: bool
-) -> bool:
+def _raw_match(patterns: _PatternSet, raw: str) -> tuple[bool, frozenset[str]]:
+    """Whether any prefilter rule matches ``raw``, and its triggers."""
+    results, present = patterns.scan_raw(raw, prefilter=True)
+    return any(hits for _, hits in results), present
+
+
+def _views_match(patterns: _PatternSet, named: list[tuple[str, str]], prefilter: bool) -> bool:
     return any(
         matcher.scan(view)
-        for name, view in [("raw", raw), *named]
+        for name, view in named
         for matcher, _ in patterns.for_view(name, prefilter)
     )
 

@@ -24,7 +24,7 @@ import binascii
 import html
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from html.entities import html5
 from urllib.parse import unquote_plus
@@ -96,15 +96,22 @@ _TRIGGERS: dict[str, str] = {
 _TRIGGER_NAMES = tuple(_TRIGGERS)
 _trigger_matcher: list[LinearMatcher] = []
 
+TRIGGER_SPECS = tuple(MatchSpec(regex, default_flags=False) for regex in _TRIGGERS.values())
+"""The triggers as database expressions, in the order :func:`trigger_set` reads them: a rules
+database that appends them answers "which rules, and which triggers" in one scan."""
+
+
+def trigger_set(indexes: Iterable[int]) -> frozenset[str]:
+    """The names of the triggers at ``indexes`` of :data:`TRIGGER_SPECS`."""
+    return frozenset(map(_TRIGGER_NAMES.__getitem__, indexes))
+
 
 def triggers(text: str) -> frozenset[str]:
     """Return the names of the triggers in ``text`` (see ``_TRIGGERS``): empty for plain text,
     which no decoder and no view would change."""
     if not _trigger_matcher:
-        _trigger_matcher.append(
-            build_matcher([MatchSpec(regex, default_flags=False) for regex in _TRIGGERS.values()])
-        )
-    return frozenset(map(_TRIGGER_NAMES.__getitem__, _trigger_matcher[0].scan(text)))
+        _trigger_matcher.append(build_matcher(TRIGGER_SPECS))
+    return trigger_set(_trigger_matcher[0].scan(text))
 
 
 
@@ -914,12 +921,15 @@ def _canonical(
     return current
 
 
-def named_views(text: str) -> tuple[str, list[tuple[str, str]]]:
+def named_views(
+    text: str, present: frozenset[str] | None = None
+) -> tuple[str, list[tuple[str, str]]]:
     """Return ``(canonical, [(name, view), …])``: the canonical view (``text`` itself for plain
     text) and the same distinct views as :func:`views`, each named ``canonical``, ``sql``,
     ``shell``, ``path`` or ``base64``, so a caller can match each lossy view with the rules it
-    serves."""
-    present = triggers(text)
+    serves. ``present`` is ``triggers(text)`` when the caller already has it."""
+    if present is None:
+        present = triggers(text)
     if not present:
         return text, []
     raw_present = present
