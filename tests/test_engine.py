@@ -262,3 +262,22 @@ def test_single_moderate_hit_in_prose_is_not_a_threat(engine: DetectionEngine, v
 )
 def test_prose_discount_keeps_attacks(engine: DetectionEngine, value: str) -> None:
     assert engine.detect(value)["is_threat"]
+
+
+def _hostile_runs(n: int) -> list[str]:
+    return ["' " + " " * n + "x", "'" + ")" * n, "'\"" * n, "{{" * n + "}}", "{% " + "x " * n,
+            "{{ a }} " * (n // 7), "<" * n, "<script " + "a" * n, "\\" * n, "../" * (n // 3),
+            "word " * (n // 5), "%{" * n, "${" * n, "#{" * n, "C:\\" * n, "'\t" + "\t " * n]
+
+
+def test_every_confirmer_stays_linear_on_hostile_runs() -> None:
+    """Confirmers use Python's backtracking ``re`` on text an attacker controls: a quantifier
+    pair like ``\\s*\\)*\\s*`` is quadratic on a long run of spaces. 20,000 characters in
+    a quadratic confirmer take seconds; the bound only catches that."""
+    from guard.engine.confirm import CONFIRMERS
+
+    for name, confirm in CONFIRMERS.items():
+        for value in _hostile_runs(20_000):
+            started = time.perf_counter()
+            confirm(value, value)
+            assert time.perf_counter() - started < 0.5, (name, value[:20])

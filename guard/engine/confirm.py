@@ -34,7 +34,7 @@ def constant_comparison(fragment: str, view: str) -> bool:
 
 
 _BOOLEAN_OPERAND = re.compile(
-    r"""['"`]\s*\)*\s*(?:or|and|xor|div|\|\||&&)\s*\(*\s*(?:not\s+)?(['"]?)[\w.@$-]*(['"]?)""",
+    r"""['"`][\s)]*(?:or|and|xor|div|\|\||&&)[\s(]*(?:not\s+)?(['"]?)[\w.@$-]*(['"]?)""",
     re.IGNORECASE,
 )
 
