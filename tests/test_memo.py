@@ -84,3 +84,27 @@ def test_a_flood_of_distinct_values_stays_within_the_bound() -> None:
         values = [f"item {n}" for n in range(start, start + 512)]
         assert _flagged(engine, values) == set()
     assert len(engine._patterns.memo.values) <= 2 * CAPACITY
+
+
+def test_the_memories_of_one_pattern_set_stay_under_16_mb() -> None:
+    """Every kind full of the longest values it keeps, at the moment before a generation turns
+    over (the most it ever holds): docs/deployment.md quotes this figure."""
+    import tracemalloc
+
+    from guard.engine.memo import RAW_CAPACITY, RAW_MAX_CHARS, Memos
+
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        memos = Memos()
+        for n in range(2 * CAPACITY - 1):
+            memos.values.add((f"v{n:08d}".ljust(MAX_CHARS, "x"), "query", True))
+            memos.lines.add(f"l{n:08d}".ljust(MAX_CHARS, "x"))
+            memos.strings.add(f"s{n:08d}".ljust(MAX_CHARS, "x"))
+        for n in range(2 * RAW_CAPACITY - 1):
+            memos.raw.add(("query", f"{n:08d}".ljust(RAW_MAX_CHARS, "q"), True))
+        held = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert len(memos.values) == 2 * CAPACITY - 1
+    assert held < 16_000_000, held
