@@ -135,9 +135,11 @@ def test_heldout_fpr_ceiling(heldout: dict[str, Counter[str]]) -> None:
 
 
 # Prose tuning ceilings: measured after the quote-parity, script-body, Windows-directory,
-# bind-placeholder and inert-template confirmers (handwritten 4/244, Jinja 5/31, GNU 12/1,040),
-# plus a margin. It is a tuning set: these catch regressions.
-PROSE_FPR_CEILINGS = {"gnu:": 0.02, "synthetic:handwritten-prose": 0.03, "pallets/jinja": 0.20,
+# bind-placeholder, inert-template, fetch-position, quoted-document and named-path confirmers
+# (handwritten 3/244 and 2/148, Jinja 5/31, GNU 11/1,040), plus a margin. It is a tuning set:
+# these catch regressions.
+PROSE_FPR_CEILINGS = {"gnu:": 0.02, "synthetic:handwritten-prose": 0.025,
+                      "synthetic:handwritten-prose-2": 0.05, "pallets/jinja": 0.20,
                       "git/git": 0.05}
 
 

@@ -108,25 +108,48 @@ def outside_prose_code_span(fragment: str, view: str) -> bool:
     return not _in_prose_code_span(fragment, view)
 
 
-_COMMAND_POSITION = ("\n", "\r", ";", "|", "&", "`", "(", ")", "{", "}", "'", '"', "<", ">", "\\n")
+_COMMAND_POSITION = (
+    "\n", "\r", ";", "|", "&", "`", "(", ")", "{", "}", "'", '"', "<", ">", "^", "\\n",
+)
 _RUNNER_WORD = re.compile(r"(?:\b(?:sudo|exec|nohup|env|then|do|xargs|timeout)|\s-[a-z])$")
 
 
 def shell_path_runs(fragment: str, view: str) -> bool:
     """A shell or tool named by its path (``/bin/bash``, ``/usr/bin/python3``) only runs where a
-    command starts: at the start of the value, after a separator, a quote, a bracket or a
-    redirection, or after a word that runs its argument (``sudo``, ``exec``, ``-e``). In a
-    sentence (``set SHELL to /bin/bash``, ``prints /usr/local/bin/python3``) it is a file name.
+    command starts: at the start of the value, after a separator, a quote, a bracket, a
+    redirection or a ``cmd`` caret, or after a word that runs its argument (``sudo``, ``exec``,
+    ``-e``). In a sentence (``set SHELL to /bin/bash``, ``prints /usr/local/bin/python3``) it is
+    a file name.
     Fragments of the rule's other branches (``cmd /c``, ``/dev/tcp/``, ``nc -e``) stand.
     """
     if not fragment.startswith("/") or fragment.startswith("/dev/"):
         return True
+    return _at_command_position(fragment, view)
+
+
+def _at_command_position(fragment: str, view: str) -> bool:
+    """Whether ``fragment`` stands where a shell command starts in ``view`` (see
+    :func:`shell_path_runs`); True when it is not found there."""
     at = view.find(fragment)
     before = view[: max(at, 0)].rstrip(" \t")
     return (
         at < 0 or not before or before.endswith(_COMMAND_POSITION)
         or _RUNNER_WORD.search(before[-16:]) is not None
     )
+
+
+_FETCH_COMMAND = re.compile(r"(?:wget|curl|fetch|lwp-download|tftp)\b", re.IGNORECASE)
+
+
+def fetch_runs(fragment: str, view: str) -> bool:
+    """A download command (``curl -f http://…``) runs where a command starts, as
+    :func:`shell_path_runs` reads it; after a label or in a sentence (``healthcheck: curl -f
+    http://localhost/health``) it is a command quoted as text. Not in a prose code span either.
+    The rule's other branches (``| sh``, ``2>&1``, ``> /dev/null``, ``chmod +x``) stand as matched.
+    """
+    if _in_prose_code_span(fragment, view):
+        return False
+    return _FETCH_COMMAND.match(fragment) is None or _at_command_position(fragment, view)
 
 
 def unix_backtick(fragment: str, view: str) -> bool:
@@ -162,6 +185,32 @@ def attribute_breakout(fragment: str, view: str) -> bool:
     """
     at = view.find(fragment)
     return at < 0 or _OPEN_TAG.search(view, 0, at) is None
+
+
+_DOCUMENT_BLOCK = re.compile(r"\{[^{}]*\}|\[[^\[\]]*\]")
+_QUERY_OPERATOR = re.compile(r"\$\w+")
+
+
+def operator_reaches_query(fragment: str, view: str) -> bool:
+    """A query operator (``{"$gt": 30}``) only reaches a query when the value is parsed as a
+    document or as form keys. It does not when it sits inside a balanced ``{…}``/``[…]`` that a
+    sentence quotes (``In MongoDB I filter with {"age": {"$gt": 30}} and get nothing``): four or
+    more words and no ``=`` or ``&`` outside the blocks. An operator outside any block
+    (``', $where: '1 == 1'``) stands.
+    """
+    operator = _QUERY_OPERATOR.search(fragment)
+    if operator is None:
+        return True
+    outside = view
+    for _ in range(8):
+        inner = _DOCUMENT_BLOCK.sub(" ", outside)
+        if inner == outside:
+            break
+        outside = inner
+    return (
+        operator.group() in outside or "=" in outside or "&" in outside
+        or len(_PROSE_WORD.findall(outside)) < 4
+    )
 
 
 _SCRIPT_OPEN = re.compile(r"<\s*script\b([^<>]*)>", re.IGNORECASE)
@@ -202,6 +251,25 @@ def parent_step_escapes(fragment: str, view: str) -> bool:
     return not (
         len(_PARENT_STEP.findall(view)) == 1 and _STEP_INSIDE_PATH.search(view) is not None
     )
+
+
+_SEPARATOR_BEFORE = re.compile(r"(?:[/\\]|%(?:25)*(?:2f|5c))$", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def path_not_named_in_sentence(fragment: str, view: str) -> bool:
+    """A well-known file is a target where a path starts: at the value's start, after a
+    traversal, a separator run, a parameter or quote. One named after a word and a space in a
+    sentence of three or more other words (``dirmngr: take /etc/hosts into account``,
+    ``Файл /etc/hosts не найден``) is mentioned, not requested.
+    """
+    at = view.find(fragment)
+    if at <= 0:
+        return True
+    before = _SEPARATOR_BEFORE.sub("", view[:at])
+    if not before or not before[-1].isspace() or not before.rstrip()[-1:].isalpha():
+        return True
+    return len(_WORD.findall(view[:at] + " " + view[at + len(fragment) :])) < 4
 
 
 _WINDOWS_PATH = re.compile(r"(?:[a-z]:[/\\]|system32[/\\])", re.IGNORECASE)
@@ -362,9 +430,12 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "unix_backtick": unix_backtick,
     "outside_prose_code_span": outside_prose_code_span,
     "shell_path_runs": shell_path_runs,
+    "fetch_runs": fetch_runs,
     "attribute_breakout": attribute_breakout,
+    "operator_reaches_query": operator_reaches_query,
     "script_tag_runs": script_tag_runs,
     "parent_step_escapes": parent_step_escapes,
+    "path_not_named_in_sentence": path_not_named_in_sentence,
     "windows_path_names_file": windows_path_names_file,
     "template_statement_active": template_statement_active,
     "template_expression_active": template_expression_active,

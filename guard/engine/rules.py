@@ -318,7 +318,7 @@ RULES: tuple[Rule, ...] = (
          r"\b(?:wget|curl|fetch|lwp-download|tftp)\s+(?:-[\w-]+\s+(?:\S+\s+)?)*"
          r"(?:https?|ftp|tftp)://|\|\s*(?:ba|z)?sh\b|>\s*/(?:tmp|dev/shm|var/tmp)/|\b2>&1\b"
          r"|>\s*/dev/null|\bchmod\s+(?:\+x|[0-7]{3,4})\s",
-         0.8, "download-and-run or redirection", confirm="outside_prose_code_span"),
+         0.8, "download-and-run or redirection", confirm="fetch_runs"),
     Rule("cmdi-command-line", "cmdi",
          _COMMAND_LINE_START + r"['\"]?\s*" + _SHELL_COMMANDS
          + r"(?:\.exe)?\s+(?:-{1,2}[a-z][\w-]*\s+)+(?:[/\\~*.\d$]|[a-z]:)|" + _COMMAND_LINE_START
@@ -390,7 +390,7 @@ RULES: tuple[Rule, ...] = (
          r"\betc(?:[/\\]|%(?:25)*(?:2f|5c)|0x(?:2f|5c)|%c0%af|%c1%(?:9c|pc|af|1c|8s)|%c0%(?:qf|9v)"
          r"|%u(?:2215|2216|efc8|f025))+(?:passwd|shadow|group|hosts|issue|sudoers|master\.passwd"
          r"|security|httpd|apache2?|mysql|php)\b|(?:^|[^\w.])(?:boot|win|system)\.ini\b",
-         0.8, "a well-known sensitive file"),
+         0.8, "a well-known sensitive file", confirm="path_not_named_in_sentence"),
     Rule("path-null-suffix", "path_traversal",
          r"\.\.[/\\][^\x00]{0,200}(?:\x00|%00)", 0.8, "traversal with null-byte truncation"),
     Rule("path-dot-runs", "path_traversal",
@@ -488,7 +488,7 @@ RULES: tuple[Rule, ...] = (
          r"[\[{,'\"]\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not"
          r"|nor|elemmatch|size|type|mod|all|text|search|function|accumulator|lookup|jsonschema"
          r"|options|comment|slice|meta|natural)\b\s*['\"]?\s*[\]:=]",
-         0.9, "MongoDB query operator"),
+         0.9, "MongoDB query operator", confirm="operator_reaches_query"),
     Rule("nosql-bare-operator", "nosql",
          r"^\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not|nor"
          r"|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['\"]?\s*$", 0.9,
