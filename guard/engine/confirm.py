@@ -214,17 +214,23 @@ def operator_reaches_query(fragment: str, view: str) -> bool:
 
 
 _SCRIPT_OPEN = re.compile(r"<\s*script\b([^<>]*)>", re.IGNORECASE)
-_SCRIPT_LOADS = re.compile(r"\b(?:src|href|data|on[a-z]+)\s*=|:", re.IGNORECASE)
+# A handler, a namespaced attribute, or a source that is not a plain relative path (a scheme,
+# ``//``, or a value that is not a path: ``src=x onerror=…``).
+_SCRIPT_LOADS = re.compile(
+    r"""\bon[a-z]+\s*=|:|\b(?:src|href|data)\s*=\s*(?!["']?/?[\w.-]+(?:/[\w.-]+)*["']?(?:\s|$))""",
+    re.IGNORECASE,
+)
 _SCRIPT_CLOSE = re.compile(r"<\s*/\s*script|script\s*>", re.IGNORECASE)
 _SCRIPT_CODE = re.compile(r"[()=;{}\[\]<>`'\"/\\:+&|$]")
 
 
 def script_tag_runs(fragment: str, view: str) -> bool:
     """A ``<script>`` element runs only the code it loads or holds. A lone opening tag that
-    loads nothing (no ``src``, ``href``, ``data``, handler or namespaced attribute), followed by
-    words with no code punctuation (``The `<script type="module">` tag defers by default.``),
-    names the tag: its would-be body is a sentence. Fragments of the rule's other branches, and
-    a value with a second script tag or a closing one, stand as matched.
+    loads no foreign code (no handler or namespaced attribute; a ``src`` only of a path on the
+    site itself, ``src="app.js"``, ``src="/static/main.js"``), followed by words with no code
+    punctuation (``The `<script type="module">` tag defers by default.``), names the tag: its
+    would-be body is a sentence. Fragments of the rule's other branches, and a value with a
+    second script tag or a closing one, stand as matched.
     """
     if not fragment.lstrip("<").lstrip().lower().startswith("script"):
         return True
@@ -236,6 +242,41 @@ def script_tag_runs(fragment: str, view: str) -> bool:
         return True
     body = view[tag.end() :].lstrip("`")
     return _SCRIPT_CODE.search(body) is not None or len(_PROSE_WORD.findall(body)) < 3
+
+
+_MARKUP_TAG = re.compile(r"<\s*/?\s*([a-z][\w:-]{0,30})([^<>]{0,300})>", re.IGNORECASE)
+_TAG_START = re.compile(r"<\s*[/!?]?\s*[a-z]", re.IGNORECASE)
+# Outside the tags: other markup (comments, CDATA), code punctuation, entities or encodings.
+_MARKUP_OUTSIDE_CODE = re.compile(r"[<>();={}\[\]`\\&+%]")
+_ACTIVE_MARKUP = re.compile(
+    r"//|\b(?:java|vb|live)script\s*:|\bdata\s*:|\bon[a-z]+\s*=|[(`\\&{}]|\bstyle\s*=|\bsrcdoc\b",
+    re.IGNORECASE,
+)
+
+
+def quotes_inert_markup(view: str) -> bool:
+    """The value is text that names HTML tags which carry nothing active (``Add <meta
+    charset="utf-8"> first``, ``Is <script type="text/javascript"> still needed?``): every tag
+    is a whole ``<name …>`` with no handler, no script-bearing or remote URL, no style, entity,
+    call or escape; a ``<script>`` runs nothing (:func:`script_tag_runs`); and three or more
+    words, with no other markup or code punctuation, stand outside the tags. Payload lists quote
+    bare tags (``<body>``, ``<br><br>``) as probes, so a value of tags alone is left to the
+    other evidence.
+    """
+    tags = list(_MARKUP_TAG.finditer(view))
+    if not tags or len(tags) != len(_TAG_START.findall(view)):
+        return False
+    if any(_ACTIVE_MARKUP.search(tag.group()) for tag in tags):
+        return False
+    if any(tag.group(1).lower() == "script" for tag in tags) and script_tag_runs("<script", view):
+        return False
+    outside = _MARKUP_TAG.sub(" ", view)
+    return _MARKUP_OUTSIDE_CODE.search(outside) is None and len(_PROSE_WORD.findall(outside)) >= 3
+
+
+def markup_active(fragment: str, view: str) -> bool:
+    """A tag hit stands unless the value is text naming inert HTML tags."""
+    return not quotes_inert_markup(view)
 
 
 _PARENT_STEP = re.compile(r"\.\.[/\\]")
@@ -434,6 +475,7 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "attribute_breakout": attribute_breakout,
     "operator_reaches_query": operator_reaches_query,
     "script_tag_runs": script_tag_runs,
+    "markup_active": markup_active,
     "parent_step_escapes": parent_step_escapes,
     "path_not_named_in_sentence": path_not_named_in_sentence,
     "windows_path_names_file": windows_path_names_file,

@@ -237,7 +237,8 @@ RULES: tuple[Rule, ...] = (
     Rule("xss-dangerous-tag", "xss",
          r"<\s*/?\s*(?:iframe|frame|frameset|object|embed|applet|svg|math|meta|base|link|style"
          r"|xss|xml|isindex|bgsound|layer|ilayer|import|marquee|template|portal|xmp|plaintext"
-         r"|noscript|animate|set|handler|listener|vmlframe|x)\b", 0.7, "active-content tag"),
+         r"|noscript|animate|set|handler|listener|vmlframe|x)\b", 0.7, "active-content tag",
+         confirm="markup_active"),
     Rule("xss-data-uri", "xss",
          r"(?:src|href|data|action|formaction|background|xlink:href|poster|srcdoc)\s*=\s*['\"]?\s*"
          r"(?:data\s*:\s*(?:text/html|image/svg|application/(?:x-)?(?:javascript|xhtml))"

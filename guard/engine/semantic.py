@@ -39,7 +39,7 @@ from itertools import count, pairwise, repeat
 from operator import add
 from typing import Any
 
-from guard.engine.confirm import quotes_inert_templates, unix_backtick
+from guard.engine.confirm import quotes_inert_markup, quotes_inert_templates, unix_backtick
 from guard.engine.rules import CLASSES as ATTACK_CLASSES
 
 logger = logging.getLogger(__name__)
@@ -657,7 +657,7 @@ class SemanticAnalyzer:
             + token_sum * round(scales[1] * _MULT)
             + sum(map(named.packed.__getitem__, named.packed.keys() & structure)) * _MULT
         )
-        relative = _rule_out_quoted_templates(self._relative(total), windowed)
+        relative = _rule_out_quoted_code(self._relative(total), windowed)
         p_attack = _p_attack(relative)
         if not explain:
             return _unexplained(p_attack, relative)
@@ -685,7 +685,7 @@ class SemanticAnalyzer:
             known, packed = block.match(present)
             known_sets.append(known)
             total += packed * round(scale * _MULT)
-        relative = _rule_out_quoted_templates(self._relative(total), windowed)
+        relative = _rule_out_quoted_code(self._relative(total), windowed)
         p_attack = _p_attack(relative)
         if not explain:
             return _unexplained(p_attack, relative)
@@ -713,18 +713,25 @@ class SemanticAnalyzer:
         return SemanticVerdict(attack_type, probability, features)
 
 
-_SSTI = CLASSES.index("ssti") - 1
+_QUOTED_CODE: dict[int, Callable[[str], bool]] = {
+    CLASSES.index("ssti") - 1: quotes_inert_templates,
+    CLASSES.index("xss") - 1: quotes_inert_markup,
+}
+"""Per attack class (index into the log-odds against benign), a test that the value only quotes
+that class's syntax in text, with nothing in it that runs (see :mod:`guard.engine.confirm`)."""
 
 
-def _rule_out_quoted_templates(relative: list[float], text: str) -> list[float]:
-    """Count the model's template-injection mass as benign when it favours that class for text
-    that quotes inert template tags (:func:`~guard.engine.confirm.quotes_inert_templates`):
-    the braces and keywords it weighs are there, but no tag reaches code. The other classes keep
-    their probabilities."""
-    if relative.index(max(relative)) != _SSTI or not quotes_inert_templates(text):
+def _rule_out_quoted_code(relative: list[float], text: str) -> list[float]:
+    """Count the model's mass for its favourite class as benign when the value quotes that
+    class's syntax inertly (template tags that only name data, HTML tags with nothing active):
+    the braces, tags and keywords it weighs are there, but nothing in them runs. The other
+    classes keep their probabilities."""
+    best = relative.index(max(relative))
+    quoted = _QUOTED_CODE.get(best)
+    if quoted is None or not quoted(text):
         return relative
-    benign = math.log1p(math.exp(min(relative[_SSTI], 700.0)))
-    return [-math.inf if k == _SSTI else r - benign for k, r in enumerate(relative)]
+    benign = math.log1p(math.exp(min(relative[best], 700.0)))
+    return [-math.inf if k == best else r - benign for k, r in enumerate(relative)]
 
 
 def _unexplained(p_attack: float, relative: list[float]) -> SemanticVerdict:
