@@ -241,7 +241,7 @@ def script_tag_runs(fragment: str, view: str) -> bool:
     if _SCRIPT_LOADS.search(tag.group(1)):
         return True
     body = view[tag.end() :].lstrip("`")
-    return _SCRIPT_CODE.search(body) is not None or len(_PROSE_WORD.findall(body)) < 3
+    return _SCRIPT_CODE.search(body) is not None or len(_PROSE_WORD.findall(body)) < 2
 
 
 _MARKUP_TAG = re.compile(r"<\s*/?\s*([a-z][\w:-]{0,30})([^<>]{0,300})>", re.IGNORECASE)
@@ -258,7 +258,7 @@ def quotes_inert_markup(view: str) -> bool:
     """The value is text that names HTML tags which carry nothing active (``Add <meta
     charset="utf-8"> first``, ``Is <script type="text/javascript"> still needed?``): every tag
     is a whole ``<name …>`` with no handler, no script-bearing or remote URL, no style, entity,
-    call or escape; a ``<script>`` runs nothing (:func:`script_tag_runs`); and three or more
+    call or escape; a ``<script>`` runs nothing (:func:`script_tag_runs`); and two or more
     words, with no other markup or code punctuation, stand outside the tags. Payload lists quote
     bare tags (``<body>``, ``<br><br>``) as probes, so a value of tags alone is left to the
     other evidence.
@@ -271,7 +271,7 @@ def quotes_inert_markup(view: str) -> bool:
     if any(tag.group(1).lower() == "script" for tag in tags) and script_tag_runs("<script", view):
         return False
     outside = _MARKUP_TAG.sub(" ", view)
-    return _MARKUP_OUTSIDE_CODE.search(outside) is None and len(_PROSE_WORD.findall(outside)) >= 3
+    return _MARKUP_OUTSIDE_CODE.search(outside) is None and len(_PROSE_WORD.findall(outside)) >= 2
 
 
 def markup_active(fragment: str, view: str) -> bool:
