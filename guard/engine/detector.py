@@ -72,7 +72,8 @@ it is the most expensive step (about half of an attack value's screening time)."
 PROSE_DISCOUNT = 0.55
 """Factor on a built-in rule's score when the value reads as prose (see :func:`_reads_as_prose`),
 the rule matched the value as sent and scores below :data:`CONCLUSIVE_SCORE`: one such hit alone
-stays below :data:`THREAT_SCORE`; two of them, or one with the model, still reach it."""
+stays below :data:`THREAT_SCORE`; two of them on separate snippets, or one with the model, still
+reach it."""
 
 PROSE_MODEL_SCORE = 0.9
 """In prose, the model alone (no rule hit) flags a value only from this probability up."""
@@ -82,6 +83,9 @@ PROSE_MIN_WORDS = 6
 
 PROSE_WORD_SHARE = 0.6
 """Least share of a value's whitespace-separated tokens that are words, for it to read as prose."""
+
+PROSE_QUESTION_WORDS = 3
+"""Fewest word tokens for a one-line question (``Why …?``) to read as prose."""
 
 BATCH_CHARS = 2048
 """Largest joined text the batch prefilter scans at once (see :meth:`screen_many`)."""
@@ -93,10 +97,22 @@ _ENCODED_RUN_LIMIT = 32
 # quote or sentence mark either side. Used only on values that already have evidence.
 # A function word of English sentences that query and shell syntax do not use.
 _PROSE_FUNCTION_WORD = re.compile(
-    r"\b(?:[Tt]he|[Aa]n?|is|are|was|[Tt]o|of|[Ii]ts?|[Tt]his|[Tt]hat|[Yy]ou|[Ww]e|your|our|be"
-    r"|[Dd]oes|[Dd]o|[Ss]hould|[Cc]an|will|would|[Hh]ow|[Ww]hat|[Ww]hy)\b"
+    r"\b(?:[Tt]he|[Aa]n?|[Ii]s|[Aa]re|[Ww]as|[Tt]o|of|[Ii]ts?|[Tt]his|[Tt]hat|[Yy]ou|[Ww]e|[Yy]our"
+    r"|[Oo]ur|be|[Dd]oes|[Dd]o|[Ss]hould|[Cc]an|[Ww]ill|[Ww]ould|[Hh]ow|[Ww]hat|[Ww]hy|[Bb]ut"
+    r"|[Oo]nly|[Mm]y|I|[Tt]here|[Tt]hey)\b"
 )
 _PROSE_WORD = re.compile(r"(?<!\S)[(\"'`]?[A-Za-z][a-z]*(?:'[a-z]+)?[)\"'`.,:;?!]?(?!\S)")
+# Typographic quotes as the normalised views spell them: a fragment that matched only after this
+# folding was still typed as prose types it, not as a shell or query quotes it.
+_PROSE_QUOTES = str.maketrans("\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f", "''''\"\"\"\"")
+# A one-line question: a question word first, a question mark last.
+_PROSE_QUESTION = re.compile(
+    r"\s*(?:How|What|Why|When|Where|Which|Who|Is|Are|Does|Do|Did|Can|Could|Should|Would|Will)"
+    r"\b[^\n]*\?\s*$"
+)
+# An upper-case token: a SQL keyword or an acronym (SELECT, WHERE, ORM, DBA), which a sentence
+# quoting a query is full of; it counts as neither a word nor a non-word.
+_PROSE_CAPITALS = re.compile(r"(?<!\S)[(\"'`]?[A-Z]{2,}[)\"'`.,:;?!]?(?!\S)")
 
 
 @dataclass(frozen=True)
@@ -763,9 +779,17 @@ def _rules_score(hits: dict[str, tuple[PatternEntry, str]], context: str) -> flo
 
 
 def _reads_as_prose(text: str) -> bool:
-    """Whether ``text`` reads as natural-language prose: several words, most of its tokens,
-    and at least one English function word (``the``, ``is``, ``to``, ...)."""
-    tokens = len(text.split())
+    """Whether ``text`` reads as natural-language prose: several words, most of its tokens
+    (upper-case keywords and acronyms not counted either way), and at least one English
+    function word (``the``, ``is``, ``to``, ...); or a question of
+    :data:`PROSE_QUESTION_WORDS` words or more, opened by a question word and closed by ``?``
+    (``Why is WHERE 1=1 everywhere?``)."""
+    if (
+        _PROSE_QUESTION.match(text)
+        and len(_PROSE_WORD.findall(text)) >= PROSE_QUESTION_WORDS
+    ):
+        return True
+    tokens = len(text.split()) - len(_PROSE_CAPITALS.findall(text))
     if tokens < PROSE_MIN_WORDS:
         return False
     words = len(_PROSE_WORD.findall(text))
@@ -859,20 +883,26 @@ def _score(
 ) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
     """Combined score, threats and signals. ``prose`` is the value as sent when it reads as
     prose: a built-in hit below :data:`CONCLUSIVE_SCORE` found in it as sent (no decoding was
-    needed to reach it) then counts for less, and the model alone needs
-    :data:`PROSE_MODEL_SCORE`."""
+    needed to reach it but the folding of typographic quotes) then counts for less, hits whose
+    fragments overlap there count once (one quoted snippet read by several rules, such as
+    ``SELECT … WHERE 1=1``), and the model alone needs :data:`PROSE_MODEL_SCORE`."""
     remaining = 1.0
     threats: list[dict[str, Any]] = []
+    quoted: list[tuple[int, int, float]] = []
+    typed = prose.translate(_PROSE_QUOTES) if prose is not None else None
     for entry, fragment in hits.values():
         score = entry.score_in(context)
         if (
-            prose is not None
+            typed is not None
             and not entry.user_added
             and score < CONCLUSIVE_SCORE
-            and fragment in prose
+            and fragment in typed
         ):
             score *= PROSE_DISCOUNT
-        remaining *= 1.0 - score
+            at = typed.find(fragment)
+            quoted.append((at, at + len(fragment), score))
+        else:
+            remaining *= 1.0 - score
         threats.append(
             {
                 "type": "regex",
@@ -886,6 +916,13 @@ def _score(
                 "timed_out": entry.regex in timeouts,
             }
         )
+    end, best = -1, 0.0
+    for start, stop, score in sorted(quoted):
+        if start >= end:
+            remaining *= 1.0 - best
+            best = 0.0
+        end, best = max(end, stop), max(best, score)
+    remaining *= 1.0 - best
     if (
         semantic is not None
         and semantic.pop("above_threshold")
