@@ -567,7 +567,10 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
         # A route that accepts bigger bodies gets them read whole, not cut at the app's limit.
         limits = dataclasses.replace(limits, max_body_bytes=rules.max_request_size)
     memo = engine.memo.raw
-    skip, unseen = _remembered_components(request.environ, semantic, memo, state)
+    skip, unseen = ((frozenset(), []) if not engine.remembers_clean else
+                    _remembered_components(
+                        request._get_current_object(),  # type: ignore[attr-defined]
+                        semantic, memo, state))
     parts, truncated = request_parts(request, limits, json_body_is_clean, skip)
     verdict = Verdict(truncated=truncated)
     if state.excluded_params or state.excluded_headers:
@@ -602,23 +605,26 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
 
 
 def _remembered_components(
-    environ: dict[str, Any], semantic: bool, memo: CleanMemo, state: GuardState
-) -> tuple[frozenset[str], list[tuple[str, str, bool]]]:
+    req: Request, semantic: bool, memo: CleanMemo, state: GuardState
+) -> tuple[frozenset[str], list[tuple[str, str, bool, type]]]:
     """Which of the query string and the Cookie header are remembered clean as a whole (their
     parts are then neither parsed nor screened), and the keys of the others, to remember when
     the request turns out clean. Exclusions make "every part was clean" a statement about one
     configuration only, so with exclusions nothing is remembered. Neither is anything with the
     inline model off: then every request that passes hands a value to the pipeline's model,
-    which may still strike the client for it, so its parts must be there to choose from."""
+    which may still strike the client for it, so its parts must be there to choose from.
+    The key holds the request class too: the memory is shared by every app in the process, and
+    an app with its own request class may parse a query string or cookies its own way."""
     if not semantic or state.excluded_params or state.excluded_headers:
         return frozenset(), []
+    environ = req.environ
     skip: list[str] = []
-    unseen: list[tuple[str, str, bool]] = []
+    unseen: list[tuple[str, str, bool, type]] = []
     for component, environ_key in _REMEMBERED_COMPONENTS:
         raw = environ.get(environ_key)
-        if not raw or len(raw) > RAW_MAX_CHARS:
+        if not raw or len(raw) > RAW_MAX_CHARS or not raw.isascii():
             continue
-        key = (component, raw, semantic)
+        key = (component, raw, semantic, type(req))
         if key in memo:
             skip.append(component)
         else:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
-from flask import Request
+from flask import Request, current_app
+from flask.json.provider import DefaultJSONProvider
 
 LOW_RISK_HEADERS = frozenset(
     {
@@ -259,15 +260,18 @@ def _app_json(request: Request, body: str) -> Any:
     """The document as the application will read it, parsed once: ``get_json`` caches it, so
     a view that calls it gets this same object instead of parsing the body a second time.
 
-    Only for a body that is UTF-8 text (no NUL byte, which valid UTF-8 JSON never holds raw):
-    ``get_json`` also reads UTF-16 and UTF-32, whose prefilter text would not be the document.
-    ``_UNPARSED`` when that does not hold or the body is not JSON; the caller then parses the
-    text itself, as for a body not labelled JSON."""
-    if "\x00" in body:
+    Only with Flask's own JSON provider, which is strict JSON: a lenient one (JSON5, single
+    quotes, comments) would accept a body whose quotes do not delimit its strings, and the
+    prefilter reads strings by their quotes; an exotic one may raise what ``silent`` does not
+    catch. And only for a body that is UTF-8 text (no NUL byte, which valid UTF-8 JSON never
+    holds raw): ``get_json`` also reads UTF-16 and UTF-32, whose prefilter text would not be the
+    document. ``_UNPARSED`` when any of this does not hold or the body is not JSON; the caller
+    then parses the text itself with the standard library, as for a body not labelled JSON."""
+    if "\x00" in body or type(current_app.json).loads is not DefaultJSONProvider.loads:
         return _UNPARSED
     try:
         document = request.get_json(silent=True)
-    except RecursionError:
+    except Exception:
         return _UNPARSED
     if document is None and body.strip() != "null":
         return _UNPARSED

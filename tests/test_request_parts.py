@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import urllib.parse
+from typing import Any
 
 import pytest
 from flask import Flask, request
@@ -164,3 +165,55 @@ def test_a_pretty_printed_json_attack_is_refused(indent: int | None) -> None:
                       indent=indent)
     response = _guarded().test_client().post("/", data=body, content_type="application/json")
     assert response.status_code == 403
+
+
+class _NotAValueError(Exception):
+    """What some JSON libraries raise on bad input (msgspec's DecodeError is no ValueError)."""
+
+
+def _app_with_provider(loads: Any) -> Flask:
+    from flask.json.provider import DefaultJSONProvider
+
+    import guard
+
+    class Provider(DefaultJSONProvider):
+        def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+            return loads(s)
+
+    app = Flask(__name__)
+    app.json = Provider(app)
+    guard.FlaskAPIGuard(app, config=guard.SecurityConfig(auto_ban_threshold=10**6,
+                                                         share_patterns=False))
+
+    @app.route("/api", methods=["GET", "POST"])
+    def api() -> dict[str, Any]:
+        return {"q": request.args.get("q"), "body": request.get_data(as_text=True)}
+
+    return app
+
+
+def test_a_json_provider_that_raises_its_own_errors_does_not_open_the_request() -> None:
+    import json
+
+    def strict(s: str | bytes) -> Any:
+        try:
+            return json.loads(s)
+        except ValueError as exc:
+            raise _NotAValueError(str(exc)) from None
+
+    client = _app_with_provider(strict).test_client()
+    attack = {"q": "1' UNION SELECT password FROM users--"}
+    assert client.get("/api", query_string=attack, data="{",
+                      content_type="application/json").status_code == 403
+
+
+@pytest.mark.parametrize("body", ["{'q': '1\\' UNION SELECT password FROM users--'}",
+                                  "{'q': '<script>alert(document.cookie)</script>'}"])
+def test_a_lenient_json_provider_does_not_hide_single_quoted_strings(body: str) -> None:
+    import ast
+
+    def lenient(s: str | bytes) -> Any:
+        return ast.literal_eval(s.decode() if isinstance(s, bytes) else s)
+
+    client = _app_with_provider(lenient).test_client()
+    assert client.post("/api", data=body, content_type="application/json").status_code == 403

@@ -301,6 +301,12 @@ class DetectionEngine:
             self._patterns = dataclasses.replace(self._patterns, memo=Memos())
 
     @property
+    def remembers_clean(self) -> bool:
+        """False while a backtracking custom pattern is installed: its verdict can depend on a
+        timeout, so nothing is remembered then (not even by the extension)."""
+        return not self._patterns.backtracking
+
+    @property
     def memo(self) -> Memos:
         """What the current pattern set, under the current settings, has found clean. Read it
         once per request and write back to that same object: after a change of patterns or
@@ -524,7 +530,7 @@ class DetectionEngine:
             if _views_match(patterns, reduced, prefilter=True):
                 return False
             for line in lines:
-                if len(line) <= limit:
+                if len(line) <= limit and line.isascii():
                     memo.lines.add(line)
         if not semantic or not self.analyzer.loaded:
             return True
@@ -534,7 +540,7 @@ class DetectionEngine:
         strings = memo.strings.unseen(distinct)
         if not strings:
             return True
-        cleared = [string for string in strings if len(string) <= limit]
+        cleared = [string for string in strings if len(string) <= limit and string.isascii()]
         joined = "\n".join(strings)
         canonical = normalize.normalize(joined)
         if canonical is joined:
@@ -586,7 +592,7 @@ class DetectionEngine:
                 result = None
             if result is not None:
                 yield index, result
-            elif len(key[0]) <= memo_limit:
+            elif len(key[0]) <= memo_limit and key[0].isascii():
                 patterns.memo.values.add(key)
 
     def _semantic_only(

@@ -28,7 +28,9 @@ CAPACITY = 4096
 """Entries per generation."""
 
 MAX_CHARS = 256
-"""Longer values are not remembered: they rarely repeat, and they would make the bound loose."""
+"""Longer values are not remembered: they rarely repeat, and they would make the bound loose.
+Nor are values that are not ASCII (``str.isascii`` is a flag lookup): one character of those can
+take four bytes, which would make the bound four times looser."""
 
 RAW_CAPACITY = 1024
 RAW_MAX_CHARS = 2048
@@ -71,11 +73,11 @@ class CleanMemo:
         old = self._old
         revived = rest & old.keys()
         if revived:
+            # One at a time, so that the young generation turns over at its bound even when
+            # one body revives thousands of keys.
             for key in revived:
-                young[key] = None
+                self.add(key)
             rest -= revived
-            if len(young) >= self._capacity:
-                self._old, self._young = young, {}
         return list(rest)
 
     def __len__(self) -> int:
