@@ -281,3 +281,18 @@ def test_every_confirmer_stays_linear_on_hostile_runs() -> None:
             started = time.perf_counter()
             confirm(value, value)
             assert time.perf_counter() - started < 0.5, (name, value[:20])
+
+
+def test_backtracking_patterns_share_one_deadline() -> None:
+    """Two slow custom patterns on one value take one timeout, not two, and both count."""
+    engine = DetectionEngine(SecurityConfig(detection_compiler_timeout=0.3))
+    patterns = [r"^(\w+\s?)+\1$", r"^(a|aa)+(?=$)"]
+    for pattern in patterns:
+        assert not engine.add_pattern(pattern, custom=True).linear
+    hostile = "a" * 5000 + "!"
+    started = time.perf_counter()
+    result = engine.detect(hostile)
+    elapsed = time.perf_counter() - started
+    assert result["is_threat"]
+    assert sorted(result["timeouts"]) == sorted(patterns)
+    assert elapsed < 0.3 + 0.15, elapsed  # two separate budgets would take 0.5 s or more

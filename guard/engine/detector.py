@@ -62,8 +62,9 @@ MAX_MODEL_STRINGS = 256
 """Most distinct strings of one JSON body the model reads in :meth:`DetectionEngine.text_is_clean`;
 a body with more is screened value by value, within the request's part limit."""
 
-TIMEOUT_MARGIN = 0.02
-"""Seconds kept back from ``detection_compiler_timeout`` for a backtracking custom pattern."""
+TIMEOUT_MARGIN = 0.04
+"""Seconds kept back from ``detection_compiler_timeout`` for the backtracking custom patterns,
+for the rest of the request's work around their search."""
 
 CONCLUSIVE_SCORE = 0.9
 """When the rules alone reach this score the model is not consulted: it could only agree, and
@@ -705,15 +706,21 @@ class DetectionEngine:
         timeouts: list[str] = []
         hits: dict[str, tuple[PatternEntry, str]] = {}
         # The regex module notices its deadline only between steps, and the request has other
-        # work around this search: keep a small margin so the whole check ends in time.
+        # work around this search: keep a margin so the whole check ends in time. The patterns
+        # share one deadline, so that two slow patterns cannot take twice the timeout; one
+        # left without time counts as timed out, a hit like any timeout.
         budget = max(config.detection_compiler_timeout - TIMEOUT_MARGIN, 0.001)
+        deadline = time.perf_counter() + budget
         for entry, compiled in patterns.backtracking:
             started = time.perf_counter()
             matched, timed_out, fragment = False, False, ""
             for view in views:
-                remaining = budget - (time.perf_counter() - started)
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    timed_out = True
+                    break
                 try:
-                    match = compiled.search(view, timeout=max(remaining, 0.001))
+                    match = compiled.search(view, timeout=remaining)
                 except TimeoutError:
                     timed_out = True
                     break
