@@ -30,7 +30,6 @@ from typing import Any, TypeVar
 from flask import Flask, Request, Response, current_app, g, jsonify, request
 from opentelemetry import metrics, trace
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.sansio.utils import get_content_length
 
 from guard import forksafe
 from guard.bancache import BanCache, Breaker
@@ -38,12 +37,12 @@ from guard.client_ip import ClientResolver, in_networks, parse_networks
 from guard.config import SecurityConfig
 from guard.dispatch import CeleryTransport, EventPublisher, InProcessTransport, Transport
 from guard.engine import normalize
-from guard.engine.memo import RAW_MAX_CHARS, CleanMemo
+from guard.engine.memo import RAW_MAX_CHARS, CleanMemo, rememberable
 from guard.errors import StorageError
 from guard.events import DetectionEvent, RuleHit
 from guard.handlers.suspatterns_handler import sus_patterns_handler
 from guard.logsafe import safe
-from guard.request_parts import Limits, Part, request_parts
+from guard.request_parts import Limits, Part, content_length, request_parts
 from guard.store import Store, create_store
 from guard.telemetry import Telemetry, current_trace_carrier, detection_attributes
 from guard.utils import describe
@@ -427,7 +426,7 @@ def _before_request() -> Response | tuple[Response, int] | None:
     if rules.exempt or not config.enable_penetration_detection:
         return None
     limit = rules.max_request_size or config.max_request_size
-    length = _content_length(environ)
+    length = content_length(environ)
     if length is not None and length > limit:
         state.count("too_large")
         return _error(413, "Request body too large")
@@ -483,13 +482,6 @@ def _after_request(response: Response) -> Response:
     if cid:
         response.headers[REQUEST_ID_HEADER] = cid
     return response
-
-
-def _content_length(environ: dict[str, Any]) -> int | None:
-    """``request.content_length``, read the way werkzeug reads it but straight from the
-    environ instead of through its header view."""
-    return get_content_length(environ.get("CONTENT_LENGTH"),
-                              environ.get("HTTP_TRANSFER_ENCODING"))
 
 
 def _streamed_body_exceeds(req: Request, length: int | None, limit: int) -> bool:
@@ -622,7 +614,7 @@ def _remembered_components(
     unseen: list[tuple[str, str, bool, type]] = []
     for component, environ_key in _REMEMBERED_COMPONENTS:
         raw = environ.get(environ_key)
-        if not raw or len(raw) > RAW_MAX_CHARS or not raw.isascii():
+        if not raw or not rememberable(raw, RAW_MAX_CHARS):
             continue
         key = (component, raw, semantic, type(req))
         if key in memo:

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from flask import Request, current_app
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.sansio.utils import get_content_length
 
 LOW_RISK_HEADERS = frozenset(
     {
@@ -123,6 +124,13 @@ _JSON_LETTER_ESCAPES = (
 )
 
 
+def content_length(environ: dict[str, Any]) -> int | None:
+    """``request.content_length``, read as werkzeug reads it (``None`` for a chunked body) but
+    straight from the environ instead of through its header view."""
+    return get_content_length(environ.get("CONTENT_LENGTH"),
+                              environ.get("HTTP_TRANSFER_ENCODING"))
+
+
 BodyFilter = Callable[[str], bool]
 """Given a whole body's prefilter text, True when no part of it can be a threat."""
 
@@ -202,11 +210,10 @@ def _body_parts(
     request: Request, limits: Limits, body_is_clean: BodyFilter | None
 ) -> Iterator[Part]:
     environ = request.environ
-    if environ.get("CONTENT_LENGTH", "0") in ("0", "") and (
-        "HTTP_TRANSFER_ENCODING" not in environ
-    ):
+    length = content_length(environ)
+    if not length and "HTTP_TRANSFER_ENCODING" not in environ:
         return
-    if request.content_length is not None and request.content_length > limits.max_body_bytes:
+    if length is not None and length > limits.max_body_bytes:
         yield Part("body", "(oversized)", _body_text(request, limits))
         return
     mimetype = request.mimetype or ""

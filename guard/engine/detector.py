@@ -35,7 +35,7 @@ from guard.engine.matcher import (
     linear_compile_error,
     matched_fragment,
 )
-from guard.engine.memo import MAX_CHARS, Memos
+from guard.engine.memo import MAX_CHARS, Memos, rememberable
 from guard.engine.monitor import PerformanceMonitor
 from guard.engine.rules import CONTAINER_CLASSES, RULES, VIEW_CLASSES, context_score
 from guard.engine.semantic import SemanticAnalyzer, default_analyzer
@@ -531,7 +531,7 @@ class DetectionEngine:
             if _views_match(patterns, reduced, prefilter=True):
                 return False
             for line in lines:
-                if len(line) <= limit and line.isascii():
+                if rememberable(line, limit):
                     memo.lines.add(line)
         if not semantic or not self.analyzer.loaded:
             return True
@@ -541,7 +541,7 @@ class DetectionEngine:
         strings = memo.strings.unseen(distinct)
         if not strings:
             return True
-        cleared = [string for string in strings if len(string) <= limit and string.isascii()]
+        cleared = [string for string in strings if rememberable(string, limit)]
         joined = "\n".join(strings)
         canonical = normalize.normalize(joined)
         if canonical is joined:
@@ -593,7 +593,7 @@ class DetectionEngine:
                 result = None
             if result is not None:
                 yield index, result
-            elif len(key[0]) <= memo_limit and key[0].isascii():
+            elif rememberable(key[0], memo_limit):
                 patterns.memo.values.add(key)
 
     def _semantic_only(

@@ -37,6 +37,11 @@ RAW_MAX_CHARS = 2048
 """Bounds of the memory of whole raw request components (a query string, a Cookie header)."""
 
 
+def rememberable(text: str, max_chars: int = MAX_CHARS) -> bool:
+    """Whether a clean ``text`` may be remembered: short and ASCII (see :data:`MAX_CHARS`)."""
+    return len(text) <= max_chars and text.isascii()
+
+
 class CleanMemo:
     """Keys of values screened clean; thread-safe under the GIL without a lock (a race loses
     at most an entry, which costs one more scan)."""
