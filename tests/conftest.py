@@ -28,6 +28,18 @@ _redis_process: subprocess.Popen[bytes] | None = None
 _redis_dir: str | None = None
 
 
+def read_status(sock: socket.socket, until: bytes = b"\r\n") -> tuple[int, bytes]:
+    """Read an HTTP response from ``sock`` as far as ``until`` (or the peer closing): its
+    status code and the bytes read."""
+    data = b""
+    while until not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return int(data.split(b" ", 2)[1]), data
+
+
 def free_port() -> int:
     """A loopback TCP port nobody listens on right now."""
     with socket.socket() as sock:

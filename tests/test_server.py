@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks._processes import stop_processes
-from tests.conftest import free_port
+from tests.conftest import free_port, read_status
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,14 +52,7 @@ def serve() -> Iterator[Callable[..., int]]:
 def raw_request(port: int, payload: bytes, timeout: float = 10.0) -> tuple[int, bytes]:
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(payload)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        status = int(data.split(b" ", 2)[1])
-        return status, data
+        return read_status(sock, b"\r\n\r\n")
 
 
 def http(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.conftest import read_status
 from tests.faults.conftest import Response, Web
 
 LIMIT = 1024 * 1024
@@ -74,23 +75,13 @@ def test_strange_body(server: Web, case: str, report: Callable[..., None]) -> No
     assert attack.status in (400, 403, 413), "an attack past a limit went through unseen"
 
 
-def _read_status(sock: socket.socket) -> int:
-    data = b""
-    while b"\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return int(data.split(b" ", 2)[1])
-
-
 def test_declared_10mb_body_is_refused_unread(server: Web, report: Callable[..., None]) -> None:
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         started = time.perf_counter()
         sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
                      b"Content-Length: %d\r\n\r\n" % TEN_MB)
         # Not one byte of the body is sent: an answer proves it was not read.
-        status = _read_status(sock)
+        status, _ = read_status(sock)
         elapsed = time.perf_counter() - started
     report(status=status, answered_ms=elapsed * 1000, body_bytes_sent=0)
     assert status == 413
@@ -109,6 +100,6 @@ def test_chunked_10mb_body(server: Web, report: Callable[..., None]) -> None:
             sock.sendall(b"0\r\n\r\n")
         except OSError:
             pass  # the server answered and closed before the whole body was sent
-        status = _read_status(sock)
+        status, _ = read_status(sock)
     report(status=status, body_bytes_sent=sent)
     assert status == 413
