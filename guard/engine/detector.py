@@ -114,6 +114,10 @@ _PROSE_QUESTION = re.compile(
 # An upper-case token: a SQL keyword or an acronym (SELECT, WHERE, ORM, DBA), which a sentence
 # quoting a query is full of; it counts as neither a word nor a non-word.
 _PROSE_CAPITALS = re.compile(r"(?<!\S)[(\"'`]?[A-Z]{2,}[)\"'`.,:;?!]?(?!\S)")
+# A value that opens by ending the syntax it was put into (a command separator, a closing quote
+# or bracket, a filter's ``*)``) is an injection's breakout whatever follows: prose does not
+# start that way, so sentences padded onto an attack must not make it read as prose.
+_BREAKOUT_OPENING = re.compile(r"\s*(?:[;|&')\]]|\*\)|\$\()")
 
 
 @dataclass(frozen=True)
@@ -797,6 +801,8 @@ def _reads_as_prose(text: str) -> bool:
     function word (``the``, ``is``, ``to``, ...); or a question of
     :data:`PROSE_QUESTION_WORDS` words or more, opened by a question word and closed by ``?``
     (``Why is WHERE 1=1 everywhere?``)."""
+    if _BREAKOUT_OPENING.match(text):
+        return False
     if (
         _PROSE_QUESTION.match(text)
         and len(_PROSE_WORD.findall(text)) >= PROSE_QUESTION_WORDS
