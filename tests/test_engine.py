@@ -317,3 +317,25 @@ def test_backtracking_patterns_share_one_deadline() -> None:
     assert result["is_threat"]
     assert sorted(result["timeouts"]) == sorted(patterns)
     assert elapsed < 0.3 + 0.15, elapsed  # two separate budgets would take 0.5 s or more
+
+
+@pytest.mark.parametrize(
+    ("regex", "text"),
+    [
+        (r"union\s+select", "1' UNION  SELECT a FROM b"),
+        (r"union\s+select", "nothing to see"),
+        (r"^x$", "x"),
+        (r"a*", ""),
+        (r"caf\xe9", "un café crème"),
+        (r"<script", "é" * 40 + "<SCRIPT>"),
+    ],
+)
+def test_fragment_span_is_what_re2_search_finds(regex: str, text: str) -> None:
+    """The fragment's span comes from RE2's compiled object directly (the public ``search``
+    wraps it in a generator); both must find the same span, or none."""
+    from guard.engine.matcher import _compiled_re2, _encode, _first_span
+
+    compiled = _compiled_re2(regex, True)
+    data = _encode(text)
+    match = compiled.search(data)
+    assert _first_span(compiled, data) == (None if match is None else match.span())

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import re2
 
@@ -236,11 +236,29 @@ def matched_fragment(regex: str, text: str, end_hint: int, default_flags: bool =
     """
     data = _encode(text)
     try:
-        match = _compiled_re2(regex, default_flags).search(data)
+        span = _first_span(_compiled_re2(regex, default_flags), data)
     except Exception:
-        match = None
-    start, end = (max(0, end_hint - 64), end_hint) if match is None else match.span()
+        span = None
+    start, end = (max(0, end_hint - 64), end_hint) if span is None else span
     return data[start:end].decode("utf-8", "replace")
+
+
+_UNANCHORED = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
+
+
+def _first_span(compiled: Any, data: bytes) -> tuple[int, int] | None:
+    """The byte span of the first match of ``compiled`` in ``data``, or None.
+
+    google-re2's ``search`` wraps each call in a generator and a match object, three times
+    the cost of the search itself on a short value; its compiled ``RE2`` answers the same
+    question directly. The public path stays as the fallback for a release without it.
+    """
+    regexp = getattr(compiled, "_regexp", None)
+    if regexp is None or _UNANCHORED is None:
+        match = compiled.search(data)
+        return None if match is None else cast(tuple[int, int], match.span())
+    span = regexp.Match(_UNANCHORED, data, 0, len(data))[0]
+    return None if span[0] < 0 else (span[0], span[1])
 
 
 _RE2_CACHE: dict[tuple[str, bool], Any] = {}

@@ -101,17 +101,20 @@ class PerformanceMonitor:
     def record_scan(self, duration: float, matched_keys: list[str]) -> None:
         """Record one whole-database scan and credit a match to each pattern that hit.
 
-        Totals are kept for every scan; the timing ring (and its anomaly test) takes one clean
-        scan in :data:`SCAN_SAMPLE_EVERY`, which keeps monitoring to a few percent of a scan.
+        Totals and match counts are kept for every scan; the timing ring (and its anomaly
+        test) takes one scan in :data:`SCAN_SAMPLE_EVERY`, which keeps monitoring to a few
+        percent of a scan.
         """
         self._scans += 1
         self._scan_time += duration
-        if not matched_keys and self._scans % SCAN_SAMPLE_EVERY:
+        sampled = self._scans % SCAN_SAMPLE_EVERY == 0
+        if not matched_keys and not sampled:
             return
         with self._lock:
-            self._observe(self._tracked(DATABASE_KEY), duration, bool(matched_keys), False)
             for key in matched_keys:
                 self._tracked(key).matches += 1
+            if sampled:
+                self._observe(self._tracked(DATABASE_KEY), duration, bool(matched_keys), False)
 
     def _tracked(self, key: str) -> PatternStats:
         stats = self._stats.get(key)
