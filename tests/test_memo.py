@@ -147,3 +147,29 @@ def test_non_ascii_values_are_not_remembered() -> None:
     engine = DetectionEngine()
     assert _flagged(engine, ["Grüße aus Köln", "plain"]) == set()
     assert len(engine._patterns.memo.values) == 1
+
+
+class _CountedKey(str):
+    """A key that counts how often it is hashed, i.e. visited by a set operation."""
+
+    hashed = 0
+
+    def __hash__(self) -> int:
+        _CountedKey.hashed += 1
+        return str.__hash__(self)
+
+
+def test_a_lookup_costs_the_size_of_the_body_not_of_the_memory() -> None:
+    """``unseen`` runs on every JSON body. A view difference (``a.keys() - b.keys()``) walks
+    ``b``, a whole generation of up to CAPACITY keys, on every call; the lookup must only probe
+    the memory with the body's own keys, which leaves the remembered keys unvisited."""
+    memo = CleanMemo()
+    for i in range(CAPACITY - 1):
+        memo.add(_CountedKey(f"young {i}"))
+    old = CleanMemo()
+    for i in range(CAPACITY + CAPACITY // 2):
+        old.add(_CountedKey(f"key {i}"))
+    _CountedKey.hashed = 0
+    assert memo.unseen(dict.fromkeys(["young 1", "new"])) == ["new"]
+    assert sorted(old.unseen(dict.fromkeys(["key 1", "key 5000", "new"]))) == ["new"]
+    assert _CountedKey.hashed == 0
