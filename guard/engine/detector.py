@@ -38,7 +38,7 @@ from guard.engine.matcher import (
 from guard.engine.memo import MAX_CHARS, Memos, rememberable
 from guard.engine.monitor import PerformanceMonitor
 from guard.engine.rules import CONTAINER_CLASSES, RULES, VIEW_CLASSES, context_score
-from guard.engine.semantic import SemanticAnalyzer, default_analyzer
+from guard.engine.semantic import SemanticAnalyzer, SemanticVerdict, default_analyzer
 from guard.errors import PatternError
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,20 @@ PROSE_DISCOUNT = 0.55
 the rule matched the value as sent and scores below :data:`CONCLUSIVE_SCORE`: one such hit alone
 stays below :data:`THREAT_SCORE`; two of them on separate snippets, or one with the model, still
 reach it."""
+
+MODEL_DOUBT = 0.05
+"""When the rules are not conclusive and the model, reading the value, puts P(attack) below
+this, the model doubts the rules: each built-in hit then counts for :data:`DOUBT_DISCOUNT` of its
+score. A command quoted in documentation (``sed -n '1p ; $p' file``) trips one shell rule, yet
+reads, feature by feature, as the prose and paths around it; a real injection that trips a
+rule rarely leaves the model that sure of the opposite."""
+
+DOUBT_DISCOUNT = 0.55
+
+DOUBTABLE_CLASSES = frozenset({"cmdi", "path_traversal", "sqli"})
+
+DOUBT_CONTEXT = 24
+"""Characters either side of a hit that the model rereads before it may doubt the hit."""
 
 PROSE_MODEL_SCORE = 0.9
 """In prose, the model alone (no rule hit) flags a value only from this probability up."""
@@ -115,9 +129,14 @@ _PROSE_QUESTION = re.compile(
 # quoting a query is full of; it counts as neither a word nor a non-word.
 _PROSE_CAPITALS = re.compile(r"(?<!\S)[(\"'`]?[A-Z]{2,}[)\"'`.,:;?!]?(?!\S)")
 # A value that opens by ending the syntax it was put into (a command separator, a closing quote
-# or bracket, a filter's ``*)``) is an injection's breakout whatever follows: prose does not
-# start that way, so sentences padded onto an attack must not make it read as prose.
-_BREAKOUT_OPENING = re.compile(r"\s*(?:[;|&')\]]|\*\)|\$\()")
+# or bracket, a filter's ``*)``), right away or after its first token (``x; id``, ``a.pdf&&``;
+# not a bracket there, which also closes a list number: ``1) Install``),
+# is an injection's breakout whatever follows: prose does not start that way, so sentences padded
+# onto an attack must not make it read as prose. A quote only counts before a blank, not inside
+# a word (``It's``).
+_BREAKOUT_OPENING = re.compile(
+    r"\s*(?:[)\]]|[^\s;|&')\]]*(?:[;|&]|'(?=\s|$)|\*\)|\$\())"
+)
 
 
 @dataclass(frozen=True)
@@ -636,14 +655,18 @@ class DetectionEngine:
         if patterns.backtracking:
             timeouts, custom_hits = self._run_backtracking(patterns, views, config)
             hits.update(custom_hits)
-        model = None
+        verdict = None
         if semantic and _rules_score(hits, context) < CONCLUSIVE_SCORE:
-            model = self._semantic(canonical, config)
+            verdict = self._model_verdict(canonical)
+        model = _model_threat(verdict, canonical, config)
         if not hits and model is None:
             return None
 
         prose = _reads_as_prose(text)
-        score, threats, signals = _score(hits, model, timeouts, context, text if prose else None)
+        doubted = (verdict is not None and verdict.probability < MODEL_DOUBT
+                   and self._doubts_every_hit(hits, canonical))
+        score, threats, signals = _score(hits, model, timeouts, context, text if prose else None,
+                                         doubted)
         is_threat = score >= THREAT_SCORE or any(t["type"] == "semantic" for t in threats)
         if is_threat:
             signals = []
@@ -742,6 +765,31 @@ class DetectionEngine:
         return timeouts, hits
 
     def _semantic(self, canonical: str, config: SecurityConfig) -> dict[str, Any] | None:
+        return _model_threat(self._model_verdict(canonical), canonical, config)
+
+    def _doubts_every_hit(
+        self, hits: dict[str, tuple[PatternEntry, str]], canonical: str
+    ) -> bool:
+        """Whether the model also reads the neighbourhood of each doubtable hit as benign.
+
+        Over a whole value, ordinary words padded around a payload dilute its features; read
+        close to the match, a real payload is not diluted, and a quoted command still reads as
+        the documentation around it."""
+        analyzer = self.analyzer
+        for entry, fragment in hits.values():
+            if entry.attack_class not in DOUBTABLE_CLASSES or entry.user_added:
+                continue
+            at = canonical.find(fragment)
+            if at < 0:
+                return False
+            window = canonical[max(0, at - DOUBT_CONTEXT) : at + len(fragment) + DOUBT_CONTEXT]
+            if analyzer.analyze(window).probability >= MODEL_DOUBT:
+                return False
+        return True
+
+    def _model_verdict(self, canonical: str) -> SemanticVerdict | None:
+        """The model's verdict, or None where it has nothing to read (too short, or no
+        character of any attack)."""
         analyzer = self.analyzer
         if len(canonical.strip()) < SEMANTIC_MIN_LENGTH:
             return None
@@ -750,17 +798,8 @@ class DetectionEngine:
         started = time.perf_counter()
         verdict = analyzer.analyze(canonical)
         self.monitor.record_sampled("__semantic__", time.perf_counter() - started)
-        if verdict.attack_type == "benign":
-            return None
-        return {
-            "type": "semantic",
-            "attack_type": verdict.attack_type,
-            "class": verdict.attack_type,
-            "probability": verdict.probability,
-            "score": verdict.probability,
-            "fragment": canonical[:FRAGMENT_LIMIT],
-            "above_threshold": verdict.probability >= config.detection_semantic_threshold,
-        }
+        return verdict
+
 
     def _indicators(self, text: str, patterns: _PatternSet) -> Iterable[int]:
         byte_offsets = sorted(
@@ -786,6 +825,22 @@ class DetectionEngine:
             "semantic_analyzer": self.analyzer.loaded,
             "performance_monitor": self.monitor is not None,
         }
+
+
+def _model_threat(
+    verdict: SemanticVerdict | None, canonical: str, config: SecurityConfig
+) -> dict[str, Any] | None:
+    if verdict is None or verdict.attack_type == "benign":
+        return None
+    return {
+        "type": "semantic",
+        "attack_type": verdict.attack_type,
+        "class": verdict.attack_type,
+        "probability": verdict.probability,
+        "score": verdict.probability,
+        "fragment": canonical[:FRAGMENT_LIMIT],
+        "above_threshold": verdict.probability >= config.detection_semantic_threshold,
+    }
 
 
 def _rules_score(hits: dict[str, tuple[PatternEntry, str]], context: str) -> float:
@@ -899,6 +954,7 @@ def _score(
     timeouts: list[str],
     context: str,
     prose: str | None = None,
+    doubted: bool = False,
 ) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
     """Combined score, threats and signals. ``prose`` is the value as sent when it reads as
     prose: a built-in hit below :data:`CONCLUSIVE_SCORE` found in it as sent (no decoding was
@@ -911,6 +967,8 @@ def _score(
     typed = prose.translate(_PROSE_QUOTES) if prose is not None else None
     for entry, fragment in hits.values():
         score = entry.score_in(context)
+        if doubted and not entry.user_added and entry.attack_class in DOUBTABLE_CLASSES:
+            score *= DOUBT_DISCOUNT
         if (
             typed is not None
             and not entry.user_added
