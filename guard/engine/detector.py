@@ -130,12 +130,13 @@ _PROSE_QUESTION = re.compile(
 _PROSE_CAPITALS = re.compile(r"(?<!\S)[(\"'`]?[A-Z]{2,}[)\"'`.,:;?!]?(?!\S)")
 # A value that opens by ending the syntax it was put into (a command separator, a closing quote
 # or bracket, a filter's ``*)``), right away or after its first token (``x; id``, ``a.pdf&&``;
-# not a bracket there, which also closes a list number: ``1) Install``),
+# not a bracket there, which also closes a list number: ``1) Install``; a line break after a
+# bare token, as in ``x%0aid``, but not after a greeting such as ``Hi,``),
 # is an injection's breakout whatever follows: prose does not start that way, so sentences padded
 # onto an attack must not make it read as prose. A quote only counts before a blank, not inside
 # a word (``It's``).
 _BREAKOUT_OPENING = re.compile(
-    r"\s*(?:[)\]]|[^\s;|&')\]]*(?:[;|&]|'(?=\s|$)|\*\)|\$\())"
+    r"\s*(?:[)\]]|[^\s;|&')\]]*(?:[;|&]|(?<![\s,.!?:])\r?\n|'(?=\s|$)|\*\)|\$\())"
 )
 
 
