@@ -462,6 +462,10 @@ def worker(ctx: click.Context) -> None:
     run_worker(list(ctx.args))
 
 
+_DISCOUNTS = {"prose": "prose", "model_doubt": "model doubt"}
+"""How ``guard explain`` names the discounts a rule's score went through."""
+
+
 @main.command()
 @click.argument("value")
 @click.option("--context", default="query", show_default=True, help="Part the value came from.")
@@ -478,10 +482,11 @@ def explain(value: str, context: str, as_json: bool) -> None:
     report: dict[str, Any] = {
         "steps": [{"step": name, "output": out} for name, out in normalize.trace(value)],
         "rules": [{"id": t["pattern_id"], "class": t["class"], "score": t["score"],
-                   "fragment": t["fragment"]}
+                   "fragment": t["fragment"], "discounts": t["discounts"]}
                   for t in result["threats"] if t["type"] == "regex"]
-        + [{"id": s["pattern_id"], "class": s["class"], "score": s["score"], "fragment": ""}
-           for s in result["signals"]],
+        + [{"id": s["pattern_id"], "class": s["class"], "score": s["score"], "fragment": "",
+            "discounts": s["discounts"]}
+           for s in result["signals"] if s["pattern_id"] != "semantic"],
         "model": None if verdict is None else {
             "attack_type": verdict.attack_type, "probability": verdict.probability,
             "threshold": engine.config.detection_semantic_threshold,
@@ -498,8 +503,12 @@ def explain(value: str, context: str, as_json: bool) -> None:
         click.echo(f"  {step['step']:12} {safe(step['output'], 100)}")
     click.echo("Rules:" if report["rules"] else "Rules: none fired")
     for rule in report["rules"]:
+        discounted = "".join(f" ×{_DISCOUNTS[d]}" for d in rule["discounts"])
         click.echo(f"  {rule['id']:30} {rule['class']:15} {rule['score']:.2f}  "
-                   f"{safe(rule['fragment'], 50)}")
+                   f"{safe(rule['fragment'], 50)}{discounted}")
+    if any(rule["discounts"] for rule in report["rules"]):
+        click.echo("  (×prose: the value reads as prose quoting this; ×model doubt: the model "
+                   "reads the value and the text around the hit as benign)")
     model = report["model"]
     if model is not None:
         click.echo(f"Model: {model['attack_type']} p={model['probability']:.4f} "

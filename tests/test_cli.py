@@ -92,6 +92,22 @@ def test_explain_shows_steps_rules_model_and_verdict() -> None:
     assert "Verdict: clean" in clean.output
 
 
+@pytest.mark.parametrize(
+    ("value", "discount"),
+    [
+        ("sed -n 5,10p notes.txt", "model_doubt"),
+        ("Is `WHERE 1=1` in a dynamic query builder bad practice, or just a convenience?", "prose"),
+    ],
+)
+def test_explain_names_the_discount_that_cleared_a_rule_hit(value: str, discount: str) -> None:
+    """An operator reading a verdict sees why a rule that fired did not make it a threat."""
+    report = json.loads(CliRunner().invoke(main, ["explain", "--json", value]).output)
+    assert not report["verdict"]["is_threat"]
+    assert [rule["discounts"] for rule in report["rules"]] == [[discount]]
+    text = CliRunner().invoke(main, ["explain", value]).output
+    assert ("×model doubt" if discount == "model_doubt" else "×prose") in text
+
+
 def test_bans_and_incidents_commands(redis_url: str, key_prefix: str) -> None:
     from guard.events import DetectionEvent
     from guard.store import create_store

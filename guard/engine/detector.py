@@ -961,15 +961,19 @@ def _score(
     prose: a built-in hit below :data:`CONCLUSIVE_SCORE` found in it as sent (no decoding was
     needed to reach it but the folding of typographic quotes) then counts for less, hits whose
     fragments overlap there count once (one quoted snippet read by several rules, such as
-    ``SELECT … WHERE 1=1``), and the model alone needs :data:`PROSE_MODEL_SCORE`."""
+    ``SELECT … WHERE 1=1``), and the model alone needs :data:`PROSE_MODEL_SCORE`. With
+    ``doubted`` (see :data:`MODEL_DOUBT`) a doubtable hit counts for :data:`DOUBT_DISCOUNT`.
+    Each rule's entry names the discounts applied to its score (``prose``, ``model_doubt``)."""
     remaining = 1.0
     threats: list[dict[str, Any]] = []
     quoted: list[tuple[int, int, float]] = []
     typed = prose.translate(_PROSE_QUOTES) if prose is not None else None
     for entry, fragment in hits.values():
         score = entry.score_in(context)
+        discounts: list[str] = []
         if doubted and not entry.user_added and entry.attack_class in DOUBTABLE_CLASSES:
             score *= DOUBT_DISCOUNT
+            discounts.append("model_doubt")
         if (
             typed is not None
             and not entry.user_added
@@ -977,6 +981,7 @@ def _score(
             and fragment in typed
         ):
             score *= PROSE_DISCOUNT
+            discounts.append("prose")
             at = typed.find(fragment)
             quoted.append((at, at + len(fragment), score))
         else:
@@ -992,6 +997,7 @@ def _score(
                 "score": score,
                 "fragment": fragment[:FRAGMENT_LIMIT],
                 "timed_out": entry.regex in timeouts,
+                "discounts": discounts,
             }
         )
     end, best = -1, 0.0
@@ -1010,7 +1016,8 @@ def _score(
         threats.append(semantic)
     score = 1.0 - remaining
     signals = [
-        {"pattern_id": t.get("pattern_id", "semantic"), "class": t["class"], "score": t["score"]}
+        {"pattern_id": t.get("pattern_id", "semantic"), "class": t["class"], "score": t["score"],
+         "discounts": t.get("discounts", [])}
         for t in threats
     ]
     threats.sort(key=lambda t: t["score"], reverse=True)
