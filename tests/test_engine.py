@@ -299,6 +299,24 @@ def test_a_command_injected_after_a_value_survives_padding(
     assert engine.detect(prefix + separator + command + end + PADDING)["is_threat"]
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '<a href="javascript:alert(1)">x</a>',
+        "1) where 1100=1100 and sleep(5)--",
+        "${7*7}",
+        "#{7*7}",
+        "<%= 7*7 %>",
+    ],
+)
+def test_a_sentence_after_a_payload_does_not_discount_it(
+    engine: DetectionEngine, payload: str
+) -> None:
+    """A sentence after a payload makes the value read as prose; read close up, the payload is
+    still one (the model on the text around the hit), so its rules keep their full score."""
+    assert engine.detect(payload + PADDING)["is_threat"]
+
+
 def test_a_greeting_line_keeps_a_message_prose() -> None:
     """A line break after the first token is a breakout only after a bare token: a message that
     opens with a greeting line still reads as the prose it is."""

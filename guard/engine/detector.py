@@ -88,7 +88,12 @@ DOUBT_DISCOUNT = 0.55
 DOUBTABLE_CLASSES = frozenset({"cmdi", "path_traversal", "sqli"})
 
 DOUBT_CONTEXT = 24
-"""Characters either side of a hit that the model rereads before it may doubt the hit."""
+"""Characters either side of a hit that the model rereads, before it may doubt the hit or
+before a hit in prose is discounted."""
+
+PROSE_PAYLOAD = 0.8
+"""The model's probability, on the text around a rule hit in prose, from which the hit is a
+payload the prose carries rather than a snippet it quotes (no prose discount)."""
 
 PROSE_MODEL_SCORE = 0.9
 """In prose, the model alone (no rule hit) flags a value only from this probability up."""
@@ -666,8 +671,9 @@ class DetectionEngine:
         prose = _reads_as_prose(text)
         doubted = (verdict is not None and verdict.probability < MODEL_DOUBT
                    and self._doubts_every_hit(hits, canonical))
+        payloads = self._payloads_in_prose(hits, text) if prose and hits else frozenset()
         score, threats, signals = _score(hits, model, timeouts, context, text if prose else None,
-                                         doubted)
+                                         doubted, payloads)
         is_threat = score >= THREAT_SCORE or any(t["type"] == "semantic" for t in threats)
         if is_threat:
             signals = []
@@ -780,13 +786,39 @@ class DetectionEngine:
         for entry, fragment in hits.values():
             if entry.attack_class not in DOUBTABLE_CLASSES or entry.user_added:
                 continue
-            at = canonical.find(fragment)
-            if at < 0:
-                return False
-            window = canonical[max(0, at - DOUBT_CONTEXT) : at + len(fragment) + DOUBT_CONTEXT]
-            if analyzer.analyze(window).probability >= MODEL_DOUBT:
+            window = _around(canonical, fragment)
+            if window is None or analyzer.analyze(window).probability >= MODEL_DOUBT:
                 return False
         return True
+
+    def _payloads_in_prose(
+        self, hits: dict[str, tuple[PatternEntry, str]], text: str
+    ) -> frozenset[str]:
+        """The hits the model, reading only their neighbourhood, takes for an attack.
+
+        A sentence added to a payload makes the value read as prose, but it does not make the
+        payload any less of one: read close up, ``<img src=x onerror=…>`` is still markup that
+        runs code, while a snippet a sentence quotes (``WHERE 1=1``) reads as the sentence. Such
+        hits keep their full score in prose."""
+        analyzer = self.analyzer
+        if not analyzer.loaded:
+            return frozenset()
+        found: set[str] = set()
+        verdicts: dict[str, bool] = {}
+        for entry_id, (entry, fragment) in hits.items():
+            if entry.user_added or not fragment:
+                continue
+            attack = verdicts.get(fragment)
+            if attack is None:
+                window = _around(text, fragment)
+                if window is None:
+                    continue
+                attack = verdicts[fragment] = (
+                    analyzer.analyze(normalize.normalize(window)).probability >= PROSE_PAYLOAD
+                )
+            if attack:
+                found.add(entry_id)
+        return frozenset(found)
 
     def _model_verdict(self, canonical: str) -> SemanticVerdict | None:
         """The model's verdict, or None where it has nothing to read (too short, or no
@@ -875,6 +907,15 @@ def _reads_as_prose(text: str) -> bool:
     )
 
 
+def _around(text: str, fragment: str) -> str | None:
+    """``fragment`` with :data:`DOUBT_CONTEXT` characters of ``text`` either side, where the
+    model rereads a rule hit; None when ``text`` does not hold it."""
+    at = text.find(fragment)
+    if at < 0:
+        return None
+    return text[max(0, at - DOUBT_CONTEXT) : at + len(fragment) + DOUBT_CONTEXT]
+
+
 def _window_before(view: str, end: int) -> str:
     """Up to 64 characters of ``view`` ending where a match ended (``end`` is a byte offset)."""
     data = view.encode("utf-8", "surrogatepass")
@@ -956,6 +997,7 @@ def _score(
     context: str,
     prose: str | None = None,
     doubted: bool = False,
+    payloads: frozenset[str] = frozenset(),
 ) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
     """Combined score, threats and signals. ``prose`` is the value as sent when it reads as
     prose: a built-in hit below :data:`CONCLUSIVE_SCORE` found in it as sent (no decoding was
@@ -978,6 +1020,7 @@ def _score(
             typed is not None
             and not entry.user_added
             and score < CONCLUSIVE_SCORE
+            and entry.id not in payloads
             and fragment in typed
         ):
             score *= PROSE_DISCOUNT
