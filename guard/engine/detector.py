@@ -671,10 +671,16 @@ class DetectionEngine:
         prose = _reads_as_prose(text)
         doubted = (verdict is not None and verdict.probability < MODEL_DOUBT
                    and self._doubts_every_hit(hits, canonical))
-        payloads = self._payloads_in_prose(hits, text) if prose and hits else frozenset()
-        score, threats, signals = _score(hits, model, timeouts, context, text if prose else None,
-                                         doubted, payloads)
+        quoting = text if prose else None
+        score, threats, signals = _score(hits, model, timeouts, context, quoting, doubted)
         is_threat = score >= THREAT_SCORE or any(t["type"] == "semantic" for t in threats)
+        if not is_threat and prose and hits:
+            # Only a verdict the prose discount turned needs the closer reading.
+            payloads = self._payloads_in_prose(hits, text, context)
+            if payloads:
+                score, threats, signals = _score(hits, model, timeouts, context, quoting,
+                                                 doubted, payloads)
+                is_threat = score >= THREAT_SCORE
         if is_threat:
             signals = []
         else:
@@ -792,32 +798,41 @@ class DetectionEngine:
         return True
 
     def _payloads_in_prose(
-        self, hits: dict[str, tuple[PatternEntry, str]], text: str
+        self, hits: dict[str, tuple[PatternEntry, str]], text: str, context: str
     ) -> frozenset[str]:
-        """The hits the model, reading only their neighbourhood, takes for an attack.
+        """The hits the prose discount would apply to that the model, reading only their
+        neighbourhood, takes for an attack.
 
         A sentence added to a payload makes the value read as prose, but it does not make the
         payload any less of one: read close up, ``<img src=x onerror=…>`` is still markup that
         runs code, while a snippet a sentence quotes (``WHERE 1=1``) reads as the sentence. Such
-        hits keep their full score in prose."""
+        hits keep their full score in prose. Hits whose neighbourhoods overlap (several rules on
+        one snippet) are read together, once."""
         analyzer = self.analyzer
         if not analyzer.loaded:
             return frozenset()
-        found: set[str] = set()
-        verdicts: dict[str, bool] = {}
+        typed = text.translate(_PROSE_QUOTES)
+        spans: list[tuple[int, int, str]] = []
         for entry_id, (entry, fragment) in hits.items():
-            if entry.user_added or not fragment:
+            if entry.user_added or not fragment or entry.score_in(context) >= CONCLUSIVE_SCORE:
                 continue
-            attack = verdicts.get(fragment)
-            if attack is None:
-                window = _around(text, fragment)
-                if window is None:
-                    continue
-                attack = verdicts[fragment] = (
-                    analyzer.analyze(normalize.normalize(window)).probability >= PROSE_PAYLOAD
-                )
-            if attack:
-                found.add(entry_id)
+            at = typed.find(fragment)
+            if at >= 0:
+                spans.append((max(0, at - DOUBT_CONTEXT), at + len(fragment) + DOUBT_CONTEXT,
+                              entry_id))
+        found: set[str] = set()
+        group: list[str] = []
+        start = end = 0
+        for span_start, span_end, entry_id in [*sorted(spans), (len(text) + 1, 0, "")]:
+            if group and span_start > end:
+                window = normalize.normalize(text[start:end])
+                if analyzer.analyze(window).probability >= PROSE_PAYLOAD:
+                    found.update(group)
+                group = []
+            if not group:
+                start, end = span_start, span_end
+            group.append(entry_id)
+            end = max(end, span_end)
         return frozenset(found)
 
     def _model_verdict(self, canonical: str) -> SemanticVerdict | None:
@@ -1052,11 +1067,11 @@ def _score(
     remaining *= 1.0 - best
     if (
         semantic is not None
-        and semantic.pop("above_threshold")
+        and semantic["above_threshold"]
         and (prose is None or hits or semantic["probability"] >= PROSE_MODEL_SCORE)
     ):
         remaining *= 1.0 - semantic["probability"]
-        threats.append(semantic)
+        threats.append({k: v for k, v in semantic.items() if k != "above_threshold"})
     score = 1.0 - remaining
     signals = [
         {"pattern_id": t.get("pattern_id", "semantic"), "class": t["class"], "score": t["score"],
