@@ -47,14 +47,20 @@ def test_worker_killed_mid_analysis(
     report: Callable[..., None],
 ) -> None:
     cluster = _cluster(cluster_factory, redis_url, key_prefix)
-    victim = cluster.start("w1", GUARD_TEST_TASK_DELAY="0.05")
+    victim = cluster.start("w1", GUARD_TEST_TASK_DELAY="0.5")
     cluster.start("w2", GUARD_TEST_TASK_DELAY="0.05")
     events = attacks(CLIENTS * PER_CLIENT, CLIENTS)
     cluster.send(events)
-    eventually(lambda: cluster.processed() >= 40)
+
+    def in_flight() -> set[str]:
+        return task_ids(cluster.log("w1"), "received") - task_ids(cluster.log("w1"), "succeeded")
+
+    # Killed while it holds a task: on a slow host the other worker alone could process the
+    # first events before this one has taken any, and its tasks last long enough to be hit.
+    eventually(lambda: cluster.processed() >= 40 and bool(in_flight()))
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=10)
-    cut_short = task_ids(cluster.log("w1"), "received") - task_ids(cluster.log("w1"), "succeeded")
+    cut_short = in_flight()
     eventually(lambda: cluster.processed() == len(events))
     eventually(lambda: cut_short <= task_ids(cluster.log("w2"), "succeeded"), timeout=30)
     strikes = strike_totals(cluster.store, CLIENTS)
