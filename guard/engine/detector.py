@@ -674,9 +674,10 @@ class DetectionEngine:
         quoting = text if prose else None
         score, threats, signals = _score(hits, model, timeouts, context, quoting, doubted)
         is_threat = score >= THREAT_SCORE or any(t["type"] == "semantic" for t in threats)
-        if not is_threat and prose and hits:
+        quoted = [t["pattern_id"] for t in threats if "prose" in t.get("discounts", ())]
+        if not is_threat and quoted:
             # Only a verdict the prose discount turned needs the closer reading.
-            payloads = self._payloads_in_prose(hits, text, context)
+            payloads = self._payloads_in_prose(hits, quoted, text)
             if payloads:
                 score, threats, signals = _score(hits, model, timeouts, context, quoting,
                                                  doubted, payloads)
@@ -798,10 +799,10 @@ class DetectionEngine:
         return True
 
     def _payloads_in_prose(
-        self, hits: dict[str, tuple[PatternEntry, str]], text: str, context: str
+        self, hits: dict[str, tuple[PatternEntry, str]], quoted: list[str], text: str
     ) -> frozenset[str]:
-        """The hits the prose discount would apply to that the model, reading only their
-        neighbourhood, takes for an attack.
+        """Of the ``quoted`` hits (those :func:`_score` gave the prose discount), the ones the
+        model, reading only their neighbourhood, takes for an attack.
 
         A sentence added to a payload makes the value read as prose, but it does not make the
         payload any less of one: read close up, ``<img src=x onerror=…>`` is still markup that
@@ -813,13 +814,11 @@ class DetectionEngine:
             return frozenset()
         typed = text.translate(_PROSE_QUOTES)
         spans: list[tuple[int, int, str]] = []
-        for entry_id, (entry, fragment) in hits.items():
-            if entry.user_added or not fragment or entry.score_in(context) >= CONCLUSIVE_SCORE:
-                continue
+        for entry_id in quoted:
+            fragment = hits[entry_id][1]
             at = typed.find(fragment)
-            if at >= 0:
-                spans.append((max(0, at - DOUBT_CONTEXT), at + len(fragment) + DOUBT_CONTEXT,
-                              entry_id))
+            spans.append((max(0, at - DOUBT_CONTEXT), at + len(fragment) + DOUBT_CONTEXT,
+                          entry_id))
         found: set[str] = set()
         group: list[str] = []
         start = end = 0
@@ -847,7 +846,6 @@ class DetectionEngine:
         verdict = analyzer.analyze(canonical)
         self.monitor.record_sampled("__semantic__", time.perf_counter() - started)
         return verdict
-
 
     def _indicators(self, text: str, patterns: _PatternSet) -> Iterable[int]:
         byte_offsets = sorted(
