@@ -543,12 +543,14 @@ class DetectionEngine:
         # a body repeats its keys and often its values.
         distinct = dict.fromkeys(text.split("\n")[1::2])
         lines = memo.lines.unseen(distinct)
+        scanned: tuple[str, str] | None = None
         if lines:
             text = "\n".join(lines)
             hit, present = _raw_match(patterns, text)
             if hit:
                 return False
             canonical, named = normalize.named_views(text, present)
+            scanned = text, canonical
             canonical_lines = lines if canonical is text else canonical.split("\n")
             # A view's line that equals the line it was derived from has been scanned already,
             # by every database (which includes the view's own), so only changed lines need a
@@ -572,7 +574,13 @@ class DetectionEngine:
             return True
         cleared = [string for string in strings if rememberable(string, limit)]
         joined = "\n".join(strings)
-        canonical = normalize.normalize(joined)
+        if scanned is not None and joined == scanned[0]:
+            # The same strings as the lines just scanned (the usual case: both memories miss
+            # on the new strings): their canonical view is known, and finding it again would
+            # cost another pass over them for the triggers.
+            joined, canonical = scanned
+        else:
+            canonical = normalize.normalize(joined)
         if canonical is joined:
             # No decoder touched any string: the gate can pick the lines in one pass.
             strings = [strings[i] for i in self.analyzer.lines_worth_analyzing(joined)]
