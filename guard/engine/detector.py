@@ -116,11 +116,17 @@ _ENCODED_RUN_LIMIT = 32
 # A word token: letters, lowercase after the first, maybe an apostrophe suffix and one bracket,
 # quote or sentence mark either side. Used only on values that already have evidence.
 # A function word of English sentences that query and shell syntax do not use.
-_PROSE_FUNCTION_WORD = re.compile(
-    r"\b(?:[Tt]he|[Aa]n?|[Ii]s|[Aa]re|[Ww]as|[Tt]o|of|[Ii]ts?|[Tt]his|[Tt]hat|[Yy]ou|[Ww]e|[Yy]our"
-    r"|[Oo]ur|be|[Dd]oes|[Dd]o|[Ss]hould|[Cc]an|[Ww]ill|[Ww]ould|[Hh]ow|[Ww]hat|[Ww]hy|[Bb]ut"
-    r"|[Oo]nly|[Mm]y|I|[Tt]here|[Tt]hey)\b"
-)
+_PROSE_FUNCTION_WORDS = frozenset(
+    variant
+    for word in ("the a an is are was to its it this that you we your our does do should can"
+                 " will would how what why but only my there they").split()
+    for variant in (word, word.capitalize())
+) | {"of", "be", "I"}
+"""English function words, lower case or capitalised (``of``, ``be`` and ``I`` only as written):
+one of them as a whole word marks a sentence. Looked up among the value's words (runs of
+word characters, exactly the words ``\\b`` delimits), which is several times cheaper than an
+alternation of them searched at every position."""
+_WORD_RUN = re.compile(r"\w+")
 _PROSE_WORD = re.compile(r"(?<!\S)[(\"'`]?[A-Za-z][a-z]*(?:'[a-z]+)?[)\"'`.,:;?!]?(?!\S)")
 # Typographic quotes as the normalised views spell them: a fragment that matched only after this
 # folding was still typed as prose types it, not as a shell or query quotes it.
@@ -924,7 +930,7 @@ def _reads_as_prose(text: str) -> bool:
     return (
         words >= PROSE_MIN_WORDS
         and words >= PROSE_WORD_SHARE * tokens
-        and _PROSE_FUNCTION_WORD.search(text) is not None
+        and not _PROSE_FUNCTION_WORDS.isdisjoint(_WORD_RUN.findall(text))
     )
 
 
