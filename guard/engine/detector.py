@@ -118,8 +118,11 @@ _ENCODED_RUN_LIMIT = 32
 # A function word of English sentences that query and shell syntax do not use.
 _PROSE_FUNCTION_WORDS = frozenset(
     variant
-    for word in ("the a an is are was to its it this that you we your our does do should can"
-                 " will would how what why but only my there they").split()
+    for word in (
+        "the", "a", "an", "is", "are", "was", "to", "its", "it", "this", "that", "you", "we",
+        "your", "our", "does", "do", "should", "can", "will", "would", "how", "what", "why",
+        "but", "only", "my", "there", "they",
+    )
     for variant in (word, word.capitalize())
 ) | {"of", "be", "I"}
 """English function words, lower case or capitalised (``of``, ``be`` and ``I`` only as written):
