@@ -312,6 +312,15 @@ def test_a_keyword_split_by_a_comment_is_caught() -> None:
         ("{{7*7}}", "{{7*7}}"),
         ("echo $HOME", "echo $HOME"),
         ("a  'b'", "a b"),
+        ("$'\\x63\\x61\\x74' /etc/passwd", "cat /etc/passwd"),
+        ("$'\\167\\150\\157\\141\\155\\151'", "whoami"),
+        ("$'\\u0069d'", "id"),
+        ("echo $'a\\tb'", "echo a\tb"),
+        ("$'\\x27'", ""),
+        ("${PATH:0:1}bin${HOME:0:1}sh", "/bin/sh"),
+        ("${PATH::1}etc", "/etc"),
+        ("${PA''TH:0:1}", "/"),
+        ("${USER:0:1}", "${USER:0:1}"),
     ],
 )
 def test_shell_unquote(raw: str, expected: str) -> None:

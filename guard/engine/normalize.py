@@ -707,11 +707,44 @@ def shell_unquote(text: str) -> str:
     """
     if not _SHELL_CHARS.search(text) and not ("{" in text and _BRACE_LIST.search(text)):
         return text
-    words = _BRACE_LIST.sub(lambda match: match.group(1).replace(",", " "), text)
+    words = _ANSI_C_QUOTED.sub(_ansi_c_decode, text) if "$'" in text else text
+    words = _BRACE_LIST.sub(lambda match: match.group(1).replace(",", " "), words)
     words = words.translate(_SHELL_QUOTES)
     if "$" in words:
         words = _expand_parameters(words)
+        if "${" in words:
+            # After the quotes and empty parameters are gone, which could otherwise spell a new
+            # one for a second reading to find.
+            words = _ROOT_SUBSTRING.sub("/", words)
     return _SPACE_RUN.sub(" ", words)
+
+
+# $'...' (bash, ksh, zsh): the quoted text with C escapes decoded, so $'\x63\x61\x74' is cat.
+_ANSI_C_QUOTED = re.compile(r"\$'((?:[^'\\]|\\.)*)'", re.DOTALL)
+_ANSI_C_ESCAPE = re.compile(
+    r"\\(?:x([0-9a-fA-F]{1,2})|u([0-9a-fA-F]{1,4})|U([0-9a-fA-F]{1,8})|([0-7]{1,3})|c(.)|(.))",
+    re.DOTALL,
+)
+_ANSI_C_LETTERS = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b",
+                   "E": "\x1b", "f": "\f", "v": "\v"}
+# ${PATH:0:1} and its like: the first character of a variable that always holds an absolute
+# path, which is how a payload spells "/" without writing one.
+_ROOT_SUBSTRING = re.compile(r"\$\{(?:PATH|HOME|PWD|OLDPWD|SHELL)::?0?:1\}")
+
+
+def _ansi_c_decode(match: re.Match[str]) -> str:
+    return _ANSI_C_ESCAPE.sub(_ansi_c_char, match.group(1))
+
+
+def _ansi_c_char(match: re.Match[str]) -> str:
+    hex_byte, short, long, octal, control, other = match.groups()
+    number = hex_byte or short or long
+    if number is not None or octal is not None:
+        code = int(number, 16) if number is not None else int(octal, 8) & 0xFF
+        return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
+    if control is not None:
+        return chr(ord(control) & 0x1F)
+    return _ANSI_C_LETTERS.get(other, other)
 
 
 def _expand_parameters(text: str) -> str:

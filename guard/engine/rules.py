@@ -285,6 +285,14 @@ RULES: tuple[Rule, ...] = (
          r"|\bcmd(?:\.exe)?\s*/[ck]\b|\bpowershell(?:\.exe)?\s+-|\b(?:nc|ncat|netcat)\s+"
          r"(?:-\w+\s+)*-e\s|/dev/(?:tcp|udp)/|\bmkfifo\s+/|\b(?:bash|sh)\s+-[ci]\b",
          0.9, "shell binary or reverse shell", confirm="shell_path_runs"),
+    # A program named by a wildcard path (/???/??t, /b?n/c?t /e??/p?ss??): the shell expands it
+    # to the real binary, and the name no longer matches any command word. A first directory
+    # of at most seven characters spelled with "?" is a glob, not a URL path or a sentence.
+    # Scored to stand alone even when the model reads the value as benign: the wildcard
+    # spelling exists to look like nothing, and the model has no word to go on.
+    Rule("cmdi-glob-path", "cmdi",
+         r"(?:^|[\s;|&`'\"(=<>])/\w{0,3}\?[\w?]{0,3}/(?:[\w?*.-]{1,16}/){0,3}[\w.-]{0,12}[?*]",
+         0.92, "program named by a wildcard path"),
     Rule("cmdi-shellshock", "cmdi", r"\(\s*\)\s*\{\s*[^}]{0,20};?\s*\}\s*;", 0.95, "Shellshock"),
     Rule("cmdi-code-exec", "cmdi",
          r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function"
