@@ -321,6 +321,8 @@ def test_a_keyword_split_by_a_comment_is_caught() -> None:
         ("${PATH::1}etc", "/etc"),
         ("${PA''TH:0:1}", "/"),
         ("${USER:0:1}", "${USER:0:1}"),
+        ("cat${IFS%??}/etc/passwd", "cat /etc/passwd"),
+        ("cat${IFS:0:1}x", "cat x"),
     ],
 )
 def test_shell_unquote(raw: str, expected: str) -> None:

@@ -715,7 +715,7 @@ def shell_unquote(text: str) -> str:
         if "${" in words:
             # After the quotes and empty parameters are gone, which could otherwise spell a new
             # one for a second reading to find.
-            words = _ROOT_SUBSTRING.sub("/", words)
+            words = _SPELLED_EXPANSION.sub(_spelled, words)
     return _SPACE_RUN.sub(" ", words)
 
 
@@ -727,9 +727,14 @@ _ANSI_C_ESCAPE = re.compile(
 )
 _ANSI_C_LETTERS = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b",
                    "E": "\x1b", "f": "\f", "v": "\v"}
-# ${PATH:0:1} and its like: the first character of a variable that always holds an absolute
-# path, which is how a payload spells "/" without writing one.
-_ROOT_SUBSTRING = re.compile(r"\$\{(?:PATH|HOME|PWD|OLDPWD|SHELL)::?0?:1\}")
+# ${PATH:0:1} and its like, the first character of a variable that always holds an absolute
+# path, are how a payload spells "/" without writing one; ${IFS%??}, ${IFS:0:1} and other
+# operations on IFS still expand to blanks (plain $IFS and ${IFS} are _expand_parameters').
+_SPELLED_EXPANSION = re.compile(r"\$\{(?:(IFS)[^}]{0,8}|(?:PATH|HOME|PWD|OLDPWD|SHELL)::?0?:1)\}")
+
+
+def _spelled(match: re.Match[str]) -> str:
+    return " " if match.group(1) else "/"
 
 
 def _ansi_c_decode(match: re.Match[str]) -> str:

@@ -271,7 +271,7 @@ RULES: tuple[Rule, ...] = (
     # ----------------------------------------------------------------- command injection
     Rule("cmdi-separator-command", "cmdi",
          r"(?:[;&|`\n\r]|\\n|\$\(|\|\||&&)\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS
-         + r"(?:\.exe)?(?:\s*$|\s*[|;&`)>#\r\n]|\s+[-/$%.~\d\"'\\*]|\s+[a-z]:|[\\/])",
+         + r"(?:\.exe)?(?:\s*$|\s*[|;&`)<>#\r\n]|\s+[-/$%.~\d\"'\\*]|\s+[a-z]:|[\\/])",
          0.85, "shell separator before a command", confirm="unix_backtick"),
     Rule("cmdi-command-substitution", "cmdi",
          r"\$\(\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS + r"\b", 0.9, "command substitution"),
