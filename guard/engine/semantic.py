@@ -279,8 +279,24 @@ def _unix_metachar_command(original: str) -> bool:
 
 # Features whose lower-case match is re-checked on the value as written, where case matters.
 # They only run on values that already matched, so clean traffic pays nothing for them.
+_TRAILING_COMMENT = re.compile(r"(--|#|/\*)[\s-]*$")
+_CLAUSE_MARK = re.compile(r"[\s'\"=)]")
+
+
+def _comment_ends_a_clause(original: str) -> bool:
+    """A trailing ``#`` ends an injected clause only after one: a quote that broke out, a blank
+    between words, an ``=`` or a closing bracket before it. A single word with a ``#`` at its
+    end (a generated password, ``C#``) comments nothing out. ``--`` and ``/*`` stand as they are.
+    """
+    match = _TRAILING_COMMENT.search(original)
+    if match is None or match.group(1) != "#":
+        return True
+    return _CLAUSE_MARK.search(original, 0, match.start()) is not None
+
+
 _CASED_CHECKS: dict[str, Callable[[str], bool]] = {
     "cmd:metachar-command": _unix_metachar_command,
+    "sql:comment-end": _comment_ends_a_clause,
 }
 
 
