@@ -60,7 +60,7 @@ SEMANTIC_PARTS = frozenset(
 )
 """Parts the model reads inline: user data. Paths, names and headers get the rules only, which
 keeps the model off every request's fixed headers. A JSON body's strings are read one distinct
-string at a time (:meth:`DetectionEngine.text_is_clean`), so a value is judged alike in a query
+string at a time (:meth:`DetectionEngine.strings_are_clean`), so a value is judged alike in a query
 and in a JSON body."""
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -548,11 +548,11 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
     started = time.perf_counter()
     engine = sus_patterns_handler.engine
     semantic = state.config.inline_semantic if rules.semantic is None else rules.semantic
-    json_strings: list[str] = []
+    json_strings: list[list[str]] = []
 
-    def json_body_is_clean(text: str) -> bool:
-        json_strings.append(text)
-        return engine.text_is_clean(text, semantic=semantic)
+    def json_body_is_clean(strings: list[str]) -> bool:
+        json_strings.append(strings)
+        return engine.strings_are_clean(strings, semantic=semantic)
 
     limits = state.limits
     if rules.max_request_size and rules.max_request_size > limits.max_body_bytes:
@@ -627,7 +627,7 @@ def _remembered_components(
 _REMEMBERED_COMPONENTS = (("query", "QUERY_STRING"), ("cookie", "HTTP_COOKIE"))
 
 
-def _deferred_value(engine: Any, parts: list[Part], json_strings: list[str]) -> str:
+def _deferred_value(engine: Any, parts: list[Part], json_strings: list[list[str]]) -> str:
     """What the pipeline's model should read for a request that passed inline with the inline
     model off: the JSON body's strings, else the first user-data value the model's gate wants
     to read. Empty when there is nothing worth a look."""
@@ -635,7 +635,7 @@ def _deferred_value(engine: Any, parts: list[Part], json_strings: list[str]) -> 
     if not analyzer.loaded:
         return ""
     if json_strings:
-        strings = normalize.normalize("\n".join(json_strings[0].split("\n")[1::2]))
+        strings = normalize.normalize("\n".join(json_strings[0]))
         if analyzer.worth_analyzing(strings):
             return strings
     for part in parts:

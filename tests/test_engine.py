@@ -188,7 +188,7 @@ def test_component_status_reflects_state(tmp_path: Path) -> None:
 def test_batch_prefilter_never_hides_a_detection(engine: DetectionEngine) -> None:
     """Whatever ``screen`` flags alone, ``screen_many`` flags inside a batch and the JSON
     prefilter refuses to clear (the soundness the request path relies on)."""
-    from guard.request_parts import json_prefilter_text
+    from guard.request_parts import json_strings
     from tests.conftest import CORPUS
 
     with CORPUS.open(encoding="utf-8") as handle:
@@ -205,7 +205,7 @@ def test_batch_prefilter_never_hides_a_detection(engine: DetectionEngine) -> Non
         assert len(fillers) in flagged and flagged[len(fillers)]["is_threat"], payload
         document = {"a": fillers, "payload": payload, "nested": {"k": fillers}}
         for body in (json.dumps(document), json.dumps(document, indent=2)):
-            assert not engine.text_is_clean(json_prefilter_text(body), semantic=False), payload
+            assert not engine.strings_are_clean(json_strings(body), semantic=False), payload
     assert checked > 400
 
 
@@ -213,7 +213,7 @@ def test_json_prefilter_never_clears_what_the_model_flags(engine: DetectionEngin
     """With the model on, a body whose string the model (or a rule) flags is never cleared
     whole, compact or pretty-printed, the first time or the second (when the other strings
     come from the memo)."""
-    from guard.request_parts import json_prefilter_text
+    from guard.request_parts import json_strings
     from tests.conftest import CORPUS
 
     with CORPUS.open(encoding="utf-8") as handle:
@@ -226,8 +226,27 @@ def test_json_prefilter_never_clears_what_the_model_flags(engine: DetectionEngin
         checked += 1
         document = {"note": "Leave it at the door", "items": [{"text": payload, "n": 2}]}
         for body in (json.dumps(document), json.dumps(document, indent=4)) * 2:
-            assert not engine.text_is_clean(json_prefilter_text(body), semantic=True), payload
+            assert not engine.strings_are_clean(json_strings(body), semantic=True), payload
     assert checked > 400
+
+
+@pytest.mark.parametrize("indent", [None, 2, "\t"])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"k\"ey": ["a\nb", "c\\", {"d": "e f", "g": [1, True, None, "h"]}], "": ""},
+        {"order": "A-1", "items": [{"sku": "S-1", "note": "it's a gift"}], "n": 2.5, "e": ""},
+    ],
+)
+def test_json_strings_are_the_prefilter_odd_lines(
+    document: dict[str, Any], indent: int | str | None
+) -> None:
+    """With or without escapes in the body (the second document has none, so the quotes are
+    split at directly), the strings are the prefilter text's odd lines."""
+    from guard.request_parts import json_prefilter_text, json_strings
+
+    body = json.dumps(document, indent=indent)
+    assert json_strings(body) == json_prefilter_text(body).split("\n")[1::2]
 
 
 @pytest.mark.parametrize("indent", [None, 2, "\t"])

@@ -59,8 +59,9 @@ SEMANTIC_MIN_LENGTH = 6
 """Shorter values are left to the rules: too little text for the model to judge reliably."""
 
 MAX_MODEL_STRINGS = 256
-"""Most distinct strings of one JSON body the model reads in :meth:`DetectionEngine.text_is_clean`;
-a body with more is screened value by value, within the request's part limit."""
+"""Most distinct strings of one JSON body the model reads in
+:meth:`DetectionEngine.strings_are_clean`; a body with more is screened value by value, within
+the request's part limit."""
 
 TIMEOUT_MARGIN = 0.04
 """Seconds kept back from ``detection_compiler_timeout`` for the backtracking custom patterns,
@@ -533,12 +534,12 @@ class DetectionEngine:
         if batch:
             yield from self._screen_batch(batch, values, contexts, flags, patterns, limit)
 
-    def text_is_clean(self, text: str, semantic: bool = True) -> bool:
+    def strings_are_clean(self, strings: Sequence[str], semantic: bool = True) -> bool:
         """True when no string of a JSON body can match any pattern, and (with ``semantic``)
-        the model flags none of them; used to clear a whole body at once. ``text`` comes from
-        :func:`guard.request_parts.json_prefilter_text`, whose odd lines are exactly the body's
-        strings. The rest (punctuation, numbers, ``true``/``false``/``null``) is never screened
-        value by value either, so it is not read here.
+        the model flags none of them; used to clear a whole body at once. ``strings`` are the
+        body's keys and string values (:func:`guard.request_parts.json_strings`). The rest
+        (punctuation, numbers, ``true``/``false``/``null``) is never screened value by value
+        either, so it is not read here.
 
         A string the pattern set has already found clean, in this body or an earlier one, is
         not scanned again, nor one the model has already cleared (:mod:`guard.engine.memo`).
@@ -550,7 +551,7 @@ class DetectionEngine:
         limit = self._memo_limit()
         # Every pattern here is read line by line, so each distinct string is scanned once:
         # a body repeats its keys and often its values.
-        distinct = dict.fromkeys(text.split("\n")[1::2])
+        distinct = dict.fromkeys(strings)
         lines = memo.lines.unseen(distinct)
         scanned: tuple[str, str] | None = None
         if lines:
