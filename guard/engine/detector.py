@@ -550,60 +550,51 @@ class DetectionEngine:
         memo = patterns.memo
         limit = self._memo_limit()
         # Every pattern here is read line by line, so each distinct string is scanned once:
-        # a body repeats its keys and often its values.
-        distinct = dict.fromkeys(strings)
-        lines = memo.lines.unseen(distinct)
-        scanned: tuple[str, str] | None = None
-        if lines:
-            text = "\n".join(lines)
-            hit, present = _raw_match(patterns, text)
-            if hit:
-                return False
-            canonical, named = normalize.named_views(text, present)
-            scanned = text, canonical
-            canonical_lines = lines if canonical is text else canonical.split("\n")
-            # A view's line that equals the line it was derived from has been scanned already,
-            # by every database (which includes the view's own), so only changed lines need a
-            # scan.
-            reduced = [
-                (name, _changed_lines(lines if name == "canonical" else canonical_lines, view))
-                for name, view in named
-            ]
-            if _views_match(patterns, reduced, prefilter=True):
-                return False
-            for line in lines:
-                if rememberable(line, limit):
-                    memo.lines.add(line)
-        if not semantic or not self.analyzer.loaded:
+        # a body repeats its keys and often its values. With the model on, a string is
+        # remembered once both the patterns and the model have cleared it, so one memory
+        # answers for both; with it off, the patterns' memory alone.
+        use_model = semantic and self.analyzer.loaded
+        remembered = memo.strings if use_model else memo.lines
+        lines = remembered.unseen(dict.fromkeys(strings))
+        if not lines:
             return True
-        # The model reads each distinct string alone, as it would the same value in a query,
-        # and only a string it flags sends the body to value-by-value screening.
-        config = self._config
-        strings = memo.strings.unseen(distinct)
-        if not strings:
-            return True
-        cleared = [string for string in strings if rememberable(string, limit)]
-        joined = "\n".join(strings)
-        if scanned is not None and joined == scanned[0]:
-            # The same strings as the lines just scanned (the usual case: both memories miss
-            # on the new strings): their canonical view is known, and finding it again would
-            # cost another pass over them for the triggers.
-            joined, canonical = scanned
-        else:
-            canonical = normalize.normalize(joined)
+        text = "\n".join(lines)
+        hit, present = _raw_match(patterns, text)
+        if hit:
+            return False
+        canonical, named = normalize.named_views(text, present)
+        canonical_lines = lines if canonical is text else canonical.split("\n")
+        # A view's line that equals the line it was derived from has been scanned already, by
+        # every database (which includes the view's own), so only changed lines need a scan.
+        reduced = [
+            (name, _changed_lines(lines if name == "canonical" else canonical_lines, view))
+            for name, view in named
+        ]
+        if _views_match(patterns, reduced, prefilter=True):
+            return False
+        cleared = [line for line in lines if rememberable(line, limit)]
+        if use_model and not self._model_clears(lines, text, canonical):
+            return False
+        for line in cleared:
+            remembered.add(line)
+        return True
+
+    def _model_clears(self, strings: list[str], joined: str, canonical: str) -> bool:
+        """Whether the model flags none of ``strings`` (joined by newlines in ``joined``, whose
+        canonical view is ``canonical``), each read alone, as it would the same value in a
+        query: only a string it flags sends the body to value-by-value screening."""
         if canonical is joined:
             # No decoder touched any string: the gate can pick the lines in one pass.
             strings = [strings[i] for i in self.analyzer.lines_worth_analyzing(joined)]
         if len(strings) > MAX_MODEL_STRINGS:
             # Value-by-value screening is bounded by the part limit; this loop would not be.
             return False
+        config = self._config
         for string in strings:
             model = self._semantic(string if canonical is joined else normalize.normalize(string),
                                    config)
             if model is not None and model["above_threshold"]:
                 return False
-        for string in cleared:
-            memo.strings.add(string)
         return True
 
     def _screen_batch(

@@ -90,9 +90,10 @@ class CleanMemo:
 
 class Memos:
     """The memories of one pattern set: request values as ``(value, context, semantic)``, JSON
-    prefilter lines clear of every pattern, strings the model cleared, and ``raw`` request
-    components (a whole query string or Cookie header, with the model setting) every part of
-    which was clean, which the extension then neither parses nor screens again."""
+    body strings clear of every pattern (``lines``, for screening without the model) and clear
+    of every pattern and the model (``strings``), and ``raw`` request components (a whole query
+    string or Cookie header, with the model setting) every part of which was clean, which the
+    extension then neither parses nor screens again."""
 
     __slots__ = ("lines", "raw", "strings", "values")
 
