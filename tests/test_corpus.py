@@ -23,6 +23,7 @@ from tests.conftest import CORPUS
 
 HELDOUT = CORPUS.with_name("heldout.jsonl")
 PROSE = CORPUS.with_name("prose_tuning.jsonl")
+PROBE = CORPUS.with_name("probe.jsonl")
 
 MAIN_CLASSES = ("sqli", "xss", "cmdi", "path_traversal")
 HARD_BENIGN = ("synthetic:handwritten", "synthetic:python-docstrings",
@@ -53,6 +54,11 @@ def heldout(engine: DetectionEngine) -> dict[str, Counter[str]]:
 @pytest.fixture(scope="module")
 def prose(engine: DetectionEngine) -> dict[str, Counter[str]]:
     return _measure(engine, PROSE)
+
+
+@pytest.fixture(scope="module")
+def probe(engine: DetectionEngine) -> dict[str, Counter[str]]:
+    return _measure(engine, PROBE)
 
 
 def _measure(engine: DetectionEngine, corpus: Path) -> dict[str, Counter[str]]:
@@ -151,3 +157,19 @@ def test_prose_fpr_ceiling(prose: dict[str, Counter[str]], source: str) -> None:
 
 def test_prose_overall_fpr_ceiling(prose: dict[str, Counter[str]]) -> None:
     assert _rate(sum(prose["fp"].values()), sum(prose["neg"].values())) <= 0.025
+
+
+def test_probe_attacks(probe: dict[str, Counter[str]]) -> None:
+    """The technique probe (``PROBE.md``): evasions and payload families from outside the
+    development corpus's lists, each class caught and named."""
+    assert _rate(sum(probe["tp"].values()), sum(probe["total"].values())) >= 0.98
+    assert all(probe["tp"][cls] >= 0.9 * probe["total"][cls] for cls in probe["total"])
+    assert sum(probe["right"].values()) >= 0.95 * sum(probe["tp"].values())
+
+
+def test_probe_benign_ceiling(probe: dict[str, Counter[str]]) -> None:
+    """Technical but benign values (paths, code, markup, IDs, prose about attacks); the lines
+    flagged today are listed in ``PROBE.md``, and this ceiling keeps new ones out."""
+    assert probe["neg"]["synthetic:probe-benign"] > 0
+    assert probe["fp"]["synthetic:probe-benign"] <= 10
+
