@@ -297,15 +297,19 @@ class CpuBudget:
 
     def available(self) -> bool:
         """True while the bucket holds any CPU time."""
-        now = time.monotonic()
-        self._tokens = min(EMBEDDED_CPU_BURST,
-                           self._tokens + (now - self._at) * EMBEDDED_CPU_SHARE)
-        self._at = now
-        return self._tokens > 0
+        # Request threads refill while the pipeline's thread spends: without the lock, a
+        # refill that read the tokens before a spend would write the spend away.
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(EMBEDDED_CPU_BURST,
+                               self._tokens + (now - self._at) * EMBEDDED_CPU_SHARE)
+            self._at = now
+            return self._tokens > 0
 
     def spend(self, seconds: float) -> None:
         """Take ``seconds`` of CPU time out of the bucket."""
-        self._tokens -= seconds
+        with self._lock:
+            self._tokens -= seconds
 
     def enter(self) -> None:
         """A request started."""

@@ -399,3 +399,40 @@ def test_event_ids_do_not_repeat_when_the_app_seeds_random() -> None:
     first = _new_id()
     random.seed(1)
     assert _new_id() != first
+
+
+def test_cpu_budget_loses_no_spending_to_concurrent_refills(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pipeline's thread spends while request threads refill: every spend must land."""
+    import sys
+    import threading
+
+    from guard import extension
+
+    monkeypatch.setattr(extension, "EMBEDDED_CPU_SHARE", 0.0)
+    budget = extension.CpuBudget()
+    spends, step = 20_000, 1e-5
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        done = threading.Event()
+
+        def refill() -> None:
+            while not done.is_set():
+                budget.available()
+
+        refillers = [threading.Thread(target=refill) for _ in range(3)]
+        for thread in refillers:
+            thread.start()
+        for _ in range(spends):
+            budget.spend(step)
+        done.set()
+        for thread in refillers:
+            thread.join(timeout=30)
+    finally:
+        sys.setswitchinterval(interval)
+    expected = extension.EMBEDDED_CPU_BURST
+    for _ in range(spends):
+        expected -= step
+    assert budget._tokens == pytest.approx(expected, abs=1e-9)
