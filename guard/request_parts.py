@@ -97,41 +97,26 @@ def header_is_low_risk(name: str, value: str) -> bool:
     return name.lower() in LOW_RISK_HEADERS and _SAFE_HEADER_CHARS.issuperset(value)
 
 
-def json_prefilter_text(body: str) -> str:
-    """The raw JSON body rewritten so that every string (key or value) stands on its own line.
-
-    Escaped backslashes and quotes are first re-spelled as ``\\u005c``/``\\u0022``, and the
-    letter escapes of control characters (``\\n``, ``\\t`` …) as ``\\u000a`` and so on: the
-    normaliser decodes ``\\uXXXX`` back, so it reads the whitespace the application will get.
-    A raw line break can only be whitespace between tokens (a valid JSON string has none), so
-    it becomes a space. Then every structural quote becomes a newline. The odd lines of the
-    text are then exactly the document's strings, keys included, one per line, also when the
-    body is pretty-printed: a pattern that matches a string alone, anchors included, matches
-    this text line-wise, so scanning it once can clear the whole body. All of it runs at C
-    speed (``str.replace`` calls). ``body`` must be valid JSON.
-    """
-    text = body.replace("\n", " ").replace("\r", " ")
-    text = text.replace("\\\\", "\\u005c").replace('\\"', "\\u0022")
-    if "\\" in text:
-        for escape, spelled in _JSON_LETTER_ESCAPES:
-            text = text.replace(escape, spelled)
-    return text.replace('"', "\n")
-
-
-def json_strings(body: str) -> list[str]:
-    """The strings of a valid JSON ``body``, keys included, in document order: the odd lines of
-    :func:`json_prefilter_text`. A body without a backslash has no escape to re-spell, so each
-    of its quotes delimits a string and splitting at them gives the same strings, without
-    rewriting the body first (most bodies hold no escape)."""
+def json_strings(document: Any, body: str) -> list[str]:
+    """The strings of the JSON ``document`` parsed from ``body``, keys included: exactly the
+    text the application reads. A body without a backslash holds no escape, so each of its
+    quotes delimits a string and splitting at them gives the same strings in one C-level call
+    (most bodies hold no escape); a body with escapes is walked, so that a string reads as
+    decoded (``\\u003c`` is ``<``), as ``detect()`` would read the same value."""
     if "\\" not in body:
         return body.split('"')[1::2]
-    return json_prefilter_text(body).split("\n")[1::2]
-
-
-_JSON_LETTER_ESCAPES = (
-    ("\\n", "\\u000a"), ("\\r", "\\u000d"), ("\\t", "\\u0009"), ("\\b", "\\u0008"),
-    ("\\f", "\\u000c"),
-)
+    found: list[str] = []
+    stack: list[Any] = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            found.append(node)
+        elif isinstance(node, dict):
+            found.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 def content_length(environ: dict[str, Any]) -> int | None:
@@ -257,7 +242,7 @@ def _body_parts(
         if parsed is _UNPARSED:
             parsed = _parse_json(body)
         if parsed is not _UNPARSED:
-            if body_is_clean is not None and body_is_clean(json_strings(body)):
+            if body_is_clean is not None and body_is_clean(json_strings(parsed, body)):
                 return
             yield from _json_parts(parsed, limits.max_json_depth, body)
             return

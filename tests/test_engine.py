@@ -205,7 +205,8 @@ def test_batch_prefilter_never_hides_a_detection(engine: DetectionEngine) -> Non
         assert len(fillers) in flagged and flagged[len(fillers)]["is_threat"], payload
         document = {"a": fillers, "payload": payload, "nested": {"k": fillers}}
         for body in (json.dumps(document), json.dumps(document, indent=2)):
-            assert not engine.strings_are_clean(json_strings(body), semantic=False), payload
+            strings = json_strings(document, body)
+            assert not engine.strings_are_clean(strings, semantic=False), payload
     assert checked > 400
 
 
@@ -226,37 +227,53 @@ def test_json_prefilter_never_clears_what_the_model_flags(engine: DetectionEngin
         checked += 1
         document = {"note": "Leave it at the door", "items": [{"text": payload, "n": 2}]}
         for body in (json.dumps(document), json.dumps(document, indent=4)) * 2:
-            assert not engine.strings_are_clean(json_strings(body), semantic=True), payload
+            strings = json_strings(document, body)
+            assert not engine.strings_are_clean(strings, semantic=True), payload
     assert checked > 400
 
 
+def _strings_in(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [*node, *(s for value in node.values() for s in _strings_in(value))]
+    if isinstance(node, list):
+        return [s for value in node for s in _strings_in(value)]
+    return []
+
+
 @pytest.mark.parametrize("indent", [None, 2, "\t"])
+@pytest.mark.parametrize("ensure_ascii", [True, False])
 @pytest.mark.parametrize(
     "document",
     [
         {"k\"ey": ["a\nb", "c\\", {"d": "e f", "g": [1, True, None, "h"]}], "": ""},
         {"order": "A-1", "items": [{"sku": "S-1", "note": "it's a gift"}], "n": 2.5, "e": ""},
+        {"comment": "\u00bcscript\u00bealert(1)", "name": "Se\u00e1n", "tab": "a\tb"},
     ],
 )
-def test_json_strings_are_the_prefilter_odd_lines(
-    document: dict[str, Any], indent: int | str | None
+def test_json_strings_are_what_the_application_reads(
+    document: dict[str, Any], indent: int | str | None, ensure_ascii: bool
 ) -> None:
-    """With or without escapes in the body (the second document has none, so the quotes are
-    split at directly), the strings are the prefilter text's odd lines."""
-    from guard.request_parts import json_prefilter_text, json_strings
+    """Split at the quotes (no escape in the body) or walked (escapes), the strings are the
+    document's keys and string values as decoded."""
+    from guard.request_parts import json_strings
 
-    body = json.dumps(document, indent=indent)
-    assert json_strings(body) == json_prefilter_text(body).split("\n")[1::2]
+    body = json.dumps(document, indent=indent, ensure_ascii=ensure_ascii)
+    assert sorted(json_strings(json.loads(body), body)) == sorted(_strings_in(document))
 
 
-@pytest.mark.parametrize("indent", [None, 2, "\t"])
-def test_json_prefilter_odd_lines_are_the_strings(indent: int | str | None) -> None:
-    from guard.request_parts import json_prefilter_text
+def test_json_prefilter_reads_escaped_strings_decoded(engine: DetectionEngine) -> None:
+    """A rule that matches a value as the application reads it also matches it in a body that
+    escapes it: ``\\u00bc`` is the 0xBC byte that 7-bit readers take for ``<``."""
+    from guard.request_parts import json_strings
 
-    document = {"k\"ey": ["a\nb", "c\\", {"d": "e f", "g": [1, True, None, "h"]}], "": ""}
-    text = json_prefilter_text(json.dumps(document, indent=indent))
-    assert text.split("\n")[1::2] == [
-        "k\\u0022ey", "a\\u000ab", "c\\u005c", "d", "e f", "g", "h", "", ""]
+    payload = "\u00bcscript\u00bealert(\u00a2XSS\u00a2)\u00bc/script\u00be"
+    assert engine.detect(payload)["is_threat"]
+    document = {"comment": payload}
+    body = json.dumps(document)
+    assert "\\u00bc" in body
+    assert not engine.strings_are_clean(json_strings(document, body), semantic=False)
 
 
 @pytest.mark.parametrize(

@@ -52,11 +52,11 @@ def test_new_settings_forget_what_was_remembered() -> None:
 def test_a_json_body_is_cleared_from_memory_only_for_what_it_has_seen() -> None:
     engine = DetectionEngine()
     clean = {"sku": "SKU-1", "tags": ["kitchen", "gift"], "note": "Leave it at the door"}
-    assert engine.strings_are_clean(json_strings(json.dumps(clean)))
-    assert engine.strings_are_clean(json_strings(json.dumps(clean, indent=2)))
+    assert engine.strings_are_clean(json_strings(clean, json.dumps(clean)))
+    assert engine.strings_are_clean(json_strings(clean, json.dumps(clean, indent=2)))
     attack = {**clean, "tags": ["kitchen", "1 UNION SELECT password FROM users--"]}
     for _ in range(2):
-        assert not engine.strings_are_clean(json_strings(json.dumps(attack)))
+        assert not engine.strings_are_clean(json_strings(attack, json.dumps(attack)))
 
 
 def test_long_values_are_not_remembered() -> None:

@@ -583,8 +583,9 @@ class DetectionEngine:
         """Whether the model flags none of ``strings`` (joined by newlines in ``joined``, whose
         canonical view is ``canonical``), each read alone, as it would the same value in a
         query: only a string it flags sends the body to value-by-value screening."""
-        if canonical is joined:
-            # No decoder touched any string: the gate can pick the lines in one pass.
+        if canonical is joined and joined.count("\n") == len(strings) - 1:
+            # No decoder touched any string, and each string is one line: the gate can pick
+            # the lines in one pass.
             strings = [strings[i] for i in self.analyzer.lines_worth_analyzing(joined)]
         if len(strings) > MAX_MODEL_STRINGS:
             # Value-by-value screening is bounded by the part limit; this loop would not be.
