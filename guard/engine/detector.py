@@ -539,7 +539,9 @@ class DetectionEngine:
         the model flags none of them; used to clear a whole body at once. ``strings`` are the
         body's keys and string values (:func:`guard.request_parts.json_strings`). The rest
         (punctuation, numbers, ``true``/``false``/``null``) is never screened value by value
-        either, so it is not read here.
+        either, so it is not read here. The strings are scanned joined by line breaks with
+        ``^`` and ``$`` matching at every line, so a string that holds line breaks of its own
+        (decoded from ``\\n``) is read as a superset of what it matches alone.
 
         A string the pattern set has already found clean, in this body or an earlier one, is
         not scanned again, nor one the model has already cleared (:mod:`guard.engine.memo`).
