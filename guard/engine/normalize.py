@@ -619,6 +619,12 @@ _WHITESPACE_CHARS = re.compile("[\x00" + _SPACE_LIKE + _LINE_LIKE + "]")
 _SPACE_RUN = re.compile("  +")
 
 
+def _collapse_spaces(text: str) -> str:
+    # A substring test first: most text has no run of spaces, and a regex pass over a long
+    # body costs several times more.
+    return _SPACE_RUN.sub(" ", text) if "  " in text else text
+
+
 def fold_whitespace(text: str) -> str:
     """Remove NUL bytes, fold other whitespace to a space and collapse runs of spaces.
 
@@ -685,7 +691,7 @@ def _without_sql_comments(text: str, gap: str) -> str:
     if not changed:
         return text
     parts.append(text[position:])
-    return _SPACE_RUN.sub(" ", "".join(parts)).strip(" ")
+    return _collapse_spaces("".join(parts)).strip(" ")
 
 
 # --- Shell words (a view) --------------------------------------------------------------------
@@ -716,7 +722,7 @@ def shell_unquote(text: str) -> str:
             # After the quotes and empty parameters are gone, which could otherwise spell a new
             # one for a second reading to find.
             words = _SPELLED_EXPANSION.sub(_spelled, words)
-    return _SPACE_RUN.sub(" ", words)
+    return _collapse_spaces(words)
 
 
 # $'...' (bash, ksh, zsh): the quoted text with C escapes decoded, so $'\x63\x61\x74' is cat.
