@@ -322,6 +322,9 @@ def test_a_keyword_split_by_a_comment_is_caught() -> None:
         ("${PA''TH:0:1}", "/"),
         ("${USER:0:1}", "${USER:0:1}"),
         ("cat${IFS%??}/etc/passwd", "cat /etc/passwd"),
+        ("The `kill' builtin has a `-L' option", "The kill builtin has a -L option"),
+        ("`wh'oam'i`", "`whoami`"),
+        ("`id'`", "`id`"),
         ("cat${IFS:0:1}x", "cat x"),
     ],
 )

@@ -714,6 +714,8 @@ def shell_unquote(text: str) -> str:
     if not _SHELL_CHARS.search(text) and not ("{" in text and _BRACE_LIST.search(text)):
         return text
     words = _ANSI_C_QUOTED.sub(_ansi_c_decode, text) if "$'" in text else text
+    if "`" in words and "'" in words:
+        words = _GNU_QUOTED.sub(r"\1", words)
     words = _BRACE_LIST.sub(lambda match: match.group(1).replace(",", " "), words)
     words = words.translate(_SHELL_QUOTES)
     if "$" in words:
@@ -725,6 +727,11 @@ def shell_unquote(text: str) -> str:
     return _collapse_spaces(words)
 
 
+# `word' is how GNU documentation quotes a name (`kill', `-L'): a backtick, one word, and an
+# apostrophe before a blank, a sentence mark or the end. In a shell that backtick opens a
+# substitution the apostrophe leaves unclosed, so it runs nothing; read as the quoted word,
+# it stops `kill' ... `-L' from reading as one backtick substitution once the quotes are gone.
+_GNU_QUOTED = re.compile(r"`([^\s`'\"]+)'(?=[\s.,;:!?)]|$)")
 # $'...' (bash, ksh, zsh): the quoted text with C escapes decoded, so $'\x63\x61\x74' is cat.
 _ANSI_C_QUOTED = re.compile(r"\$'((?:[^'\\]|\\.)*)'", re.DOTALL)
 _ANSI_C_ESCAPE = re.compile(
