@@ -122,7 +122,9 @@ _PROSE_FUNCTION_WORDS = frozenset(
     for word in (
         "the", "a", "an", "is", "are", "was", "to", "its", "it", "this", "that", "you", "we",
         "your", "our", "does", "do", "should", "can", "will", "would", "how", "what", "why",
-        "but", "only", "my", "there", "they",
+        "but", "only", "my", "there", "they", "has", "have", "had", "been", "were", "which",
+        "also", "even", "now", "just", "because", "these", "those", "than", "about", "after",
+        "before", "again", "still", "since", "very",
     )
     for variant in (word, word.capitalize())
 ) | {"of", "be", "I"}
