@@ -172,4 +172,3 @@ def test_probe_benign_ceiling(probe: dict[str, Counter[str]]) -> None:
     flagged today are listed in ``PROBE.md``, and this ceiling keeps new ones out."""
     assert probe["neg"]["synthetic:probe-benign"] > 0
     assert probe["fp"]["synthetic:probe-benign"] <= 10
-

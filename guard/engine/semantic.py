@@ -277,9 +277,9 @@ def _unix_metachar_command(original: str) -> bool:
     )
 
 
-# Features whose lower-case match is re-checked on the value as written, where case matters.
-# They only run on values that already matched, so clean traffic pays nothing for them.
-_TRAILING_COMMENT = re.compile(r"(--|#|/\*)[\s-]*$")
+_TRAILING_COMMENT = re.compile(
+    next(p for n, _, p in _STRUCTURE_SPECS if n == "sql:comment-end"), re.I | re.DOTALL
+)
 _CLAUSE_MARK = re.compile(r"[\s'\"=)]")
 
 
@@ -289,11 +289,14 @@ def _comment_ends_a_clause(original: str) -> bool:
     end (a generated password, ``C#``) comments nothing out. ``--`` and ``/*`` stand as they are.
     """
     match = _TRAILING_COMMENT.search(original)
-    if match is None or match.group(1) != "#":
+    if match is None or not match.group().startswith("#"):
         return True
     return _CLAUSE_MARK.search(original, 0, match.start()) is not None
 
 
+# Features whose lower-case match is re-checked on the value as written, where case or the
+# text around the match matters. They only run on values that already matched, so clean
+# traffic pays nothing for them.
 _CASED_CHECKS: dict[str, Callable[[str], bool]] = {
     "cmd:metachar-command": _unix_metachar_command,
     "sql:comment-end": _comment_ends_a_clause,
