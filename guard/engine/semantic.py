@@ -13,10 +13,13 @@ already-normalised value:
 * ``structure``: named grammar features (an event-handler attribute, a ``../`` run, a
   ``$operator``, a header name after a newline, a quote breaking out of a string, ...), each 1.
 
-Inference is pure Python: a value becomes sets of features (feature strings, or where cheaper
-to build, 3-grams packed into integers and token pairs as tuples), which are looked up in the
-vocabulary in C, and the eleven class weights of the matches are summed at once as packed
-integers (see ``_QUANTUM``). Long values are cut to a fixed character budget around their most
+Inference needs no framework. Where the package's small C module
+(:mod:`guard.engine._featurize`) was compiled, an ASCII value's n-grams and tokens are looked up
+and their quantised class weights summed there in one pass. Elsewhere, and for other text, a
+value becomes sets of features (feature strings, or where cheaper to build, 3-grams packed into
+integers and token pairs as tuples) whose eleven class weights are summed at once as packed
+integers (see ``_QUANTUM``). Both paths add the same integers, so they give the same verdict.
+Long values are cut to a fixed character budget around their most
 suspicious regions, so the cost per value is bounded. A missing or corrupt model never raises:
 :attr:`SemanticAnalyzer.loaded` is False and every verdict is benign with probability 0.
 """
@@ -41,6 +44,15 @@ from typing import Any
 
 from guard.engine.confirm import quotes_inert_markup, quotes_inert_templates, unix_backtick
 from guard.engine.rules import CLASSES as ATTACK_CLASSES
+
+_featurize: Any
+try:
+    from guard.engine import _featurize  # type: ignore[attr-defined,no-redef,unused-ignore]
+except ImportError:  # pragma: no cover - built where the package was installed with a compiler
+    _featurize = None
+
+FAST_FEATURES = _featurize is not None
+"""True when the compiled feature scorer is available (see the module docstring)."""
 
 logger = logging.getLogger(__name__)
 
@@ -491,15 +503,18 @@ class _Block:
     def __init__(self, name: str, weights: dict[str, list[float]], n_classes: int) -> None:
         self.name = name
         self.packed: dict[str, int] = {}
+        self.quantised: dict[str, list[int]] = {}
         self.fast: dict[Hashable, int] = {}
         self.names: dict[Hashable, str] = {}
         by_feature: list[dict[str, float]] = [{} for _ in range(n_classes)]
         for feature, vector in weights.items():
             value = 0
+            self.quantised[feature] = quantised_vector = []
             for k, w in enumerate(vector):
                 quantised = round(w * _QUANTUM)
                 if not -_OFFSET < quantised < _OFFSET:
                     raise ValueError(f"weight out of range for {feature!r}")
+                quantised_vector.append(quantised)
                 value |= (quantised + _OFFSET) << (k * _FIELD)
                 # Single characters only repeat what the token block already names.
                 if k and w - vector[0] >= _EXPLAIN_MIN and len(feature) > 1:
@@ -539,6 +554,20 @@ class _Block:
         return [(table[key] * scale, self.name, names[key]) for key in keys[:cut]]
 
 
+def _compiled_scorer(ngram: _Block, token: _Block) -> Any:
+    """The model's n-gram and token tables in :mod:`guard.engine._featurize`, or None where
+    that module was not built. Only ASCII features are loaded: the compiled path reads ASCII
+    views alone, and no ASCII view has any other feature."""
+    if _featurize is None:
+        return None
+    chars = [(ord(f), q) for f, q in ngram.quantised.items() if len(f) == 1 and f.isascii()]
+    trigrams = [(key, ngram.quantised[f]) for f in ngram.quantised
+                if len(f) == 3 and f.isascii() and (key := _trigram_key(f)) is not None]
+    tokens = [(f.encode("ascii"), q) for f, q in token.quantised.items() if f.isascii()]
+    watched = sorted(word for word in _BY_TOKEN if word.isascii())
+    return _featurize.Scorer(len(CLASSES), chars, trigrams, tokens, watched)
+
+
 def _display(block: str, feature: str) -> str:
     if block == "structure":
         return feature
@@ -553,6 +582,7 @@ class SemanticAnalyzer:
         self._blocks: tuple[_Block, ...] = ()
         self._relative_bias: list[float] = []
         self._sizes: tuple[int, ...] = NGRAM_SIZES
+        self._scorer: Any = None
         try:
             self._load(_read_model(model_path))
         except Exception as exc:  # any defect in the model file disables this layer, not the app
@@ -577,6 +607,7 @@ class SemanticAnalyzer:
         )
         self._relative_bias = [b - bias[0] for b in bias[1:]]
         self._sizes = sizes
+        self._scorer = _compiled_scorer(*self._blocks[:2]) if sizes == NGRAM_SIZES else None
 
     @property
     def loaded(self) -> bool:
@@ -649,6 +680,12 @@ class SemanticAnalyzer:
         windowed = select_windows(text)
         lowered = windowed.lower()
         view = canonical(lowered)
+        if self._scorer is not None and not explain:
+            sums = self._scorer.score(
+                view, _SQL_COMMENT.sub(" ", view) if "/*" in view else view
+            )
+            if sums is not None:
+                return self._score_compiled(sums, view, lowered, windowed)
         padded = _START + view + _END
         chars = set(padded)
         grams = _trigram_keys(padded)
@@ -682,6 +719,39 @@ class SemanticAnalyzer:
             return _unexplained(p_attack, relative)
         known_sets: list[Iterable[Hashable]] = [chars | grams, words | pairs, structure]
         return self._verdict(p_attack, relative, known_sets, scales)
+
+    def _score_compiled(
+        self,
+        sums: tuple[tuple[int, ...], int, tuple[int, ...], int, set[str]],
+        view: str,
+        lowered: str,
+        windowed: str,
+    ) -> SemanticVerdict:
+        """Finish :meth:`_score` from the compiled scorer's sums: the same integers the packed
+        path adds, so the same verdict."""
+        ngram_sums, ngram_count, token_sums, token_count, words = sums
+        chars = set(view)
+        structure = structure_features(
+            lowered, words, chars | _CR if "\n" in chars else chars, windowed
+        )
+        ngram_scale = round(1.0 / math.sqrt(ngram_count) * _MULT)
+        token_scale = round(1.0 / math.sqrt(token_count or 1) * _MULT)
+        named = [0] * len(CLASSES)
+        quantised = self._blocks[2].quantised
+        for name in structure:
+            vector = quantised.get(name)
+            if vector is not None:
+                named = list(map(add, named, vector))
+        ngram_0, token_0, named_0 = ngram_sums[0], token_sums[0], named[0]
+        relative = [
+            bias + ((n - ngram_0) * ngram_scale + (t - token_0) * token_scale
+                    + (s - named_0) * _MULT) / _DENOMINATOR
+            for bias, n, t, s in zip(
+                self._relative_bias, ngram_sums[1:], token_sums[1:], named[1:], strict=True
+            )
+        ]
+        relative = _rule_out_quoted_code(relative, windowed)
+        return _unexplained(_p_attack(relative), relative)
 
     def _relative(self, total: int) -> list[float]:
         """Return each attack class's log-odds against benign from a packed sum of weights."""

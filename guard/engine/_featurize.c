@@ -1,0 +1,534 @@
+/*
+ * The semantic model's feature sums for ASCII views, in one C pass.
+ *
+ * guard/engine/semantic.py scores a view by looking up its distinct characters, 3-grams,
+ * tokens and token pairs in the model's weight tables and adding the quantised weights of
+ * every class. In Python that is a dict lookup and a big-integer addition per feature, which
+ * was two thirds of the model's cost. This module does the same lookups in flat tables and
+ * returns the same integer sums, so a verdict is identical with or without it (the tests
+ * compare both paths); the package falls back to the Python path where it was not compiled.
+ *
+ * Scorer(n_classes, chars, trigrams, tokens, watched)
+ *   chars:    [(code point < 128, weights)]
+ *   trigrams: [(key, weights)]   key: the 3 bytes then a zero byte, read as a native uint32
+ *   tokens:   [(ascii bytes, weights)]   a pair of tokens is spelled "first second"
+ *   watched:  [str]   words the caller wants reported back when present
+ *   weights:  a sequence of n_classes ints (weights quantised by the caller)
+ *
+ * Scorer.score(view, token_view) -> None for a non-ASCII argument, else
+ *   (ngram sums, distinct chars + distinct 3-grams of "\x02" view "\x03",
+ *    token sums, distinct tokens + distinct token pairs of token_view, set of watched words)
+ * Tokens follow semantic._TOKEN, r"[a-z_]+|0|\n|[^\w\s]", on ASCII text.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CLASSES 32
+#define EMPTY_GRAM 0xFFFFFFFFu /* a key's top byte is always zero */
+
+typedef struct {
+    uint32_t key;
+    int32_t row;
+} GramSlot;
+
+typedef struct {
+    uint64_t hash;
+    uint32_t offset; /* into pool */
+    uint32_t length;
+    int32_t row;     /* -1: not a feature (a watched word only) */
+    int32_t watch;   /* -1: not watched */
+} TokenSlot;
+
+typedef struct {
+    PyObject_HEAD
+    int classes;
+    int32_t char_row[128];
+    int32_t *weights;  /* rows x classes: chars and 3-grams first, then tokens */
+    Py_ssize_t rows;
+    GramSlot *grams;
+    uint32_t gram_mask;
+    TokenSlot *tokens;
+    uint32_t token_mask;
+    char *pool;
+    PyObject *watched; /* tuple of str */
+} Scorer;
+
+/* Character classes of semantic._TOKEN over ASCII. */
+enum { C_SKIP, C_SPACE, C_WORD, C_ZERO, C_NEWLINE, C_MARK };
+static unsigned char char_class[128];
+
+static void init_char_class(void) {
+    for (int c = 0; c < 128; c++) {
+        if ((c >= 'a' && c <= 'z') || c == '_')
+            char_class[c] = C_WORD;
+        else if (c == '0')
+            char_class[c] = C_ZERO;
+        else if (c == '\n')
+            char_class[c] = C_NEWLINE;
+        /* Python's \s for str patterns: these, and \x1c-\x1f. */
+        else if (c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' ||
+                 (c >= 0x1c && c <= 0x1f))
+            char_class[c] = C_SPACE;
+        else if ((c >= 'A' && c <= 'Z') || (c >= '1' && c <= '9'))
+            char_class[c] = C_SKIP; /* \w, but not a token */
+        else
+            char_class[c] = C_MARK;
+    }
+}
+
+static inline uint64_t fnv(uint64_t h, const char *s, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+#define FNV_START 14695981039346656037ULL
+
+static inline uint32_t mix32(uint32_t x) {
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+}
+
+static uint32_t table_size(Py_ssize_t n) {
+    uint32_t size = 16;
+    while (size < (uint64_t)n * 2 + 2)
+        size <<= 1;
+    return size;
+}
+
+static int read_weights(Scorer *self, PyObject *vector, Py_ssize_t row) {
+    PyObject *seq = PySequence_Fast(vector, "weights must be a sequence");
+    if (seq == NULL)
+        return -1;
+    if (PySequence_Fast_GET_SIZE(seq) != self->classes) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_ValueError, "weights length does not match the classes");
+        return -1;
+    }
+    for (int k = 0; k < self->classes; k++) {
+        long value = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, k));
+        if (value == -1 && PyErr_Occurred()) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        if (value < -(1L << 24) || value > (1L << 24)) {
+            Py_DECREF(seq);
+            PyErr_SetString(PyExc_ValueError, "weight out of range");
+            return -1;
+        }
+        self->weights[row * self->classes + k] = (int32_t)value;
+    }
+    Py_DECREF(seq);
+    return 0;
+}
+
+static TokenSlot *token_find(Scorer *self, uint64_t hash, const char *a, Py_ssize_t la,
+                             const char *b, Py_ssize_t lb) {
+    /* The token a (lb < 0) or the pair "a b"; NULL when absent. */
+    Py_ssize_t length = lb < 0 ? la : la + 1 + lb;
+    uint32_t i = (uint32_t)(hash ^ (hash >> 32)) & self->token_mask;
+    for (;;) {
+        TokenSlot *slot = &self->tokens[i];
+        if (slot->length == 0)
+            return NULL;
+        if (slot->hash == hash && slot->length == (uint32_t)length) {
+            const char *p = self->pool + slot->offset;
+            if (memcmp(p, a, la) == 0 &&
+                (lb < 0 || (p[la] == ' ' && memcmp(p + la + 1, b, lb) == 0)))
+                return slot;
+        }
+        i = (i + 1) & self->token_mask;
+    }
+}
+
+static TokenSlot *token_insert(Scorer *self, const char *s, Py_ssize_t n, Py_ssize_t *used) {
+    uint64_t hash = fnv(FNV_START, s, n);
+    TokenSlot *found = token_find(self, hash, s, n, NULL, -1);
+    if (found != NULL)
+        return found;
+    uint32_t i = (uint32_t)(hash ^ (hash >> 32)) & self->token_mask;
+    while (self->tokens[i].length != 0)
+        i = (i + 1) & self->token_mask;
+    TokenSlot *slot = &self->tokens[i];
+    memcpy(self->pool + *used, s, n);
+    slot->hash = hash;
+    slot->offset = (uint32_t)*used;
+    slot->length = (uint32_t)n;
+    slot->row = -1;
+    slot->watch = -1;
+    *used += n;
+    return slot;
+}
+
+static void Scorer_dealloc(Scorer *self) {
+    PyMem_Free(self->weights);
+    PyMem_Free(self->grams);
+    PyMem_Free(self->tokens);
+    PyMem_Free(self->pool);
+    Py_XDECREF(self->watched);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds) {
+    int classes;
+    PyObject *chars, *trigrams, *tokens, *watched;
+    static char *keywords[] = {"classes", "chars", "trigrams", "tokens", "watched", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO!O!O!O!", keywords, &classes,
+                                     &PyList_Type, &chars, &PyList_Type, &trigrams,
+                                     &PyList_Type, &tokens, &PyList_Type, &watched))
+        return -1;
+    if (self->weights != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Scorer is already initialised");
+        return -1;
+    }
+    if (classes < 1 || classes > MAX_CLASSES) {
+        PyErr_SetString(PyExc_ValueError, "bad number of classes");
+        return -1;
+    }
+    self->classes = classes;
+    Py_ssize_t n_chars = PyList_GET_SIZE(chars), n_grams = PyList_GET_SIZE(trigrams);
+    Py_ssize_t n_tokens = PyList_GET_SIZE(tokens), n_watched = PyList_GET_SIZE(watched);
+    self->rows = n_chars + n_grams + n_tokens;
+    self->weights = PyMem_Calloc(self->rows ? self->rows : 1, sizeof(int32_t) * classes);
+    self->gram_mask = table_size(n_grams) - 1;
+    self->grams = PyMem_Malloc(sizeof(GramSlot) * (self->gram_mask + 1));
+    self->token_mask = table_size(n_tokens + n_watched) - 1;
+    self->tokens = PyMem_Calloc(self->token_mask + 1, sizeof(TokenSlot));
+    Py_ssize_t pool_size = 1;
+    for (Py_ssize_t i = 0; i < n_tokens; i++) {
+        PyObject *key = PyTuple_Check(PyList_GET_ITEM(tokens, i))
+                            ? PyTuple_GET_ITEM(PyList_GET_ITEM(tokens, i), 0)
+                            : NULL;
+        if (key == NULL || !PyBytes_Check(key)) {
+            PyErr_SetString(PyExc_TypeError, "tokens must be (bytes, weights) pairs");
+            return -1;
+        }
+        pool_size += PyBytes_GET_SIZE(key);
+    }
+    for (Py_ssize_t i = 0; i < n_watched; i++) {
+        PyObject *word = PyList_GET_ITEM(watched, i);
+        if (!PyUnicode_Check(word) || !PyUnicode_IS_ASCII(word)) {
+            PyErr_SetString(PyExc_TypeError, "watched words must be ASCII str");
+            return -1;
+        }
+        pool_size += PyUnicode_GET_LENGTH(word);
+    }
+    self->pool = PyMem_Malloc(pool_size);
+    if (self->weights == NULL || self->grams == NULL || self->tokens == NULL ||
+        self->pool == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (int c = 0; c < 128; c++)
+        self->char_row[c] = -1;
+    for (uint32_t i = 0; i <= self->gram_mask; i++)
+        self->grams[i].key = EMPTY_GRAM;
+
+    Py_ssize_t row = 0;
+    for (Py_ssize_t i = 0; i < n_chars; i++, row++) {
+        long code;
+        PyObject *vector;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(chars, i), "lO", &code, &vector))
+            return -1;
+        if (code < 0 || code >= 128) {
+            PyErr_SetString(PyExc_ValueError, "chars must be ASCII code points");
+            return -1;
+        }
+        if (read_weights(self, vector, row) < 0)
+            return -1;
+        self->char_row[code] = (int32_t)row;
+    }
+    for (Py_ssize_t i = 0; i < n_grams; i++, row++) {
+        unsigned long key;
+        PyObject *vector;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(trigrams, i), "kO", &key, &vector))
+            return -1;
+        if (key > 0xFFFFFFFFUL || key == EMPTY_GRAM) {
+            PyErr_SetString(PyExc_ValueError, "a 3-gram key has 3 bytes");
+            return -1;
+        }
+        if (read_weights(self, vector, row) < 0)
+            return -1;
+        uint32_t k = (uint32_t)key, j = mix32(k) & self->gram_mask;
+        while (self->grams[j].key != EMPTY_GRAM && self->grams[j].key != k)
+            j = (j + 1) & self->gram_mask;
+        self->grams[j].key = k;
+        self->grams[j].row = (int32_t)row;
+    }
+    Py_ssize_t used = 0;
+    for (Py_ssize_t i = 0; i < n_tokens; i++, row++) {
+        PyObject *key = PyTuple_GET_ITEM(PyList_GET_ITEM(tokens, i), 0);
+        PyObject *vector = PyTuple_GET_SIZE(PyList_GET_ITEM(tokens, i)) == 2
+                               ? PyTuple_GET_ITEM(PyList_GET_ITEM(tokens, i), 1)
+                               : NULL;
+        if (vector == NULL || PyBytes_GET_SIZE(key) == 0) {
+            PyErr_SetString(PyExc_ValueError, "tokens must be non-empty (bytes, weights) pairs");
+            return -1;
+        }
+        if (read_weights(self, vector, row) < 0)
+            return -1;
+        TokenSlot *slot = token_insert(self, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key), &used);
+        slot->row = (int32_t)row;
+    }
+    for (Py_ssize_t i = 0; i < n_watched; i++) {
+        PyObject *word = PyList_GET_ITEM(watched, i);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+        if (n == 0)
+            continue;
+        TokenSlot *slot = token_insert(self, (const char *)PyUnicode_DATA(word), n, &used);
+        slot->watch = (int32_t)i;
+    }
+    self->watched = PyList_AsTuple(watched);
+    return self->watched == NULL ? -1 : 0;
+}
+
+static inline void add_row(const Scorer *self, int64_t *sums, int32_t row) {
+    const int32_t *w = self->weights + (Py_ssize_t)row * self->classes;
+    for (int k = 0; k < self->classes; k++)
+        sums[k] += w[k];
+}
+
+static PyObject *sums_tuple(const int64_t *sums, int classes) {
+    PyObject *tuple = PyTuple_New(classes);
+    if (tuple == NULL)
+        return NULL;
+    for (int k = 0; k < classes; k++) {
+        PyObject *value = PyLong_FromLongLong(sums[k]);
+        if (value == NULL) {
+            Py_DECREF(tuple);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(tuple, k, value);
+    }
+    return tuple;
+}
+
+/* Distinct characters and 3-grams of "\x02" view "\x03". */
+static int score_ngrams(const Scorer *self, const unsigned char *view, Py_ssize_t n,
+                        int64_t *sums, Py_ssize_t *distinct) {
+    Py_ssize_t padded_length = n + 2;
+    unsigned char *padded = PyMem_Malloc(padded_length);
+    uint32_t seen_size = table_size(padded_length);
+    uint32_t *seen = PyMem_Malloc(sizeof(uint32_t) * seen_size);
+    if (padded == NULL || seen == NULL) {
+        PyMem_Free(padded);
+        PyMem_Free(seen);
+        PyErr_NoMemory();
+        return -1;
+    }
+    padded[0] = 0x02;
+    memcpy(padded + 1, view, n);
+    padded[n + 1] = 0x03;
+    uint64_t present[2] = {0, 0};
+    for (Py_ssize_t i = 0; i < padded_length; i++)
+        present[padded[i] >> 6] |= 1ULL << (padded[i] & 63);
+    Py_ssize_t count = 0;
+    for (int c = 0; c < 128; c++) {
+        if (present[c >> 6] >> (c & 63) & 1) {
+            count++;
+            if (self->char_row[c] >= 0)
+                add_row(self, sums, self->char_row[c]);
+        }
+    }
+    memset(seen, 0xFF, sizeof(uint32_t) * seen_size);
+    uint32_t seen_mask = seen_size - 1;
+    for (Py_ssize_t i = 0; i + 3 <= padded_length; i++) {
+        unsigned char record[4] = {padded[i], padded[i + 1], padded[i + 2], 0};
+        uint32_t key;
+        memcpy(&key, record, 4);
+        uint32_t h = mix32(key), j = h & seen_mask;
+        while (seen[j] != EMPTY_GRAM && seen[j] != key)
+            j = (j + 1) & seen_mask;
+        if (seen[j] == key)
+            continue;
+        seen[j] = key;
+        count++;
+        j = h & self->gram_mask;
+        while (self->grams[j].key != EMPTY_GRAM) {
+            if (self->grams[j].key == key) {
+                add_row(self, sums, self->grams[j].row);
+                break;
+            }
+            j = (j + 1) & self->gram_mask;
+        }
+    }
+    PyMem_Free(padded);
+    PyMem_Free(seen);
+    *distinct = count;
+    return 0;
+}
+
+typedef struct {
+    Py_ssize_t start, length;
+    uint64_t hash;
+} Token;
+
+typedef struct {
+    int32_t first, second; /* token indices; second -1 for a single token */
+} SeenEntry;
+
+/* Distinct tokens and token pairs of view, and the watched words among them. */
+static int score_tokens(const Scorer *self, const char *view, Py_ssize_t n, int64_t *sums,
+                        Py_ssize_t *distinct, PyObject *watched) {
+    Token *tokens = PyMem_Malloc(sizeof(Token) * (n ? n : 1));
+    uint32_t seen_size = table_size(2 * (n ? n : 1));
+    SeenEntry *seen = PyMem_Malloc(sizeof(SeenEntry) * seen_size);
+    if (tokens == NULL || seen == NULL) {
+        PyMem_Free(tokens);
+        PyMem_Free(seen);
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        unsigned char kind = char_class[(unsigned char)view[i]];
+        if (kind == C_SPACE || kind == C_SKIP) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i++;
+        if (kind == C_WORD)
+            while (i < n && char_class[(unsigned char)view[i]] == C_WORD)
+                i++;
+        tokens[count].start = start;
+        tokens[count].length = i - start;
+        tokens[count].hash = fnv(FNV_START, view + start, i - start);
+        count++;
+    }
+    for (uint32_t j = 0; j < seen_size; j++)
+        seen[j].first = -1;
+    uint32_t seen_mask = seen_size - 1;
+    Py_ssize_t found = 0;
+    for (Py_ssize_t t = 0; t < count; t++) {
+        for (int pair = 0; pair < 2; pair++) {
+            if (pair && t + 1 >= count)
+                break;
+            const Token *a = &tokens[t], *b = pair ? &tokens[t + 1] : NULL;
+            uint64_t hash = a->hash;
+            if (b != NULL)
+                hash = fnv(fnv(hash, " ", 1), view + b->start, b->length);
+            uint32_t j = (uint32_t)(hash ^ (hash >> 32)) & seen_mask;
+            int duplicate = 0;
+            while (seen[j].first >= 0) {
+                const Token *x = &tokens[seen[j].first];
+                const Token *y = seen[j].second >= 0 ? &tokens[seen[j].second] : NULL;
+                if ((y == NULL) == (b == NULL) && x->length == a->length &&
+                    memcmp(view + x->start, view + a->start, a->length) == 0 &&
+                    (b == NULL || (y->length == b->length &&
+                                   memcmp(view + y->start, view + b->start, b->length) == 0))) {
+                    duplicate = 1;
+                    break;
+                }
+                j = (j + 1) & seen_mask;
+            }
+            if (duplicate)
+                continue;
+            seen[j].first = (int32_t)t;
+            seen[j].second = b != NULL ? (int32_t)(t + 1) : -1;
+            found++;
+            const TokenSlot *slot =
+                b == NULL ? token_find((Scorer *)self, hash, view + a->start, a->length, NULL, -1)
+                          : token_find((Scorer *)self, hash, view + a->start, a->length,
+                                       view + b->start, b->length);
+            if (slot == NULL)
+                continue;
+            if (slot->row >= 0)
+                add_row(self, sums, slot->row);
+            if (slot->watch >= 0 &&
+                PySet_Add(watched, PyTuple_GET_ITEM(self->watched, slot->watch)) < 0) {
+                PyMem_Free(tokens);
+                PyMem_Free(seen);
+                return -1;
+            }
+        }
+    }
+    PyMem_Free(tokens);
+    PyMem_Free(seen);
+    *distinct = found;
+    return 0;
+}
+
+static PyObject *Scorer_score(Scorer *self, PyObject *args) {
+    PyObject *view, *token_view;
+    if (!PyArg_ParseTuple(args, "UU", &view, &token_view))
+        return NULL;
+    if (self->weights == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Scorer is not initialised");
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(view) || !PyUnicode_IS_ASCII(token_view))
+        Py_RETURN_NONE;
+    int64_t ngram_sums[MAX_CLASSES] = {0}, token_sums[MAX_CLASSES] = {0};
+    Py_ssize_t ngram_count, token_count;
+    if (score_ngrams(self, PyUnicode_DATA(view), PyUnicode_GET_LENGTH(view), ngram_sums,
+                     &ngram_count) < 0)
+        return NULL;
+    PyObject *watched = PySet_New(NULL);
+    if (watched == NULL)
+        return NULL;
+    if (score_tokens(self, PyUnicode_DATA(token_view), PyUnicode_GET_LENGTH(token_view),
+                     token_sums, &token_count, watched) < 0) {
+        Py_DECREF(watched);
+        return NULL;
+    }
+    PyObject *ngrams = sums_tuple(ngram_sums, self->classes);
+    PyObject *tokens = sums_tuple(token_sums, self->classes);
+    if (ngrams == NULL || tokens == NULL) {
+        Py_XDECREF(ngrams);
+        Py_XDECREF(tokens);
+        Py_DECREF(watched);
+        return NULL;
+    }
+    return Py_BuildValue("NnNnN", ngrams, ngram_count, tokens, token_count, watched);
+}
+
+static PyMethodDef Scorer_methods[] = {
+    {"score", (PyCFunction)Scorer_score, METH_VARARGS,
+     "score(view, token_view) -> (ngram sums, ngram count, token sums, token count, watched) "
+     "or None when either is not ASCII."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ScorerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "guard.engine._featurize.Scorer",
+    .tp_basicsize = sizeof(Scorer),
+    .tp_dealloc = (destructor)Scorer_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The semantic model's weight tables, for feature sums of ASCII views.",
+    .tp_methods = Scorer_methods,
+    .tp_init = (initproc)Scorer_init,
+    .tp_new = PyType_GenericNew,
+};
+
+static struct PyModuleDef featurize_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "guard.engine._featurize",
+    .m_doc = "Feature sums of the semantic model for ASCII views (see semantic.py).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__featurize(void) {
+    init_char_class();
+    if (PyType_Ready(&ScorerType) < 0)
+        return NULL;
+    PyObject *module = PyModule_Create(&featurize_module);
+    if (module == NULL)
+        return NULL;
+    Py_INCREF(&ScorerType);
+    if (PyModule_AddObject(module, "Scorer", (PyObject *)&ScorerType) < 0) {
+        Py_DECREF(&ScorerType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

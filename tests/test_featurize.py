@@ -1,0 +1,140 @@
+"""The compiled feature scorer (guard/engine/_featurize.c) against the pure-Python path.
+
+Both paths add the same quantised weights, so every verdict must be identical, not close. The
+build hook compiles the module wherever a C compiler exists; a machine without one installs the
+pure-Python path, and then only the first test says so.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sysconfig
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from guard.engine import semantic
+from guard.engine.normalize import normalize
+from guard.engine.semantic import CLASSES, SemanticAnalyzer, default_analyzer
+
+CORPORA = Path(__file__).parent / "corpora"
+
+
+def _has_compiler() -> bool:
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    return shutil.which(compiler) is not None
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> SemanticAnalyzer:
+    return default_analyzer()
+
+
+@contextmanager
+def _python_path(analyzer: SemanticAnalyzer) -> Iterator[None]:
+    scorer, analyzer._scorer = analyzer._scorer, None
+    try:
+        yield
+    finally:
+        analyzer._scorer = scorer
+
+
+def _both(analyzer: SemanticAnalyzer, value: str) -> tuple[object, object]:
+    fast = analyzer.analyze(value)
+    with _python_path(analyzer):
+        slow = analyzer.analyze(value)
+    return fast, slow
+
+
+def test_scorer_is_built_where_a_compiler_exists(analyzer: SemanticAnalyzer) -> None:
+    if not _has_compiler():
+        pytest.fail("no C compiler here: the pure-Python path is in use (expected, not tested)")
+    assert semantic.FAST_FEATURES
+    assert analyzer._scorer is not None
+
+
+needs_scorer = pytest.mark.skipif(not semantic.FAST_FEATURES, reason="C scorer not built")
+
+# Every ASCII character (controls, \x1c-\x1f that Python's \s counts as blank, the window
+# marks) plus the syntax the model weighs, so tokens, pairs and 3-grams of all kinds occur.
+_ALPHABET = st.sampled_from(
+    [chr(c) for c in range(128)]
+    + ["select ", "union ", "/*", "*/", "<script>", "../", "; cat ", "${IFS}", "0x", "\r\n"]
+)
+
+
+@needs_scorer
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_ALPHABET, max_size=120).map("".join))
+def test_same_verdict_on_any_ascii(analyzer: SemanticAnalyzer, text: str) -> None:
+    fast, slow = _both(analyzer, text)
+    assert fast == slow
+
+
+@needs_scorer
+@settings(max_examples=30, deadline=None)
+@given(st.lists(_ALPHABET, min_size=300, max_size=900).map("".join))
+def test_same_verdict_past_the_window_budget(analyzer: SemanticAnalyzer, text: str) -> None:
+    fast, slow = _both(analyzer, text)
+    assert fast == slow
+
+
+@needs_scorer
+@pytest.mark.parametrize("name", ["probe.jsonl", "dev.jsonl"])
+def test_same_verdict_on_the_corpora(analyzer: SemanticAnalyzer, name: str) -> None:
+    text = (CORPORA / name).read_text("utf-8")
+    lines = [json.loads(line) for line in text.split("\n") if line.strip()]
+    # Every 4th dev line keeps the test short; the probe is read whole.
+    step = 4 if name == "dev.jsonl" else 1
+    values = [normalize(line["payload"]) for line in lines[::step]]
+    differ = [v for v in values if len(set(_both(analyzer, v))) != 1]
+    assert not differ, differ[:3]
+    assert sum(v.isascii() for v in values) > 0.8 * len(values)
+
+
+@needs_scorer
+def test_non_ascii_goes_to_the_python_path(analyzer: SemanticAnalyzer) -> None:
+    assert analyzer._scorer.score("caf\u00e9 ' or 1=1", "x") is None
+    fast, slow = _both(analyzer, "caf\u00e9' or 1=1 -- \u00bfqu\u00e9?")
+    assert fast == slow
+
+
+@needs_scorer
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ((0, [], [], [], []), ValueError),
+        ((len(CLASSES), [(200, [0] * len(CLASSES))], [], [], []), ValueError),
+        ((len(CLASSES), [(97, [0, 1])], [], [], []), ValueError),
+        ((len(CLASSES), [], [(2**33, [0] * len(CLASSES))], [], []), ValueError),
+        ((len(CLASSES), [], [], [("str", [0] * len(CLASSES))], []), TypeError),
+        ((len(CLASSES), [], [], [], ["caf\u00e9"]), TypeError),
+    ],
+)
+def test_scorer_rejects_bad_tables(args: tuple[object, ...], error: type[Exception]) -> None:
+    assert semantic._featurize is not None
+    with pytest.raises(error):
+        semantic._featurize.Scorer(*args)
+
+
+@needs_scorer
+def test_scorer_sums_are_the_table_weights() -> None:
+    classes = 3
+    scorer = semantic._featurize.Scorer(
+        classes,
+        [(ord("a"), [1, 2, 3])],
+        [(semantic._trigram_key("\x02ab"), [10, 0, -10])],
+        [(b"ab", [100, 200, 300]), (b"ab ;", [7, 7, 7])],
+        ["ab", "zz"],
+    )
+    ngrams, n_ngrams, tokens, n_tokens, watched = scorer.score("ab;ab", "ab;ab")
+    # chars \x02 a b ; \x03 (5) + 3-grams \x02ab ab; b;a ;ab ab\x03 (5)
+    assert (ngrams, n_ngrams) == ((11, 2, -7), 10)
+    # tokens ab ; (2) + pairs "ab ;" "; ab" (2); each distinct one counts once
+    assert (tokens, n_tokens) == ((107, 207, 307), 4)
+    assert watched == {"ab"}
