@@ -171,7 +171,7 @@ def test_patterns_test_reports_engine_and_timeouts() -> None:
     linear = json.loads(CliRunner().invoke(main, ["patterns", "test", "^(a+)+$", "--json"]).output)
     assert linear["engine"].startswith("linear")
     assert all(row["ms"] < 1000 and not row["timed_out"] for row in linear["inputs"])
-    result = CliRunner().invoke(main, ["patterns", "test", r"^(\w+\s?)+\1$", "--timeout", "0.2",
+    result = CliRunner().invoke(main, ["patterns", "test", r"^(\w|\w\w)+\1\d", "--timeout", "0.2",
                                        "--json"])
     report = json.loads(result.output[result.output.index("{"):])
     assert report["engine"].startswith("regex with a 0.2 s timeout")
