@@ -19,7 +19,6 @@ case-insensitive.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import html
 import re
@@ -68,6 +67,16 @@ _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _ALNUM = _LETTERS | _DIGITS
 
 
+# An "&" that may start a character reference html.unescape decodes: "&#", a legacy name that
+# needs no ";" ("&lt", "&para"), or any name with its ";" (checked against html5 afterwards).
+_REFERENCE = (
+    "&(?:#|" + "|".join(sorted((re.escape(n) for n in html5 if not n.endswith(";")),
+                               key=len, reverse=True)) + r"|[A-Za-z0-9]{2,32};)"
+)
+_LEGACY_REFERENCE = re.compile(_REFERENCE.replace(r"|[A-Za-z0-9]{2,32};)", ")"))
+_TERMINATED_REFERENCE = re.compile(r"&([A-Za-z0-9]{2,32});")
+_NAMES = frozenset(name[:-1] for name in html5 if name.endswith(";"))
+
 # --- Triggers --------------------------------------------------------------------------------
 
 # Each decoder and view changes only text that holds one of its trigger characters or sequences.
@@ -77,7 +86,7 @@ _ALNUM = _LETTERS | _DIGITS
 _TRIGGERS: dict[str, str] = {
     "%": "%",
     "+": r"\+",
-    "&": "&",
+    "entity": _REFERENCE,
     "\\": r"\\",
     "non-ascii": r"[\x80-\xff]",
     "control": r"[\x00\t\x0b\x0c]",
@@ -271,6 +280,16 @@ _BODY = re.compile(r"#(?:[xX][0-9a-fA-F]*|[0-9]*)|[A-Za-z][A-Za-z0-9]{0,31}")
 _REFERENCE_START = re.compile(r"&[A-Za-z#]")
 
 
+def _may_hold_reference(text: str) -> bool:
+    """Whether some ``&`` in ``text`` starts a character reference :func:`html.unescape` would
+    decode: ``&#``, a legacy name that needs no ``;`` (``&lt``, ``&para``) or a name with its
+    ``;``. Query strings (``&page=3&per_page=50``) have none, and these two searches cost less
+    than ``html.unescape`` trying every prefix of every word after an ``&``."""
+    if _LEGACY_REFERENCE.search(text):
+        return True
+    return any(match.group(1) in _NAMES for match in _TERMINATED_REFERENCE.finditer(text))
+
+
 def html_decode(text: str) -> str:
     """Decode HTML character references in ``text`` to their fixed point.
 
@@ -279,7 +298,7 @@ def html_decode(text: str) -> str:
     ``&ltscript``) decode as a browser would; ``&amp;lt;`` decodes twice, to ``<``. A reference
     decoded to ``;``, ``#`` or a letter can complete an earlier, unfinished one (``&apos&#59;``).
     """
-    if "&" not in text:
+    if "&" not in text or not _may_hold_reference(text):
         return text
     try:
         once = html.unescape(text)
@@ -631,9 +650,11 @@ def fold_whitespace(text: str) -> str:
     CR and LF stay as they are (CRLF injection is looked for in them); NEL and the Unicode line
     and paragraph separators become LF. Leading and trailing space is kept.
     """
-    if "  " not in text and not _WHITESPACE_CHARS.search(text):
-        return text
-    return _SPACE_RUN.sub(" ", text.translate(_WHITESPACE_TABLE))
+    # A translate through a dict costs a lookup per character: only text with a character to
+    # fold pays for it, not text whose only change is a run of spaces.
+    if _WHITESPACE_CHARS.search(text):
+        text = text.translate(_WHITESPACE_TABLE)
+    return _collapse_spaces(text)
 
 
 # --- SQL comments (a view) -------------------------------------------------------------------
@@ -852,13 +873,19 @@ def _open_base64(match: re.Match[str]) -> str:
     run = match.group()
     body = run.rstrip("=").translate(_B64_URLSAFE)
     try:
-        raw = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+        # The run holds only base64 characters (the pattern's), so b64decode's validating
+        # regex would only repeat what matched it.
+        raw = binascii.a2b_base64(body + "=" * (-len(body) % 4))
         decoded = raw.decode("utf-8")
     except (binascii.Error, ValueError):
         return run
-    if not decoded or sum(c.isprintable() or c in "\r\n\t" for c in decoded) < (
-        _PRINTABLE_SHARE * len(decoded)
-    ):
+    if not decoded:
+        return run
+    # str.isprintable is one C pass; the count per character is only for text with a newline,
+    # a tab or a control character in it.
+    if not decoded.isprintable() and sum(
+        c.isprintable() or c in "\r\n\t" for c in decoded
+    ) < (_PRINTABLE_SHARE * len(decoded)):
         return run
     return decoded
 
@@ -912,7 +939,7 @@ def _open_utf7(match: re.Match[str]) -> str:
 
 _CANONICAL_STEPS: tuple[tuple[str, Callable[[str], str], frozenset[str]], ...] = (
     ("url", url_decode, frozenset({"%", "+"})),
-    ("html", html_decode, frozenset({"&"})),
+    ("html", html_decode, frozenset({"entity"})),
     ("js", js_unescape, frozenset({"\\"})),
     ("unicode", unicode_fold, frozenset({"non-ascii"})),
     ("whitespace", fold_whitespace, frozenset({"control", "non-ascii", "  "})),
@@ -949,6 +976,8 @@ def normalize(text: str) -> str:
 def _canonical(
     text: str, steps: list[tuple[str, str]] | None, present: frozenset[str] | None = None
 ) -> str:
+    if steps is None:
+        return _canonical_fast(text, present)
     limit = MAX_EXPANSION * len(text)
     current = text
     for round_number in range(1, MAX_ROUNDS + 1):
@@ -965,9 +994,26 @@ def _canonical(
                 if decoded is not current and decoded != current:
                     current = decoded
             round_steps.append((name + suffix, current))
-        if steps is not None and (round_number == 1 or current != start):
+        if round_number == 1 or current != start:
             steps.extend(round_steps)
         if current == start:
+            break
+    return current
+
+
+def _canonical_fast(text: str, present: frozenset[str] | None) -> str:
+    """:func:`_canonical` without the step record: the screening path, where the bookkeeping
+    of named steps cost more than the decoders on most values."""
+    limit = MAX_EXPANSION * len(text)
+    current = text
+    for _ in range(MAX_ROUNDS):
+        start = current
+        for _, decode, needs in _CANONICAL_STEPS:
+            if current is not text or present is None or present & needs:
+                decoded = decode(current)
+                if decoded is not current and decoded != current:
+                    current = decoded[:limit]
+        if current is start or current == start:
             break
     return current
 
