@@ -687,7 +687,9 @@ def join_sql_comments(text: str) -> str:
 
 
 def _without_sql_comments(text: str, gap: str) -> str:
-    if "/*" not in text and "*/" not in text and "--" not in text and "#" not in text:
+    # "#" first: a one-character test is a memchr, a two-character one a slower search (about
+    # 8 µs on 10 KB of prose), and markdown headings make "#" the common marker.
+    if "#" not in text and "/*" not in text and "*/" not in text and "--" not in text:
         return text
     parts: list[str] = []
     position = 0
