@@ -8,6 +8,7 @@ pure-Python path, and then only the first test says so.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sysconfig
 from collections.abc import Iterator
@@ -104,37 +105,61 @@ def test_non_ascii_goes_to_the_python_path(analyzer: SemanticAnalyzer) -> None:
     assert fast == slow
 
 
+def _tables(classes: int = len(CLASSES), **changes: object) -> dict[str, object]:
+    tables: dict[str, object] = {
+        "classes": classes, "chars": [], "trigrams": [], "tokens": [], "keys": [],
+        "structure": [], "bias": [0.0] * (classes - 1), "multiplier": 1 << 16,
+        "denominator": 1000 << 16,
+    }
+    return {**tables, **changes}
+
+
 @needs_scorer
 @pytest.mark.parametrize(
-    ("args", "error"),
+    ("changes", "error"),
     [
-        ((0, [], [], [], []), ValueError),
-        ((len(CLASSES), [(200, [0] * len(CLASSES))], [], [], []), ValueError),
-        ((len(CLASSES), [(97, [0, 1])], [], [], []), ValueError),
-        ((len(CLASSES), [], [(2**33, [0] * len(CLASSES))], [], []), ValueError),
-        ((len(CLASSES), [], [], [("str", [0] * len(CLASSES))], []), TypeError),
-        ((len(CLASSES), [], [], [], ["caf\u00e9"]), TypeError),
+        ({"classes": 0}, ValueError),
+        ({"chars": [(200, [0] * len(CLASSES))]}, ValueError),
+        ({"chars": [(97, [0, 1])]}, ValueError),
+        ({"trigrams": [(2**33, [0] * len(CLASSES))]}, ValueError),
+        ({"tokens": [("str", [0] * len(CLASSES))]}, TypeError),
+        ({"keys": [("caf\u00e9", 1)]}, TypeError),
+        ({"structure": [[0] * len(CLASSES)] * 65}, ValueError),
+        ({"structure": [[0, 1]]}, ValueError),
+        ({"bias": [0.0]}, ValueError),
+        ({"multiplier": 0}, ValueError),
     ],
 )
-def test_scorer_rejects_bad_tables(args: tuple[object, ...], error: type[Exception]) -> None:
+def test_scorer_rejects_bad_tables(changes: dict[str, object], error: type[Exception]) -> None:
     assert semantic._featurize is not None
     with pytest.raises(error):
-        semantic._featurize.Scorer(*args)
+        semantic._featurize.Scorer(**_tables(**changes))
 
 
 @needs_scorer
 def test_scorer_sums_are_the_table_weights() -> None:
-    classes = 3
-    scorer = semantic._featurize.Scorer(
-        classes,
-        [(ord("a"), [1, 2, 3])],
-        [(semantic._trigram_key("\x02ab"), [10, 0, -10])],
-        [(b"ab", [100, 200, 300]), (b"ab ;", [7, 7, 7])],
-        ["ab", "zz"],
-    )
-    ngrams, n_ngrams, tokens, n_tokens, watched = scorer.score("ab;ab", "ab;ab")
+    scorer = semantic._featurize.Scorer(**_tables(
+        3,
+        chars=[(ord("a"), [1, 2, 3])],
+        trigrams=[(semantic._trigram_key("\x02ab"), [10, 0, -10])],
+        tokens=[(b"ab", [100, 200, 300]), (b"ab ;", [7, 7, 7])],
+        keys=[("ab", 0b001), ("zz", 0b010), (";", 0b100), ("\r", 0b1000)],
+        structure=[[0, 5, 0], [0, 0, 0], [1, 1, 1]],
+        bias=[0.5, -0.5],
+    ))
+    ngrams, n_ngrams, tokens, n_tokens, candidates = scorer.score("ab;ab", "ab;ab")
     # chars \x02 a b ; \x03 (5) + 3-grams \x02ab ab; b;a ;ab ab\x03 (5)
     assert (ngrams, n_ngrams) == ((11, 2, -7), 10)
     # tokens ab ; (2) + pairs "ab ;" "; ab" (2); each distinct one counts once
     assert (tokens, n_tokens) == ((107, 207, 307), 4)
-    assert watched == {"ab"}
+    assert candidates == 0b101
+    # A LF in the view may have been a CR: the CR key counts.
+    assert scorer.score("a\nb", "a\nb")[4] == 0b1000
+    relative = scorer.relative(ngrams, n_ngrams, tokens, n_tokens, 0b001)
+    ngram_scale = round(1 / math.sqrt(10) * (1 << 16))
+    token_scale = round(1 / math.sqrt(4) * (1 << 16))
+    assert relative == [
+        0.5 + ((2 - 11) * ngram_scale + (207 - 107) * token_scale + 5 * (1 << 16))
+        / (1000 << 16),
+        -0.5 + ((-7 - 11) * ngram_scale + (307 - 107) * token_scale) / (1000 << 16),
+    ]

@@ -8,20 +8,27 @@
  * returns the same integer sums, so a verdict is identical with or without it (the tests
  * compare both paths); the package falls back to the Python path where it was not compiled.
  *
- * Scorer(n_classes, chars, trigrams, tokens, watched)
- *   chars:    [(code point < 128, weights)]
- *   trigrams: [(key, weights)]   key: the 3 bytes then a zero byte, read as a native uint32
- *   tokens:   [(ascii bytes, weights)]   a pair of tokens is spelled "first second"
- *   watched:  [str]   words the caller wants reported back when present
- *   weights:  a sequence of n_classes ints (weights quantised by the caller)
+ * Scorer(n_classes, chars, trigrams, tokens, keys, structure, bias, multiplier, denominator)
+ *   chars:     [(code point < 128, weights)]
+ *   trigrams:  [(key, weights)]   key: the 3 bytes then a zero byte, read as a native uint32
+ *   tokens:    [(ascii bytes, weights)]   a pair of tokens is spelled "first second"
+ *   keys:      [(str, mask)]   a character or a word whose presence makes the structure
+ *              features in mask (bit i: feature i) candidates
+ *   structure: [weights]   per structure feature, at most 64
+ *   bias:      n_classes - 1 floats, each attack class's bias minus the benign one
+ *   weights:   a sequence of n_classes ints (weights quantised by the caller)
  *
  * Scorer.score(view, token_view) -> None for a non-ASCII argument, else
  *   (ngram sums, distinct chars + distinct 3-grams of "\x02" view "\x03",
- *    token sums, distinct tokens + distinct token pairs of token_view, set of watched words)
+ *    token sums, distinct tokens + distinct token pairs of token_view, candidate mask)
+ * Scorer.relative(ngram sums, ngram count, token sums, token count, structure mask)
+ *   -> each attack class's log-odds against benign, computed as semantic.py computes them
+ *   (the same integers, then the same double operations in the same order).
  * Tokens follow semantic._TOKEN, r"[a-z_]+|0|\n|[^\w\s]", on ASCII text.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +45,8 @@ typedef struct {
     uint64_t hash;
     uint32_t offset; /* into pool */
     uint32_t length;
-    int32_t row;     /* -1: not a feature (a watched word only) */
-    int32_t watch;   /* -1: not watched */
+    int32_t row;     /* -1: not a feature (a key word only) */
+    uint64_t mask;   /* structure features this word is a key of */
 } TokenSlot;
 
 typedef struct {
@@ -53,7 +60,12 @@ typedef struct {
     TokenSlot *tokens;
     uint32_t token_mask;
     char *pool;
-    PyObject *watched; /* tuple of str */
+    uint64_t char_mask[128];
+    int structures;
+    int32_t structure[64 * MAX_CLASSES];
+    double bias[MAX_CLASSES];
+    long long multiplier;
+    double denominator;
 } Scorer;
 
 /* Character classes of semantic._TOKEN over ASCII. */
@@ -131,6 +143,22 @@ static int read_weights(Scorer *self, PyObject *vector, Py_ssize_t row) {
     return 0;
 }
 
+static int read_structure(Scorer *self, PyObject *vector, int feature) {
+    PyObject *seq = PySequence_Fast(vector, "weights must be a sequence");
+    if (seq == NULL)
+        return -1;
+    int ok = PySequence_Fast_GET_SIZE(seq) == self->classes;
+    for (int k = 0; ok && k < self->classes; k++) {
+        long value = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, k));
+        ok = !(value == -1 && PyErr_Occurred()) && value >= -(1L << 24) && value <= (1L << 24);
+        self->structure[feature * MAX_CLASSES + k] = (int32_t)value;
+    }
+    Py_DECREF(seq);
+    if (!ok && !PyErr_Occurred())
+        PyErr_SetString(PyExc_ValueError, "bad structure weights");
+    return ok ? 0 : -1;
+}
+
 static TokenSlot *token_find(Scorer *self, uint64_t hash, const char *a, Py_ssize_t la,
                              const char *b, Py_ssize_t lb) {
     /* The token a (lb < 0) or the pair "a b"; NULL when absent. */
@@ -164,7 +192,7 @@ static TokenSlot *token_insert(Scorer *self, const char *s, Py_ssize_t n, Py_ssi
     slot->offset = (uint32_t)*used;
     slot->length = (uint32_t)n;
     slot->row = -1;
-    slot->watch = -1;
+    slot->mask = 0;
     *used += n;
     return slot;
 }
@@ -174,17 +202,19 @@ static void Scorer_dealloc(Scorer *self) {
     PyMem_Free(self->grams);
     PyMem_Free(self->tokens);
     PyMem_Free(self->pool);
-    Py_XDECREF(self->watched);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds) {
     int classes;
-    PyObject *chars, *trigrams, *tokens, *watched;
-    static char *keywords[] = {"classes", "chars", "trigrams", "tokens", "watched", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO!O!O!O!", keywords, &classes,
+    long long multiplier, denominator;
+    PyObject *chars, *trigrams, *tokens, *keys, *structure, *bias;
+    static char *keywords[] = {"classes", "chars", "trigrams", "tokens", "keys", "structure",
+                               "bias", "multiplier", "denominator", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO!O!O!O!O!O!LL", keywords, &classes,
                                      &PyList_Type, &chars, &PyList_Type, &trigrams,
-                                     &PyList_Type, &tokens, &PyList_Type, &watched))
+                                     &PyList_Type, &tokens, &PyList_Type, &keys, &PyList_Type,
+                                     &structure, &PyList_Type, &bias, &multiplier, &denominator))
         return -1;
     if (self->weights != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Scorer is already initialised");
@@ -194,9 +224,22 @@ static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_ValueError, "bad number of classes");
         return -1;
     }
+    if (PyList_GET_SIZE(structure) > 64 || PyList_GET_SIZE(bias) != classes - 1 ||
+        multiplier < 1 || multiplier > (1LL << 20) || denominator < 1) {
+        PyErr_SetString(PyExc_ValueError, "bad structure, bias or scale");
+        return -1;
+    }
     self->classes = classes;
+    self->structures = (int)PyList_GET_SIZE(structure);
+    self->multiplier = multiplier;
+    self->denominator = (double)denominator;
+    for (int k = 0; k + 1 < classes; k++) {
+        self->bias[k] = PyFloat_AsDouble(PyList_GET_ITEM(bias, k));
+        if (self->bias[k] == -1.0 && PyErr_Occurred())
+            return -1;
+    }
     Py_ssize_t n_chars = PyList_GET_SIZE(chars), n_grams = PyList_GET_SIZE(trigrams);
-    Py_ssize_t n_tokens = PyList_GET_SIZE(tokens), n_watched = PyList_GET_SIZE(watched);
+    Py_ssize_t n_tokens = PyList_GET_SIZE(tokens), n_watched = PyList_GET_SIZE(keys);
     self->rows = n_chars + n_grams + n_tokens;
     self->weights = PyMem_Calloc(self->rows ? self->rows : 1, sizeof(int32_t) * classes);
     self->gram_mask = table_size(n_grams) - 1;
@@ -215,9 +258,13 @@ static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds) {
         pool_size += PyBytes_GET_SIZE(key);
     }
     for (Py_ssize_t i = 0; i < n_watched; i++) {
-        PyObject *word = PyList_GET_ITEM(watched, i);
-        if (!PyUnicode_Check(word) || !PyUnicode_IS_ASCII(word)) {
-            PyErr_SetString(PyExc_TypeError, "watched words must be ASCII str");
+        PyObject *pair = PyList_GET_ITEM(keys, i);
+        PyObject *word = PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2
+                             ? PyTuple_GET_ITEM(pair, 0)
+                             : NULL;
+        if (word == NULL || !PyUnicode_Check(word) || !PyUnicode_IS_ASCII(word) ||
+            PyUnicode_GET_LENGTH(word) == 0) {
+            PyErr_SetString(PyExc_TypeError, "keys must be (ASCII str, mask) pairs");
             return -1;
         }
         pool_size += PyUnicode_GET_LENGTH(word);
@@ -280,15 +327,26 @@ static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds) {
         slot->row = (int32_t)row;
     }
     for (Py_ssize_t i = 0; i < n_watched; i++) {
-        PyObject *word = PyList_GET_ITEM(watched, i);
+        PyObject *word = PyTuple_GET_ITEM(PyList_GET_ITEM(keys, i), 0);
+        unsigned long long mask = PyLong_AsUnsignedLongLong(
+            PyTuple_GET_ITEM(PyList_GET_ITEM(keys, i), 1));
+        if (mask == (unsigned long long)-1 && PyErr_Occurred())
+            return -1;
         Py_ssize_t n = PyUnicode_GET_LENGTH(word);
-        if (n == 0)
+        const char *text = (const char *)PyUnicode_DATA(word);
+        if (n == 1) {
+            /* A character key: present when the view holds the character. */
+            self->char_mask[(unsigned char)text[0]] |= mask;
             continue;
-        TokenSlot *slot = token_insert(self, (const char *)PyUnicode_DATA(word), n, &used);
-        slot->watch = (int32_t)i;
+        }
+        TokenSlot *slot = token_insert(self, text, n, &used);
+        slot->mask |= mask;
     }
-    self->watched = PyList_AsTuple(watched);
-    return self->watched == NULL ? -1 : 0;
+    for (int f = 0; f < self->structures; f++) {
+        if (read_structure(self, PyList_GET_ITEM(structure, f), f) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static inline void add_row(const Scorer *self, int64_t *sums, int32_t row) {
@@ -314,7 +372,7 @@ static PyObject *sums_tuple(const int64_t *sums, int classes) {
 
 /* Distinct characters and 3-grams of "\x02" view "\x03". */
 static int score_ngrams(const Scorer *self, const unsigned char *view, Py_ssize_t n,
-                        int64_t *sums, Py_ssize_t *distinct) {
+                        int64_t *sums, Py_ssize_t *distinct, uint64_t *candidates) {
     Py_ssize_t padded_length = n + 2;
     unsigned char *padded = PyMem_Malloc(padded_length);
     uint32_t seen_size = table_size(padded_length);
@@ -335,10 +393,14 @@ static int score_ngrams(const Scorer *self, const unsigned char *view, Py_ssize_
     for (int c = 0; c < 128; c++) {
         if (present[c >> 6] >> (c & 63) & 1) {
             count++;
+            *candidates |= self->char_mask[c];
             if (self->char_row[c] >= 0)
                 add_row(self, sums, self->char_row[c]);
         }
     }
+    /* The view folds CR into LF, so a LF there may have been a CR in the text. */
+    if (present[0] >> '\n' & 1)
+        *candidates |= self->char_mask['\r'];
     memset(seen, 0xFF, sizeof(uint32_t) * seen_size);
     uint32_t seen_mask = seen_size - 1;
     for (Py_ssize_t i = 0; i + 3 <= padded_length; i++) {
@@ -376,9 +438,9 @@ typedef struct {
     int32_t first, second; /* token indices; second -1 for a single token */
 } SeenEntry;
 
-/* Distinct tokens and token pairs of view, and the watched words among them. */
+/* Distinct tokens and token pairs of view; the structure features their words are keys of. */
 static int score_tokens(const Scorer *self, const char *view, Py_ssize_t n, int64_t *sums,
-                        Py_ssize_t *distinct, PyObject *watched) {
+                        Py_ssize_t *distinct, uint64_t *candidates) {
     Token *tokens = PyMem_Malloc(sizeof(Token) * (n ? n : 1));
     uint32_t seen_size = table_size(2 * (n ? n : 1));
     SeenEntry *seen = PyMem_Malloc(sizeof(SeenEntry) * seen_size);
@@ -443,12 +505,7 @@ static int score_tokens(const Scorer *self, const char *view, Py_ssize_t n, int6
                 continue;
             if (slot->row >= 0)
                 add_row(self, sums, slot->row);
-            if (slot->watch >= 0 &&
-                PySet_Add(watched, PyTuple_GET_ITEM(self->watched, slot->watch)) < 0) {
-                PyMem_Free(tokens);
-                PyMem_Free(seen);
-                return -1;
-            }
+            *candidates |= slot->mask;
         }
     }
     PyMem_Free(tokens);
@@ -469,32 +526,98 @@ static PyObject *Scorer_score(Scorer *self, PyObject *args) {
         Py_RETURN_NONE;
     int64_t ngram_sums[MAX_CLASSES] = {0}, token_sums[MAX_CLASSES] = {0};
     Py_ssize_t ngram_count, token_count;
+    uint64_t candidates = 0;
     if (score_ngrams(self, PyUnicode_DATA(view), PyUnicode_GET_LENGTH(view), ngram_sums,
-                     &ngram_count) < 0)
-        return NULL;
-    PyObject *watched = PySet_New(NULL);
-    if (watched == NULL)
+                     &ngram_count, &candidates) < 0)
         return NULL;
     if (score_tokens(self, PyUnicode_DATA(token_view), PyUnicode_GET_LENGTH(token_view),
-                     token_sums, &token_count, watched) < 0) {
-        Py_DECREF(watched);
+                     token_sums, &token_count, &candidates) < 0)
         return NULL;
-    }
     PyObject *ngrams = sums_tuple(ngram_sums, self->classes);
     PyObject *tokens = sums_tuple(token_sums, self->classes);
     if (ngrams == NULL || tokens == NULL) {
         Py_XDECREF(ngrams);
         Py_XDECREF(tokens);
-        Py_DECREF(watched);
         return NULL;
     }
-    return Py_BuildValue("NnNnN", ngrams, ngram_count, tokens, token_count, watched);
+    return Py_BuildValue("NnNnK", ngrams, ngram_count, tokens, token_count,
+                         (unsigned long long)candidates);
+}
+
+static int read_sums(PyObject *tuple, int classes, int64_t *sums) {
+    if (!PyTuple_Check(tuple) || PyTuple_GET_SIZE(tuple) != classes) {
+        PyErr_SetString(PyExc_TypeError, "sums must be a tuple of one int per class");
+        return -1;
+    }
+    for (int k = 0; k < classes; k++) {
+        sums[k] = PyLong_AsLongLong(PyTuple_GET_ITEM(tuple, k));
+        if (sums[k] == -1 && PyErr_Occurred())
+            return -1;
+        if (sums[k] > (1LL << 40) || sums[k] < -(1LL << 40)) {
+            PyErr_SetString(PyExc_ValueError, "sum out of range");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* semantic.py: round(1.0 / math.sqrt(count) * _MULT), rounding half to even as round() does. */
+static long long block_scale(const Scorer *self, Py_ssize_t count) {
+    return (long long)nearbyint(1.0 / sqrt((double)count) * (double)self->multiplier);
+}
+
+static PyObject *Scorer_relative(Scorer *self, PyObject *args) {
+    PyObject *ngram_tuple, *token_tuple;
+    Py_ssize_t ngram_count, token_count;
+    unsigned long long structure_mask;
+    if (!PyArg_ParseTuple(args, "O!nO!nK", &PyTuple_Type, &ngram_tuple, &ngram_count,
+                          &PyTuple_Type, &token_tuple, &token_count, &structure_mask))
+        return NULL;
+    if (self->weights == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Scorer is not initialised");
+        return NULL;
+    }
+    int64_t ngrams[MAX_CLASSES], tokens[MAX_CLASSES], named[MAX_CLASSES] = {0};
+    if (read_sums(ngram_tuple, self->classes, ngrams) < 0 ||
+        read_sums(token_tuple, self->classes, tokens) < 0)
+        return NULL;
+    if (ngram_count < 1 || token_count < 0) {
+        PyErr_SetString(PyExc_ValueError, "bad feature counts");
+        return NULL;
+    }
+    for (int f = 0; f < self->structures; f++)
+        if (structure_mask >> f & 1)
+            for (int k = 0; k < self->classes; k++)
+                named[k] += self->structure[f * MAX_CLASSES + k];
+    long long ngram_scale = block_scale(self, ngram_count);
+    long long token_scale = block_scale(self, token_count ? token_count : 1);
+    PyObject *relative = PyList_New(self->classes - 1);
+    if (relative == NULL)
+        return NULL;
+    for (int k = 1; k < self->classes; k++) {
+        /* Exact in int64 (|sums| < 2**40 and scales < 2**21), and below 2**53, so the double
+         * division is Python's int / int. */
+        int64_t numerator = (ngrams[k] - ngrams[0]) * ngram_scale +
+                            (tokens[k] - tokens[0]) * token_scale +
+                            (named[k] - named[0]) * self->multiplier;
+        double value = self->bias[k - 1] + (double)numerator / self->denominator;
+        PyObject *item = PyFloat_FromDouble(value);
+        if (item == NULL) {
+            Py_DECREF(relative);
+            return NULL;
+        }
+        PyList_SET_ITEM(relative, k - 1, item);
+    }
+    return relative;
 }
 
 static PyMethodDef Scorer_methods[] = {
     {"score", (PyCFunction)Scorer_score, METH_VARARGS,
-     "score(view, token_view) -> (ngram sums, ngram count, token sums, token count, watched) "
-     "or None when either is not ASCII."},
+     "score(view, token_view) -> (ngram sums, ngram count, token sums, token count, "
+     "candidate mask) or None when either is not ASCII."},
+    {"relative", (PyCFunction)Scorer_relative, METH_VARARGS,
+     "relative(ngram sums, ngram count, token sums, token count, structure mask) -> "
+     "each attack class's log-odds against benign."},
     {NULL, NULL, 0, NULL},
 };
 

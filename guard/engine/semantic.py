@@ -274,6 +274,7 @@ _NO_CANDIDATES: frozenset[tuple[str, _Search]] = frozenset()
 
 _BY_CHAR = _key_index(single=True)
 _BY_TOKEN = _key_index(single=False)
+_STRUCTURE_INDEX = {name: i for i, (name, _) in enumerate(_STRUCTURE)}
 
 _METACHAR_COMMAND = re.compile(
     next(p for n, _, p in _STRUCTURE_SPECS if n == "cmd:metachar-command"), re.I | re.DOTALL
@@ -554,18 +555,23 @@ class _Block:
         return [(table[key] * scale, self.name, names[key]) for key in keys[:cut]]
 
 
-def _compiled_scorer(ngram: _Block, token: _Block) -> Any:
-    """The model's n-gram and token tables in :mod:`guard.engine._featurize`, or None where
-    that module was not built. Only ASCII features are loaded: the compiled path reads ASCII
-    views alone, and no ASCII view has any other feature."""
+def _compiled_scorer(blocks: tuple[_Block, ...], relative_bias: list[float]) -> Any:
+    """The model's tables in :mod:`guard.engine._featurize`, or None where that module was
+    not built. Only ASCII features and keys are loaded: the compiled path reads ASCII views
+    alone, and no ASCII view has any other."""
     if _featurize is None:
         return None
+    ngram, token, named = blocks
     chars = [(ord(f), q) for f, q in ngram.quantised.items() if len(f) == 1 and f.isascii()]
     trigrams = [(key, ngram.quantised[f]) for f in ngram.quantised
                 if len(f) == 3 and f.isascii() and (key := _trigram_key(f)) is not None]
     tokens = [(f.encode("ascii"), q) for f, q in token.quantised.items() if f.isascii()]
-    watched = sorted(word for word in _BY_TOKEN if word.isascii())
-    return _featurize.Scorer(len(CLASSES), chars, trigrams, tokens, watched)
+    keys = [(key, sum(1 << _STRUCTURE_INDEX[name] for name, _ in features))
+            for index in (_BY_CHAR, _BY_TOKEN) for key, features in index.items()
+            if key.isascii()]
+    structure = [named.quantised.get(name, [0] * len(CLASSES)) for name, _ in _STRUCTURE]
+    return _featurize.Scorer(len(CLASSES), chars, trigrams, tokens, keys, structure,
+                             relative_bias, _MULT, _DENOMINATOR)
 
 
 def _display(block: str, feature: str) -> str:
@@ -607,7 +613,8 @@ class SemanticAnalyzer:
         )
         self._relative_bias = [b - bias[0] for b in bias[1:]]
         self._sizes = sizes
-        self._scorer = _compiled_scorer(*self._blocks[:2]) if sizes == NGRAM_SIZES else None
+        self._scorer = (_compiled_scorer(self._blocks, self._relative_bias)
+                        if sizes == NGRAM_SIZES else None)
 
     @property
     def loaded(self) -> bool:
@@ -685,7 +692,7 @@ class SemanticAnalyzer:
                 view, _SQL_COMMENT.sub(" ", view) if "/*" in view else view
             )
             if sums is not None:
-                return self._score_compiled(sums, view, lowered, windowed)
+                return self._score_compiled(sums, lowered, windowed)
         padded = _START + view + _END
         chars = set(padded)
         grams = _trigram_keys(padded)
@@ -721,35 +728,20 @@ class SemanticAnalyzer:
         return self._verdict(p_attack, relative, known_sets, scales)
 
     def _score_compiled(
-        self,
-        sums: tuple[tuple[int, ...], int, tuple[int, ...], int, set[str]],
-        view: str,
-        lowered: str,
+        self, sums: tuple[tuple[int, ...], int, tuple[int, ...], int, int], lowered: str,
         windowed: str,
     ) -> SemanticVerdict:
-        """Finish :meth:`_score` from the compiled scorer's sums: the same integers the packed
-        path adds, so the same verdict."""
-        ngram_sums, ngram_count, token_sums, token_count, words = sums
-        chars = set(view)
-        structure = structure_features(
-            lowered, words, chars | _CR if "\n" in chars else chars, windowed
-        )
-        ngram_scale = round(1.0 / math.sqrt(ngram_count) * _MULT)
-        token_scale = round(1.0 / math.sqrt(token_count or 1) * _MULT)
-        named = [0] * len(CLASSES)
-        quantised = self._blocks[2].quantised
-        for name in structure:
-            vector = quantised.get(name)
-            if vector is not None:
-                named = list(map(add, named, vector))
-        ngram_0, token_0, named_0 = ngram_sums[0], token_sums[0], named[0]
-        relative = [
-            bias + ((n - ngram_0) * ngram_scale + (t - token_0) * token_scale
-                    + (s - named_0) * _MULT) / _DENOMINATOR
-            for bias, n, t, s in zip(
-                self._relative_bias, ngram_sums[1:], token_sums[1:], named[1:], strict=True
-            )
-        ]
+        """Finish :meth:`_score` from the compiled scorer's sums and structure candidates:
+        the same integers and operations as the packed path, so the same verdict."""
+        ngram_sums, ngram_count, token_sums, token_count, candidates = sums
+        found = 0
+        while candidates:
+            bit = candidates & -candidates
+            candidates ^= bit
+            name, search = _STRUCTURE[bit.bit_length() - 1]
+            if search(lowered) and (name not in _CASED_CHECKS or _CASED_CHECKS[name](windowed)):
+                found |= bit
+        relative = self._scorer.relative(ngram_sums, ngram_count, token_sums, token_count, found)
         relative = _rule_out_quoted_code(relative, windowed)
         return _unexplained(_p_attack(relative), relative)
 
