@@ -667,10 +667,20 @@ class DetectionEngine:
         patterns = self._patterns
         started = time.perf_counter()
         raw_hits, present = patterns.scan_raw(text)
-        canonical, named = normalize.named_views(text, present)
+        canonical_hits: list[list[tuple[Database, dict[int, int]]]] = []
+
+        def scan_canonical(view: str) -> frozenset[str]:
+            # The canonical view is read by every database, the one that reports triggers
+            # first: one pass gives named_views its triggers and _scan its hits.
+            view_hits, view_present = patterns.scan_raw(view)
+            canonical_hits.append(view_hits)
+            return view_present
+
+        canonical, named = normalize.named_views(text, present, scan_canonical)
         views = [text, *(view for _, view in named)]
 
-        hits = self._scan(patterns, text, raw_hits, named, started)
+        hits = self._scan(patterns, text, raw_hits, named, started,
+                          canonical_hits[0] if canonical_hits else None)
         timeouts: list[str] = []
         if patterns.backtracking:
             timeouts, custom_hits = self._run_backtracking(patterns, views, config)
@@ -682,9 +692,13 @@ class DetectionEngine:
         if not hits and model is None:
             return None
 
-        prose = _reads_as_prose(text)
         doubted = (verdict is not None and verdict.probability < MODEL_DOUBT
                    and self._doubts_every_hit(hits, canonical))
+        # Whether the value reads as prose changes a verdict only through a hit the prose
+        # discount may apply to (built in, below CONCLUSIVE_SCORE once doubted) or through the
+        # model alone; a value with only conclusive hits skips the three passes it costs.
+        prose = (not hits or any(_discountable(entry, context, doubted)
+                                 for entry, _ in hits.values())) and _reads_as_prose(text)
         quoting = text if prose else None
         score, threats, signals = _score(hits, model, timeouts, context, quoting, doubted)
         is_threat = score >= THREAT_SCORE or any(t["type"] == "semantic" for t in threats)
@@ -717,6 +731,7 @@ class DetectionEngine:
         raw_hits: list[tuple[Database, dict[int, int]]],
         views: list[tuple[str, str]],
         started: float,
+        canonical_hits: list[tuple[Database, dict[int, int]]] | None = None,
     ) -> dict[str, tuple[PatternEntry, str]]:
         hits: dict[str, tuple[PatternEntry, str]] = {}
         found: list[tuple[PatternEntry, int, str]] = []
@@ -724,8 +739,11 @@ class DetectionEngine:
             if matched:
                 found.extend((entries[i], end, text) for i, end in matched.items())
         for name, view in views:
-            for matcher, entries in patterns.for_view(name):
-                matched = matcher.scan(view)
+            if name == "canonical" and canonical_hits is not None:
+                scanned = canonical_hits
+            else:
+                scanned = [(db, db[0].scan(view)) for db in patterns.for_view(name)]
+            for (_, entries), matched in scanned:
                 if matched:
                     found.extend((entries[i], end, view) for i, end in matched.items())
         scan_time = time.perf_counter() - started
@@ -752,7 +770,7 @@ class DetectionEngine:
     def _confirmed(self, entry: PatternEntry, fragment: str, view: str) -> bool:
         started = time.perf_counter()
         ok = CONFIRMERS[entry.confirm or ""](fragment, view)
-        self.monitor.record(entry.id, time.perf_counter() - started, matched=ok)
+        self.monitor.record_check(entry.id, time.perf_counter() - started, ok)
         return ok
 
     def _run_backtracking(
@@ -826,7 +844,7 @@ class DetectionEngine:
         analyzer = self.analyzer
         if not analyzer.loaded:
             return frozenset()
-        typed = text.translate(_PROSE_QUOTES)
+        typed = _typed(text)
         spans: list[tuple[int, int, str]] = []
         for entry_id in quoted:
             fragment = hits[entry_id][1]
@@ -908,6 +926,20 @@ def _rules_score(hits: dict[str, tuple[PatternEntry, str]], context: str) -> flo
     for entry, _fragment in hits.values():
         remaining *= 1.0 - entry.score_in(context)
     return 1.0 - remaining
+
+
+def _typed(text: str) -> str:
+    """``text`` with typographic quotes folded as the views fold them (ASCII text has none,
+    and a translate costs about 20 ns per character)."""
+    return text if text.isascii() else text.translate(_PROSE_QUOTES)
+
+
+def _discountable(entry: PatternEntry, context: str, doubted: bool) -> bool:
+    """Whether :func:`_score` may give ``entry``'s hit the prose discount."""
+    score = entry.score_in(context)
+    if doubted and entry.attack_class in DOUBTABLE_CLASSES:
+        score *= DOUBT_DISCOUNT
+    return not entry.user_added and score < CONCLUSIVE_SCORE
 
 
 def _reads_as_prose(text: str) -> bool:
@@ -1036,7 +1068,7 @@ def _score(
     remaining = 1.0
     threats: list[dict[str, Any]] = []
     quoted: list[tuple[int, int, float]] = []
-    typed = prose.translate(_PROSE_QUOTES) if prose is not None else None
+    typed = _typed(prose) if prose is not None else None
     for entry, fragment in hits.values():
         score = entry.score_in(context)
         discounts: list[str] = []

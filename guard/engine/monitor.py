@@ -16,6 +16,8 @@ from typing import Any
 
 DATABASE_KEY = "__database__"
 SCAN_SAMPLE_EVERY = 16
+PENDING_LIMIT = 256
+"""Scans with hits whose match credits may wait before they are added (see ``record_scan``)."""
 
 
 @dataclass
@@ -64,6 +66,9 @@ class PerformanceMonitor:
     _scans: int = 0
     _scan_time: float = 0.0
     _sampled: int = 0
+    _checks: int = 0
+    _pending: list[list[str]] = field(default_factory=list)
+    """Match credits not yet added to their patterns (see :meth:`record_scan`)."""
 
     def configure(
         self,
@@ -92,6 +97,18 @@ class PerformanceMonitor:
         with self._lock:
             self._observe(self._tracked(key), duration, matched, timed_out)
 
+    def record_check(self, key: str, duration: float, matched: bool) -> None:
+        """Record one confirmation of ``key``'s match: every one is counted, and one in
+        :data:`SCAN_SAMPLE_EVERY` goes into the timing ring (and its anomaly test)."""
+        self._checks += 1
+        if self._checks % SCAN_SAMPLE_EVERY == 0:
+            self.record(key, duration, matched)
+            return
+        with self._lock:
+            stats = self._tracked(key)
+            stats.evaluations += 1
+            stats.matches += matched
+
     def record_sampled(self, key: str, duration: float) -> None:
         """Like :meth:`record`, for a hot-path step: one call in :data:`SCAN_SAMPLE_EVERY`."""
         self._sampled += 1
@@ -111,10 +128,20 @@ class PerformanceMonitor:
         if not matched_keys and not sampled:
             return
         with self._lock:
-            for key in matched_keys:
-                self._tracked(key).matches += 1
+            # Crediting each pattern at once costs a dictionary reordering per hit; the credits
+            # wait in a list instead and are added in batches, and before any report.
+            if matched_keys:
+                self._pending.append(matched_keys)
+                if len(self._pending) >= PENDING_LIMIT:
+                    self._credit_pending()
             if sampled:
                 self._observe(self._tracked(DATABASE_KEY), duration, bool(matched_keys), False)
+
+    def _credit_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        for keys in pending:
+            for key in keys:
+                self._tracked(key).matches += 1
 
     def _tracked(self, key: str) -> PatternStats:
         stats = self._stats.get(key)
@@ -148,6 +175,7 @@ class PerformanceMonitor:
     def stats(self) -> dict[str, Any]:
         """Return ``slow_patterns``, ``problematic_patterns`` and a ``summary``."""
         with self._lock:
+            self._credit_pending()
             items = list(self._stats.items())
             scans, scan_time = self._scans, self._scan_time
         slow: list[dict[str, Any]] = []
@@ -187,5 +215,6 @@ class PerformanceMonitor:
         """Forget every recorded figure."""
         with self._lock:
             self._stats.clear()
+            self._pending.clear()
             self._scans = 0
             self._scan_time = 0.0

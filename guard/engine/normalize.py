@@ -721,7 +721,6 @@ def _without_sql_comments(text: str, gap: str) -> str:
 
 _SHELL_CHARS = re.compile(r"[\\'\"$]")
 _BRACE_LIST = re.compile(r"\{([^{}\s,]*(?:,[^{}\s,]*)+)\}")
-_SHELL_QUOTES = str.maketrans("", "", "'\"\\")
 _EMPTY_PARAMETERS = frozenset("@*0123456789")
 
 
@@ -740,7 +739,8 @@ def shell_unquote(text: str) -> str:
     if "`" in words and "'" in words:
         words = _GNU_QUOTED.sub(r"\1", words)
     words = _BRACE_LIST.sub(lambda match: match.group(1).replace(",", " "), words)
-    words = words.translate(_SHELL_QUOTES)
+    # Three replaces cost a tenth of a translate that deletes (about 20 ns per character).
+    words = words.replace("'", "").replace('"', "").replace("\\", "")
     if "$" in words:
         words = _expand_parameters(words)
         if "${" in words:
@@ -856,7 +856,6 @@ _B64_FIND = re2.compile(rb"[A-Za-z0-9+/_-]{16}")
 
 def _has_base64_run(text: str) -> bool:
     return _B64_FIND.search(text.encode("utf-8", "surrogatepass")) is not None
-_B64_URLSAFE = str.maketrans("-_", "+/")
 _PRINTABLE_SHARE = 0.9
 
 
@@ -873,7 +872,7 @@ def decode_base64(text: str) -> str:
 
 def _open_base64(match: re.Match[str]) -> str:
     run = match.group()
-    body = run.rstrip("=").translate(_B64_URLSAFE)
+    body = run.rstrip("=").replace("-", "+").replace("_", "/")
     try:
         # The run holds only base64 characters (the pattern's), so b64decode's validating
         # regex would only repeat what matched it.
@@ -1021,12 +1020,16 @@ def _canonical_fast(text: str, present: frozenset[str] | None) -> str:
 
 
 def named_views(
-    text: str, present: frozenset[str] | None = None
+    text: str,
+    present: frozenset[str] | None = None,
+    canonical_triggers: Callable[[str], frozenset[str]] = triggers,
 ) -> tuple[str, list[tuple[str, str]]]:
     """Return ``(canonical, [(name, view), …])``: the canonical view (``text`` itself for plain
     text) and the same distinct views as :func:`views`, each named ``canonical``, ``sql``,
     ``shell``, ``path`` or ``base64``, so a caller can match each lossy view with the rules it
-    serves. ``present`` is ``triggers(text)`` when the caller already has it."""
+    serves. ``present`` is ``triggers(text)`` when the caller already has it.
+    ``canonical_triggers`` finds the triggers of a canonical view that differs from ``text``:
+    a caller about to scan that view anyway can answer from the same pass."""
     if present is None:
         present = triggers(text)
     if not present:
@@ -1034,7 +1037,7 @@ def named_views(
     raw_present = present
     canonical = _canonical(text, None, present) if present & _CANONICAL_TRIGGERS else text
     if canonical is not text:
-        present = triggers(canonical)
+        present = canonical_triggers(canonical)
     seen = {text}
     found: list[tuple[str, str]] = []
     if canonical is not text and canonical not in seen:
