@@ -163,3 +163,63 @@ def test_scorer_sums_are_the_table_weights() -> None:
         / (1000 << 16),
         -0.5 + ((-7 - 11) * ngram_scale + (307 - 107) * token_scale) / (1000 << 16),
     ]
+
+
+def _with_prefilter(analyzer: SemanticAnalyzer, value: str, always: bool) -> object:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(semantic, "PREFILTER_FROM", 0 if always else 10**9)
+        return analyzer.analyze(value)
+
+
+needs_prefilter = pytest.mark.skipif(
+    not (semantic.FAST_FEATURES and semantic.HYPERSCAN_AVAILABLE), reason="no C scorer or Hyperscan"
+)
+
+
+@needs_prefilter
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_ALPHABET, max_size=200).map("".join))
+def test_structure_prefilter_changes_no_verdict(analyzer: SemanticAnalyzer, text: str) -> None:
+    # The Hyperscan pass only removes candidates whose pattern cannot match; each remaining
+    # one is still decided by its own regex.
+    assert _with_prefilter(analyzer, text, True) == _with_prefilter(analyzer, text, False)
+
+
+@needs_prefilter
+def test_structure_prefilter_on_the_corpora(analyzer: SemanticAnalyzer) -> None:
+    text = "\n".join((CORPORA / name).read_text("utf-8") for name in ("probe.jsonl", "dev.jsonl"))
+    lines = [json.loads(line) for line in text.split("\n") if line.strip()]
+    values = [normalize(line["payload"]) for line in lines[::3]]
+    differ = [v for v in values
+              if _with_prefilter(analyzer, v, True) != _with_prefilter(analyzer, v, False)]
+    assert not differ, differ[:3]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "widened"),
+    [
+        (r"a\sb", r"a[\s\x1c-\x1f]b"),
+        (r"[\s-]*$", r"[\s\x1c-\x1f-]*$"),
+        (r"\S+", r"[^\s\x1c-\x1f]+"),
+        (r"[]\s]", r"[]\s\x1c-\x1f]"),
+        (r"\\s", r"\\s"),
+    ],
+)
+def test_blank_classes_are_widened_for_hyperscan(pattern: str, widened: str) -> None:
+    assert semantic._for_ascii_pcre(pattern) == widened
+
+
+@pytest.mark.parametrize("pattern", [r"[^\s]", r"[^a\s]", r"[\S]"])
+def test_negated_blank_classes_are_refused(pattern: str) -> None:
+    with pytest.raises(ValueError):
+        semantic._for_ascii_pcre(pattern)
+
+
+def test_block_counts_count_marks_per_block() -> None:
+    if semantic._featurize is None:
+        pytest.skip("C scorer not built")
+    data = bytes([1, 0, 1, 1, 0, 0, 1])
+    assert semantic._featurize.block_counts(data, 1, 2, 5) == [1, 1, 1, 0, 0]
+    assert semantic._featurize.block_counts(data, 0, 3, 3) == [2, 1, 1]
+    with pytest.raises(ValueError):
+        semantic._featurize.block_counts(data, 0, 0, 1)

@@ -611,6 +611,50 @@ static PyObject *Scorer_relative(Scorer *self, PyObject *args) {
     return relative;
 }
 
+static PyObject *block_counts(PyObject *module, PyObject *args) {
+    Py_buffer data;
+    Py_ssize_t start, step, blocks;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "y*nnn", &data, &start, &step, &blocks))
+        return NULL;
+    if (start < 0 || step < 1 || blocks < 0) {
+        PyBuffer_Release(&data);
+        PyErr_SetString(PyExc_ValueError, "bad block layout");
+        return NULL;
+    }
+    PyObject *counts = PyList_New(blocks);
+    if (counts == NULL) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    const unsigned char *bytes = data.buf;
+    for (Py_ssize_t b = 0; b < blocks; b++) {
+        Py_ssize_t from = start + b * step, to = from + step, count = 0;
+        if (from > data.len)
+            from = data.len;
+        if (to > data.len)
+            to = data.len;
+        for (Py_ssize_t i = from; i < to; i++)
+            count += bytes[i] != 0;
+        PyObject *item = PyLong_FromSsize_t(count);
+        if (item == NULL) {
+            Py_DECREF(counts);
+            PyBuffer_Release(&data);
+            return NULL;
+        }
+        PyList_SET_ITEM(counts, b, item);
+    }
+    PyBuffer_Release(&data);
+    return counts;
+}
+
+static PyMethodDef module_methods[] = {
+    {"block_counts", block_counts, METH_VARARGS,
+     "block_counts(data, start, step, blocks) -> the non-zero bytes of each of the blocks "
+     "data[start + i * step : start + (i + 1) * step] (cut at the end of data)."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyMethodDef Scorer_methods[] = {
     {"score", (PyCFunction)Scorer_score, METH_VARARGS,
      "score(view, token_view) -> (ngram sums, ngram count, token sums, token count, "
@@ -638,6 +682,7 @@ static struct PyModuleDef featurize_module = {
     .m_name = "guard.engine._featurize",
     .m_doc = "Feature sums of the semantic model for ASCII views (see semantic.py).",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC PyInit__featurize(void) {

@@ -49,6 +49,10 @@ class MatchSpec:
     multiline: bool = False
     """``^`` and ``$`` also match at line breaks: used by the batch prefilter, where values are
     joined by newlines and an anchored pattern must still see each value's start and end."""
+    prefilter: bool = False
+    """Report a superset of the matches: Hyperscan's prefilter mode, which approximates what it
+    cannot express (back-references, look-arounds) and may match where the regex does not.
+    Only the Hyperscan engine compiles such a spec; the caller confirms each hit."""
 
 
 class LinearMatcher(Protocol):
@@ -107,6 +111,10 @@ def _on_match(pid: int, _start: int, end: int, _flags: int, hits: dict[int, int]
 
 def _hs_flags(spec: MatchSpec) -> int:
     flags = int(_hs.HS_FLAG_SINGLEMATCH)
+    if spec.prefilter:
+        # An approximation may match the empty string; as a prefilter that is only a hit to
+        # confirm, so it is allowed rather than refused.
+        flags |= int(_hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_ALLOWEMPTY)
     if spec.default_flags:
         flags |= int(_hs.HS_FLAG_CASELESS | _hs.HS_FLAG_DOTALL)
     if spec.multiline:
@@ -133,7 +141,7 @@ def _load_or_compile(specs: Sequence[MatchSpec]) -> Any:
     file is ignored and rebuilt.
     """
     version = getattr(_hs, "__version__", "?")
-    key = repr((version, [(s.regex, s.default_flags, s.multiline) for s in specs]))
+    key = repr((version, [(s.regex, s.default_flags, s.multiline, s.prefilter) for s in specs]))
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     with _COMPILED_LOCK:
         db = _COMPILED.get(digest)

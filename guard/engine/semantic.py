@@ -43,6 +43,7 @@ from operator import add
 from typing import Any
 
 from guard.engine.confirm import quotes_inert_markup, quotes_inert_templates, unix_backtick
+from guard.engine.matcher import HYPERSCAN_AVAILABLE, LinearMatcher, MatchSpec, build_matcher
 from guard.engine.rules import CLASSES as ATTACK_CLASSES
 
 _featurize: Any
@@ -276,6 +277,67 @@ _BY_CHAR = _key_index(single=True)
 _BY_TOKEN = _key_index(single=False)
 _STRUCTURE_INDEX = {name: i for i, (name, _) in enumerate(_STRUCTURE)}
 
+PREFILTER_FROM = 256
+"""Windows at least this long have their structure candidates narrowed by one Hyperscan pass
+before each remaining pattern's regex runs: on a long window a regex search costs about 2 µs,
+and ten or more of them are common; on a short one the pass would cost what it saves."""
+
+
+def _for_ascii_pcre(pattern: str) -> str:
+    """``pattern`` widened so that Hyperscan matches it wherever Python's ``re`` does on ASCII
+    text, where Python's ``\\s`` also matches ``\\x1c``-``\\x1f`` and PCRE's does not. A
+    negated blank class (``[^\\s]``) cannot be widened that way and raises ValueError."""
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            escape = pattern[i : i + 2]
+            if escape == "\\S" and not in_class:
+                out.append("[^\\s\\x1c-\\x1f]")
+            elif escape == "\\s":
+                out.append("\\s\\x1c-\\x1f" if in_class else "[\\s\\x1c-\\x1f]")
+            elif escape == "\\S":
+                raise ValueError(f"cannot widen \\S in a class: {pattern!r}")
+            else:
+                out.append(escape)
+            i += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+            if pattern.startswith("[^", i) and "\\s" in pattern[i : pattern.find("]", i + 2)]:
+                raise ValueError(f"cannot widen a negated blank class: {pattern!r}")
+            # A "]" right after "[" or "[^" is a member, not the end of the class.
+            opening = 2 if pattern.startswith("[^", i) else 1
+            if pattern[i + opening : i + opening + 1] == "]":
+                out.append(pattern[i : i + opening + 1])
+                i += opening + 1
+                continue
+        elif char == "]" and in_class:
+            in_class = False
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+_structure_prefilter: list[LinearMatcher] = []
+
+
+def _possible_structure(lowered: str) -> int:
+    """A mask of the structure features whose pattern may match ASCII ``lowered`` (bit i:
+    ``_STRUCTURE[i]``), from one Hyperscan pass in prefilter mode, which approximates
+    back-references and look-arounds and so reports a superset; all ones without Hyperscan."""
+    if not HYPERSCAN_AVAILABLE:
+        return -1
+    if not _structure_prefilter:
+        specs = [MatchSpec(_for_ascii_pcre(p), prefilter=True) for _, _, p in _STRUCTURE_SPECS]
+        _structure_prefilter.append(build_matcher(specs))
+    mask = 0
+    for index in _structure_prefilter[0].scan(lowered):
+        mask |= 1 << index
+    return mask
+
 _METACHAR_COMMAND = re.compile(
     next(p for n, _, p in _STRUCTURE_SPECS if n == "cmd:metachar-command"), re.I | re.DOTALL
 )
@@ -406,7 +468,10 @@ def select_windows(text: str) -> str:
     # A window is two half-windows, so each half is counted once (one C-level map) and
     # neighbours are added; a reverse sort is still stable, so ties keep the earlier start.
     starts = range(_WINDOW, scan_end + step, step)
-    halves = list(map(marks.count, repeat(1), starts, count(_WINDOW + step, step)))
+    if _featurize is not None:
+        halves = _featurize.block_counts(marks, _WINDOW, step, len(starts))
+    else:
+        halves = list(map(marks.count, repeat(1), starts, count(_WINDOW + step, step)))
     windows = list(map(add, halves, halves[1:]))
     order = sorted(range(len(candidates)), key=windows.__getitem__, reverse=True)
     ranked = map(candidates.__getitem__, order)
@@ -734,6 +799,8 @@ class SemanticAnalyzer:
         """Finish :meth:`_score` from the compiled scorer's sums and structure candidates:
         the same integers and operations as the packed path, so the same verdict."""
         ngram_sums, ngram_count, token_sums, token_count, candidates = sums
+        if candidates and len(lowered) >= PREFILTER_FROM and lowered.isascii():
+            candidates &= _possible_structure(lowered)
         found = 0
         while candidates:
             bit = candidates & -candidates
