@@ -190,3 +190,39 @@ def test_the_entity_trigger_finds_every_reference_html_decodes(text: str) -> Non
         assert normalize_module._may_hold_reference(text)
         assert "entity" in normalize_module.triggers(text)
     assert html_decode(text) == normalize_module._EntityStack().decode(text)
+
+
+_ESCAPE_PARTS = st.sampled_from(
+    ["%", "%2", "%27", "%zz", "&", "&#", "&#39;", "&amp", "&lt;", "\\", "\\u0041", "\\x41", "a",
+     " ", "9", ";", "é", "_"]
+)
+
+
+@checked
+@given(st.lists(_ESCAPE_PARTS, max_size=12).map("".join))
+def test_the_encoded_trigger_finds_every_encoded_run(text: str) -> None:
+    # The detector looks for encoded runs in a long value only where this trigger fired.
+    from guard.engine.detector import _ENCODED_RUN
+
+    if _ENCODED_RUN.search(text):
+        assert "encoded" in normalize_module.triggers(text)
+
+
+def _line_comments_by_regex(text: str) -> str:
+    # What _without_sql_comments' general path makes of text without "*".
+    removed = [match.span() for match in normalize_module._SQL_COMMENT.finditer(text)]
+    if not removed:
+        return text
+    kept, position = [], 0
+    for start, end in removed:
+        kept.append(text[position:start])
+        position = end
+    kept.append(text[position:])
+    return normalize_module._collapse_spaces("".join(kept)).strip(" ")
+
+
+@checked
+@given(st.lists(st.sampled_from(["-", "--", "#", "a", " ", "  ", "\n", "\r", "'", "/"]),
+                max_size=16).map("".join))
+def test_line_comment_shortcut_agrees_with_the_comment_regex(text: str) -> None:
+    assert normalize_module._without_line_comments(text) == _line_comments_by_regex(text)

@@ -880,10 +880,14 @@ class DetectionEngine:
         return verdict
 
     def _indicators(self, text: str, patterns: _PatternSet) -> Iterable[int]:
-        byte_offsets = sorted(
-            {end for matcher, _ in patterns.databases for end in matcher.scan(text).values()}
-        )
-        positions = _char_offsets(text, byte_offsets)
+        first, *rest = patterns.databases
+        hits, present = cast(_WithTriggers, first[0]).scan_triggers(text)
+        ends = set(hits.values())
+        for matcher, _ in rest:
+            ends.update(matcher.scan(text).values())
+        positions = _char_offsets(text, sorted(ends))
+        if "encoded" not in present:
+            return positions
         for n, match in enumerate(_ENCODED_RUN.finditer(text)):
             if n >= _ENCODED_RUN_LIMIT:
                 break
