@@ -130,6 +130,47 @@ def test_encoded_attack_after_padding_is_preserved() -> None:
     assert result["truncated"] and result["is_threat"]
 
 
+def _long_values() -> list[str]:
+    lines = (Path(__file__).parent / "corpora" / "prose_tuning.jsonl").read_text("utf-8")
+    benign = [json.loads(line)["payload"] for line in lines.split("\n") if line.strip()]
+    # Long bodies of benign prose without an indicator (lines no rule matches), each cut
+    # somewhere inside a sentence.
+    patterns = DetectionEngine()._patterns
+    quiet = [line for line in benign
+             if "`" not in line and not any(hits for _, hits in patterns.scan_raw(line)[0])]
+    body = " ".join(quiet)
+    return [body[start * 10 : start * 10 + 10_001 + 7 * start] for start in range(0, 1200, 150)]
+
+
+@pytest.mark.parametrize("value", _long_values(), ids=lambda v: f"{len(v)}-chars")
+def test_a_long_clean_value_reuses_its_indicator_scan(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A value with no indicator is cut to its head, and the scan that found none stands for
+    # the head's own: the verdict is the one a fresh scan of the head gives.
+    engine = DetectionEngine()
+    kept, _length, truncated, prescanned = engine._limited(value)
+    assert truncated
+    fresh = engine._analyze(kept, "request_body", True)
+    reused = engine._analyze(kept, "request_body", True, prescanned)
+    assert reused == fresh
+    if "encoded" not in engine._patterns.scan_raw(value)[1]:
+        assert prescanned is not None
+        calls: list[str] = []
+        real = detector._PatternSet.scan_raw
+        monkeypatch.setattr(detector._PatternSet, "scan_raw",
+                            lambda self, text, prefilter=False: calls.append(text)
+                            or real(self, text, prefilter))
+        engine.detect(value)
+        assert len(calls) == 1 + (normalize_changes(kept))
+
+
+def normalize_changes(text: str) -> int:
+    from guard.engine.normalize import named_views
+
+    return int(named_views(text)[0] is not text)
+
+
 def test_truncation_without_preservation_is_reported() -> None:
     engine = DetectionEngine(SecurityConfig(detection_preserve_attack_patterns=False))
     result = engine.detect("a" * 20000 + "<script>alert(1)</script>")

@@ -178,6 +178,8 @@ class PatternEntry:
 
 
 Database = tuple[LinearMatcher, tuple[PatternEntry, ...]]
+_RawScan = tuple[list[tuple[Database, dict[int, int]]], frozenset[str]]
+"""What :meth:`_PatternSet.scan_raw` returns: each database's hits, and the triggers."""
 
 
 class _WithTriggers:
@@ -454,8 +456,8 @@ class DetectionEngine:
         when the semantic pass is left to the pipeline.
         """
         started = time.perf_counter()
-        text, original_length, truncated = self._limited(content)
-        result = self._analyze(text, context, semantic)
+        text, original_length, truncated, prescanned = self._limited(content)
+        result = self._analyze(text, context, semantic, prescanned)
         if result is None:
             result = {"is_threat": False, "threat_score": 0.0, "threats": [],
                       "attack_class": None, "signals": []}
@@ -478,8 +480,8 @@ class DetectionEngine:
         """The request path's form of :meth:`detect`: ``None`` for a value with no evidence at
         all (no result is built), else the same verdict ``detect`` returns, minus the request
         metadata. A value that was cut to the inspection limit is never ``None``."""
-        text, original_length, truncated = self._limited(content)
-        result = self._analyze(text, context, semantic)
+        text, original_length, truncated, prescanned = self._limited(content)
+        result = self._analyze(text, context, semantic, prescanned)
         if result is None and not truncated:
             return None
         result = result or {"is_threat": False, "threat_score": 0.0, "threats": [],
@@ -648,25 +650,36 @@ class DetectionEngine:
             return None
         return self.screen(value, context, semantic=True)
 
-    def _limited(self, content: Any) -> tuple[str, int, bool]:
+    def _limited(self, content: Any) -> tuple[str, int, bool, _RawScan | None]:
+        """``(kept text, original length, truncated, raw scan of the kept text if known)``.
+
+        A long value with no indicator anywhere (no rule hit, no encoded run) is cut to its
+        head, and the pass that found no indicator already read that head: its (empty) rule
+        hits and its triggers stand for the head's, so the head is not scanned again. Only a
+        match ending exactly at the cut could differ, an artefact of cutting (a ``$``-anchored
+        file name rule matching where the text was cut), which the whole value does not hold.
+        """
         text = _as_text(content)
         config = self._config
         if len(text) <= config.detection_max_content_length:
-            return text, len(text), False
+            return text, len(text), False, None
         patterns = self._patterns
+        scans: list[_RawScan] = []
         kept, truncated = limit_content(
             text,
             config.detection_max_content_length,
             config.detection_preserve_attack_patterns,
-            lambda full: self._indicators(full, patterns),
+            lambda full: self._indicators(full, patterns, scans),
         )
-        return kept, len(text), truncated
+        return kept, len(text), truncated, scans[0] if scans else None
 
-    def _analyze(self, text: str, context: str, semantic: bool) -> dict[str, Any] | None:
+    def _analyze(
+        self, text: str, context: str, semantic: bool, prescanned: _RawScan | None = None
+    ) -> dict[str, Any] | None:
         config = self._config
         patterns = self._patterns
         started = time.perf_counter()
-        raw_hits, present = patterns.scan_raw(text)
+        raw_hits, present = prescanned or patterns.scan_raw(text)
         canonical_hits: list[list[tuple[Database, dict[int, int]]]] = []
 
         def scan_canonical(view: str) -> frozenset[str]:
@@ -879,14 +892,17 @@ class DetectionEngine:
         self.monitor.record_sampled("__semantic__", time.perf_counter() - started)
         return verdict
 
-    def _indicators(self, text: str, patterns: _PatternSet) -> Iterable[int]:
-        first, *rest = patterns.databases
-        hits, present = cast(_WithTriggers, first[0]).scan_triggers(text)
-        ends = set(hits.values())
-        for matcher, _ in rest:
-            ends.update(matcher.scan(text).values())
+    def _indicators(
+        self, text: str, patterns: _PatternSet, clean: list[_RawScan]
+    ) -> Iterable[int]:
+        """Where ``text``'s attack indicators end: rule hits and encoded runs. When there is
+        none, the scan (no hits, and the triggers) is put in ``clean`` for the kept head."""
+        scan = patterns.scan_raw(text)
+        ends = {end for _, hits in scan[0] for end in hits.values()}
         positions = _char_offsets(text, sorted(ends))
-        if "encoded" not in present:
+        if "encoded" not in scan[1]:
+            if not positions:
+                clean.append(scan)
             return positions
         for n, match in enumerate(_ENCODED_RUN.finditer(text)):
             if n >= _ENCODED_RUN_LIMIT:
