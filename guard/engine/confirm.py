@@ -93,6 +93,10 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     code span out of a sentence; an injection needs the separator or substitution to stand in
     the value itself (`` `id` ``, ``x;`id` ``), where the text around it is not prose.
     """
+    # A span needs two backticks; most values have none, and the span regex has no literal
+    # start to skip to, so it would try every position.
+    if view.count("`") < 2:
+        return False
     at = view.find(fragment)
     if at < 0:
         return False
