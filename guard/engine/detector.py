@@ -713,20 +713,21 @@ class DetectionEngine:
         prose = (not hits or any(_discountable(entry, context, doubted)
                                  for entry, _ in hits.values())) and _reads_as_prose(text)
         quoting = text if prose else None
-        score, threats, signals = _score(hits, model, timeouts, context, quoting, doubted)
+        score, threats = _score(hits, model, timeouts, context, quoting, doubted)
         is_threat = score >= THREAT_SCORE or any(t["type"] == "semantic" for t in threats)
         quoted = [t["pattern_id"] for t in threats if "prose" in t.get("discounts", ())]
         if not is_threat and quoted:
             # Only a verdict the prose discount turned needs the closer reading.
             payloads = self._payloads_in_prose(hits, quoted, text)
             if payloads:
-                score, threats, signals = _score(hits, model, timeouts, context, quoting,
-                                                 doubted, payloads)
+                score, threats = _score(hits, model, timeouts, context, quoting, doubted,
+                                        payloads)
                 is_threat = score >= THREAT_SCORE
         if is_threat:
-            signals = []
+            signals: list[dict[str, Any]] = []
+            threats.sort(key=lambda t: t["score"], reverse=True)
         else:
-            threats = []
+            signals, threats = _signals(threats), []
         top = _naming_threat(threats)
         return {
             "is_threat": is_threat,
@@ -1077,12 +1078,13 @@ def _score(
     prose: str | None = None,
     doubted: bool = False,
     payloads: frozenset[str] = frozenset(),
-) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
-    """Combined score, threats and signals. ``prose`` is the value as sent when it reads as
-    prose: a built-in hit below :data:`CONCLUSIVE_SCORE` found in it as sent (no decoding was
-    needed to reach it but the folding of typographic quotes) then counts for less, hits whose
-    fragments overlap there count once (one quoted snippet read by several rules, such as
-    ``SELECT … WHERE 1=1``), and the model alone needs :data:`PROSE_MODEL_SCORE`. With
+) -> tuple[float, list[dict[str, Any]]]:
+    """Combined score and threats, in the order found (see :func:`_signals`). ``prose`` is the
+    value as sent when it reads as prose: a built-in hit below :data:`CONCLUSIVE_SCORE` found
+    in it as sent (no decoding was needed to reach it but the folding of typographic quotes)
+    then counts for less, hits whose fragments overlap there count once (one quoted snippet
+    read by several rules, such as ``SELECT … WHERE 1=1``), and the model alone needs
+    :data:`PROSE_MODEL_SCORE`. With
     ``doubted`` (see :data:`MODEL_DOUBT`) a doubtable hit counts for :data:`DOUBT_DISCOUNT`.
     Each rule's entry names the discounts applied to its score (``prose``, ``model_doubt``)."""
     remaining = 1.0
@@ -1136,11 +1138,13 @@ def _score(
     ):
         remaining *= 1.0 - semantic["probability"]
         threats.append({k: v for k, v in semantic.items() if k != "above_threshold"})
-    score = 1.0 - remaining
-    signals = [
+    return 1.0 - remaining, threats
+
+
+def _signals(threats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a verdict that is not a threat reports of the evidence it weighed."""
+    return [
         {"pattern_id": t.get("pattern_id", "semantic"), "class": t["class"], "score": t["score"],
          "discounts": t.get("discounts", [])}
         for t in threats
     ]
-    threats.sort(key=lambda t: t["score"], reverse=True)
-    return score, threats, signals
