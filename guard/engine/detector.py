@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import re2
 import regex
@@ -238,9 +238,12 @@ class _PatternSet:
     ) -> tuple[list[tuple[Database, dict[int, int]]], frozenset[str]]:
         """Every database's hits on the raw ``text`` and the triggers it holds, the built-in
         rules and the triggers from a single pass."""
-        first, *rest = self.prefilter if prefilter else self.databases
-        hits, present = cast(_WithTriggers, first[0]).scan_triggers(text)
-        return [(first, hits), *((db, db[0].scan(text)) for db in rest)], present
+        databases = self.prefilter if prefilter else self.databases
+        first = databases[0]
+        hits, present = first[0].scan_triggers(text)  # type: ignore[attr-defined]
+        if len(databases) == 1:
+            return [(first, hits)], present
+        return [(first, hits), *((db, db[0].scan(text)) for db in databases[1:])], present
 
     def for_view(self, name: str, prefilter: bool = False) -> tuple[Database, ...]:
         """The databases that read the view called ``name`` (raw and canonical: all)."""

@@ -87,21 +87,22 @@ class HyperscanMatcher:
         self._lock = threading.Lock()
 
     def _scratch(self) -> Any:
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            with self._lock:
-                scratch = self._prototype.clone()
-            self._local.scratch = scratch
+        with self._lock:
+            scratch = self._prototype.clone()
+        self._local.scratch = scratch
         return scratch
 
     def scan(self, text: str) -> dict[int, int]:
         """Scan ``text`` once and report every expression that matched."""
         if self._empty or not text:
             return {}
+        try:
+            scratch = self._local.scratch
+        except AttributeError:
+            scratch = self._scratch()
         hits: dict[int, int] = {}
-        self._db.scan(
-            _encode(text), match_event_handler=_on_match, context=hits, scratch=self._scratch()
-        )
+        self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=_on_match,
+                      context=hits, scratch=scratch)
         return hits
 
 

@@ -69,6 +69,8 @@ class PerformanceMonitor:
     _checks: int = 0
     _pending: list[list[str]] = field(default_factory=list)
     """Match credits not yet added to their patterns (see :meth:`record_scan`)."""
+    _check_counts: dict[str, list[int]] = field(default_factory=dict)
+    """Confirmations (evaluations, matches) not yet added to their patterns."""
 
     def configure(
         self,
@@ -105,9 +107,12 @@ class PerformanceMonitor:
             self.record(key, duration, matched)
             return
         with self._lock:
-            stats = self._tracked(key)
-            stats.evaluations += 1
-            stats.matches += matched
+            # Counted aside, like match credits, and added to the pattern's figures in batches.
+            counts = self._check_counts.get(key)
+            if counts is None:
+                counts = self._check_counts[key] = [0, 0]
+            counts[0] += 1
+            counts[1] += matched
 
     def record_sampled(self, key: str, duration: float) -> None:
         """Like :meth:`record`, for a hot-path step: one call in :data:`SCAN_SAMPLE_EVERY`."""
@@ -142,6 +147,11 @@ class PerformanceMonitor:
         for keys in pending:
             for key in keys:
                 self._tracked(key).matches += 1
+        checks, self._check_counts = self._check_counts, {}
+        for key, (evaluations, matches) in checks.items():
+            stats = self._tracked(key)
+            stats.evaluations += evaluations
+            stats.matches += matches
 
     def _tracked(self, key: str) -> PatternStats:
         stats = self._stats.get(key)
@@ -216,5 +226,6 @@ class PerformanceMonitor:
         with self._lock:
             self._stats.clear()
             self._pending.clear()
+            self._check_counts.clear()
             self._scans = 0
             self._scan_time = 0.0
