@@ -223,3 +223,5 @@ def test_block_counts_count_marks_per_block() -> None:
     assert semantic._featurize.block_counts(data, 0, 3, 3) == [2, 1, 1]
     with pytest.raises(ValueError):
         semantic._featurize.block_counts(data, 0, 0, 1)
+    with pytest.raises(ValueError):  # blocks that would run past the largest offset
+        semantic._featurize.block_counts(data, 0, 2**62, 4)

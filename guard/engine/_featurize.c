@@ -617,7 +617,8 @@ static PyObject *block_counts(PyObject *module, PyObject *args) {
     (void)module;
     if (!PyArg_ParseTuple(args, "y*nnn", &data, &start, &step, &blocks))
         return NULL;
-    if (start < 0 || step < 1 || blocks < 0) {
+    if (start < 0 || step < 1 || blocks < 0 ||
+        (blocks > 0 && step > (PY_SSIZE_T_MAX - start) / blocks)) {
         PyBuffer_Release(&data);
         PyErr_SetString(PyExc_ValueError, "bad block layout");
         return NULL;
