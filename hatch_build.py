@@ -30,29 +30,38 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[misc]
         if os.environ.get("GUARD_NO_EXTENSION"):
             return
         root = Path(self.root)
+        editable = version == "editable"
+        self._lib = None if editable else tempfile.mkdtemp(prefix="guard-lib-")
         try:
-            built = _compile(root, editable=version == "editable")
+            built = _compile(root, self._lib)
         except Exception as exc:  # any failure means "ship without it"
             print(f"guard: C scorer not built ({exc}); using the pure-Python path",
                   file=sys.stderr)
             return
-        if version != "editable":
+        if not editable:
             target = SOURCE.with_name(built.name).as_posix()
             build_data["force_include"][str(built)] = target
             build_data["pure_python"] = False
             build_data["infer_tag"] = True
 
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        """Remove the compiled module's temporary folder once the wheel holds it."""
+        lib = getattr(self, "_lib", None)
+        if lib is not None:
+            shutil.rmtree(lib, ignore_errors=True)
 
-def _compile(root: Path, editable: bool) -> Path:
+
+def _compile(root: Path, lib: str | None) -> Path:
+    """Build the module into ``lib``, or next to its source when ``lib`` is None (editable)."""
     from setuptools import Distribution, Extension
     from setuptools.command.build_ext import build_ext
 
     extension = Extension(MODULE, [str(SOURCE)])
     command = build_ext(Distribution({"ext_modules": [extension], "script_name": "hatch_build"}))
-    command.inplace = editable
+    command.inplace = lib is None
     command.build_temp = tempfile.mkdtemp(prefix="guard-build-")
-    if not editable:
-        command.build_lib = tempfile.mkdtemp(prefix="guard-lib-")
+    if lib is not None:
+        command.build_lib = lib
     cwd = os.getcwd()
     os.chdir(root)
     try:
@@ -62,7 +71,7 @@ def _compile(root: Path, editable: bool) -> Path:
         os.chdir(cwd)
         shutil.rmtree(command.build_temp, ignore_errors=True)
     name = SOURCE.stem + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
-    built = (root if editable else Path(command.build_lib)) / SOURCE.parent / name
+    built = (root if lib is None else Path(lib)) / SOURCE.parent / name
     if not built.is_file():
         raise FileNotFoundError(built)
     return built
