@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import sysconfig
 from collections.abc import Iterator
@@ -53,10 +54,11 @@ def _both(analyzer: SemanticAnalyzer, value: str) -> tuple[object, object]:
 
 
 def test_scorer_is_built_where_a_compiler_exists(analyzer: SemanticAnalyzer) -> None:
-    if not _has_compiler():
-        pytest.fail("no C compiler here: the pure-Python path is in use (expected, not tested)")
-    assert semantic.FAST_FEATURES
-    assert analyzer._scorer is not None
+    # Without a compiler, or with the module turned off on purpose, the install goes on and the
+    # Python path serves: that is the documented behaviour, checked here too.
+    expected = _has_compiler() and not os.environ.get("GUARD_NO_EXTENSION")
+    assert semantic.FAST_FEATURES is expected
+    assert (analyzer._scorer is not None) is expected
 
 
 needs_scorer = pytest.mark.skipif(not semantic.FAST_FEATURES, reason="C scorer not built")
