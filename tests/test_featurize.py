@@ -11,7 +11,9 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sysconfig
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,8 +30,16 @@ CORPORA = Path(__file__).parent / "corpora"
 
 
 def _has_compiler() -> bool:
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    return shutil.which(compiler) is not None
+    """Whether the compiler the build would use (``$CC``, else Python's) compiles C here."""
+    compiler = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()
+    if shutil.which(compiler[0]) is None:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "probe.c"
+        source.write_text("int probe(void) { return 1; }\n")
+        done = subprocess.run([*compiler, "-c", str(source), "-o", str(source.with_suffix(".o"))],
+                              capture_output=True, timeout=60, check=False)
+    return done.returncode == 0
 
 
 @pytest.fixture(scope="module")
