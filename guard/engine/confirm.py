@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import islice
 
 _COMPARISON = re.compile(
     r"""(\d+|'[^']{0,20}'|"[^"]{0,20}")\s*\)*\s*(=|<>|!=|<=>|>|<|like)\s*\(*\s*"""
@@ -85,6 +86,12 @@ _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
 _SHELL_SYNTAX = re.compile(r"\$\(|[|&<>]|;\S")
 
 
+def _at_least(pattern: re.Pattern[str], text: str, count: int) -> bool:
+    """Whether ``pattern`` matches ``text`` at least ``count`` times: the search stops at the
+    ``count``-th match, where ``findall`` would go through a long value to the end."""
+    return len(list(islice(pattern.finditer(text), count))) == count
+
+
 def _in_prose_code_span(fragment: str, view: str) -> bool:
     """The fragment lies inside a Markdown code span (`` `du -sh * | sort -h` ``, set apart
     from the words around it by spaces or punctuation, as prose sets it) and the text
@@ -104,7 +111,7 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     if not any(span.start() <= at < span.end() for span in spans):
         return False
     outside = _CODE_SPAN.sub(" ", view)
-    return len(_PROSE_WORD.findall(outside)) >= 3 and _SHELL_SYNTAX.search(outside) is None
+    return _at_least(_PROSE_WORD, outside, 3) and _SHELL_SYNTAX.search(outside) is None
 
 
 def outside_prose_code_span(fragment: str, view: str) -> bool:
@@ -213,7 +220,7 @@ def operator_reaches_query(fragment: str, view: str) -> bool:
         outside = inner
     return (
         operator.group() in outside or "=" in outside or "&" in outside
-        or len(_PROSE_WORD.findall(outside)) < 4
+        or not _at_least(_PROSE_WORD, outside, 4)
     )
 
 
@@ -245,7 +252,7 @@ def script_tag_runs(fragment: str, view: str) -> bool:
     if _SCRIPT_LOADS.search(tag.group(1)):
         return True
     body = view[tag.end() :].lstrip("`")
-    return _SCRIPT_CODE.search(body) is not None or len(_PROSE_WORD.findall(body)) < 2
+    return _SCRIPT_CODE.search(body) is not None or not _at_least(_PROSE_WORD, body, 2)
 
 
 _MARKUP_TAG = re.compile(r"<\s*/?\s*([a-z][\w:-]{0,30})([^<>]{0,300})>", re.IGNORECASE)
@@ -275,7 +282,7 @@ def quotes_inert_markup(view: str) -> bool:
     if any(tag.group(1).lower() == "script" for tag in tags) and script_tag_runs("<script", view):
         return False
     outside = _MARKUP_TAG.sub(" ", view)
-    return _MARKUP_OUTSIDE_CODE.search(outside) is None and len(_PROSE_WORD.findall(outside)) >= 2
+    return _MARKUP_OUTSIDE_CODE.search(outside) is None and _at_least(_PROSE_WORD, outside, 2)
 
 
 def markup_active(fragment: str, view: str) -> bool:
@@ -314,7 +321,7 @@ def path_not_named_in_sentence(fragment: str, view: str) -> bool:
     before = _SEPARATOR_BEFORE.sub("", view[:at])
     if not before or not before[-1].isspace() or not before.rstrip()[-1:].isalpha():
         return True
-    return len(_WORD.findall(view[:at] + " " + view[at + len(fragment) :])) < 4
+    return not _at_least(_WORD, view[:at] + " " + view[at + len(fragment) :], 4)
 
 
 _WINDOWS_PATH = re.compile(r"(?:[a-z]:[/\\]|system32[/\\])", re.IGNORECASE)
