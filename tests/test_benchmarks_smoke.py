@@ -58,9 +58,10 @@ def test_speed_benchmark_quick_runs_every_section():
     assert any(case.startswith("2 workers") for case in pipeline)
     startup = {row[1] for row in rows if row[0] == "startup"}
     assert "import guard" in startup and "web process with engine loaded" in startup
-    # Every figure of ours is a number: no section fell back to a placeholder.
+    # Every figure of ours is a number: no section fell back to a placeholder. The quick run's
+    # few samples are noisy, so "µs over bare" may come out below zero; its sign is not checked.
     for row in rows:
-        assert row[4].replace(",", "").replace(".", "").isdigit(), row
+        assert row[4].replace(",", "").replace(".", "").removeprefix("-").isdigit(), row
     if not PEER_INSTALLED:
         assert {row[5] for row in rows} == {"n/a"}
         assert {row[6] for row in rows} == {"n/a"}
