@@ -117,7 +117,9 @@ static uint32_t table_size(Py_ssize_t n) {
     return size;
 }
 
-static int read_weights(Scorer *self, PyObject *vector, Py_ssize_t row) {
+/* One weight per class from the sequence vector into dest (the model's rows and its structure
+ * features alike): each a quantised int within 2**24. */
+static int read_vector(const Scorer *self, PyObject *vector, int32_t *dest) {
     PyObject *seq = PySequence_Fast(vector, "weights must be a sequence");
     if (seq == NULL)
         return -1;
@@ -137,26 +139,14 @@ static int read_weights(Scorer *self, PyObject *vector, Py_ssize_t row) {
             PyErr_SetString(PyExc_ValueError, "weight out of range");
             return -1;
         }
-        self->weights[row * self->classes + k] = (int32_t)value;
+        dest[k] = (int32_t)value;
     }
     Py_DECREF(seq);
     return 0;
 }
 
-static int read_structure(Scorer *self, PyObject *vector, int feature) {
-    PyObject *seq = PySequence_Fast(vector, "weights must be a sequence");
-    if (seq == NULL)
-        return -1;
-    int ok = PySequence_Fast_GET_SIZE(seq) == self->classes;
-    for (int k = 0; ok && k < self->classes; k++) {
-        long value = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, k));
-        ok = !(value == -1 && PyErr_Occurred()) && value >= -(1L << 24) && value <= (1L << 24);
-        self->structure[feature * MAX_CLASSES + k] = (int32_t)value;
-    }
-    Py_DECREF(seq);
-    if (!ok && !PyErr_Occurred())
-        PyErr_SetString(PyExc_ValueError, "bad structure weights");
-    return ok ? 0 : -1;
+static inline int32_t *row_weights(const Scorer *self, Py_ssize_t row) {
+    return self->weights + row * self->classes;
 }
 
 static TokenSlot *token_find(Scorer *self, uint64_t hash, const char *a, Py_ssize_t la,
@@ -239,12 +229,12 @@ static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds) {
             return -1;
     }
     Py_ssize_t n_chars = PyList_GET_SIZE(chars), n_grams = PyList_GET_SIZE(trigrams);
-    Py_ssize_t n_tokens = PyList_GET_SIZE(tokens), n_watched = PyList_GET_SIZE(keys);
+    Py_ssize_t n_tokens = PyList_GET_SIZE(tokens), n_keys = PyList_GET_SIZE(keys);
     self->rows = n_chars + n_grams + n_tokens;
     self->weights = PyMem_Calloc(self->rows ? self->rows : 1, sizeof(int32_t) * classes);
     self->gram_mask = table_size(n_grams) - 1;
     self->grams = PyMem_Malloc(sizeof(GramSlot) * (self->gram_mask + 1));
-    self->token_mask = table_size(n_tokens + n_watched) - 1;
+    self->token_mask = table_size(n_tokens + n_keys) - 1;
     self->tokens = PyMem_Calloc(self->token_mask + 1, sizeof(TokenSlot));
     Py_ssize_t pool_size = 1;
     for (Py_ssize_t i = 0; i < n_tokens; i++) {
@@ -257,7 +247,7 @@ static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds) {
         }
         pool_size += PyBytes_GET_SIZE(key);
     }
-    for (Py_ssize_t i = 0; i < n_watched; i++) {
+    for (Py_ssize_t i = 0; i < n_keys; i++) {
         PyObject *pair = PyList_GET_ITEM(keys, i);
         PyObject *word = PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2
                              ? PyTuple_GET_ITEM(pair, 0)
@@ -290,7 +280,7 @@ static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds) {
             PyErr_SetString(PyExc_ValueError, "chars must be ASCII code points");
             return -1;
         }
-        if (read_weights(self, vector, row) < 0)
+        if (read_vector(self, vector, row_weights(self, row)) < 0)
             return -1;
         self->char_row[code] = (int32_t)row;
     }
@@ -303,7 +293,7 @@ static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds) {
             PyErr_SetString(PyExc_ValueError, "a 3-gram key has 3 bytes");
             return -1;
         }
-        if (read_weights(self, vector, row) < 0)
+        if (read_vector(self, vector, row_weights(self, row)) < 0)
             return -1;
         uint32_t k = (uint32_t)key, j = mix32(k) & self->gram_mask;
         while (self->grams[j].key != EMPTY_GRAM && self->grams[j].key != k)
@@ -321,12 +311,12 @@ static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds) {
             PyErr_SetString(PyExc_ValueError, "tokens must be non-empty (bytes, weights) pairs");
             return -1;
         }
-        if (read_weights(self, vector, row) < 0)
+        if (read_vector(self, vector, row_weights(self, row)) < 0)
             return -1;
         TokenSlot *slot = token_insert(self, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key), &used);
         slot->row = (int32_t)row;
     }
-    for (Py_ssize_t i = 0; i < n_watched; i++) {
+    for (Py_ssize_t i = 0; i < n_keys; i++) {
         PyObject *word = PyTuple_GET_ITEM(PyList_GET_ITEM(keys, i), 0);
         unsigned long long mask = PyLong_AsUnsignedLongLong(
             PyTuple_GET_ITEM(PyList_GET_ITEM(keys, i), 1));
@@ -343,14 +333,15 @@ static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds) {
         slot->mask |= mask;
     }
     for (int f = 0; f < self->structures; f++) {
-        if (read_structure(self, PyList_GET_ITEM(structure, f), f) < 0)
+        if (read_vector(self, PyList_GET_ITEM(structure, f),
+                        self->structure + f * MAX_CLASSES) < 0)
             return -1;
     }
     return 0;
 }
 
 static inline void add_row(const Scorer *self, int64_t *sums, int32_t row) {
-    const int32_t *w = self->weights + (Py_ssize_t)row * self->classes;
+    const int32_t *w = row_weights(self, row);
     for (int k = 0; k < self->classes; k++)
         sums[k] += w[k];
 }
