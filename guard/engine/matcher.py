@@ -101,8 +101,7 @@ class HyperscanMatcher:
         except AttributeError:
             scratch = self._scratch()
         hits: dict[int, int] = {}
-        self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=_on_match,
-                      context=hits, scratch=scratch)
+        self._db.scan(_encode(text), match_event_handler=_on_match, context=hits, scratch=scratch)
         return hits
 
 
