@@ -1014,14 +1014,13 @@ def normalize(text: str) -> str:
 def _canonical(
     text: str, steps: list[tuple[str, str]] | None, present: frozenset[str] | None = None
 ) -> str:
-    if steps is None:
-        return _canonical_fast(text, present)
     limit = MAX_EXPANSION * len(text)
     current = text
     for round_number in range(1, MAX_ROUNDS + 1):
         start = current
-        suffix = "" if round_number == 1 else f"#{round_number}"
-        round_steps: list[tuple[str, str]] = []
+        # Named steps only when a caller records them (trace): on the screening path their
+        # bookkeeping cost more than the decoders on most values.
+        round_steps: list[tuple[str, str]] | None = None if steps is None else []
         for name, decode, needs in _CANONICAL_STEPS:
             # While the text is still the input, a decoder without its trigger would return it
             # unchanged: skip the pass it would spend finding that out.
@@ -1031,26 +1030,13 @@ def _canonical(
                 # copy), so that callers can tell "no decoder changed this" by identity.
                 if decoded is not current and decoded != current:
                     current = decoded
-            round_steps.append((name + suffix, current))
-        if round_number == 1 or current != start:
+            if round_steps is not None:
+                round_steps.append((name if round_number == 1 else f"{name}#{round_number}",
+                                    current))
+        if steps is not None and round_steps is not None and (
+            round_number == 1 or current != start
+        ):
             steps.extend(round_steps)
-        if current == start:
-            break
-    return current
-
-
-def _canonical_fast(text: str, present: frozenset[str] | None) -> str:
-    """:func:`_canonical` without the step record: the screening path, where the bookkeeping
-    of named steps cost more than the decoders on most values."""
-    limit = MAX_EXPANSION * len(text)
-    current = text
-    for _ in range(MAX_ROUNDS):
-        start = current
-        for _, decode, needs in _CANONICAL_STEPS:
-            if current is not text or present is None or present & needs:
-                decoded = decode(current)
-                if decoded is not current and decoded != current:
-                    current = decoded[:limit]
         if current is start or current == start:
             break
     return current
