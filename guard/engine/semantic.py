@@ -431,11 +431,14 @@ def structure_features(
         *map(_BY_CHAR.__getitem__, _BY_CHAR.keys() & (chars or set(lowered))),
         *map(_BY_TOKEN.__getitem__, _BY_TOKEN.keys() & tokens),
     )
-    found = {name for name, search in candidates if search(lowered)}
-    for name in found & _CASED_CHECKS.keys():
-        if not _CASED_CHECKS[name](original or lowered):
-            found.discard(name)
-    return found
+    original = original or lowered
+    return {name for name, search in candidates if _holds(name, search, lowered, original)}
+
+
+def _holds(name: str, search: _Search, lowered: str, original: str) -> bool:
+    """Whether a candidate structure feature is present: its pattern matches ``lowered``, and
+    where case or context matters (``_CASED_CHECKS``) the value as written agrees."""
+    return bool(search(lowered)) and (name not in _CASED_CHECKS or _CASED_CHECKS[name](original))
 
 
 def extract(
@@ -805,8 +808,7 @@ class SemanticAnalyzer:
         while candidates:
             bit = candidates & -candidates
             candidates ^= bit
-            name, search = _STRUCTURE[bit.bit_length() - 1]
-            if search(lowered) and (name not in _CASED_CHECKS or _CASED_CHECKS[name](windowed)):
+            if _holds(*_STRUCTURE[bit.bit_length() - 1], lowered, windowed):
                 found |= bit
         relative = self._scorer.relative(ngram_sums, ngram_count, token_sums, token_count, found)
         relative = _rule_out_quoted_code(relative, windowed)
