@@ -713,7 +713,7 @@ class DetectionEngine:
         # Whether the value reads as prose changes a verdict only through a hit the prose
         # discount may apply to (built in, below CONCLUSIVE_SCORE once doubted) or through the
         # model alone; a value with only conclusive hits skips the three passes it costs.
-        prose = (not hits or any(_discountable(entry, context, doubted)
+        prose = (not hits or any(_discountable(entry, _weighed(entry, context, doubted)[0])
                                  for entry, _ in hits.values())) and _reads_as_prose(text)
         quoting = text if prose else None
         score, threats = _score(hits, model, timeouts, context, quoting, doubted)
@@ -958,11 +958,17 @@ def _typed(text: str) -> str:
     return text if text.isascii() else text.translate(_PROSE_QUOTES)
 
 
-def _discountable(entry: PatternEntry, context: str, doubted: bool) -> bool:
-    """Whether :func:`_score` may give ``entry``'s hit the prose discount."""
+def _weighed(entry: PatternEntry, context: str, doubted: bool) -> tuple[float, bool]:
+    """``entry``'s score for a hit in ``context``, and whether the model's doubt (see
+    :data:`MODEL_DOUBT`) lowered it."""
     score = entry.score_in(context)
-    if doubted and entry.attack_class in DOUBTABLE_CLASSES:
-        score *= DOUBT_DISCOUNT
+    if doubted and not entry.user_added and entry.attack_class in DOUBTABLE_CLASSES:
+        return score * DOUBT_DISCOUNT, True
+    return score, False
+
+
+def _discountable(entry: PatternEntry, score: float) -> bool:
+    """Whether a hit of ``entry`` weighed at ``score`` may get the prose discount."""
     return not entry.user_added and score < CONCLUSIVE_SCORE
 
 
@@ -1087,23 +1093,19 @@ def _score(
     in it as sent (no decoding was needed to reach it but the folding of typographic quotes)
     then counts for less, hits whose fragments overlap there count once (one quoted snippet
     read by several rules, such as ``SELECT … WHERE 1=1``), and the model alone needs
-    :data:`PROSE_MODEL_SCORE`. With
-    ``doubted`` (see :data:`MODEL_DOUBT`) a doubtable hit counts for :data:`DOUBT_DISCOUNT`.
+    :data:`PROSE_MODEL_SCORE`. With ``doubted`` (see :data:`MODEL_DOUBT`) a doubtable hit
+    counts for :data:`DOUBT_DISCOUNT`.
     Each rule's entry names the discounts applied to its score (``prose``, ``model_doubt``)."""
     remaining = 1.0
     threats: list[dict[str, Any]] = []
     quoted: list[tuple[int, int, float]] = []
     typed = _typed(prose) if prose is not None else None
     for entry, fragment in hits.values():
-        score = entry.score_in(context)
-        discounts: list[str] = []
-        if doubted and not entry.user_added and entry.attack_class in DOUBTABLE_CLASSES:
-            score *= DOUBT_DISCOUNT
-            discounts.append("model_doubt")
+        score, doubt = _weighed(entry, context, doubted)
+        discounts = ["model_doubt"] if doubt else []
         if (
             typed is not None
-            and not entry.user_added
-            and score < CONCLUSIVE_SCORE
+            and _discountable(entry, score)
             and entry.id not in payloads
             and fragment in typed
         ):
