@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import re2
 
 from guard import SecurityConfig
 from guard.engine import detector
 from guard.engine.detector import DetectionEngine
-from guard.engine.matcher import HYPERSCAN_AVAILABLE
+from guard.engine.matcher import HYPERSCAN_AVAILABLE, MatchSpec
 from guard.engine.normalize import named_views
 from guard.engine.semantic import SemanticAnalyzer
 from guard.errors import PatternError
@@ -464,9 +465,9 @@ def test_backtracking_patterns_share_one_deadline() -> None:
 def test_fragment_span_is_what_re2_search_finds(regex: str, text: str) -> None:
     """The fragment's span comes from RE2's compiled object directly (the public ``search``
     wraps it in a generator); both must find the same span, or none."""
-    from guard.engine.matcher import _compiled_re2, _encode, _first_span
+    from guard.engine.matcher import _re2_options, _re2_text, encode, span_finder
 
-    compiled = _compiled_re2(regex, True)
-    data = _encode(text)
+    compiled = re2.compile(_re2_text(MatchSpec(regex, True)), _re2_options())
+    data = encode(text)
     match = compiled.search(data)
-    assert _first_span(compiled, data) == (None if match is None else match.span())
+    assert span_finder(regex, True)(data) == (None if match is None else match.span())

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guard.engine import semantic
+from guard.engine import detector, semantic
 from guard.engine.normalize import normalize
 from guard.engine.semantic import CLASSES, SemanticAnalyzer, default_analyzer
 
@@ -237,3 +237,55 @@ def test_block_counts_count_marks_per_block() -> None:
         semantic._featurize.block_counts(data, 0, 0, 1)
     with pytest.raises(ValueError):  # blocks that would run past the largest offset
         semantic._featurize.block_counts(data, 0, 2**62, 4)
+
+
+# --- prose counts (detector._reads_as_prose) --------------------------------------------------
+
+_PROSE_ALPHABET = st.sampled_from(
+    [chr(c) for c in range(128)]
+    + ["the ", "The ", "I ", "of ", "it's ", "SELECT ", "(WHERE) ", "don't", "'", "\x1c", "\n",
+       "\u00e9", "\u2019"]
+)
+
+
+def _regex_counts(text: str) -> tuple[int, int, int, bool]:
+    reader, detector._PROSE_READER = detector._PROSE_READER, None
+    try:
+        return detector._prose_counts(text)
+    finally:
+        detector._PROSE_READER = reader
+
+
+needs_reader = pytest.mark.skipif(detector._PROSE_READER is None, reason="C module not built")
+
+
+@needs_reader
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PROSE_ALPHABET, max_size=80).map("".join))
+def test_prose_counts_equal_the_regex_counts(text: str) -> None:
+    assert detector._prose_counts(text) == _regex_counts(text)
+
+
+@needs_reader
+@pytest.mark.parametrize("name", ["dev.jsonl", "prose_tuning.jsonl", "probe.jsonl"])
+def test_prose_counts_equal_the_regex_counts_on_the_corpora(name: str) -> None:
+    text = (CORPORA / name).read_text("utf-8")
+    values = [json.loads(line)["payload"] for line in text.split("\n") if line.strip()]
+    differ = [v for v in values if detector._prose_counts(v) != _regex_counts(v)]
+    assert not differ, differ[:3]
+    assert sum(detector._PROSE_READER.counts(v) is not None for v in values) > 0.8 * len(values)
+
+
+@needs_reader
+def test_prose_counts_of_non_ascii_text_come_from_the_regexes() -> None:
+    assert detector._PROSE_READER.counts("caf\u00e9 and the rest") is None
+    assert detector._prose_counts("It\u2019s the caf\u00e9 I like") == (5, 0, 3, True)
+
+
+@needs_reader
+@pytest.mark.parametrize(
+    "words", [["toolongword"], [""], ["caf\u00e9"], [1], [f"w{n}" for n in range(300)]]
+)
+def test_prose_reader_refuses_bad_function_words(words: list[object]) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        semantic._featurize.ProseReader(words)

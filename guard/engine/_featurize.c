@@ -25,6 +25,8 @@
  *   -> each attack class's log-odds against benign, computed as semantic.py computes them
  *   (the same integers, then the same double operations in the same order).
  * Tokens follow semantic._TOKEN, r"[a-z_]+|0|\n|[^\w\s]", on ASCII text.
+ *
+ * ProseReader counts the tokens by which detector.py tells prose from a payload (see below).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -640,6 +642,201 @@ static PyObject *block_counts(PyObject *module, PyObject *args) {
     return counts;
 }
 
+/* ------------------------------------------------------------------ prose counts
+ *
+ * ProseReader(function_words).counts(text) -> None for non-ASCII text, else
+ *   (tokens, capital tokens, word tokens, whether a function word is among the \w+ runs)
+ * as guard/engine/detector.py's _reads_as_prose counts them with Python's re:
+ *   tokens:   len(text.split());
+ *   capitals: _PROSE_CAPITALS, (?<!\S)[("'`]?[A-Z]{2,}[)"'`.,:;?!]?(?!\S);
+ *   words:    _PROSE_WORD, (?<!\S)[("'`]?[A-Za-z][a-z]*(?:'[a-z]+)?[)"'`.,:;?!]?(?!\S);
+ *   function: any \w+ run equal to one of function_words.
+ * Both patterns are whole whitespace-separated tokens (neither holds a space, and each is
+ * fenced by (?<!\S) and (?!\S)), so each count is the number of tokens the pattern matches
+ * entirely. None of the opening or closing marks is a letter and both cores start and end
+ * with one, so a token's marks are found without backtracking: an opening mark is always the
+ * opening, a closing mark is always the closing.
+ */
+#define FUNCTION_SLOTS 512 /* power of two, over twice the words it holds */
+
+typedef struct {
+    PyObject_HEAD
+    uint64_t words[FUNCTION_SLOTS]; /* a word of at most 8 bytes, zero-padded; 0: empty */
+} ProseReader;
+
+static inline uint64_t pack_word(const unsigned char *s, Py_ssize_t n) {
+    uint64_t packed = 0;
+    memcpy(&packed, s, (size_t)n);
+    return packed;
+}
+
+static inline uint32_t word_slot(uint64_t packed) {
+    return mix32((uint32_t)(packed ^ (packed >> 29) ^ (packed >> 43))) & (FUNCTION_SLOTS - 1);
+}
+
+static int ProseReader_init(ProseReader *self, PyObject *args, PyObject *kwds) {
+    PyObject *words;
+    (void)kwds;
+    if (!PyArg_ParseTuple(args, "O", &words))
+        return -1;
+    memset(self->words, 0, sizeof(self->words));
+    PyObject *iterator = PyObject_GetIter(words);
+    if (iterator == NULL)
+        return -1;
+    Py_ssize_t held = 0;
+    PyObject *word;
+    while ((word = PyIter_Next(iterator)) != NULL) {
+        Py_ssize_t n;
+        const char *s = PyUnicode_Check(word) ? PyUnicode_AsUTF8AndSize(word, &n) : NULL;
+        if (s == NULL || !PyUnicode_IS_ASCII(word) || n < 1 || n > 8 ||
+            held >= FUNCTION_SLOTS / 2) {
+            Py_DECREF(word);
+            Py_DECREF(iterator);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError,
+                                "function words must be ASCII str of 1 to 8 characters, "
+                                "at most 256 of them");
+            return -1;
+        }
+        uint64_t packed = pack_word((const unsigned char *)s, n);
+        uint32_t i = word_slot(packed);
+        while (self->words[i] != 0 && self->words[i] != packed)
+            i = (i + 1) & (FUNCTION_SLOTS - 1);
+        if (self->words[i] == 0)
+            held++;
+        self->words[i] = packed;
+        Py_DECREF(word);
+    }
+    Py_DECREF(iterator);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static inline int is_function_word(const ProseReader *self, const unsigned char *s,
+                                   Py_ssize_t n) {
+    if (n > 8)
+        return 0;
+    uint64_t packed = pack_word(s, n);
+    for (uint32_t i = word_slot(packed);; i = (i + 1) & (FUNCTION_SLOTS - 1)) {
+        if (self->words[i] == packed)
+            return 1;
+        if (self->words[i] == 0)
+            return 0;
+    }
+}
+
+static inline int is_opening(unsigned char c) {
+    return c == '(' || c == '"' || c == '\'' || c == '`';
+}
+
+static inline int is_closing(unsigned char c) {
+    return c == ')' || c == '"' || c == '\'' || c == '`' || c == '.' || c == ',' ||
+           c == ':' || c == ';' || c == '?' || c == '!';
+}
+
+/* str.isspace() over ASCII, which both str.split() and re's \s for str follow. */
+static inline int is_space(unsigned char c) {
+    return char_class[c] == C_SPACE || c == '\n';
+}
+
+static inline int is_upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
+static inline int is_lower(unsigned char c) { return c >= 'a' && c <= 'z'; }
+
+static inline int is_word_char(unsigned char c) {
+    return is_lower(c) || is_upper(c) || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* [A-Z]{2,} */
+static int capital_core(const unsigned char *s, Py_ssize_t n) {
+    if (n < 2)
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!is_upper(s[i]))
+            return 0;
+    return 1;
+}
+
+/* [A-Za-z][a-z]*(?:'[a-z]+)? */
+static int word_core(const unsigned char *s, Py_ssize_t n) {
+    if (n < 1 || !(is_upper(s[0]) || is_lower(s[0])))
+        return 0;
+    Py_ssize_t i = 1;
+    while (i < n && is_lower(s[i]))
+        i++;
+    if (i == n)
+        return 1;
+    if (s[i] != '\'' || i + 1 == n)
+        return 0;
+    for (i++; i < n; i++)
+        if (!is_lower(s[i]))
+            return 0;
+    return 1;
+}
+
+static PyObject *ProseReader_counts(ProseReader *self, PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "counts() needs a str");
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(text))
+        Py_RETURN_NONE;
+    const unsigned char *s = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t tokens = 0, capitals = 0, words = 0;
+    int function = 0;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        while (i < n && is_space(s[i]))
+            i++;
+        if (i == n)
+            break;
+        Py_ssize_t start = i;
+        while (i < n && !is_space(s[i]))
+            i++;
+        tokens++;
+        Py_ssize_t from = start, to = i;
+        if (is_opening(s[from]))
+            from++;
+        if (to > from && is_closing(s[to - 1]))
+            to--;
+        if (capital_core(s + from, to - from))
+            capitals++;
+        else if (word_core(s + from, to - from))
+            words++;
+        if (!function) {
+            for (Py_ssize_t j = start; j < i;) {
+                while (j < i && !is_word_char(s[j]))
+                    j++;
+                Py_ssize_t run = j;
+                while (j < i && is_word_char(s[j]))
+                    j++;
+                if (j > run && is_function_word(self, s + run, j - run)) {
+                    function = 1;
+                    break;
+                }
+            }
+        }
+    }
+    return Py_BuildValue("nnnO", tokens, capitals, words, function ? Py_True : Py_False);
+}
+
+static PyMethodDef ProseReader_methods[] = {
+    {"counts", (PyCFunction)ProseReader_counts, METH_O,
+     "counts(text) -> (tokens, capital tokens, word tokens, has a function word), or None "
+     "when text is not ASCII."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ProseReaderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "guard.engine._featurize.ProseReader",
+    .tp_basicsize = sizeof(ProseReader),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Counts of the tokens that tell whether ASCII text reads as prose.",
+    .tp_methods = ProseReader_methods,
+    .tp_init = (initproc)ProseReader_init,
+    .tp_new = PyType_GenericNew,
+};
+
 static PyMethodDef module_methods[] = {
     {"block_counts", block_counts, METH_VARARGS,
      "block_counts(data, start, step, blocks) -> the non-zero bytes of each of the blocks "
@@ -672,21 +869,20 @@ static PyTypeObject ScorerType = {
 static struct PyModuleDef featurize_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "guard.engine._featurize",
-    .m_doc = "Feature sums of the semantic model for ASCII views (see semantic.py).",
+    .m_doc = "Feature sums of the semantic model and prose counts, for ASCII text.",
     .m_size = -1,
     .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC PyInit__featurize(void) {
     init_char_class();
-    if (PyType_Ready(&ScorerType) < 0)
+    if (PyType_Ready(&ScorerType) < 0 || PyType_Ready(&ProseReaderType) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&featurize_module);
     if (module == NULL)
         return NULL;
-    Py_INCREF(&ScorerType);
-    if (PyModule_AddObject(module, "Scorer", (PyObject *)&ScorerType) < 0) {
-        Py_DECREF(&ScorerType);
+    if (PyModule_AddType(module, &ScorerType) < 0 ||
+        PyModule_AddType(module, &ProseReaderType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import re2
 import regex
@@ -32,11 +32,13 @@ from guard.engine.matcher import (
     LinearMatcher,
     MatchSpec,
     build_matcher,
+    encode,
     linear_compile_error,
     matched_fragment,
 )
 from guard.engine.memo import MAX_CHARS, Memos, rememberable
 from guard.engine.monitor import PerformanceMonitor
+from guard.engine.native import featurize
 from guard.engine.rules import CONTAINER_CLASSES, RULES, VIEW_CLASSES, context_score
 from guard.engine.semantic import SemanticAnalyzer, SemanticVerdict, default_analyzer
 from guard.errors import PatternError
@@ -134,6 +136,12 @@ word characters, exactly the words ``\\b`` delimits), which is several times che
 alternation of them searched at every position."""
 _WORD_RUN = re.compile(r"\w+")
 _PROSE_WORD = re.compile(r"(?<!\S)[(\"'`]?[A-Za-z][a-z]*(?:'[a-z]+)?[)\"'`.,:;?!]?(?!\S)")
+# The C reader packs each function word into eight bytes.
+_PROSE_READER: Any = (
+    featurize.ProseReader(_PROSE_FUNCTION_WORDS)
+    if featurize is not None and all(len(w) <= 8 and w.isascii() for w in _PROSE_FUNCTION_WORDS)
+    else None
+)
 # Typographic quotes as the normalised views spell them: a fragment that matched only after this
 # folding was still typed as prose types it, not as a shell or query quotes it.
 _PROSE_QUOTES = str.maketrans("\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f", "''''\"\"\"\"")
@@ -773,9 +781,13 @@ class DetectionEngine:
         # Exact spans cost an RE2 search each: the strongest few (and every rule a confirmer
         # reads) get one; the rest show the text that ends where their match ended.
         ranked = sorted(first.values(), key=lambda item: -item[0].score)
+        encoded: dict[str, bytes] = {}
         for rank, (entry, end, view) in enumerate(ranked):
             if rank < EXACT_FRAGMENTS or entry.confirm is not None:
-                fragment = matched_fragment(entry.regex, view, end, not entry.user_added)
+                data = encoded.get(view)
+                if data is None:
+                    data = encoded[view] = encode(view)
+                fragment = matched_fragment(entry.regex, view, end, not entry.user_added, data)
             else:
                 fragment = _window_before(view, end)
             if entry.confirm is not None and not self._confirmed(entry, fragment, view):
@@ -980,19 +992,31 @@ def _reads_as_prose(text: str) -> bool:
     (``Why is WHERE 1=1 everywhere?``)."""
     if _BREAKOUT_OPENING.match(text):
         return False
-    if (
-        _PROSE_QUESTION.match(text)
-        and len(_PROSE_WORD.findall(text)) >= PROSE_QUESTION_WORDS
-    ):
+    tokens, capitals, words, function_word = _prose_counts(text)
+    if _PROSE_QUESTION.match(text) and words >= PROSE_QUESTION_WORDS:
         return True
-    tokens = len(text.split()) - len(_PROSE_CAPITALS.findall(text))
-    if tokens < PROSE_MIN_WORDS:
-        return False
-    words = len(_PROSE_WORD.findall(text))
+    tokens -= capitals
     return (
-        words >= PROSE_MIN_WORDS
+        tokens >= PROSE_MIN_WORDS
+        and words >= PROSE_MIN_WORDS
         and words >= PROSE_WORD_SHARE * tokens
-        and not _PROSE_FUNCTION_WORDS.isdisjoint(_WORD_RUN.findall(text))
+        and function_word
+    )
+
+
+def _prose_counts(text: str) -> tuple[int, int, int, bool]:
+    """``(tokens, capital tokens, word tokens, whether a function word occurs)`` of ``text``:
+    its whitespace-separated tokens, those :data:`_PROSE_CAPITALS` and :data:`_PROSE_WORD`
+    match, and whether a word run is one of :data:`_PROSE_FUNCTION_WORDS`. The C module counts
+    ASCII text in one pass, about twenty times faster than the four regex passes here."""
+    counts = None if _PROSE_READER is None else _PROSE_READER.counts(text)
+    if counts is not None:
+        return cast(tuple[int, int, int, bool], counts)
+    return (
+        len(text.split()),
+        len(_PROSE_CAPITALS.findall(text)),
+        len(_PROSE_WORD.findall(text)),
+        not _PROSE_FUNCTION_WORDS.isdisjoint(_WORD_RUN.findall(text)),
     )
 
 

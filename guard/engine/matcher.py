@@ -19,7 +19,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -65,7 +65,8 @@ class LinearMatcher(Protocol):
         ...
 
 
-def _encode(text: str) -> bytes:
+def encode(text: str) -> bytes:
+    """``text`` as the databases read it: UTF-8, lone surrogates kept."""
     return text.encode("utf-8", "surrogatepass")
 
 
@@ -101,7 +102,7 @@ class HyperscanMatcher:
         except AttributeError:
             scratch = self._scratch()
         hits: dict[int, int] = {}
-        self._db.scan(_encode(text), match_event_handler=_on_match, context=hits, scratch=scratch)
+        self._db.scan(encode(text), match_event_handler=_on_match, context=hits, scratch=scratch)
         return hits
 
 
@@ -162,7 +163,7 @@ def _load_cached(digest: str) -> Any:
 def _compile_and_store(specs: Sequence[MatchSpec], digest: str) -> Any:
     db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
     db.compile(
-        expressions=[_encode(s.regex) for s in specs],
+        expressions=[encode(s.regex) for s in specs],
         ids=list(range(len(specs))),
         elements=len(specs),
         flags=[_hs_flags(s) for s in specs],
@@ -195,7 +196,7 @@ class RE2SetMatcher:
         """Scan ``text`` once; the end offset is unknown here and reported as the length."""
         if self._empty or not text:
             return {}
-        data = _encode(text)
+        data = encode(text)
         return dict.fromkeys(self._set.Match(data) or (), len(data))
 
 
@@ -206,7 +207,7 @@ def _re2_options() -> Any:
 
 
 def _re2_text(spec: MatchSpec) -> bytes:
-    regex = _encode(spec.regex)
+    regex = encode(spec.regex)
     if spec.default_flags or spec.multiline:
         flags = (b"is" if spec.default_flags else b"") + (b"m" if spec.multiline else b"")
         return b"(?" + flags + b":" + regex + b")"
@@ -236,15 +237,18 @@ def linear_compile_error(regex: str, default_flags: bool = False) -> str | None:
     return None
 
 
-def matched_fragment(regex: str, text: str, end_hint: int, default_flags: bool = True) -> str:
+def matched_fragment(
+    regex: str, text: str, end_hint: int, default_flags: bool = True, data: bytes | None = None
+) -> str:
     """Return the text of the first match of ``regex`` in ``text``, found with RE2 (linear).
 
-    Offsets are byte offsets into the UTF-8 form; where RE2 cannot express the pattern, the
-    fragment is a short window ending at ``end_hint``.
+    Offsets are byte offsets into the UTF-8 form (``data``, when the caller has it already);
+    where RE2 cannot express the pattern, the fragment is a short window ending at ``end_hint``.
     """
-    data = _encode(text)
+    if data is None:
+        data = encode(text)
     try:
-        span = _first_span(_compiled_re2(regex, default_flags), data)
+        span = span_finder(regex, default_flags)(data)
     except Exception:
         span = None
     start, end = (max(0, end_hint - 64), end_hint) if span is None else span
@@ -253,9 +257,12 @@ def matched_fragment(regex: str, text: str, end_hint: int, default_flags: bool =
 
 _UNANCHORED = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
 
+SpanFinder = Callable[[bytes], "tuple[int, int] | None"]
+"""Finds the byte span of a pattern's first match in UTF-8 data, or None."""
 
-def _first_span(compiled: Any, data: bytes) -> tuple[int, int] | None:
-    """The byte span of the first match of ``compiled`` in ``data``, or None.
+
+def _direct_finder(compiled: Any) -> SpanFinder:
+    """The span finder of ``compiled``.
 
     google-re2's ``search`` wraps each call in a generator and a match object, three times
     the cost of the search itself on a short value; its compiled ``RE2`` answers the same
@@ -263,21 +270,33 @@ def _first_span(compiled: Any, data: bytes) -> tuple[int, int] | None:
     """
     regexp = getattr(compiled, "_regexp", None)
     if regexp is None or _UNANCHORED is None:
-        match = compiled.search(data)
-        return None if match is None else cast(tuple[int, int], match.span())
-    span = regexp.Match(_UNANCHORED, data, 0, len(data))[0]
-    return None if span[0] < 0 else (span[0], span[1])
+        def public(data: bytes) -> tuple[int, int] | None:
+            match = compiled.search(data)
+            return None if match is None else cast(tuple[int, int], match.span())
+
+        return public
+    match_spans, unanchored = regexp.Match, _UNANCHORED
+
+    def direct(data: bytes) -> tuple[int, int] | None:
+        span = match_spans(unanchored, data, 0, len(data))[0]
+        return None if span[0] < 0 else (span[0], span[1])
+
+    return direct
 
 
-_RE2_CACHE: dict[tuple[str, bool], Any] = {}
-_RE2_CACHE_LIMIT = 4096
+_FINDERS: dict[tuple[str, bool], SpanFinder] = {}
+_FINDERS_LIMIT = 4096
 
 
-def _compiled_re2(regex: str, default_flags: bool) -> Any:
+def span_finder(regex: str, default_flags: bool = True) -> SpanFinder:
+    """The RE2 span finder of ``regex`` (compiled once, and kept for the built-in rules and the
+    first few thousand other patterns); raises where RE2 cannot compile it."""
     key = (regex, default_flags)
-    compiled = _RE2_CACHE.get(key)
-    if compiled is None:
-        compiled = re2.compile(_re2_text(MatchSpec(regex, default_flags)), _re2_options())
-        if len(_RE2_CACHE) < _RE2_CACHE_LIMIT:
-            _RE2_CACHE[key] = compiled
-    return compiled
+    finder = _FINDERS.get(key)
+    if finder is None:
+        finder = _direct_finder(
+            re2.compile(_re2_text(MatchSpec(regex, default_flags)), _re2_options())
+        )
+        if len(_FINDERS) < _FINDERS_LIMIT:
+            _FINDERS[key] = finder
+    return finder

@@ -44,13 +44,8 @@ from typing import Any
 
 from guard.engine.confirm import quotes_inert_markup, quotes_inert_templates, unix_backtick
 from guard.engine.matcher import HYPERSCAN_AVAILABLE, LinearMatcher, MatchSpec, build_matcher
+from guard.engine.native import featurize as _featurize
 from guard.engine.rules import CLASSES as ATTACK_CLASSES
-
-_featurize: Any
-try:
-    from guard.engine import _featurize  # type: ignore[attr-defined,no-redef,unused-ignore]
-except ImportError:  # pragma: no cover - built where the package was installed with a compiler
-    _featurize = None
 
 FAST_FEATURES = _featurize is not None
 """True when the compiled feature scorer is available (see the module docstring)."""
