@@ -289,3 +289,52 @@ def test_prose_counts_of_non_ascii_text_come_from_the_regexes() -> None:
 def test_prose_reader_refuses_bad_function_words(words: list[object]) -> None:
     with pytest.raises((ValueError, TypeError)):
         semantic._featurize.ProseReader(words)
+
+
+# --- structure needles ------------------------------------------------------------------------
+
+_NEEDLE_ALPHABET = st.sampled_from(
+    [chr(c) for c in range(32, 127)]
+    + ["../", "..\\", "etc/passwd", ".php", ".jpg", "{{", "${", "://", "system(", "nc -e ",
+       "/dev/tcp/", "union select", " or 1=1", "onload=", "(|(", "*)", "%26", "\n"]
+)
+
+
+def _every_match_holds_a_needle(text: str) -> None:
+    for name, search in semantic._STRUCTURE_BARE:
+        needles = semantic._NEEDLES.get(name)
+        match = search(text)
+        if needles and match is not None:
+            assert any(n in match.group() for n in needles), (name, match.group())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_NEEDLE_ALPHABET, max_size=40).map("".join))
+def test_every_match_holds_a_needle(text: str) -> None:
+    _every_match_holds_a_needle(text.lower())
+
+
+def test_every_match_on_the_corpora_holds_a_needle() -> None:
+    for name in ("dev.jsonl", "probe.jsonl"):
+        for line in (CORPORA / name).read_text("utf-8").split("\n"):
+            if line.strip():
+                _every_match_holds_a_needle(json.loads(line)["payload"].lower())
+
+
+@needs_scorer
+def test_scorer_drops_candidates_without_needles(analyzer: SemanticAnalyzer) -> None:
+    dotdot = 1 << next(i for i, (n, _) in enumerate(semantic._STRUCTURE) if n == "path:dotdot")
+    text = "see the notes. then go on."
+    assert analyzer._scorer.score(text, text)[4] & dotdot
+    assert not analyzer._scorer.score(text, text, text)[4] & dotdot
+    assert analyzer._scorer.score(text + " ../x", text + " ../x", text + " ../x")[4] & dotdot
+    # Text the patterns read that is not ASCII is not tested for needles.
+    assert analyzer._scorer.score(text, text, text + " caf\u00e9")[4] & dotdot
+
+
+@needs_scorer
+@pytest.mark.parametrize("needles", [[()], [("x",)] * 45, [(b"",)] * 45, [[b"x"]] * 45])
+def test_scorer_rejects_bad_needles(needles: list[object]) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        semantic._featurize.Scorer(**_tables(structure=[[0] * len(CLASSES)] * 45,
+                                             needles=needles))

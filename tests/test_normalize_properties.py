@@ -171,7 +171,7 @@ _RE2_TRIGGERS = build_matcher(
 @checked
 @given(texts)
 def test_triggers_are_the_same_on_either_engine(text: str) -> None:
-    on_re2 = {normalize_module._TRIGGER_NAMES[i] for i in _RE2_TRIGGERS.scan(text)}
+    on_re2 = {normalize_module.TRIGGER_NAMES[i] for i in _RE2_TRIGGERS.scan(text)}
     assert normalize_module.triggers(text) == on_re2
 
 

@@ -8,7 +8,8 @@
  * returns the same integer sums, so a verdict is identical with or without it (the tests
  * compare both paths); the package falls back to the Python path where it was not compiled.
  *
- * Scorer(n_classes, chars, trigrams, tokens, keys, structure, bias, multiplier, denominator)
+ * Scorer(n_classes, chars, trigrams, tokens, keys, structure, bias, multiplier, denominator
+ *        [, needles])
  *   chars:     [(code point < 128, weights)]
  *   trigrams:  [(key, weights)]   key: the 3 bytes then a zero byte, read as a native uint32
  *   tokens:    [(ascii bytes, weights)]   a pair of tokens is spelled "first second"
@@ -16,11 +17,15 @@
  *              features in mask (bit i: feature i) candidates
  *   structure: [weights]   per structure feature, at most 64
  *   bias:      n_classes - 1 floats, each attack class's bias minus the benign one
+ *   needles:   per structure feature, a tuple of bytes of which every match holds one
+ *              (empty: no such list)
  *   weights:   a sequence of n_classes ints (weights quantised by the caller)
  *
- * Scorer.score(view, token_view) -> None for a non-ASCII argument, else
+ * Scorer.score(view, token_view[, patterns_read]) -> None for a non-ASCII view, else
  *   (ngram sums, distinct chars + distinct 3-grams of "\x02" view "\x03",
- *    token sums, distinct tokens + distinct token pairs of token_view, candidate mask)
+ *    token sums, distinct tokens + distinct token pairs of token_view, candidate mask);
+ *   the candidates are those a key found, less those with needles none of which the ASCII
+ *   text the patterns read (patterns_read) holds
  * Scorer.relative(ngram sums, ngram count, token sums, token count, structure mask)
  *   -> each attack class's log-odds against benign, computed as semantic.py computes them
  *   (the same integers, then the same double operations in the same order).
@@ -65,6 +70,7 @@ typedef struct {
     uint64_t char_mask[128];
     int structures;
     int32_t structure[64 * MAX_CLASSES];
+    PyObject *needles; /* per structure feature, a tuple of bytes (empty: none), or NULL */
     double bias[MAX_CLASSES];
     long long multiplier;
     double denominator;
@@ -194,19 +200,21 @@ static void Scorer_dealloc(Scorer *self) {
     PyMem_Free(self->grams);
     PyMem_Free(self->tokens);
     PyMem_Free(self->pool);
+    Py_XDECREF(self->needles);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds) {
     int classes;
     long long multiplier, denominator;
-    PyObject *chars, *trigrams, *tokens, *keys, *structure, *bias;
+    PyObject *chars, *trigrams, *tokens, *keys, *structure, *bias, *needles = NULL;
     static char *keywords[] = {"classes", "chars", "trigrams", "tokens", "keys", "structure",
-                               "bias", "multiplier", "denominator", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO!O!O!O!O!O!LL", keywords, &classes,
+                               "bias", "multiplier", "denominator", "needles", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO!O!O!O!O!O!LL|O!", keywords, &classes,
                                      &PyList_Type, &chars, &PyList_Type, &trigrams,
                                      &PyList_Type, &tokens, &PyList_Type, &keys, &PyList_Type,
-                                     &structure, &PyList_Type, &bias, &multiplier, &denominator))
+                                     &structure, &PyList_Type, &bias, &multiplier, &denominator,
+                                     &PyList_Type, &needles))
         return -1;
     if (self->weights != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Scorer is already initialised");
@@ -339,7 +347,65 @@ static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds) {
                         self->structure + f * MAX_CLASSES) < 0)
             return -1;
     }
+    if (needles != NULL) {
+        if (PyList_GET_SIZE(needles) != self->structures) {
+            PyErr_SetString(PyExc_ValueError, "one needle tuple per structure feature");
+            return -1;
+        }
+        for (int f = 0; f < self->structures; f++) {
+            PyObject *tuple = PyList_GET_ITEM(needles, f);
+            if (!PyTuple_Check(tuple)) {
+                PyErr_SetString(PyExc_TypeError, "needles must be tuples of bytes");
+                return -1;
+            }
+            for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(tuple); i++) {
+                PyObject *needle = PyTuple_GET_ITEM(tuple, i);
+                if (!PyBytes_Check(needle) || PyBytes_GET_SIZE(needle) == 0) {
+                    PyErr_SetString(PyExc_TypeError, "needles must be non-empty bytes");
+                    return -1;
+                }
+            }
+        }
+        Py_INCREF(needles);
+        self->needles = needles;
+    }
     return 0;
+}
+
+static int holds_needle(const unsigned char *text, Py_ssize_t n, PyObject *needle) {
+    const unsigned char *want = (const unsigned char *)PyBytes_AS_STRING(needle);
+    Py_ssize_t m = PyBytes_GET_SIZE(needle);
+    for (Py_ssize_t i = 0; i + m <= n;) {
+        const unsigned char *at = memchr(text + i, want[0], (size_t)(n - m - i + 1));
+        if (at == NULL)
+            return 0;
+        if (memcmp(at, want, (size_t)m) == 0)
+            return 1;
+        i = at - text + 1;
+    }
+    return 0;
+}
+
+/* Drop the candidates none of whose needles (substrings every match of the feature's
+ * pattern holds) occurs in the ASCII text the patterns read. */
+static uint64_t with_needles(const Scorer *self, uint64_t candidates, const unsigned char *text,
+                             Py_ssize_t n) {
+    uint64_t kept = candidates;
+    for (int f = 0; f < self->structures; f++) {
+        uint64_t bit = (uint64_t)1 << f;
+        if (!(candidates & bit))
+            continue;
+        PyObject *tuple = PyList_GET_ITEM(self->needles, f);
+        Py_ssize_t count = PyTuple_GET_SIZE(tuple);
+        if (count == 0)
+            continue;
+        int found = 0;
+        for (Py_ssize_t i = 0; i < count && !found; i++)
+            found = holds_needle(text, n, PyTuple_GET_ITEM(tuple, i));
+        if (!found)
+            kept ^= bit;
+    }
+    return kept;
 }
 
 static inline void add_row(const Scorer *self, int64_t *sums, int32_t row) {
@@ -508,8 +574,8 @@ static int score_tokens(const Scorer *self, const char *view, Py_ssize_t n, int6
 }
 
 static PyObject *Scorer_score(Scorer *self, PyObject *args) {
-    PyObject *view, *token_view;
-    if (!PyArg_ParseTuple(args, "UU", &view, &token_view))
+    PyObject *view, *token_view, *patterns_read = NULL;
+    if (!PyArg_ParseTuple(args, "UU|U", &view, &token_view, &patterns_read))
         return NULL;
     if (self->weights == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Scorer is not initialised");
@@ -526,6 +592,10 @@ static PyObject *Scorer_score(Scorer *self, PyObject *args) {
     if (score_tokens(self, PyUnicode_DATA(token_view), PyUnicode_GET_LENGTH(token_view),
                      token_sums, &token_count, &candidates) < 0)
         return NULL;
+    if (candidates && self->needles != NULL && patterns_read != NULL &&
+        PyUnicode_IS_ASCII(patterns_read))
+        candidates = with_needles(self, candidates, PyUnicode_DATA(patterns_read),
+                                  PyUnicode_GET_LENGTH(patterns_read));
     PyObject *ngrams = sums_tuple(ngram_sums, self->classes);
     PyObject *tokens = sums_tuple(token_sums, self->classes);
     if (ngrams == NULL || tokens == NULL) {
@@ -837,17 +907,65 @@ static PyTypeObject ProseReaderType = {
     .tp_new = PyType_GenericNew,
 };
 
+/* split_hits(hits, rules, names) -> ({index: end} for index < rules,
+ *                                     frozenset(names[index - rules] for index >= rules))
+ * A database of rules with the normaliser's triggers appended reports both kinds of hit in one
+ * dict; this sorts them in one pass (detector._WithTriggers). */
+static PyObject *split_hits(PyObject *module, PyObject *args) {
+    PyObject *hits, *names;
+    Py_ssize_t rules;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "O!nO!", &PyDict_Type, &hits, &rules, &PyTuple_Type, &names))
+        return NULL;
+    PyObject *found = PyDict_New();
+    PyObject *present = PySet_New(NULL);
+    if (found == NULL || present == NULL)
+        goto fail;
+    Py_ssize_t position = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(hits, &position, &key, &value)) {
+        Py_ssize_t index = PyLong_AsSsize_t(key);
+        if (index == -1 && PyErr_Occurred())
+            goto fail;
+        if (index < rules) {
+            if (PyDict_SetItem(found, key, value) < 0)
+                goto fail;
+        } else if (index - rules < PyTuple_GET_SIZE(names)) {
+            if (PySet_Add(present, PyTuple_GET_ITEM(names, index - rules)) < 0)
+                goto fail;
+        } else {
+            PyErr_SetString(PyExc_IndexError, "hit index past the trigger names");
+            goto fail;
+        }
+    }
+    PyObject *frozen = PyFrozenSet_New(present);
+    Py_DECREF(present);
+    if (frozen == NULL) {
+        Py_DECREF(found);
+        return NULL;
+    }
+    return Py_BuildValue("NN", found, frozen);
+fail:
+    Py_XDECREF(found);
+    Py_XDECREF(present);
+    return NULL;
+}
+
 static PyMethodDef module_methods[] = {
     {"block_counts", block_counts, METH_VARARGS,
      "block_counts(data, start, step, blocks) -> the non-zero bytes of each of the blocks "
      "data[start + i * step : start + (i + 1) * step] (cut at the end of data)."},
+    {"split_hits", split_hits, METH_VARARGS,
+     "split_hits(hits, rules, names) -> (the hits of index < rules, frozenset of the names "
+     "of the others, names[index - rules])."},
     {NULL, NULL, 0, NULL},
 };
 
 static PyMethodDef Scorer_methods[] = {
     {"score", (PyCFunction)Scorer_score, METH_VARARGS,
-     "score(view, token_view) -> (ngram sums, ngram count, token sums, token count, "
-     "candidate mask) or None when either is not ASCII."},
+     "score(view, token_view[, patterns_read]) -> (ngram sums, ngram count, token sums, "
+     "token count, candidate mask) or None when view or token_view is not ASCII. With "
+     "patterns_read (ASCII), a candidate none of whose needles it holds is dropped."},
     {"relative", (PyCFunction)Scorer_relative, METH_VARARGS,
      "relative(ngram sums, ngram count, token sums, token count, structure mask) -> "
      "each attack class's log-odds against benign."},

@@ -213,6 +213,9 @@ class _WithTriggers:
         if not hits:
             return hits, frozenset()
         rules = self._rules
+        if featurize is not None:
+            return cast(tuple[dict[int, int], frozenset[str]],
+                        featurize.split_hits(hits, rules, normalize.TRIGGER_NAMES))
         return ({i: end for i, end in hits.items() if i < rules},
                 normalize.trigger_set(i - rules for i in hits if i >= rules))
 

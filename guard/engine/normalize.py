@@ -103,7 +103,8 @@ _TRIGGERS: dict[str, str] = {
     # indicators), so a value without one skips that search.
     "encoded": r"(?:%[0-9a-fA-F]{2}|&#?\w{2,8};?|\\[uUxX][0-9a-fA-F]{2,4}){2}",
 }
-_TRIGGER_NAMES = tuple(_TRIGGERS)
+TRIGGER_NAMES = tuple(_TRIGGERS)
+"""The trigger names, in the order of :data:`TRIGGER_SPECS`."""
 _trigger_matcher: list[LinearMatcher] = []
 
 TRIGGER_SPECS = tuple(MatchSpec(regex, default_flags=False) for regex in _TRIGGERS.values())
@@ -113,7 +114,7 @@ database that appends them answers "which rules, and which triggers" in one scan
 
 def trigger_set(indexes: Iterable[int]) -> frozenset[str]:
     """The names of the triggers at ``indexes`` of :data:`TRIGGER_SPECS`."""
-    return frozenset(map(_TRIGGER_NAMES.__getitem__, indexes))
+    return frozenset(map(TRIGGER_NAMES.__getitem__, indexes))
 
 
 def triggers(text: str) -> frozenset[str]:

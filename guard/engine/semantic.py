@@ -119,6 +119,12 @@ _EXEC_EXTENSION = (
     r"|cfm|cfc|cgi|pl|py|sh|exe|war|svg|xamlx|soap|htaccess|config|inc)"
 )
 
+# A dot and the start of each of _EXEC_EXTENSION's names.
+_EXTENSION_NEEDLES = (
+    ".ph", ".pgif", ".sh", ".as", ".cer", ".js", ".cf", ".cgi", ".pl", ".py", ".exe", ".war",
+    ".svg", ".xamlx", ".soap", ".htaccess", ".config", ".inc",
+)
+
 # (name, keys, pattern). A pattern only runs when one of its keys occurs in the value: a key of
 # one character is looked up in the value's character set, a longer key in its token set, so
 # finding the candidate features costs two C-level set intersections instead of a regex each.
@@ -127,7 +133,7 @@ _EXEC_EXTENSION = (
 # candidate positions in C rather than trying a match at each one: "o(?<![a-z_]o)r" means
 # "(?<![a-z_])or", and "[;$](?:(?<=\$)\(|(?<!\$))" means "(?:;|\$\()".
 _STRUCTURE_SPECS: tuple[tuple[str, str, str], ...] = (
-    ("sql:union-select", "union", r"\bunion\W+(?:all\W+|distinct\W+)?select\b"),
+    ("sql:union-select", "union", r"u(?<!\wu)nion\W+(?:all\W+|distinct\W+)?select\b"),
     ("sql:tautology", "= like is",
      r"(?:o(?<![a-z_]o)r|a(?<![a-z_]a)nd|x(?<![a-z_]x)or|h(?<![a-z_]h)aving|w(?<![a-z_]w)here)"
      r"(?![a-z_])\W{0,4}(\w+)\W{0,4}(?:=|<=>|\blike\b|\bis\b)"
@@ -168,11 +174,12 @@ _STRUCTURE_SPECS: tuple[tuple[str, str, str], ...] = (
     ("cmd:code-call",
      "system exec shell_exec passthru popen proc_open pcntl_exec assert phpinfo getruntime"
      " processbuilder",
-     r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|phpinfo"
-     r"|getruntime|processbuilder)\s*\("),
+     r"(?:s(?<!\ws)ystem|e(?<!\we)xec|s(?<!\ws)hell_exec|p(?<!\wp)assthru|p(?<!\wp)open"
+     r"|p(?<!\wp)roc_open|p(?<!\wp)cntl_exec|a(?<!\wa)ssert|p(?<!\wp)hpinfo|g(?<!\wg)etruntime"
+     r"|p(?<!\wp)rocessbuilder)\s*\("),
     ("cmd:php-open", "?", r"<\?(?:php|=)"),
     ("cmd:shellshock", "{", r"\(\)\s*\{\s*:?\s*;?\s*\}\s*;"),
-    ("cmd:reverse-shell", "tcp nc bash", r"/dev/tcp/|\bnc\s+-[elvn]|\bbash\s+-i\b"),
+    ("cmd:reverse-shell", "tcp nc bash", r"/dev/tcp/|n(?<!\wn)c\s+-[elvn]|b(?<!\wb)ash\s+-i\b"),
     ("path:dotdot", ".", r"\.\.[/\\]"),
     ("path:dotdot-run", ".", r"\.\.[/\\][^.]{0,3}\.\.[/\\]"),
     ("path:sensitive-file",
@@ -182,7 +189,8 @@ _STRUCTURE_SPECS: tuple[tuple[str, str, str], ...] = (
      r"|system32|proc/self|(?:^|[=:'\"(,;|&>./])\s*/var/log|web\.config|\.htaccess|id_rsa|authorized_keys"
      r"|\.bash_history|wp-config|httpd\.conf|php\.ini|my\.cnf"),
     ("path:wrapper", "php file zip phar expect glob jar netdoc gopher dict",
-     r"\b(?:php|file|zip|phar|expect|glob|jar|netdoc|gopher|dict)://"),
+     r"(?:p(?<!\wp)hp|f(?<!\wf)ile|z(?<!\wz)ip|p(?<!\wp)har|e(?<!\we)xpect|g(?<!\wg)lob"
+     r"|j(?<!\wj)ar|n(?<!\wn)etdoc|g(?<!\wg)opher|d(?<!\wd)ict)://"),
     ("path:nul", "\x00", "\x00"),
     ("ssti:placeholder", "{", r"\{\{\s*[\w.]*\s*\}\}"),
     ("ssti:expression", "{", r"[{$#@*]\{[^}]*[*.(\[|][^}]*\}"),
@@ -197,7 +205,7 @@ _STRUCTURE_SPECS: tuple[tuple[str, str, str], ...] = (
      r"\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not|nor|elemmatch"
      r"|type|mod|size|all)\b"),
     ("nosql:bracket-operator", "[", r"\[\s*\$[a-z]+\s*\]"),
-    ("nosql:js", "this match", r"\bthis\.\w+|\.match\("),
+    ("nosql:js", "this match", r"t(?<!\wt)his\.\w+|\.match\("),
     ("ldap:filter-break", ")", r"\)\s*\(\s*[|&!]?\s*\(?\s*[a-z]*\s*[~<>]?="),
     ("ldap:operator", "| & !", r"\(\s*[|&!]\s*\("),
     ("ldap:wildcard-close", "*", r"\*\s*\)"),
@@ -207,7 +215,7 @@ _STRUCTURE_SPECS: tuple[tuple[str, str, str], ...] = (
     ("crlf:header-like", "\n \r", r"[\r\n]\s*[a-z][\w-]{1,40}\s*:"),
     ("xml:doctype", "doctype", r"<!doctype"),
     ("xml:entity", "entity", r"<!entity"),
-    ("xml:external-id", "system public", r"\b(?:system|public)\s+['\"]"),
+    ("xml:external-id", "system public", r"(?:s(?<!\ws)ystem|p(?<!\wp)ublic)\s+['\"]"),
     ("xml:entity-ref", ";", r"[&%][a-z_][\w.-]*;"),
     ("xml:xsl", "xsl xi xinclude", r"<xsl:|xi:include|xinclude"),
     ("upload:exec-extension", ".", r"\." + _EXEC_EXTENSION + r"(?:[\s.;:%\x00/\\]|::\$data|$)"),
@@ -219,30 +227,54 @@ _STRUCTURE_SPECS: tuple[tuple[str, str, str], ...] = (
 
 # Substrings of which every match of a pattern holds at least one. The keys above are common in
 # prose and JSON (".", "=", "-", ";", "\n", "this"), and a regex without a literal prefix costs
-# several microseconds on a full window, so these patterns first make a C-level substring test.
+# several microseconds on a full window, so a candidate is first tested for its needles: in the
+# C module (all of a feature's needles, a few nanoseconds each), or in Python, where each costs a
+# call and only the features with a few needles are tested.
 _NEEDLES: dict[str, tuple[str, ...]] = {
+    "sql:union-select": ("select",),
     "sql:tautology": ("or", "and", "having", "where"),
     "sql:comment-end": ("--", "#", "/*"),
     "xss:event-handler": ("on",),
     "xss:tag-handler": ("on",),
-    "ssti:expression": ("}",),
+    "xss:script-uri": (":",),
+    "xss:js-call": ("(", "`", "."),
+    "cmd:code-call": ("(",),
+    "cmd:reverse-shell": ("/dev/tcp/", "nc", "bash"),
+    "path:dotdot": ("../", "..\\"),
+    "path:dotdot-run": ("../", "..\\"),
+    "path:sensitive-file": (
+        "etc/", "boot.ini", "win.ini", "system32", "proc/self", "/var/log", "web.config",
+        ".htaccess", "id_rsa", "authorized_keys", ".bash_history", "wp-config", "httpd.conf",
+        "php.ini", "my.cnf",
+    ),
+    "path:wrapper": ("://",),
+    "ssti:placeholder": ("{{",),
+    "ssti:expression": ("{{", "${", "#{", "@{", "*{"),
     "ssti:block": ("{%", "<%"),
     "nosql:js": ("this.", ".match("),
     "ldap:filter-break": ("=",),
+    "ldap:operator": ("(",),
     "ldap:wildcard-close": (")",),
     "crlf:header": (":",),
     "crlf:header-like": (":",),
     "xml:entity-ref": ("&", "%"),
+    "upload:exec-extension": _EXTENSION_NEEDLES,
+    "upload:double-extension": _EXTENSION_NEEDLES,
 }
 
 _Search = Callable[[str], object]
 
 
+_PYTHON_NEEDLES = 4
+"""Most needles a feature's Python test looks for before its regex (see ``_NEEDLES``)."""
+
+
 def _searcher(name: str, pattern: str) -> _Search:
-    """Return a test for one structure pattern, with its needle prefilter if it has one."""
+    """Return a test for one structure pattern, with its needle prefilter if it has a short
+    one (the compiled scorer tests every feature's needles before the pattern runs)."""
     search = re.compile(pattern, re.DOTALL).search
     needles = _NEEDLES.get(name)
-    if needles is None:
+    if needles is None or len(needles) > _PYTHON_NEEDLES:
         return search
 
     def guarded(text: str) -> object:
@@ -252,6 +284,10 @@ def _searcher(name: str, pattern: str) -> _Search:
 
 
 _STRUCTURE = tuple((name, _searcher(name, pattern)) for name, _, pattern in _STRUCTURE_SPECS)
+# The same tests without needles, for candidates the compiled scorer has already tested for them.
+_STRUCTURE_BARE = tuple(
+    (name, re.compile(pattern, re.DOTALL).search) for name, _, pattern in _STRUCTURE_SPECS
+)
 
 
 def _key_index(single: bool) -> dict[str, frozenset[tuple[str, _Search]]]:
@@ -633,8 +669,9 @@ def _compiled_scorer(blocks: tuple[_Block, ...], relative_bias: list[float]) -> 
             for index in (_BY_CHAR, _BY_TOKEN) for key, features in index.items()
             if key.isascii()]
     structure = [named.quantised.get(name, [0] * len(CLASSES)) for name, _ in _STRUCTURE]
+    needles = [tuple(n.encode("ascii") for n in _NEEDLES.get(name, ())) for name, _ in _STRUCTURE]
     return _featurize.Scorer(len(CLASSES), chars, trigrams, tokens, keys, structure,
-                             relative_bias, _MULT, _DENOMINATOR)
+                             relative_bias, _MULT, _DENOMINATOR, needles)
 
 
 def _display(block: str, feature: str) -> str:
@@ -752,7 +789,7 @@ class SemanticAnalyzer:
         view = canonical(lowered)
         if self._scorer is not None and not explain:
             sums = self._scorer.score(
-                view, _SQL_COMMENT.sub(" ", view) if "/*" in view else view
+                view, _SQL_COMMENT.sub(" ", view) if "/*" in view else view, lowered
             )
             if sums is not None:
                 return self._score_compiled(sums, lowered, windowed)
@@ -803,7 +840,7 @@ class SemanticAnalyzer:
         while candidates:
             bit = candidates & -candidates
             candidates ^= bit
-            if _holds(*_STRUCTURE[bit.bit_length() - 1], lowered, windowed):
+            if _holds(*_STRUCTURE_BARE[bit.bit_length() - 1], lowered, windowed):
                 found |= bit
         relative = self._scorer.relative(ngram_sums, ngram_count, token_sums, token_count, found)
         relative = _rule_out_quoted_code(relative, windowed)
