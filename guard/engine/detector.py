@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, cast
 
 import re2
@@ -39,7 +40,7 @@ from guard.engine.matcher import (
 from guard.engine.memo import MAX_CHARS, Memos, rememberable
 from guard.engine.monitor import PerformanceMonitor
 from guard.engine.native import featurize
-from guard.engine.rules import CONTAINER_CLASSES, RULES, VIEW_CLASSES, context_score
+from guard.engine.rules import CONTAINER_CLASSES, RULES, VIEW_CLASSES
 from guard.engine.semantic import SemanticAnalyzer, SemanticVerdict, default_analyzer
 from guard.errors import PatternError
 
@@ -182,7 +183,9 @@ class PatternEntry:
 
     def score_in(self, context: str) -> float:
         """Confidence for a value screened in ``context`` (see :meth:`Rule.score_in`)."""
-        return context_score(self.score, self.full_score_contexts, context)
+        # context_score, inlined: a value's verdict weighs each hit several times.
+        full = self.full_score_contexts
+        return self.score if full is None or context in full else self.score / 2
 
 
 Database = tuple[LinearMatcher, tuple[PatternEntry, ...]]
@@ -724,22 +727,23 @@ class DetectionEngine:
         # Whether the value reads as prose changes a verdict only through a hit the prose
         # discount may apply to (built in, below CONCLUSIVE_SCORE once doubted) or through the
         # model alone; a value with only conclusive hits skips the three passes it costs.
-        prose = (not hits or any(_discountable(entry, _weighed(entry, context, doubted)[0])
-                                 for entry, _ in hits.values())) and _reads_as_prose(text)
+        weighed = [(entry, fragment, *_weighed(entry, context, doubted))
+                   for entry, fragment in hits.values()]
+        prose = (not hits or any(_discountable(entry, weight)
+                                 for entry, _, weight, _ in weighed)) and _reads_as_prose(text)
         quoting = text if prose else None
-        score, threats = _score(hits, model, timeouts, context, quoting, doubted)
+        score, threats = _score(weighed, model, timeouts, quoting)
         is_threat = score >= THREAT_SCORE or any(t["type"] == "semantic" for t in threats)
         quoted = [t["pattern_id"] for t in threats if "prose" in t.get("discounts", ())]
         if not is_threat and quoted:
             # Only a verdict the prose discount turned needs the closer reading.
             payloads = self._payloads_in_prose(hits, quoted, text)
             if payloads:
-                score, threats = _score(hits, model, timeouts, context, quoting, doubted,
-                                        payloads)
+                score, threats = _score(weighed, model, timeouts, quoting, payloads)
                 is_threat = score >= THREAT_SCORE
         if is_threat:
             signals: list[dict[str, Any]] = []
-            threats.sort(key=lambda t: t["score"], reverse=True)
+            threats.sort(key=itemgetter("score"), reverse=True)
         else:
             signals, threats = _signals(threats), []
         top = _naming_threat(threats)
@@ -762,28 +766,27 @@ class DetectionEngine:
         canonical_hits: list[tuple[Database, dict[int, int]]] | None = None,
     ) -> dict[str, tuple[PatternEntry, str]]:
         hits: dict[str, tuple[PatternEntry, str]] = {}
-        found: list[tuple[PatternEntry, int, str]] = []
-        for (_, entries), matched in raw_hits:
-            if matched:
-                found.extend((entries[i], end, text) for i, end in matched.items())
+        # Each rule's first hit, in the order the views were read: the raw text first.
+        first: dict[str, tuple[PatternEntry, int, str]] = {}
+        scans = [(text, raw_hits)]
         for name, view in views:
             if name == "canonical" and canonical_hits is not None:
-                scanned = canonical_hits
+                scans.append((view, canonical_hits))
             else:
-                scanned = [(db, db[0].scan(view)) for db in patterns.for_view(name)]
+                scans.append((view, [(db, db[0].scan(view)) for db in patterns.for_view(name)]))
+        for view, scanned in scans:
             for (_, entries), matched in scanned:
-                if matched:
-                    found.extend((entries[i], end, view) for i, end in matched.items())
+                for index, end in matched.items():
+                    entry = entries[index]
+                    if entry.id not in first:
+                        first[entry.id] = (entry, end, view)
         scan_time = time.perf_counter() - started
-        if not found:
+        if not first:
             self.monitor.record_scan(scan_time, [])
             return hits
-        first: dict[str, tuple[PatternEntry, int, str]] = {}
-        for entry, end, view in found:
-            first.setdefault(entry.id, (entry, end, view))
         # Exact spans cost an RE2 search each: the strongest few (and every rule a confirmer
         # reads) get one; the rest show the text that ends where their match ended.
-        ranked = sorted(first.values(), key=lambda item: -item[0].score)
+        ranked = sorted(first.values(), key=_by_score)
         encoded: dict[str, bytes] = {}
         for rank, (entry, end, view) in enumerate(ranked):
             if rank < EXACT_FRAGMENTS or entry.confirm is not None:
@@ -960,6 +963,10 @@ def _model_threat(
     }
 
 
+def _by_score(hit: tuple[PatternEntry, int, str]) -> float:
+    return -hit[0].score
+
+
 def _rules_score(hits: dict[str, tuple[PatternEntry, str]], context: str) -> float:
     remaining = 1.0
     for entry, _fragment in hits.values():
@@ -1107,28 +1114,26 @@ def _char_offsets(text: str, byte_offsets: list[int]) -> list[int]:
 
 
 def _score(
-    hits: dict[str, tuple[PatternEntry, str]],
+    weighed: list[tuple[PatternEntry, str, float, bool]],
     semantic: dict[str, Any] | None,
     timeouts: list[str],
-    context: str,
     prose: str | None = None,
-    doubted: bool = False,
     payloads: frozenset[str] = frozenset(),
 ) -> tuple[float, list[dict[str, Any]]]:
-    """Combined score and threats, in the order found (see :func:`_signals`). ``prose`` is the
+    """Combined score and threats, in the order found (see :func:`_signals`). ``weighed``
+    holds each hit's rule, fragment, weight and whether the model's doubt lowered it (see
+    :func:`_weighed`, which applies :data:`DOUBT_DISCOUNT`). ``prose`` is the
     value as sent when it reads as prose: a built-in hit below :data:`CONCLUSIVE_SCORE` found
     in it as sent (no decoding was needed to reach it but the folding of typographic quotes)
     then counts for less, hits whose fragments overlap there count once (one quoted snippet
     read by several rules, such as ``SELECT … WHERE 1=1``), and the model alone needs
-    :data:`PROSE_MODEL_SCORE`. With ``doubted`` (see :data:`MODEL_DOUBT`) a doubtable hit
-    counts for :data:`DOUBT_DISCOUNT`.
+    :data:`PROSE_MODEL_SCORE`.
     Each rule's entry names the discounts applied to its score (``prose``, ``model_doubt``)."""
     remaining = 1.0
     threats: list[dict[str, Any]] = []
     quoted: list[tuple[int, int, float]] = []
     typed = _typed(prose) if prose is not None else None
-    for entry, fragment in hits.values():
-        score, doubt = _weighed(entry, context, doubted)
+    for entry, fragment, score, doubt in weighed:
         discounts = ["model_doubt"] if doubt else []
         if (
             typed is not None
@@ -1166,7 +1171,7 @@ def _score(
     if (
         semantic is not None
         and semantic["above_threshold"]
-        and (prose is None or hits or semantic["probability"] >= PROSE_MODEL_SCORE)
+        and (prose is None or weighed or semantic["probability"] >= PROSE_MODEL_SCORE)
     ):
         remaining *= 1.0 - semantic["probability"]
         threats.append({k: v for k, v in semantic.items() if k != "above_threshold"})
