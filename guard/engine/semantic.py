@@ -35,12 +35,11 @@ import re
 import struct
 import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from itertools import count, pairwise, repeat
 from operator import add
-from typing import Any
+from typing import Any, NamedTuple
 
 from guard.engine.confirm import quotes_inert_markup, quotes_inert_templates, unix_backtick
 from guard.engine.matcher import HYPERSCAN_AVAILABLE, LinearMatcher, MatchSpec, build_matcher
@@ -520,9 +519,9 @@ def select_windows(text: str) -> str:
     return (_END + _START).join(text[a:b] for a, b in spans)
 
 
-@dataclass(frozen=True)
-class SemanticVerdict:
-    """The model's opinion of one value."""
+class SemanticVerdict(NamedTuple):
+    """The model's opinion of one value (a named tuple: every screened value may build one,
+    and a tuple is several times cheaper to build than a frozen dataclass)."""
 
     attack_type: str
     """The most likely attack class, or ``"benign"`` when P(attack) < 0.5."""
@@ -840,7 +839,9 @@ class SemanticAnalyzer:
         while candidates:
             bit = candidates & -candidates
             candidates ^= bit
-            if _holds(*_STRUCTURE_BARE[bit.bit_length() - 1], lowered, windowed):
+            name, search = _STRUCTURE_BARE[bit.bit_length() - 1]
+            # _holds, inlined: a value tests several candidates.
+            if search(lowered) and (name not in _CASED_CHECKS or _CASED_CHECKS[name](windowed)):
                 found |= bit
         relative = self._scorer.relative(ngram_sums, ngram_count, token_sums, token_count, found)
         relative = _rule_out_quoted_code(relative, windowed)
