@@ -582,7 +582,10 @@ class DetectionEngine:
         if not lines:
             return True
         text = "\n".join(lines)
-        hit, present = _raw_match(patterns, text)
+        # Joined strings need ^ and $ at every line; a single string is read as detect() reads
+        # it, by the databases already warm from screening single values.
+        joined = len(lines) > 1
+        hit, present = _raw_match(patterns, text, joined)
         if hit:
             return False
         canonical, named = normalize.named_views(text, present)
@@ -593,7 +596,7 @@ class DetectionEngine:
             (name, _changed_lines(lines if name == "canonical" else canonical_lines, view))
             for name, view in named
         ]
-        if _views_match(patterns, reduced, prefilter=True):
+        if _views_match(patterns, reduced, prefilter=joined):
             return False
         cleared = [line for line in lines if rememberable(line, limit)]
         if use_model and not self._model_clears(lines, text, canonical):
@@ -630,7 +633,17 @@ class DetectionEngine:
         patterns: _PatternSet,
         memo_limit: int,
     ) -> Iterator[tuple[int, dict[str, Any]]]:
-        joined = values[batch[0]] if len(batch) == 1 else "\n".join([values[i] for i in batch])
+        if len(batch) == 1:
+            # One value is screened as detect() reads it, with the databases that read single
+            # values: the same verdict, without a prefilter pass (and its database) first.
+            index = batch[0]
+            result = self.screen(values[index], contexts[index], semantic[index])
+            if result is not None:
+                yield index, result
+            elif rememberable(values[index], memo_limit):
+                patterns.memo.values.add((values[index], contexts[index], semantic[index]))
+            return
+        joined = "\n".join([values[i] for i in batch])
         started = time.perf_counter()
         suspect, present = _raw_match(patterns, joined)
         # No decoder changed the joined text, so none would change any of its values.
@@ -1054,9 +1067,11 @@ def _changed_lines(base_lines: list[str], view: str) -> str:
     return "\n".join(v for b, v in zip(base_lines, view_lines, strict=True) if b != v)
 
 
-def _raw_match(patterns: _PatternSet, raw: str) -> tuple[bool, frozenset[str]]:
-    """Whether any prefilter rule matches ``raw``, and its triggers."""
-    results, present = patterns.scan_raw(raw, prefilter=True)
+def _raw_match(
+    patterns: _PatternSet, raw: str, prefilter: bool = True
+) -> tuple[bool, frozenset[str]]:
+    """Whether any rule (of the prefilter set, by default) matches ``raw``, and its triggers."""
+    results, present = patterns.scan_raw(raw, prefilter=prefilter)
     return any(hits for _, hits in results), present
 
 
