@@ -563,11 +563,11 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
         # A route that accepts bigger bodies gets them read whole, not cut at the app's limit.
         limits = dataclasses.replace(limits, max_body_bytes=rules.max_request_size)
     memo = engine.memo.raw
+    # The request itself, not the context-local proxy: the walk reads a dozen attributes.
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
     skip, unseen = ((frozenset(), []) if not engine.remembers_clean else
-                    _remembered_components(
-                        request._get_current_object(),  # type: ignore[attr-defined]
-                        semantic, memo, state))
-    parts, truncated = request_parts(request, limits, json_body_is_clean, skip)
+                    _remembered_components(req, semantic, memo, state))
+    parts, truncated = request_parts(req, limits, json_body_is_clean, skip)
     verdict = Verdict(truncated=truncated)
     if state.excluded_params or state.excluded_headers:
         parts = [p for p in parts if not _excluded(state, p)]

@@ -23,6 +23,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guard.engine import detector, semantic
+from guard.engine import normalize as normalize_module
+from guard.engine.detector import DetectionEngine
+from guard.engine.matcher import LinearMatcher, build_matcher, encode
 from guard.engine.normalize import normalize
 from guard.engine.semantic import CLASSES, SemanticAnalyzer, default_analyzer
 
@@ -338,3 +341,74 @@ def test_scorer_rejects_bad_needles(needles: list[object]) -> None:
     with pytest.raises((ValueError, TypeError)):
         semantic._featurize.Scorer(**_tables(structure=[[0] * len(CLASSES)] * 45,
                                              needles=needles))
+
+
+# --- triggers ---------------------------------------------------------------------------------
+
+needs_trigger_reader = pytest.mark.skipif(
+    normalize_module.TRIGGER_READER is None, reason="C module not built"
+)
+_TRIGGER_ALPHABET = st.sampled_from(
+    ["%", "%4", "%41", "%zz", "&", "&#", "&#x3c;", "&amp", "&lt;", "&AElig", "&ab;", "&a_b",
+     "&" + "a" * 32 + ";", "&" + "b" * 33 + ";", "\\", "\\u004", "\\u0041", "\\X4f", "\u00e9",
+     "\x00", "\t", "\x0b", "\x0c", " ", "-", "/", "*", "#", "'", '"', "$", "{", "+", "+AD",
+     "aGVsbG8", "A" * 8, "_", "x", "1", ";", "\n", "\ud800"]
+)
+
+
+def _database_triggers(text: str) -> frozenset[str]:
+    if not _TRIGGER_DATABASE:
+        _TRIGGER_DATABASE.append(build_matcher(normalize_module.TRIGGER_SPECS))
+    return normalize_module.trigger_set(_TRIGGER_DATABASE[0].scan(text))
+
+
+_TRIGGER_DATABASE: list[LinearMatcher] = []
+
+
+@needs_trigger_reader
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_TRIGGER_ALPHABET, max_size=16).map("".join))
+def test_trigger_reader_reads_what_the_trigger_database_finds(text: str) -> None:
+    assert normalize_module.TRIGGER_READER.read(encode(text)) == _database_triggers(text)
+
+
+@needs_trigger_reader
+def test_trigger_reader_on_the_corpora() -> None:
+    for name in ("dev.jsonl", "heldout.jsonl", "probe.jsonl", "prose_tuning.jsonl"):
+        for line in (CORPORA / name).read_text("utf-8").split("\n"):
+            if line.strip():
+                value = json.loads(line)["payload"]
+                for text in (value, normalize(value)):
+                    assert normalize_module.triggers(text) == _database_triggers(text), text
+
+
+@needs_trigger_reader
+def test_engine_without_the_trigger_reader_gives_the_same_verdicts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without the C module the triggers are patterns appended to the rules' database; both
+    # ways must lead to the same views, hence the same verdicts.
+    values = [json.loads(line)["payload"]
+              for line in (CORPORA / "probe.jsonl").read_text("utf-8").split("\n")[::3]
+              if line.strip()]
+    with_reader = DetectionEngine()
+    monkeypatch.setattr(normalize_module, "TRIGGER_READER", None)
+    without = DetectionEngine()
+    assert without._patterns.databases[0][0]._reader is None
+    for value in values:
+        a = with_reader.detect(value, None, "query_param")
+        b = without.detect(value, None, "query_param")
+        assert (a["is_threat"], a["threat_score"], a["attack_class"]) == (
+            b["is_threat"], b["threat_score"], b["attack_class"]), value
+        assert with_reader.screen(value, "query_param") == without.screen(value, "query_param")
+
+
+@needs_trigger_reader
+def test_trigger_reader_refuses_bad_arguments() -> None:
+    reader = normalize_module.TRIGGER_READER
+    with pytest.raises(TypeError):
+        reader.read("text, not bytes")
+    with pytest.raises(ValueError):
+        type(reader)(("%",), ())
+    with pytest.raises(TypeError):
+        type(reader)(normalize_module.TRIGGER_NAMES, ("amp",))

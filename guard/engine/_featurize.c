@@ -907,57 +907,263 @@ static PyTypeObject ProseReaderType = {
     .tp_new = PyType_GenericNew,
 };
 
-/* split_hits(hits, rules, names) -> ({index: end} for index < rules,
- *                                     frozenset(names[index - rules] for index >= rules))
- * A database of rules with the normaliser's triggers appended reports both kinds of hit in one
- * dict; this sorts them in one pass (detector._WithTriggers). */
-static PyObject *split_hits(PyObject *module, PyObject *args) {
-    PyObject *hits, *names;
-    Py_ssize_t rules;
-    (void)module;
-    if (!PyArg_ParseTuple(args, "O!nO!", &PyDict_Type, &hits, &rules, &PyTuple_Type, &names))
-        return NULL;
-    PyObject *found = PyDict_New();
-    PyObject *present = PySet_New(NULL);
-    if (found == NULL || present == NULL)
-        goto fail;
-    Py_ssize_t position = 0;
-    PyObject *key, *value;
-    while (PyDict_Next(hits, &position, &key, &value)) {
-        Py_ssize_t index = PyLong_AsSsize_t(key);
-        if (index == -1 && PyErr_Occurred())
-            goto fail;
-        if (index < rules) {
-            if (PyDict_SetItem(found, key, value) < 0)
-                goto fail;
-        } else if (index - rules < PyTuple_GET_SIZE(names)) {
-            if (PySet_Add(present, PyTuple_GET_ITEM(names, index - rules)) < 0)
-                goto fail;
-        } else {
-            PyErr_SetString(PyExc_IndexError, "hit index past the trigger names");
-            goto fail;
+/* ------------------------------------------------------------------ triggers
+ *
+ * TriggerReader(names, legacy).read(data) -> frozenset of the names of the normaliser's
+ * triggers (normalize._TRIGGERS) present in the UTF-8 bytes data, as a Hyperscan scan of
+ * their patterns reports them. names are the 18 trigger names in this order:
+ *   %  +  entity  \  non-ascii  control  "  "  --  / *  * /  #  quote  $  {  /  base64  utf7
+ *   encoded
+ * and legacy the HTML5 character reference names that need no ";" (the entity trigger's
+ * alternatives besides "&#" and "&name;").
+ */
+enum {
+    T_PERCENT, T_PLUS, T_ENTITY, T_BACKSLASH, T_NON_ASCII, T_CONTROL, T_SPACES, T_DASHES,
+    T_OPEN_COMMENT, T_CLOSE_COMMENT, T_HASH, T_QUOTE, T_DOLLAR, T_BRACE, T_SLASH, T_BASE64,
+    T_UTF7, T_ENCODED, TRIGGERS
+};
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *names;  /* tuple of TRIGGERS str */
+    PyObject *legacy; /* tuple of bytes */
+    PyObject *empty;  /* frozenset() */
+} TriggerReader;
+
+static void TriggerReader_dealloc(TriggerReader *self) {
+    Py_XDECREF(self->names);
+    Py_XDECREF(self->legacy);
+    Py_XDECREF(self->empty);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int TriggerReader_init(TriggerReader *self, PyObject *args, PyObject *kwds) {
+    PyObject *names, *legacy;
+    (void)kwds;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyTuple_Type, &names, &PyTuple_Type, &legacy))
+        return -1;
+    if (PyTuple_GET_SIZE(names) != TRIGGERS) {
+        PyErr_SetString(PyExc_ValueError, "one name per trigger, 18 of them");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < TRIGGERS; i++)
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(names, i))) {
+            PyErr_SetString(PyExc_TypeError, "trigger names must be str");
+            return -1;
+        }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(legacy); i++) {
+        PyObject *name = PyTuple_GET_ITEM(legacy, i);
+        if (!PyBytes_Check(name) || PyBytes_GET_SIZE(name) == 0) {
+            PyErr_SetString(PyExc_TypeError, "legacy names must be non-empty bytes");
+            return -1;
         }
     }
-    PyObject *frozen = PyFrozenSet_New(present);
-    Py_DECREF(present);
-    if (frozen == NULL) {
-        Py_DECREF(found);
+    PyObject *empty = PyFrozenSet_New(NULL);
+    if (empty == NULL)
+        return -1;
+    Py_INCREF(names);
+    Py_INCREF(legacy);
+    Py_XSETREF(self->names, names);
+    Py_XSETREF(self->legacy, legacy);
+    Py_XSETREF(self->empty, empty);
+    return 0;
+}
+
+static inline int is_hex(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static inline int is_alnum(unsigned char c) {
+    return (c >= '0' && c <= '9') || is_lower(c) || is_upper(c);
+}
+
+static inline int is_base64(unsigned char c) {
+    return is_alnum(c) || c == '+' || c == '/' || c == '_' || c == '-';
+}
+
+/* The ends of every match of one escape unit, %XX | &#?\w{2,8};? | \\[uUxX]X{2,4}, starting
+ * at i (at most 16 of them); returns how many. */
+static int unit_ends(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *ends) {
+    int count = 0;
+    if (i >= n)
+        return 0;
+    if (s[i] == '%') {
+        if (i + 2 < n && is_hex(s[i + 1]) && is_hex(s[i + 2]))
+            ends[count++] = i + 3;
+    } else if (s[i] == '&') {
+        Py_ssize_t p = i + 1;
+        if (p < n && s[p] == '#')
+            p++;
+        Py_ssize_t w = 0;
+        while (w < 8 && p + w < n && is_word_char(s[p + w]))
+            w++;
+        for (Py_ssize_t k = 2; k <= w; k++) {
+            ends[count++] = p + k;
+            if (p + k < n && s[p + k] == ';')
+                ends[count++] = p + k + 1;
+        }
+    } else if (s[i] == '\\') {
+        if (i + 1 < n && (s[i + 1] == 'u' || s[i + 1] == 'U' || s[i + 1] == 'x' ||
+                          s[i + 1] == 'X')) {
+            Py_ssize_t h = 0;
+            while (h < 4 && i + 2 + h < n && is_hex(s[i + 2 + h]))
+                h++;
+            for (Py_ssize_t k = 2; k <= h; k++)
+                ends[count++] = i + 2 + k;
+        }
+    }
+    return count;
+}
+
+static int two_units_at(const unsigned char *s, Py_ssize_t n, Py_ssize_t i) {
+    Py_ssize_t ends[16], next[16];
+    int count = unit_ends(s, n, i, ends);
+    for (int k = 0; k < count; k++)
+        if (unit_ends(s, n, ends[k], next) > 0)
+            return 1;
+    return 0;
+}
+
+static int reference_at(const TriggerReader *self, const unsigned char *s, Py_ssize_t n,
+                        Py_ssize_t i) {
+    /* &(?:#|legacy name|[A-Za-z0-9]{2,32};) at i */
+    if (i + 1 >= n)
+        return 0;
+    if (s[i + 1] == '#')
+        return 1;
+    Py_ssize_t run = 0;
+    while (run <= 32 && i + 1 + run < n && is_alnum(s[i + 1 + run]))
+        run++;
+    if (run >= 2 && run <= 32 && i + 1 + run < n && s[i + 1 + run] == ';')
+        return 1;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(self->legacy); k++) {
+        PyObject *name = PyTuple_GET_ITEM(self->legacy, k);
+        Py_ssize_t m = PyBytes_GET_SIZE(name);
+        if (i + 1 + m <= n && memcmp(s + i + 1, PyBytes_AS_STRING(name), (size_t)m) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static PyObject *TriggerReader_read(TriggerReader *self, PyObject *data) {
+    if (!PyBytes_Check(data)) {
+        PyErr_SetString(PyExc_TypeError, "read() needs bytes");
         return NULL;
     }
-    return Py_BuildValue("NN", found, frozen);
-fail:
-    Py_XDECREF(found);
-    Py_XDECREF(present);
-    return NULL;
+    if (self->names == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "TriggerReader is not initialised");
+        return NULL;
+    }
+    const unsigned char *s = (const unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    uint32_t found = 0;
+    Py_ssize_t run = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        unsigned char next = i + 1 < n ? s[i + 1] : 0;
+        run = is_base64(c) ? run + 1 : 0;
+        if (run >= 16)
+            found |= 1u << T_BASE64;
+        if (c >= 0x80) {
+            found |= 1u << T_NON_ASCII;
+            continue;
+        }
+        switch (c) {
+        case '%':
+            found |= 1u << T_PERCENT;
+            break;
+        case '+':
+            found |= 1u << T_PLUS;
+            if (i + 3 < n && is_base64(s[i + 1]) && s[i + 1] != '_' && s[i + 1] != '-' &&
+                is_base64(s[i + 2]) && s[i + 2] != '_' && s[i + 2] != '-' &&
+                is_base64(s[i + 3]) && s[i + 3] != '_' && s[i + 3] != '-')
+                found |= 1u << T_UTF7;
+            break;
+        case '&':
+            if (!(found >> T_ENTITY & 1) && reference_at(self, s, n, i))
+                found |= 1u << T_ENTITY;
+            break;
+        case '\\':
+            found |= 1u << T_BACKSLASH;
+            break;
+        case 0: case '\t': case 0x0b: case 0x0c:
+            found |= 1u << T_CONTROL;
+            break;
+        case ' ':
+            if (next == ' ')
+                found |= 1u << T_SPACES;
+            break;
+        case '-':
+            if (next == '-')
+                found |= 1u << T_DASHES;
+            break;
+        case '/':
+            found |= 1u << T_SLASH;
+            if (next == '*')
+                found |= 1u << T_OPEN_COMMENT;
+            break;
+        case '*':
+            if (next == '/')
+                found |= 1u << T_CLOSE_COMMENT;
+            break;
+        case '#':
+            found |= 1u << T_HASH;
+            break;
+        case '\'': case '"':
+            found |= 1u << T_QUOTE;
+            break;
+        case '$':
+            found |= 1u << T_DOLLAR;
+            break;
+        case '{':
+            found |= 1u << T_BRACE;
+            break;
+        default:
+            break;
+        }
+        if ((c == '%' || c == '&' || c == '\\') && !(found >> T_ENCODED & 1) &&
+            two_units_at(s, n, i))
+            found |= 1u << T_ENCODED;
+    }
+    if (found == 0) {
+        Py_INCREF(self->empty);
+        return self->empty;
+    }
+    PyObject *names = PySet_New(NULL);
+    if (names == NULL)
+        return NULL;
+    for (int t = 0; t < TRIGGERS; t++)
+        if (found >> t & 1 && PySet_Add(names, PyTuple_GET_ITEM(self->names, t)) < 0) {
+            Py_DECREF(names);
+            return NULL;
+        }
+    PyObject *frozen = PyFrozenSet_New(names);
+    Py_DECREF(names);
+    return frozen;
 }
+
+static PyMethodDef TriggerReader_methods[] = {
+    {"read", (PyCFunction)TriggerReader_read, METH_O,
+     "read(data) -> frozenset of the names of the triggers in the UTF-8 bytes data."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject TriggerReaderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "guard.engine._featurize.TriggerReader",
+    .tp_basicsize = sizeof(TriggerReader),
+    .tp_dealloc = (destructor)TriggerReader_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The normaliser's triggers, read from UTF-8 bytes in one pass.",
+    .tp_methods = TriggerReader_methods,
+    .tp_init = (initproc)TriggerReader_init,
+    .tp_new = PyType_GenericNew,
+};
 
 static PyMethodDef module_methods[] = {
     {"block_counts", block_counts, METH_VARARGS,
      "block_counts(data, start, step, blocks) -> the non-zero bytes of each of the blocks "
      "data[start + i * step : start + (i + 1) * step] (cut at the end of data)."},
-    {"split_hits", split_hits, METH_VARARGS,
-     "split_hits(hits, rules, names) -> (the hits of index < rules, frozenset of the names "
-     "of the others, names[index - rules])."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -994,13 +1200,15 @@ static struct PyModuleDef featurize_module = {
 
 PyMODINIT_FUNC PyInit__featurize(void) {
     init_char_class();
-    if (PyType_Ready(&ScorerType) < 0 || PyType_Ready(&ProseReaderType) < 0)
+    if (PyType_Ready(&ScorerType) < 0 || PyType_Ready(&ProseReaderType) < 0 ||
+        PyType_Ready(&TriggerReaderType) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&featurize_module);
     if (module == NULL)
         return NULL;
     if (PyModule_AddType(module, &ScorerType) < 0 ||
-        PyModule_AddType(module, &ProseReaderType) < 0) {
+        PyModule_AddType(module, &ProseReaderType) < 0 ||
+        PyModule_AddType(module, &TriggerReaderType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

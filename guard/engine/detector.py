@@ -194,31 +194,44 @@ _RawScan = tuple[list[tuple[Database, dict[int, int]]], frozenset[str]]
 
 
 class _WithTriggers:
-    """The built-in rules' database with :data:`normalize.TRIGGER_SPECS` appended: ``scan``
-    reports the rules alone (a drop-in :class:`LinearMatcher`), ``scan_triggers`` the rules and
-    the names of the triggers present. The raw text is always scanned with every rule, and
-    which views it needs depends on its triggers, so one pass answers both questions."""
+    """The built-in rules' database that also says which normaliser triggers a text holds:
+    ``scan`` reports the rules alone (a drop-in :class:`LinearMatcher`), ``scan_triggers`` the
+    rules and the names of the triggers present. The raw text is always scanned with every
+    rule, and which views it needs depends on its triggers, so one pass answers both
+    questions: the C module's :data:`normalize.TRIGGER_READER` reads the triggers from the
+    bytes the database scans, or, without it, :data:`normalize.TRIGGER_SPECS` are appended to
+    the database."""
 
-    __slots__ = ("_matcher", "_rules", "engine")
+    __slots__ = ("_matcher", "_reader", "_rules", "engine")
 
-    def __init__(self, matcher: LinearMatcher, rules: int) -> None:
+    def __init__(self, matcher: LinearMatcher, rules: int, reader: Any = None) -> None:
         self._matcher = matcher
         self._rules = rules
+        self._reader = reader
         self.engine = matcher.engine
 
     def scan(self, text: str) -> dict[int, int]:
         """Rule index to the end of its first match."""
+        if self._reader is not None:
+            return self._matcher.scan(text)
         return self.scan_triggers(text)[0]
+
+    def scan_encoded(self, data: bytes) -> dict[int, int]:
+        """:meth:`scan` of text already encoded."""
+        hits = self._matcher.scan_encoded(data)
+        if self._reader is not None:
+            return hits
+        return {i: end for i, end in hits.items() if i < self._rules}
 
     def scan_triggers(self, text: str) -> tuple[dict[int, int], frozenset[str]]:
         """``(rule hits, trigger names)`` from one pass over ``text``."""
+        if self._reader is not None:
+            data = encode(text)
+            return self._matcher.scan_encoded(data), self._reader.read(data)
         hits = self._matcher.scan(text)
         if not hits:
             return hits, frozenset()
         rules = self._rules
-        if featurize is not None:
-            return cast(tuple[dict[int, int], frozenset[str]],
-                        featurize.split_hits(hits, rules, normalize.TRIGGER_NAMES))
         return ({i: end for i, end in hits.items() if i < rules},
                 normalize.trigger_set(i - rules for i in hits if i >= rules))
 
@@ -294,8 +307,9 @@ def _compile_set(entries: tuple[PatternEntry, ...], version: int, engine: str) -
 
     def with_triggers(group: tuple[PatternEntry, ...], multiline: bool) -> Database:
         specs = [MatchSpec(e.regex, True, multiline=multiline) for e in group]
-        matcher = build_matcher([*specs, *normalize.TRIGGER_SPECS], engine)
-        return _WithTriggers(matcher, len(specs)), group
+        reader = normalize.TRIGGER_READER
+        matcher = build_matcher(specs if reader else [*specs, *normalize.TRIGGER_SPECS], engine)
+        return _WithTriggers(matcher, len(specs), reader), group
 
     def databases(multiline: bool) -> tuple[tuple[Database, ...], dict[str, tuple[Database, ...]]]:
         user_db = (compile_group(user, multiline),) if user else ()

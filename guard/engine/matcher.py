@@ -64,6 +64,10 @@ class LinearMatcher(Protocol):
         """Return ``{expression index: end offset of its first match}`` for ``text``."""
         ...
 
+    def scan_encoded(self, data: bytes) -> dict[int, int]:
+        """:meth:`scan` of text already encoded (:func:`encode`); offsets are into ``data``."""
+        ...
+
 
 def encode(text: str) -> bytes:
     """``text`` as the databases read it: UTF-8, lone surrogates kept."""
@@ -95,14 +99,18 @@ class HyperscanMatcher:
 
     def scan(self, text: str) -> dict[int, int]:
         """Scan ``text`` once and report every expression that matched."""
-        if self._empty or not text:
+        return self.scan_encoded(encode(text)) if text else {}
+
+    def scan_encoded(self, data: bytes) -> dict[int, int]:
+        """:meth:`scan` of text already encoded."""
+        if self._empty or not data:
             return {}
         try:
             scratch = self._local.scratch
         except AttributeError:
             scratch = self._scratch()
         hits: dict[int, int] = {}
-        self._db.scan(encode(text), match_event_handler=_on_match, context=hits, scratch=scratch)
+        self._db.scan(data, match_event_handler=_on_match, context=hits, scratch=scratch)
         return hits
 
 
@@ -194,9 +202,12 @@ class RE2SetMatcher:
 
     def scan(self, text: str) -> dict[int, int]:
         """Scan ``text`` once; the end offset is unknown here and reported as the length."""
-        if self._empty or not text:
+        return self.scan_encoded(encode(text)) if text else {}
+
+    def scan_encoded(self, data: bytes) -> dict[int, int]:
+        """:meth:`scan` of text already encoded."""
+        if self._empty or not data:
             return {}
-        data = encode(text)
         return dict.fromkeys(self._set.Match(data) or (), len(data))
 
 
