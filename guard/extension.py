@@ -276,6 +276,9 @@ EMBEDDED_QUIET = 0.002
 EMBEDDED_WAIT = 0.05
 """Longest the embedded pipeline waits, per batch, for quiet moments before it sheds the rest."""
 
+EMBEDDED_POLL_MAX = 0.016
+"""Longest pause between two looks for a quiet moment (see :meth:`CpuBudget.wait_quiet`)."""
+
 
 class CpuBudget:
     """When the embedded pipeline may analyse requests that passed inline.
@@ -324,14 +327,21 @@ class CpuBudget:
 
     def wait_quiet(self, deadline: float) -> bool:
         """Wait, until ``deadline`` (monotonic) at most, for no request in flight during
-        :data:`EMBEDDED_QUIET`; False if that moment did not come."""
+        :data:`EMBEDDED_QUIET`; False if that moment did not come.
+
+        Each look takes the GIL from the requests, and handing it back costs the request that
+        was running tens of microseconds. The looks start every half quiet period and back off
+        to :data:`EMBEDDED_POLL_MAX` while the process stays busy, so that a busy process pays
+        a few of them per batch, not one per millisecond."""
+        pause = EMBEDDED_QUIET / 2
         while True:
             now = time.monotonic()
             if not self._in_flight and now - self._last_request >= EMBEDDED_QUIET:
                 return True
             if now >= deadline:
                 return False
-            time.sleep(EMBEDDED_QUIET / 2)
+            time.sleep(min(pause, max(deadline - now, 0.0)))
+            pause = min(pause * 2, EMBEDDED_POLL_MAX)
 
 
 def _in_process_pipeline(

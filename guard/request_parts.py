@@ -194,7 +194,8 @@ def _walk(
         if name in _LOW_RISK_NAMES and _SAFE_HEADER_CHARS.issuperset(value):
             continue
         yield Part("header", name.replace("_", "-").title(), value)
-    if "cookie" not in skip:
+    # werkzeug finds the Cookie header by walking the whole environ: only ask when there is one.
+    if "cookie" not in skip and environ.get("HTTP_COOKIE"):
         for name, value in request.cookies.items(multi=True):
             yield Part("cookie_key", name, name)
             yield Part("cookie", name, value)

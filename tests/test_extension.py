@@ -436,3 +436,36 @@ def test_cpu_budget_loses_no_spending_to_concurrent_refills(
     for _ in range(spends):
         expected -= step
     assert budget._tokens == pytest.approx(expected, abs=1e-9)
+
+
+def test_waiting_for_a_quiet_moment_backs_off_while_the_process_is_busy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each look for a quiet moment takes the GIL from the requests: a busy process must pay a
+    handful per batch, not one per millisecond, and an idle one must still be found at once."""
+    import threading
+    import time
+
+    from guard import extension
+
+    budget = extension.CpuBudget()
+    pauses: list[float] = []
+    real_sleep = time.sleep
+
+    def counted_sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(extension.time, "sleep", counted_sleep)
+    budget.enter()  # a request stays in flight for the whole wait
+    assert not budget.wait_quiet(time.monotonic() + extension.EMBEDDED_WAIT)
+    assert pauses[0] == extension.EMBEDDED_QUIET / 2
+    assert max(pauses) <= extension.EMBEDDED_POLL_MAX
+    assert len(pauses) <= 8, pauses  # one per half quiet period would be 50
+
+    # Busy for 30 ms, then quiet: the wait ends soon after, well before its deadline.
+    pauses.clear()
+    threading.Timer(0.03, budget.leave).start()
+    started = time.monotonic()
+    assert budget.wait_quiet(started + 1.0)
+    assert time.monotonic() - started < 0.03 + extension.EMBEDDED_POLL_MAX + 0.2

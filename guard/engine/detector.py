@@ -724,6 +724,14 @@ class DetectionEngine:
         patterns = self._patterns
         started = time.perf_counter()
         raw_hits, present = prescanned or patterns.scan_raw(text)
+        if not present and not any(hits for _, hits in raw_hits) and not patterns.backtracking:
+            # Plain text (no trigger: no decoder or view would change it) that no rule matched:
+            # most clean traffic. Only the model may still speak; where it does (rarely), the
+            # general path below builds the verdict.
+            verdict = self._model_verdict(text) if semantic else None
+            if verdict is None or verdict.attack_type == "benign":
+                self.monitor.record_scan(time.perf_counter() - started, [])
+                return None
         canonical_hits: list[list[tuple[Database, dict[int, int]]]] = []
 
         def scan_canonical(view: str) -> frozenset[str]:
