@@ -337,7 +337,8 @@ RULES: tuple[Rule, ...] = (
          r"|netstat|ps|pwd|hostname|ping)(?:\.exe)?\s*[|;&]|^\s*dir\s+[a-z]:"
          r"|(?:^\s*['\"`]?|[;|&])\s*(?:whoami|uname|ifconfig|ipconfig|sysinfo|systeminfo|netstat"
          r"|nslookup|netcat|ncat|useradd|crontab|mkfifo|certutil|bitsadmin|powershell|wmic"
-         r"|phpversion\s*\(\s*\)|getenforce|id\s*;)\s*(?:$|['\"`;|&]|\s+[-/])", 0.82,
+         # An option is a dash and a name: "mkfifo - make FIFOs" is a manual's NAME line.
+         r"|phpversion\s*\(\s*\)|getenforce|id\s*;)\s*(?:$|['\"`;|&]|\s+(?:-[\w-]|/))", 0.82,
          "value is a shell command line", confirm="outside_prose_code_span"),
     Rule("cmdi-variable-command", "cmdi",
          # Only the name's last character before '=': a leading [a-z_]\w{0,30} after any space
