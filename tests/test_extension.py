@@ -452,8 +452,12 @@ def test_waiting_for_a_quiet_moment_backs_off_while_the_process_is_busy(
     pauses: list[float] = []
     real_sleep = time.sleep
 
+    waiter = threading.get_ident()
+
     def counted_sleep(seconds: float) -> None:
-        pauses.append(seconds)
+        # time.sleep is the module's own: other threads of the test process sleep through it.
+        if threading.get_ident() == waiter:
+            pauses.append(seconds)
         real_sleep(seconds)
 
     monkeypatch.setattr(extension.time, "sleep", counted_sleep)
