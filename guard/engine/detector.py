@@ -40,7 +40,7 @@ from guard.engine.matcher import (
 from guard.engine.memo import MAX_CHARS, Memos, rememberable
 from guard.engine.monitor import PerformanceMonitor
 from guard.engine.native import featurize
-from guard.engine.rules import CONTAINER_CLASSES, RULES, VIEW_CLASSES
+from guard.engine.rules import CONTAINER_CLASSES, RULES, VIEW_CLASSES, context_score
 from guard.engine.semantic import SemanticAnalyzer, SemanticVerdict, default_analyzer
 from guard.errors import PatternError
 
@@ -183,9 +183,7 @@ class PatternEntry:
 
     def score_in(self, context: str) -> float:
         """Confidence for a value screened in ``context`` (see :meth:`Rule.score_in`)."""
-        # context_score, inlined: a value's verdict weighs each hit several times.
-        full = self.full_score_contexts
-        return self.score if full is None or context in full else self.score / 2
+        return context_score(self.score, self.full_score_contexts, context)
 
 
 Database = tuple[LinearMatcher, tuple[PatternEntry, ...]]
@@ -724,12 +722,13 @@ class DetectionEngine:
         patterns = self._patterns
         started = time.perf_counter()
         raw_hits, present = prescanned or patterns.scan_raw(text)
+        plain_verdict: SemanticVerdict | None = None
         if not present and not any(hits for _, hits in raw_hits) and not patterns.backtracking:
             # Plain text (no trigger: no decoder or view would change it) that no rule matched:
             # most clean traffic. Only the model may still speak; where it does (rarely), the
-            # general path below builds the verdict.
-            verdict = self._model_verdict(text) if semantic else None
-            if verdict is None or verdict.attack_type == "benign":
+            # general path below builds the verdict around the model's answer given here.
+            plain_verdict = self._model_verdict(text) if semantic else None
+            if plain_verdict is None or plain_verdict.attack_type == "benign":
                 self.monitor.record_scan(time.perf_counter() - started, [])
                 return None
         canonical_hits: list[list[tuple[Database, dict[int, int]]]] = []
@@ -750,8 +749,8 @@ class DetectionEngine:
         if patterns.backtracking:
             timeouts, custom_hits = self._run_backtracking(patterns, views, config)
             hits.update(custom_hits)
-        verdict = None
-        if semantic and _rules_score(hits, context) < CONCLUSIVE_SCORE:
+        verdict = plain_verdict
+        if verdict is None and semantic and _rules_score(hits, context) < CONCLUSIVE_SCORE:
             verdict = self._model_verdict(canonical)
         model = _model_threat(verdict, canonical, config)
         if not hits and model is None:

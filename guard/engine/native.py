@@ -1,8 +1,9 @@
 """The package's optional C module, :mod:`guard.engine._featurize`, or None.
 
 The build hook (``hatch_build.py``) compiles it wherever a C compiler exists. It holds the
-semantic model's feature sums and the detector's prose counts; every caller keeps a
-pure-Python path that gives the same answers, used where the module was not built.
+semantic model's feature sums, the normaliser's trigger reader and the detector's prose counts;
+every caller keeps a pure-Python (or pattern database) path that gives the same answers, used
+where the module was not built.
 """
 
 from __future__ import annotations

@@ -839,9 +839,7 @@ class SemanticAnalyzer:
         while candidates:
             bit = candidates & -candidates
             candidates ^= bit
-            name, search = _STRUCTURE_BARE[bit.bit_length() - 1]
-            # _holds, inlined: a value tests several candidates.
-            if search(lowered) and (name not in _CASED_CHECKS or _CASED_CHECKS[name](windowed)):
+            if _holds(*_STRUCTURE_BARE[bit.bit_length() - 1], lowered, windowed):
                 found |= bit
         relative = self._scorer.relative(ngram_sums, ngram_count, token_sums, token_count, found)
         relative = _rule_out_quoted_code(relative, windowed)
