@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Flask, Request, Response, current_app, g, jsonify, request
+from flask import Flask, Request, Response, current_app, jsonify, request
 from opentelemetry import metrics, trace
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -52,7 +52,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
-_BUDGET_ENVIRON = "guard.budget"
+_CID_ENVIRON = "guard.correlation_id"
+_SPAN_ENVIRON = "guard.span"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _ROUTE_ATTR = "_guard_route"
 SEMANTIC_PARTS = frozenset(
@@ -188,14 +189,15 @@ class FlaskAPIGuard:
                 sus_patterns_handler.share_patterns(config.redis_url, config.redis_prefix)
             except Exception as exc:
                 log.error("pattern sharing unavailable, local patterns only: %s", exc)
+        first = "guard" not in app.extensions
         app.extensions["guard"] = state
         if config.dashboard_enabled:
             from guard.dashboard import init_dashboard
 
             init_dashboard(app, state)
-        app.before_request(_before_request)
-        app.after_request(_after_request)
-        app.teardown_request(_teardown_request)
+        if first:
+            app.before_request(_before_request)
+            app.wsgi_app = _RequestScope(app.wsgi_app, app)  # type: ignore[method-assign]
 
     @staticmethod
     def route(**rules: Any) -> Callable[[F], F]:
@@ -294,6 +296,7 @@ class CpuBudget:
         self._at = time.monotonic()
         self._in_flight = 0
         self._last_request = 0.0
+        self._quiet_at = self._at
         self._lock = threading.Lock()
         self.shed = 0
         """Analyses of passed requests not done for lack of budget or of a quiet moment."""
@@ -314,9 +317,22 @@ class CpuBudget:
         with self._lock:
             self._tokens -= seconds
 
+    def accepts(self) -> bool:
+        """Whether an analysis of a passed request is worth queueing now: the bucket holds
+        CPU time and the process had a quiet moment within :data:`EMBEDDED_WAIT`.
+
+        A process busy for longer than that would make the analysis wait out its deadline and
+        shed it anyway, and meanwhile the pipeline's thread would keep waking to look for a
+        quiet moment, which costs the running requests (see :meth:`wait_quiet`)."""
+        return (time.monotonic() - self._quiet_at <= EMBEDDED_WAIT) and self.available()
+
     def enter(self) -> None:
         """A request started."""
         with self._lock:
+            if not self._in_flight:
+                now = time.monotonic()
+                if now - self._last_request >= EMBEDDED_QUIET:
+                    self._quiet_at = now
             self._in_flight += 1
 
     def leave(self) -> None:
@@ -337,6 +353,7 @@ class CpuBudget:
         while True:
             now = time.monotonic()
             if not self._in_flight and now - self._last_request >= EMBEDDED_QUIET:
+                self._quiet_at = now
                 return True
             if now >= deadline:
                 return False
@@ -354,7 +371,8 @@ def _in_process_pipeline(
     comes within :data:`EMBEDDED_WAIT`. Events of requests that passed inline ("allowed",
     "sampled") are analysed one at a time, each in a quiet moment and only while ``budget``
     holds CPU time; otherwise they are shed and counted. Web requests read
-    the same budget and do not even build such an event while it is empty. With workers none of
+    the same budget and do not even build such an event while it is empty, or while the process
+    has had no quiet moment for :data:`EMBEDDED_WAIT` (it would be shed). With workers none of
     this applies: they run on their own cores.
     """
     context: list[Any] = []
@@ -399,6 +417,47 @@ def state_for(app: Flask) -> GuardState:
 
 
 # ---------------------------------------------------------------------- request hooks
+class _RequestScope:
+    """The WSGI layer around the app that brackets each request: it counts the request in
+    flight for the embedded pipeline's CPU budget, gives it its correlation ID, writes that ID
+    into the response headers and ends the request's span.
+
+    One wrapper call replaces an after-request and a teardown hook. Those cost about 9 µs per
+    request between them (Flask dispatches each hook through its own machinery, and every
+    ``g`` or ``request`` access is a context-local lookup), while this costs about 2; and a
+    ``finally`` here runs whatever another hook raises. Per-request values live in the environ,
+    not ``g``, which nested requests of one app context share.
+    """
+
+    __slots__ = ("app", "wsgi_app")
+
+    def __init__(self, wsgi_app: Callable[..., Any], app: Flask) -> None:
+        self.wsgi_app = wsgi_app
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Serve one request through the wrapped app."""
+        cid = environ[_CID_ENVIRON] = _correlation_id(environ)
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            headers[:] = [h for h in headers if h[0].lower() != "x-request-id"]
+            headers.append((REQUEST_ID_HEADER, cid))
+            return start_response(status, headers, exc_info)
+
+        state: GuardState | None = self.app.extensions.get("guard")
+        budget = state.budget if state is not None else None
+        if budget is not None:
+            budget.enter()
+        try:
+            return self.wsgi_app(environ, start)
+        finally:
+            if budget is not None:
+                budget.leave()
+            started = environ.pop(_SPAN_ENVIRON, None)
+            if started is not None:
+                Telemetry.end_request_span(*started)
+
+
 def _before_request() -> Response | tuple[Response, int] | None:
     # One lookup of each context-local: every access through the proxies costs a lookup.
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
@@ -406,18 +465,16 @@ def _before_request() -> Response | tuple[Response, int] | None:
     environ = req.environ
     state = state_for(app)
     config = state.config
-    if state.budget is not None:
-        state.budget.enter()
-        # In the environ, not g: g is shared by nested requests of one app context.
-        environ[_BUDGET_ENVIRON] = state.budget
-    g._guard_cid = _correlation_id(environ)
+    if _CID_ENVIRON not in environ:
+        # Dispatched without the WSGI layer (a request context driven by hand).
+        environ[_CID_ENVIRON] = _correlation_id(environ)
     path = req.path
     if config.exclude_paths and any(path.startswith(p) for p in config.exclude_paths):
         return None
     if state.telemetry.tracing():
         method = req.method if req.method in _METHODS else "OTHER"
         url_rule = req.url_rule
-        g._guard_span = state.telemetry.start_request_span(
+        environ[_SPAN_ENVIRON] = state.telemetry.start_request_span(
             "guard.screen",
             {"http.request.method": method,
              "http.route": url_rule.rule[:128] if url_rule is not None else "unmatched"},
@@ -470,32 +527,15 @@ def _before_request() -> Response | tuple[Response, int] | None:
     return _act(state, rules, verdict, client, key, whitelisted)
 
 
-def _teardown_request(_exc: BaseException | None) -> None:
-    started = g.pop("_guard_span", None)
-    if started is not None:
-        Telemetry.end_request_span(*started)
-    _leave_budget()
-
-
-def _leave_budget() -> None:
-    # Called from after_request and from teardown: whichever runs first ends the request's
-    # share of the budget (teardown alone can be skipped when another teardown raises).
-    budget = request.environ.pop(_BUDGET_ENVIRON, None)
-    if budget is not None:
-        budget.leave()
-
-
 def _current_span() -> Any:
-    started = getattr(g, "_guard_span", None)
+    started = request.environ.get(_SPAN_ENVIRON)
     return started[0] if started is not None else trace.get_current_span()
 
 
-def _after_request(response: Response) -> Response:
-    _leave_budget()
-    cid = getattr(g, "_guard_cid", None)
-    if cid:
-        response.headers[REQUEST_ID_HEADER] = cid
-    return response
+def _correlation() -> str | None:
+    """The current request's correlation ID."""
+    cid: str | None = request.environ.get(_CID_ENVIRON)
+    return cid
 
 
 def _streamed_body_exceeds(req: Request, length: int | None, limit: int) -> bool:
@@ -598,7 +638,7 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
             memo.add(key)
     if verdict.result is None and not semantic:
         # With the inline model on it has read everything; otherwise the pipeline's does.
-        if state.budget is None or state.budget.available():
+        if state.budget is None or state.budget.accepts():
             verdict.deferred = _deferred_value(engine, parts, json_strings)
         else:
             state.count("analysis_shed")
@@ -722,7 +762,7 @@ def _emit(
         method=request.method,
         path=request.path,
         action=action,
-        correlation_id=g._guard_cid,
+        correlation_id=_correlation() or "",
         trace=current_trace_carrier(),
         part_location=part.location if part else "",
         part_name=part.name if part else "",
@@ -744,6 +784,9 @@ def _emit(
 def _maybe_sample(state: GuardState, client: str, key: str) -> None:
     rate = state.config.event_sample_rate
     if rate and random.random() < rate:
+        if state.budget is not None and not state.budget.accepts():
+            state.count("analysis_shed")
+            return
         _emit(state, Verdict(), client, key, "sampled", strike_counted=False)
 
 
@@ -781,10 +824,10 @@ def _log_passive(client: str, verdict: Verdict) -> None:
         safe(client, 64), request.method, safe(request.url, 300), verdict.part.location,
         safe(verdict.part.name, 64), result["attack_class"], safe(rule, 64),
         result["threat_score"], verdict.elapsed * 1000, len(result["timeouts"]),
-        safe(g._guard_cid, 128),
+        safe(_correlation() or "", 128),
     )
 
 
 def _error(status: int, message: str) -> tuple[Response, int]:
-    body = jsonify({"error": message, "correlation_id": getattr(g, "_guard_cid", None)})
+    body = jsonify({"error": message, "correlation_id": _correlation()})
     return body, status

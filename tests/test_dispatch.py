@@ -147,3 +147,33 @@ def test_a_failing_transport_is_retried_with_backoff_and_drops_stay_exact() -> N
     stats = publisher.stats
     assert stats.delivered + stats.dropped_transport == stats.published
     publisher.close()
+
+
+def _context_switches(thread: threading.Thread) -> int:
+    with open(f"/proc/self/task/{thread.native_id}/status") as status:
+        for line in status:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    raise AssertionError("no voluntary_ctxt_switches line")
+
+
+def test_an_idle_publisher_sleeps_until_an_event_or_close() -> None:
+    """The publisher's thread shares the process with the requests: an idle one must not wake
+    up on its own, and close() must still stop it at once."""
+    processed: list[str] = []
+    publisher = EventPublisher(
+        InProcessTransport(lambda batch: processed.extend(e.event_id for e in batch))
+    )
+    thread = publisher._thread
+    time.sleep(0.05)
+    before = _context_switches(thread)
+    time.sleep(0.5)
+    assert _context_switches(thread) - before == 0  # a 0.1 s poll would have woken it 5 times
+    event = _event(1)
+    publisher.publish(event)
+    assert publisher.flush(5)
+    assert processed == [event.event_id]
+    started = time.monotonic()
+    publisher.close(timeout=5)
+    assert not thread.is_alive()
+    assert time.monotonic() - started < 2.0

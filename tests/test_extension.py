@@ -390,6 +390,69 @@ def test_a_failing_teardown_does_not_leave_the_request_counted_in_flight() -> No
     assert budget._in_flight == 0
 
 
+def test_the_correlation_id_header_and_budget_hold_when_another_hook_fails() -> None:
+    """The request scope is a WSGI layer: an after-request hook of the app that raises still
+    leaves a 500 with the correlation ID, and the request is not left counted in flight."""
+    app = make_app(None)
+
+    @app.after_request
+    def broken(_response: Any) -> Any:
+        raise RuntimeError("another extension's after_request")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    budget = state_for(app).budget
+    assert budget is not None
+    response = app.test_client().get("/", headers={"X-Request-ID": "req-7"})
+    assert response.status_code == 500
+    assert response.headers.get_all("X-Request-ID") == ["req-7"]
+    assert budget._in_flight == 0
+
+
+def test_a_view_cannot_replace_the_correlation_id_header() -> None:
+    app = make_app(None)
+
+    @app.route("/own-id")
+    def own_id():  # type: ignore[no-untyped-def]
+        return "x", 200, {"x-request-id": "spoofed"}
+
+    response = app.test_client().get("/own-id", headers={"X-Request-ID": "req-8"})
+    assert response.headers.get_all("X-Request-ID") == ["req-8"]
+
+
+def test_a_saturated_process_does_not_build_events_it_would_shed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no quiet moment for the pipeline's whole wait, a sampled event would wait out its
+    deadline and be shed: it is counted as shed at once instead of waking the pipeline."""
+    from guard import extension
+
+    app = make_app(None, event_sample_rate=1.0)
+    state = state_for(app)
+    budget = state.budget
+    assert budget is not None
+    client = app.test_client()
+    assert state.publisher.flush(5)
+    published = state.publisher.stats.published
+    assert client.get("/", query_string={"q": "garden chairs"}).status_code == 200
+    assert state.publisher.stats.published == published + 1  # a quiet process samples
+    assert state.publisher.flush(5)
+
+    budget.enter()  # another request stays in flight past the pipeline's wait
+    try:
+        time.sleep(extension.EMBEDDED_WAIT * 1.5)
+        assert not budget.accepts()
+        shed = state.analysis_shed()
+        for _ in range(5):
+            assert client.get("/", query_string={"q": "garden chairs"}).status_code == 200
+        assert state.publisher.stats.published == published + 1
+        assert state.analysis_shed() == shed + 5
+    finally:
+        budget.leave()
+    time.sleep(extension.EMBEDDED_QUIET * 2)
+    assert client.get("/", query_string={"q": "garden chairs"}).status_code == 200
+    assert state.publisher.stats.published == published + 2  # quiet again: sampled again
+
+
 def test_event_ids_do_not_repeat_when_the_app_seeds_random() -> None:
     import random
 
