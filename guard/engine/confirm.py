@@ -78,6 +78,33 @@ def not_parameterised(fragment: str, view: str) -> bool:
     return _BIND_COMPARISON.match(view, at + len(fragment)) is None
 
 
+def statement_breaks_out(fragment: str, view: str) -> bool:
+    """A whole SQL statement (``SELECT … FROM``, ``INSERT INTO``, ``UPDATE … SET``, ``DELETE
+    FROM``, ``DROP TABLE``) stands as an injection only where something before it can end the
+    literal, clause or statement the value is pasted into: a quote, a bracket (a subquery opens
+    with one), a semicolon, or the end of a comment, or where the statement ends by commenting
+    out the rest of the query (``--``, ``#``).
+
+    A statement that opens the value, or follows only words (a sentence, a shell prompt, a
+    ``#`` comment), is a statement written out as text, as manuals, tutorials and questions
+    quote them: pasted into a query, it is read as a string or fails to parse. The parameterised
+    form quoted as code is not an injection either (see :func:`not_parameterised`). ``EXEC`` of
+    a system procedure stands everywhere.
+    """
+    if not not_parameterised(fragment, view):
+        return False
+    statement = fragment.lstrip().lower()
+    if statement.startswith("exec"):
+        return True
+    if fragment.rstrip().endswith(("--", "#")):
+        return True
+    before = view[: max(view.find(fragment), 0)].rstrip()
+    return before.endswith(_STATEMENT_ENTRIES)
+
+
+_STATEMENT_ENTRIES = ("'", '"', "`", "(", ")", ";", "*/")
+
+
 _BACKTICK_COMMAND = re.compile(r"`\s*(?:[\w./-]*/)?([A-Za-z][\w.-]*)")
 
 
@@ -348,6 +375,24 @@ def windows_path_names_file(fragment: str, view: str) -> bool:
     return not last or _FILE_NAME.search(last[0].rstrip(".,;:)'\"")) is not None
 
 
+def system_path_target(fragment: str, view: str) -> bool:
+    """A bare absolute path into a system directory is a file-read target, except a Windows
+    path that ends in a directory (see :func:`windows_path_names_file`) and a path into
+    ``/usr/share``. By the filesystem hierarchy standard that tree holds read-only data shared
+    by every machine (manuals, dictionaries, locales, fonts, icons), the paths manuals list and
+    nothing a file-read probe is after; a configuration directory under it (``conf``, ``etc``)
+    still stands.
+    """
+    if not windows_path_names_file(fragment, view):
+        return False
+    match = _SHARED_DATA.match(fragment)
+    return match is None or _CONFIG_SEGMENT.search(fragment, match.end()) is not None
+
+
+_SHARED_DATA = re.compile(r"\s*(?:file:/*)?/+usr/+share/+", re.IGNORECASE)
+_CONFIG_SEGMENT = re.compile(r"(?:^|/)(?:conf|config|etc)(?:/|$)", re.IGNORECASE)
+
+
 _TEMPLATE_TAG = re.compile(r"\{%[-+]?\s*(\w*)([^%]*)%\}")
 _LAYOUT_TAGS = frozenset({
     "block", "endblock", "extends", "include", "if", "elif", "else", "endif", "for", "endfor",
@@ -479,6 +524,7 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "constant_comparison": constant_comparison,
     "quote_breaks_out": quote_breaks_out,
     "not_parameterised": not_parameterised,
+    "statement_breaks_out": statement_breaks_out,
     "unix_backtick": unix_backtick,
     "outside_prose_code_span": outside_prose_code_span,
     "shell_path_runs": shell_path_runs,
@@ -490,6 +536,7 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "parent_step_escapes": parent_step_escapes,
     "path_not_named_in_sentence": path_not_named_in_sentence,
     "windows_path_names_file": windows_path_names_file,
+    "system_path_target": system_path_target,
     "template_statement_active": template_statement_active,
     "template_expression_active": template_expression_active,
 }

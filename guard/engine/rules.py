@@ -183,7 +183,7 @@ RULES: tuple[Rule, ...] = (
          r"\bselect\b\s*(?:\*|(?:distinct\s+|top\s+\d+\s+)?[\w.@`\"\[\]]+\s*(?:\(\s*[\w*.,\s]*\))?"
          r"\s*(?:,\s*[\w.@`\"\[\]()*]+\s*){0,20})\s*\bfrom\s+[\w.`\"\[\]]+\s*(?:\bwhere\b|--|#|;|$|\)"
          r"|\blimit\b|\border\b|\bgroup\b|\bunion\b)",
-         0.7, "SELECT … FROM statement", confirm="not_parameterised"),
+         0.7, "SELECT … FROM statement", confirm="statement_breaks_out"),
     Rule("sqli-dml", "sqli",
          r"\binsert\s+into\s+[\w.`\"\[\]]+\s*(?:\([^)]{0,200}\)\s*)?(?:values|select)\b"
          r"|\bupdate\s+[\w.`\"\[\]]+\s+set\s+[\w.`\"]+\s*=\s*['\"\d(@]"
@@ -191,7 +191,7 @@ RULES: tuple[Rule, ...] = (
          r"|\bdrop\s+(?:table|database|schema|procedure|function|view)\s+(?:if\s+exists\s+)?"
          r"[\w.`\"\[\]]+\s*(?:;|--|#|$)|\btruncate\s+table\s+\w"
          r"|\bexec(?:ute)?\s+(?:master\.|xp_|sp_|\(\s*['\"@]|immediate\b)",
-         0.8, "data-changing SQL statement"),
+         0.8, "data-changing SQL statement", confirm="statement_breaks_out"),
     Rule("sqli-order-by-probe", "sqli",
          r"\border\s+by\s+\d+\s*(?:--|#|/\*|;|$)|(?:['\"`)]|\d)\s*\border\s+by\s+\d+\s*[,)]"
          r"|\bgroup\s+by\s+[\w.]+\s+having\s+\d|\bprocedure\s+analyse\s*\(",
@@ -383,7 +383,7 @@ RULES: tuple[Rule, ...] = (
          r"|web-inf|library|logs?|sysprep)[/\\]+[^\s<>\"'|;]*\s*(?:%00|\x00)?$"
          r"|^\s*[a-z]:[/\\]+[^\s<>\"'|;]*(?:\.(?:ini|conf|cnf|log|xml|inf|dat|bak|sam)|[/\\]sam)"
          r"\s*(?:%00|\x00)?$", 0.6, "absolute path into a system directory",
-         confirm="windows_path_names_file"),
+         confirm="system_path_target"),
     Rule("path-wrapper", "path_traversal",
          r"\b(?:php|zip|phar|expect|glob|compress\.(?:zlib|bzip2)|zlib|ogg|rar|ssh2\.\w+)://"
          r"|\bfile://+[\w/\\.:%~-]{2,}|\bdata:(?:text/plain|application/x-httpd-php|;base64)|\binput://|\bdict://"
