@@ -46,6 +46,32 @@ def test_re2_fallback_agrees(re2_engine: DetectionEngine, case: dict[str, Any]) 
     assert _verdict(re2_engine.detect(case["input"])) == case["class"]
 
 
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ("SELECT fooid, fooname FROM foo", False),
+        ("DELETE FROM sessions WHERE expires < now();", False),
+        ("In psql, UPDATE accounts SET active = 1 turns them all back on.", False),
+        ("select grantee from syscat.dbauth;", True),
+        ("select * from pg_group;", True),
+        ("DROP TABLE users--", True),
+        ("1; DROP TABLE users", True),
+        ("1 AND (SELECT password FROM users LIMIT 1)", True),
+        ("exec master..xp_cmdshell 'dir'", True),
+        ("/usr/share/dict/words", False),
+        ("/usr/share/tomcat8/conf/tomcat-users.xml", True),
+        ("/usr/lib/cron/log", True),
+    ],
+)
+def test_statements_and_system_paths_by_the_rules_alone(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """Where the model does not read (headers), the rules alone decide: a whole SQL statement
+    counts where something can break into the query, or where it reads the system catalog; a
+    bare path counts unless it is into /usr/share's read-only data."""
+    assert engine.detect(value, semantic=False)["is_threat"] is flagged
+
+
 def test_prefers_hyperscan_when_installed(engine: DetectionEngine) -> None:
     assert engine.engine_name == ("hyperscan" if HYPERSCAN_AVAILABLE else "re2")
 

@@ -89,12 +89,13 @@ def statement_breaks_out(fragment: str, view: str) -> bool:
     ``#`` comment), is a statement written out as text, as manuals, tutorials and questions
     quote them: pasted into a query, it is read as a string or fails to parse. The parameterised
     form quoted as code is not an injection either (see :func:`not_parameterised`). ``EXEC`` of
-    a system procedure stands everywhere.
+    a system procedure, and a read of the system catalog (``FROM sysibm.sysdummy1``,
+    ``pg_group``, ``all_users``), stand everywhere: that is reconnaissance, not an example.
     """
     if not not_parameterised(fragment, view):
         return False
     statement = fragment.lstrip().lower()
-    if statement.startswith("exec"):
+    if statement.startswith("exec") or _CATALOG_READ.search(statement):
         return True
     if fragment.rstrip().endswith(("--", "#")):
         return True
@@ -103,6 +104,10 @@ def statement_breaks_out(fragment: str, view: str) -> bool:
 
 
 _STATEMENT_ENTRIES = ("'", '"', "`", "(", ")", ";", "*/")
+_CATALOG_READ = re.compile(
+    r"\bfrom\s+[`\"\[]?(?:\w+\.\.?)?[`\"\[]?(?:sys|pg_|all_|dba_|v\$|information_schema\b"
+    r"|sqlite_(?:master|schema)\b|msys)"
+)
 
 
 _BACKTICK_COMMAND = re.compile(r"`\s*(?:[\w./-]*/)?([A-Za-z][\w.-]*)")
