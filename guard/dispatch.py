@@ -202,12 +202,14 @@ class EventPublisher:
 
     def close(self, timeout: float = 5.0) -> None:
         """Drain what can be drained within ``timeout``, then stop the thread."""
+        if self._closed:
+            return
         self._closed = True
         self.flush(timeout)
         self._stop.set()
         # A full queue: the thread sees the stop flag after its current batch instead.
         with contextlib.suppress(queue.Full):
-            self._queue.put(None, timeout=timeout)
+            self._queue.put_nowait(None)
         self._thread.join(timeout)
         self.transport.close()
 

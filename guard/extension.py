@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Flask, Request, Response, current_app, jsonify, request
+from flask import Flask, Request, Response, after_this_request, current_app, jsonify, request
 from opentelemetry import metrics, trace
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -54,6 +54,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
 _CID_ENVIRON = "guard.correlation_id"
 _SPAN_ENVIRON = "guard.span"
+_ENTERED_ENVIRON = "guard.entered"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _ROUTE_ATTR = "_guard_route"
 SEMANTIC_PARTS = frozenset(
@@ -317,22 +318,22 @@ class CpuBudget:
         with self._lock:
             self._tokens -= seconds
 
-    def accepts(self) -> bool:
-        """Whether an analysis of a passed request is worth queueing now: the bucket holds
-        CPU time and the process had a quiet moment within :data:`EMBEDDED_WAIT`.
+    def accepts(self, entered: float) -> bool:
+        """Whether an analysis of a passed request that started at ``entered`` (monotonic) is
+        worth queueing: the bucket holds CPU time and the process had a quiet moment within
+        :data:`EMBEDDED_WAIT` before that request started.
 
         A process busy for longer than that would make the analysis wait out its deadline and
         shed it anyway, and meanwhile the pipeline's thread would keep waking to look for a
-        quiet moment, which costs the running requests (see :meth:`wait_quiet`)."""
-        return (time.monotonic() - self._quiet_at <= EMBEDDED_WAIT) and self.available()
+        quiet moment, which costs the running requests (see :meth:`wait_quiet`). The request's
+        own time does not count: a slow upload to an idle process is still analysed."""
+        return entered - self._quiet_at <= EMBEDDED_WAIT and self.available()
 
-    def enter(self) -> None:
-        """A request started."""
+    def enter(self, now: float) -> None:
+        """A request started at ``now`` (monotonic)."""
         with self._lock:
-            if not self._in_flight:
-                now = time.monotonic()
-                if now - self._last_request >= EMBEDDED_QUIET:
-                    self._quiet_at = now
+            if not self._in_flight and now - self._last_request >= EMBEDDED_QUIET:
+                self._quiet_at = now
             self._in_flight += 1
 
     def leave(self) -> None:
@@ -437,7 +438,9 @@ class _RequestScope:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """Serve one request through the wrapped app."""
-        cid = environ[_CID_ENVIRON] = _correlation_id(environ)
+        # An outer Guard layer (another app dispatching to this one) already named the request.
+        cid = environ.get(_CID_ENVIRON) or _correlation_id(environ)
+        environ[_CID_ENVIRON] = cid
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             headers[:] = [h for h in headers if h[0].lower() != "x-request-id"]
@@ -447,15 +450,16 @@ class _RequestScope:
         state: GuardState | None = self.app.extensions.get("guard")
         budget = state.budget if state is not None else None
         if budget is not None:
-            budget.enter()
+            environ[_ENTERED_ENVIRON] = entered = time.monotonic()
+            budget.enter(entered)
         try:
             return self.wsgi_app(environ, start)
         finally:
             if budget is not None:
                 budget.leave()
-            started = environ.pop(_SPAN_ENVIRON, None)
-            if started is not None:
-                Telemetry.end_request_span(*started)
+            span = environ.pop(_SPAN_ENVIRON, None)
+            if span is not None:
+                span.end()
 
 
 def _before_request() -> Response | tuple[Response, int] | None:
@@ -466,8 +470,7 @@ def _before_request() -> Response | tuple[Response, int] | None:
     state = state_for(app)
     config = state.config
     if _CID_ENVIRON not in environ:
-        # Dispatched without the WSGI layer (a request context driven by hand).
-        environ[_CID_ENVIRON] = _correlation_id(environ)
+        _scope_by_hand(state, environ)
     path = req.path
     if config.exclude_paths and any(path.startswith(p) for p in config.exclude_paths):
         return None
@@ -527,9 +530,39 @@ def _before_request() -> Response | tuple[Response, int] | None:
     return _act(state, rules, verdict, client, key, whitelisted)
 
 
+def _scope_by_hand(state: GuardState, environ: dict[str, Any]) -> None:
+    """What the WSGI layer does, for a request dispatched without it (a request context
+    driven by hand: ``test_request_context`` and ``preprocess_request``). Flask's
+    ``after_this_request`` ends it, so an exception in the view leaves it counted in flight;
+    served requests always pass the layer."""
+    cid = environ[_CID_ENVIRON] = _correlation_id(environ)
+    budget = state.budget
+    if budget is not None:
+        environ[_ENTERED_ENVIRON] = entered = time.monotonic()
+        budget.enter(entered)
+
+    def end(response: Response) -> Response:
+        response.headers[REQUEST_ID_HEADER] = cid
+        if budget is not None:
+            budget.leave()
+        span = environ.pop(_SPAN_ENVIRON, None)
+        if span is not None:
+            span.end()
+        return response
+
+    after_this_request(end)
+
+
+def _accepts(state: GuardState, environ: dict[str, Any]) -> bool:
+    """Whether the embedded pipeline takes an analysis of this passed request (always, with
+    workers)."""
+    budget = state.budget
+    return budget is None or budget.accepts(environ.get(_ENTERED_ENVIRON, 0.0))
+
+
 def _current_span() -> Any:
-    started = request.environ.get(_SPAN_ENVIRON)
-    return started[0] if started is not None else trace.get_current_span()
+    span = request.environ.get(_SPAN_ENVIRON)
+    return span if span is not None else trace.get_current_span()
 
 
 def _correlation() -> str | None:
@@ -638,7 +671,7 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
             memo.add(key)
     if verdict.result is None and not semantic:
         # With the inline model on it has read everything; otherwise the pipeline's does.
-        if state.budget is None or state.budget.accepts():
+        if _accepts(state, req.environ):
             verdict.deferred = _deferred_value(engine, parts, json_strings)
         else:
             state.count("analysis_shed")
@@ -763,7 +796,7 @@ def _emit(
         path=request.path,
         action=action,
         correlation_id=_correlation() or "",
-        trace=current_trace_carrier(),
+        trace=current_trace_carrier(request.environ.get(_SPAN_ENVIRON)),
         part_location=part.location if part else "",
         part_name=part.name if part else "",
         value=value if value is not None else (
@@ -784,7 +817,7 @@ def _emit(
 def _maybe_sample(state: GuardState, client: str, key: str) -> None:
     rate = state.config.event_sample_rate
     if rate and random.random() < rate:
-        if state.budget is not None and not state.budget.accepts():
+        if not _accepts(state, request.environ):
             state.count("analysis_shed")
             return
         _emit(state, Verdict(), client, key, "sampled", strike_counted=False)

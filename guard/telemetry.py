@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
 
 INSTRUMENTATION = "guard"
@@ -71,20 +70,15 @@ class Telemetry:
                                            trace.ProxyTracerProvider)
         return self._tracing
 
-    def start_request_span(self, name: str, attributes: dict[str, Any]) -> tuple[Any, object]:
-        """Start a span as a child of the current one (or a new trace) and make it current.
+    def start_request_span(self, name: str, attributes: dict[str, Any]) -> Any:
+        """Start a span as a child of the current one (or a new trace); the caller ends it.
 
-        Returns ``(span, token)``; pass both to :meth:`end_request_span`.
+        The span is not made current: Guard ends it in its WSGI layer, after every hook of the
+        request has run, and a context attached in a hook and detached there would not be
+        last-in-first-out with another instrumentation's hooks. Events carry it explicitly
+        (:func:`current_trace_carrier`).
         """
-        span = self.tracer.start_span(name, attributes=attributes, kind=trace.SpanKind.INTERNAL)
-        token = otel_context.attach(trace.set_span_in_context(span))
-        return span, token
-
-    @staticmethod
-    def end_request_span(span: Any, token: object) -> None:
-        """End the span and restore the previous context."""
-        span.end()
-        otel_context.detach(token)  # type: ignore[arg-type]
+        return self.tracer.start_span(name, attributes=attributes, kind=trace.SpanKind.INTERNAL)
 
 
 def detection_attributes(
@@ -100,10 +94,11 @@ def detection_attributes(
     }
 
 
-def current_trace_carrier() -> dict[str, str]:
-    """The current trace context as W3C headers, to ride inside an event."""
+def current_trace_carrier(span: Any = None) -> dict[str, str]:
+    """The trace context of ``span`` (else the current one) as W3C headers, to ride inside an
+    event."""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    propagate.inject(carrier, context=None if span is None else trace.set_span_in_context(span))
     return carrier
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
+import pytest
 import redis
 
 from guard.dispatch import ANALYSIS_QUEUE, CeleryTransport, EventPublisher, InProcessTransport
@@ -157,6 +159,8 @@ def _context_switches(thread: threading.Thread) -> int:
     raise AssertionError("no voluntary_ctxt_switches line")
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(),
+                    reason="counts a thread's context switches in /proc (Linux only)")
 def test_an_idle_publisher_sleeps_until_an_event_or_close() -> None:
     """The publisher's thread shares the process with the requests: an idle one must not wake
     up on its own, and close() must still stop it at once."""
@@ -177,3 +181,5 @@ def test_an_idle_publisher_sleeps_until_an_event_or_close() -> None:
     publisher.close(timeout=5)
     assert not thread.is_alive()
     assert time.monotonic() - started < 2.0
+    publisher.close(timeout=5)  # a second close leaves nothing behind in the queue
+    assert publisher.depth == 0 and publisher.flush(1)

@@ -437,10 +437,10 @@ def test_a_saturated_process_does_not_build_events_it_would_shed(
     assert state.publisher.stats.published == published + 1  # a quiet process samples
     assert state.publisher.flush(5)
 
-    budget.enter()  # another request stays in flight past the pipeline's wait
+    budget.enter(time.monotonic())  # another request stays in flight past the pipeline's wait
     try:
         time.sleep(extension.EMBEDDED_WAIT * 1.5)
-        assert not budget.accepts()
+        assert not budget.accepts(time.monotonic())
         shed = state.analysis_shed()
         for _ in range(5):
             assert client.get("/", query_string={"q": "garden chairs"}).status_code == 200
@@ -451,6 +451,51 @@ def test_a_saturated_process_does_not_build_events_it_would_shed(
     time.sleep(extension.EMBEDDED_QUIET * 2)
     assert client.get("/", query_string={"q": "garden chairs"}).status_code == 200
     assert state.publisher.stats.published == published + 2  # quiet again: sampled again
+
+
+def test_a_slow_request_to_an_idle_process_is_still_analysed() -> None:
+    """The request's own time is not "busy": a body that trickles in for longer than the
+    pipeline's wait, to an otherwise idle process, still gets its analysis queued."""
+    from guard import extension
+
+    budget = extension.CpuBudget()
+    started = time.monotonic()
+    budget.enter(started)
+    time.sleep(extension.EMBEDDED_WAIT * 1.5)
+    assert budget.accepts(started)
+    # A second request arriving while the first is still in flight is not a quiet moment.
+    later = time.monotonic()
+    budget.enter(later)
+    assert not budget.accepts(later + extension.EMBEDDED_WAIT)
+    budget.leave()
+    budget.leave()
+
+
+def test_a_guarded_app_inside_another_keeps_one_correlation_id() -> None:
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    inner = make_app(None)
+    outer = Flask("outer")
+    outer.wsgi_app = DispatcherMiddleware(outer.wsgi_app, {"/b": inner})  # type: ignore[method-assign]
+    FlaskAPIGuard(outer, config=SecurityConfig(share_patterns=False))
+    response = outer.test_client().get("/b/search", query_string={"q": "1' OR '1'='1"})
+    assert response.status_code == 403
+    assert response.headers.get_all("X-Request-ID") == [response.get_json()["correlation_id"]]
+
+
+def test_a_request_driven_by_hand_still_gets_its_scope() -> None:
+    """``test_request_context`` plus ``preprocess_request`` bypass the WSGI layer: the hook
+    does its work, so the header is set and the request leaves the budget."""
+    app = make_app(None)
+    budget = state_for(app).budget
+    assert budget is not None
+    with app.test_request_context("/search", query_string={"q": "shoes"},
+                                  headers={"X-Request-ID": "by-hand-1"}):
+        assert app.preprocess_request() is None
+        assert budget._in_flight == 1
+        response = app.process_response(app.make_response("ok"))
+    assert response.headers["X-Request-ID"] == "by-hand-1"
+    assert budget._in_flight == 0
 
 
 def test_event_ids_do_not_repeat_when_the_app_seeds_random() -> None:
@@ -524,7 +569,7 @@ def test_waiting_for_a_quiet_moment_backs_off_while_the_process_is_busy(
         real_sleep(seconds)
 
     monkeypatch.setattr(extension.time, "sleep", counted_sleep)
-    budget.enter()  # a request stays in flight for the whole wait
+    budget.enter(time.monotonic())  # a request stays in flight for the whole wait
     assert not budget.wait_quiet(time.monotonic() + extension.EMBEDDED_WAIT)
     assert pauses[0] == extension.EMBEDDED_QUIET / 2
     assert max(pauses) <= extension.EMBEDDED_POLL_MAX

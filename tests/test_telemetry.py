@@ -118,3 +118,42 @@ def test_request_span_links_to_the_pipeline_span_through_the_event() -> None:
     assert pipeline, [s.name for s in spans]
     assert any(s.parent is not None and s.parent.span_id == request_span.context.span_id
                for s in pipeline)
+
+
+def test_the_request_span_leaves_other_instrumentation_context_alone() -> None:
+    """Another extension that attaches a context in its before-request hook and detaches it in
+    its teardown (as OpenTelemetry's Flask instrumentation does) must find the context stack as
+    it left it: Guard's span is never made current, so nothing is left attached afterwards."""
+    from opentelemetry import context, trace
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    other = provider.get_tracer("other")
+    app = Flask(__name__)
+    tokens: list[object] = []
+
+    @app.before_request
+    def attach() -> None:
+        span = other.start_span("other.request")
+        tokens.append((span, context.attach(trace.set_span_in_context(span))))
+
+    @app.teardown_request
+    def detach(_exc: BaseException | None) -> None:
+        span, token = tokens.pop()
+        span.end()
+        context.detach(token)
+
+    FlaskAPIGuard(app, config=SecurityConfig(event_sample_rate=0.0), transport=Captured(),
+                  tracer_provider=provider)
+
+    @app.route("/q")
+    def q() -> str:
+        return "ok"
+
+    before = trace.get_current_span()
+    assert app.test_client().get("/q").status_code == 200
+    assert trace.get_current_span() is before
+    names = [s.name for s in exporter.get_finished_spans()]
+    assert "guard.screen" in names and "other.request" in names
+

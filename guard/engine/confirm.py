@@ -82,12 +82,13 @@ def statement_breaks_out(fragment: str, view: str) -> bool:
     """A whole SQL statement (``SELECT … FROM``, ``INSERT INTO``, ``UPDATE … SET``, ``DELETE
     FROM``, ``DROP TABLE``) stands as an injection only where something before it can end the
     literal, clause or statement the value is pasted into: a quote, a bracket (a subquery opens
-    with one), a semicolon, or the end of a comment, or where the statement ends by commenting
-    out the rest of the query (``--``, ``#``).
+    with one), a semicolon, the end of a comment, or a number or a single name (SQL Server runs
+    ``WHERE id = 1 DELETE FROM users`` as two statements, and ``ORDER BY name DELETE …`` the
+    same); or where the statement ends by commenting out the rest of the query (``--``, ``#``).
 
-    A statement that opens the value, or follows only words (a sentence, a shell prompt, a
-    ``#`` comment), is a statement written out as text, as manuals, tutorials and questions
-    quote them: pasted into a query, it is read as a string or fails to parse. The parameterised
+    A statement that opens the value, or follows a sentence, a shell prompt or a ``#`` comment,
+    is a statement written out as text, as manuals, tutorials and questions quote them: pasted
+    into a query, it is read as a string or fails to parse. The parameterised
     form quoted as code is not an injection either (see :func:`not_parameterised`). ``EXEC`` of
     a system procedure, and a read of the system catalog (``FROM sysibm.sysdummy1``,
     ``pg_group``, ``all_users``), stand everywhere: that is reconnaissance, not an example.
@@ -99,14 +100,22 @@ def statement_breaks_out(fragment: str, view: str) -> bool:
         return True
     if fragment.rstrip().endswith(("--", "#")):
         return True
-    before = view[: max(view.find(fragment), 0)].rstrip()
-    return before.endswith(_STATEMENT_ENTRIES)
+    at = view.find(fragment)
+    if at < 0:
+        return True
+    before = view[:at].rstrip()
+    return before.endswith(_STATEMENT_ENTRIES) or _STATEMENT_LEAD.search(before) is not None
 
 
-_STATEMENT_ENTRIES = ("'", '"', "`", "(", ")", ";", "*/")
+_STATEMENT_ENTRIES = ("'", '"', "`", "(", ")", "[", "]", ";", "*/")
+_STATEMENT_LEAD = re.compile(r"(?:^|[\s,=<>])[-+]?\d+(?:\.\d+)?$|^[\w.$@]+$")
+"""A number ending what comes before the statement, or a single name making it up."""
 _CATALOG_READ = re.compile(
-    r"\bfrom\s+[`\"\[]?(?:\w+\.\.?)?[`\"\[]?(?:sys|pg_|all_|dba_|v\$|information_schema\b"
-    r"|sqlite_(?:master|schema)\b|msys)"
+    r"\bfrom\s+[`\"\[]?(?:(?:sys|sysibm|syscat|sysstat|information_schema|pg_catalog"
+    r"|performance_schema|mysql)\s*\.|master\s*\.\s*(?:dbo\s*)?\.|pg_\w|v\$|dba_\w"
+    r"|all_(?:users|tables|tab_columns|objects|db_links|source)\b|sqlite_(?:master|schema)\b"
+    r"|msysobjects\b|sys(?:objects|columns|users|databases|servers|logins|processes|comments"
+    r"|files|tables|dummy1)\b)"
 )
 
 
@@ -382,20 +391,22 @@ def windows_path_names_file(fragment: str, view: str) -> bool:
 
 def system_path_target(fragment: str, view: str) -> bool:
     """A bare absolute path into a system directory is a file-read target, except a Windows
-    path that ends in a directory (see :func:`windows_path_names_file`) and a path into
-    ``/usr/share``. By the filesystem hierarchy standard that tree holds read-only data shared
-    by every machine (manuals, dictionaries, locales, fonts, icons), the paths manuals list and
-    nothing a file-read probe is after; a configuration directory under it (``conf``, ``etc``)
-    still stands.
+    path that ends in a directory (see :func:`windows_path_names_file`) and a path into one of
+    ``/usr/share``'s reference-data trees: manuals, documentation, dictionaries, locales, time
+    zones, fonts, icons, terminal descriptions. Those hold read-only data every machine ships,
+    which manuals list and file-read probes do not ask for. The rest of ``/usr/share`` stands:
+    applications live there too (``/usr/share/tomcat``, ``/usr/share/jenkins``).
     """
     if not windows_path_names_file(fragment, view):
         return False
-    match = _SHARED_DATA.match(fragment)
-    return match is None or _CONFIG_SEGMENT.search(fragment, match.end()) is not None
+    return _REFERENCE_DATA.match(fragment) is None
 
 
-_SHARED_DATA = re.compile(r"\s*(?:file:/*)?/+usr/+share/+", re.IGNORECASE)
-_CONFIG_SEGMENT = re.compile(r"(?:^|/)(?:conf|config|etc)(?:/|$)", re.IGNORECASE)
+_REFERENCE_DATA = re.compile(
+    r"\s*(?:file:/*)?/+usr/+share/+(?:man|doc|info|dict|locale|i18n|zoneinfo|fonts|icons|pixmaps"
+    r"|terminfo|groff|vim|common-licenses|mime|X11/(?:locale|fonts))/+[^/.][^/]*(?:/+[^/.][^/]*)*$",
+    re.IGNORECASE,
+)
 
 
 _TEMPLATE_TAG = re.compile(r"\{%[-+]?\s*(\w*)([^%]*)%\}")
