@@ -9,6 +9,7 @@ from guard.errors import PatternError as PatternError
 from guard.errors import StorageError as StorageError
 from guard.extension import FlaskAPIGuard as FlaskAPIGuard
 from guard.extension import Guard as Guard
+from guard.extension import correlation_id as correlation_id
 
 __all__ = [
     "ConfigurationError",
@@ -18,4 +19,5 @@ __all__ = [
     "PatternError",
     "SecurityConfig",
     "StorageError",
+    "correlation_id",
 ]

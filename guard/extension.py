@@ -27,7 +27,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Flask, Request, Response, after_this_request, current_app, jsonify, request
+from flask import (
+    Flask,
+    Request,
+    Response,
+    after_this_request,
+    current_app,
+    has_request_context,
+    jsonify,
+    request,
+)
 from opentelemetry import metrics, trace
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -565,8 +574,19 @@ def _current_span() -> Any:
     return span if span is not None else trace.get_current_span()
 
 
+def correlation_id() -> str | None:
+    """The correlation ID of the request being handled: the client's well-formed
+    ``X-Request-ID``, else the one Guard made up. It is the ID in the response header, the logs
+    and the events, so an application's own logging can carry it. ``None`` outside a request,
+    or in an app Guard does not guard."""
+    if not has_request_context():
+        return None
+    cid: str | None = request.environ.get(_CID_ENVIRON)
+    return cid
+
+
 def _correlation() -> str | None:
-    """The current request's correlation ID."""
+    """The current request's correlation ID (inside a request)."""
     cid: str | None = request.environ.get(_CID_ENVIRON)
     return cid
 

@@ -498,6 +498,31 @@ def test_a_request_driven_by_hand_still_gets_its_scope() -> None:
     assert budget._in_flight == 0
 
 
+def test_the_app_can_read_the_correlation_id() -> None:
+    """The application's own hooks and views can log the ID the response header carries."""
+    from guard import correlation_id
+
+    app = make_app(None)
+    seen: list[str | None] = []
+
+    @app.route("/whoami")
+    def whoami():  # type: ignore[no-untyped-def]
+        seen.append(correlation_id())
+        return "ok"
+
+    @app.after_request
+    def log_it(response: Any) -> Any:
+        seen.append(correlation_id())
+        return response
+
+    response = app.test_client().get("/whoami", headers={"X-Request-ID": "app-log-1"})
+    assert seen == ["app-log-1", "app-log-1"]
+    generated = app.test_client().get("/whoami").headers["X-Request-ID"]
+    assert seen[-1] == generated and len(generated) == 32
+    assert correlation_id() is None
+    assert response.headers["X-Request-ID"] == "app-log-1"
+
+
 def test_event_ids_do_not_repeat_when_the_app_seeds_random() -> None:
     import random
 
