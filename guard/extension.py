@@ -60,6 +60,7 @@ log = logging.getLogger("guard")
 F = TypeVar("F", bound=Callable[..., Any])
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_LOWER = REQUEST_ID_HEADER.lower()
 _REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
 _CID_ENVIRON = "guard.correlation_id"
 _SPAN_ENVIRON = "guard.span"
@@ -447,28 +448,39 @@ class _RequestScope:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """Serve one request through the wrapped app."""
-        # An outer Guard layer (another app dispatching to this one) already named the request.
-        cid = environ.get(_CID_ENVIRON) or _correlation_id(environ)
-        environ[_CID_ENVIRON] = cid
+        state: GuardState | None = self.app.extensions.get("guard")
+        budget = state.budget if state is not None else None
+        cid = _open_scope(environ, budget)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            headers[:] = [h for h in headers if h[0].lower() != "x-request-id"]
+            headers[:] = [h for h in headers if h[0].lower() != _REQUEST_ID_LOWER]
             headers.append((REQUEST_ID_HEADER, cid))
             return start_response(status, headers, exc_info)
 
-        state: GuardState | None = self.app.extensions.get("guard")
-        budget = state.budget if state is not None else None
-        if budget is not None:
-            environ[_ENTERED_ENVIRON] = entered = time.monotonic()
-            budget.enter(entered)
         try:
             return self.wsgi_app(environ, start)
         finally:
-            if budget is not None:
-                budget.leave()
-            span = environ.pop(_SPAN_ENVIRON, None)
-            if span is not None:
-                span.end()
+            _close_scope(environ, budget)
+
+
+def _open_scope(environ: dict[str, Any], budget: CpuBudget | None) -> str:
+    """Name the request and count it in flight; returns its correlation ID. An outer Guard
+    layer (another app dispatching to this one) may have named it already."""
+    cid: str = environ.get(_CID_ENVIRON) or _correlation_id(environ)
+    environ[_CID_ENVIRON] = cid
+    if budget is not None:
+        environ[_ENTERED_ENVIRON] = entered = time.monotonic()
+        budget.enter(entered)
+    return cid
+
+
+def _close_scope(environ: dict[str, Any], budget: CpuBudget | None) -> None:
+    """The request ends: it leaves the budget, and its span ends."""
+    if budget is not None:
+        budget.leave()
+    span = environ.pop(_SPAN_ENVIRON, None)
+    if span is not None:
+        span.end()
 
 
 def _before_request() -> Response | tuple[Response, int] | None:
@@ -544,19 +556,12 @@ def _scope_by_hand(state: GuardState, environ: dict[str, Any]) -> None:
     driven by hand: ``test_request_context`` and ``preprocess_request``). Flask's
     ``after_this_request`` ends it, so an exception in the view leaves it counted in flight;
     served requests always pass the layer."""
-    cid = environ[_CID_ENVIRON] = _correlation_id(environ)
     budget = state.budget
-    if budget is not None:
-        environ[_ENTERED_ENVIRON] = entered = time.monotonic()
-        budget.enter(entered)
+    cid = _open_scope(environ, budget)
 
     def end(response: Response) -> Response:
         response.headers[REQUEST_ID_HEADER] = cid
-        if budget is not None:
-            budget.leave()
-        span = environ.pop(_SPAN_ENVIRON, None)
-        if span is not None:
-            span.end()
+        _close_scope(environ, budget)
         return response
 
     after_this_request(end)
@@ -581,12 +586,6 @@ def correlation_id() -> str | None:
     or in an app Guard does not guard."""
     if not has_request_context():
         return None
-    cid: str | None = request.environ.get(_CID_ENVIRON)
-    return cid
-
-
-def _correlation() -> str | None:
-    """The current request's correlation ID (inside a request)."""
     cid: str | None = request.environ.get(_CID_ENVIRON)
     return cid
 
@@ -815,7 +814,7 @@ def _emit(
         method=request.method,
         path=request.path,
         action=action,
-        correlation_id=_correlation() or "",
+        correlation_id=correlation_id() or "",
         trace=current_trace_carrier(request.environ.get(_SPAN_ENVIRON)),
         part_location=part.location if part else "",
         part_name=part.name if part else "",
@@ -877,10 +876,10 @@ def _log_passive(client: str, verdict: Verdict) -> None:
         safe(client, 64), request.method, safe(request.url, 300), verdict.part.location,
         safe(verdict.part.name, 64), result["attack_class"], safe(rule, 64),
         result["threat_score"], verdict.elapsed * 1000, len(result["timeouts"]),
-        safe(_correlation() or "", 128),
+        safe(correlation_id() or "", 128),
     )
 
 
 def _error(status: int, message: str) -> tuple[Response, int]:
-    body = jsonify({"error": message, "correlation_id": _correlation()})
+    body = jsonify({"error": message, "correlation_id": correlation_id()})
     return body, status
