@@ -78,6 +78,46 @@ def test_statements_and_system_paths_by_the_rules_alone(
     assert engine.detect(value, semantic=False)["is_threat"] is flagged
 
 
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ("These tools all edit the group files: /etc/passwd, /etc/group and /etc/shadow.", False),
+        ("Use a file other than /etc/passwd.", False),
+        ("Edit the file /etc/hosts, then restart the resolver", False),
+        ("/etc/passwd", True),
+        ("file: /etc/passwd", True),
+        ("path=/tmp/a, /etc/passwd", True),
+        ("cat /etc/passwd", True),
+        ("x=1&file=/etc/passwd", True),
+        ("read: /etc/shadow", True),
+    ],
+)
+def test_a_sensitive_file_named_in_a_sentence_is_a_mention(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """A well-known file listed in a sentence, after a word or a word's colon or comma, is
+    mentioned: neither the rules nor the model's sensitive-file feature count it. The same path
+    at the start, after a parameter, or in a short command is a target."""
+    assert engine.detect(value)["is_threat"] is flagged
+    assert engine.detect(value, semantic=False)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ("cd /usr/include; h2ph * sys/* arpa/* netinet/*", False),
+        ("or 1=1/*", True),
+        ("admin'/*", True),
+    ],
+)
+def test_a_trailing_glob_is_not_a_comment(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """The model's trailing-comment feature reads ``/*`` straight after a name as a glob, and
+    after a value or a quote as a comment that cuts off the rest of the query."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
 def test_prefers_hyperscan_when_installed(engine: DetectionEngine) -> None:
     assert engine.engine_name == ("hyperscan" if HYPERSCAN_AVAILABLE else "re2")
 

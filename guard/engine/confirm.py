@@ -352,17 +352,46 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 
 def path_not_named_in_sentence(fragment: str, view: str) -> bool:
     """A well-known file is a target where a path starts: at the value's start, after a
-    traversal, a separator run, a parameter or quote. One named after a word and a space in a
-    sentence of three or more other words (``dirmngr: take /etc/hosts into account``,
-    ``Файл /etc/hosts не найден``) is mentioned, not requested.
+    traversal, a separator run, a parameter or quote. One named in a sentence of three or more
+    other words, after a word and a space (``dirmngr: take /etc/hosts into account``,
+    ``Файл /etc/hosts не найден``) or after a word's colon or comma and a space (``the group
+    files: /etc/passwd, /etc/group``), is mentioned, not requested.
     """
     at = view.find(fragment)
-    if at <= 0:
+    return at < 0 or not path_mentioned(view, at, at + len(fragment))
+
+
+_LIST_MARK = re.compile(r"[^\W\d_][:,]?\s+$")
+
+
+def path_mentioned(view: str, start: int, end: int) -> bool:
+    """Whether the path at ``view[start:end]`` is named by prose: a word, or a word's colon or
+    comma, and a space come before it (a leading separator aside), and four or more words stand
+    outside it. A path after ``=``, a quote, a bracket, a shell operator or at the start is a
+    target; so is one in a short command (``cat /etc/passwd``)."""
+    before = _SEPARATOR_BEFORE.sub("", view[:start])
+    if _LIST_MARK.search(before[-40:]) is None:
+        return False
+    return _at_least(_WORD, view[:start] + " " + view[end:], 4)
+
+
+_SENSITIVE_ABSOLUTE_START = re.compile(r"[=:'\"(,;|&>]\s*|file://", re.IGNORECASE)
+
+
+def sensitive_path_targeted(fragment: str, view: str) -> bool:
+    """``path-sensitive-absolute``: a Windows path must name a file
+    (:func:`windows_path_names_file`), and a Unix one listed in a sentence after a word's colon
+    or comma (``operate on the group files: /etc/passwd, /etc/group``) is mentioned, not
+    requested (:func:`path_mentioned`)."""
+    if not windows_path_names_file(fragment, view):
+        return False
+    at = view.find(fragment)
+    if at < 0:
         return True
-    before = _SEPARATOR_BEFORE.sub("", view[:at])
-    if not before or not before[-1].isspace() or not before.rstrip()[-1:].isalpha():
+    lead = _SENSITIVE_ABSOLUTE_START.match(fragment)
+    if lead is None or lead.group().startswith("file"):
         return True
-    return not _at_least(_WORD, view[:at] + " " + view[at + len(fragment) :], 4)
+    return not path_mentioned(view, at + lead.end(), at + len(fragment))
 
 
 _WINDOWS_PATH = re.compile(r"(?:[a-z]:[/\\]|system32[/\\])", re.IGNORECASE)
@@ -552,6 +581,7 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "parent_step_escapes": parent_step_escapes,
     "path_not_named_in_sentence": path_not_named_in_sentence,
     "windows_path_names_file": windows_path_names_file,
+    "sensitive_path_targeted": sensitive_path_targeted,
     "system_path_target": system_path_target,
     "template_statement_active": template_statement_active,
     "template_expression_active": template_expression_active,

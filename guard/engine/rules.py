@@ -375,7 +375,7 @@ RULES: tuple[Rule, ...] = (
          r"|" + _PATH_START + r"[/\\](?:opt|usr|var|etc|apache\d?|xampp|wamp|log|logs)[/\\]"
          r"[\w .\\/-]*\.(?:log|conf|cnf|ini|passwd|pwd|htpasswd|php|inc)\b"
          r"|" + _PATH_START + r"/var/(?:adm|log)/\w",
-         0.8, "absolute path to a sensitive file", confirm="windows_path_names_file"),
+         0.8, "absolute path to a sensitive file", confirm="sensitive_path_targeted"),
     Rule("path-system-root", "path_traversal",
          r"^\s*(?:file:/*)?(?:[a-z]:)?[/\\]+(?:etc|var|usr|proc|opt|root|sys|boot|bin|sbin|windows"
          r"|winnt|program\s*files(?:\s*\(x86\))?|programdata|inetpub|xampp|wamp\d*|apache\d*|nginx"

@@ -41,7 +41,12 @@ from itertools import count, pairwise, repeat
 from operator import add
 from typing import Any, NamedTuple
 
-from guard.engine.confirm import quotes_inert_markup, quotes_inert_templates, unix_backtick
+from guard.engine.confirm import (
+    path_mentioned,
+    quotes_inert_markup,
+    quotes_inert_templates,
+    unix_backtick,
+)
 from guard.engine.matcher import HYPERSCAN_AVAILABLE, LinearMatcher, MatchSpec, build_matcher
 from guard.engine.native import featurize as _featurize
 from guard.engine.rules import CLASSES as ATTACK_CLASSES
@@ -386,17 +391,37 @@ _TRAILING_COMMENT = re.compile(
     next(p for n, _, p in _STRUCTURE_SPECS if n == "sql:comment-end"), re.I | re.DOTALL
 )
 _CLAUSE_MARK = re.compile(r"[\s'\"=)]")
+_GLOB_TAIL = re.compile(r"[a-z_]/\Z", re.IGNORECASE)
 
 
 def _comment_ends_a_clause(original: str) -> bool:
     """A trailing ``#`` ends an injected clause only after one: a quote that broke out, a blank
     between words, an ``=`` or a closing bracket before it. A single word with a ``#`` at its
-    end (a generated password, ``C#``) comments nothing out. ``--`` and ``/*`` stand as they are.
+    end (a generated password, ``C#``) comments nothing out. A ``/*`` straight after a name is a
+    glob over a directory (``h2ph * sys/* netinet/*``), not a comment after a value or a quote
+    (``or 1=1/*``, ``admin'/*``). ``--`` stands as it is.
     """
     match = _TRAILING_COMMENT.search(original)
-    if match is None or not match.group().startswith("#"):
+    if match is None or match.group().startswith("-"):
         return True
+    if match.group().startswith("/"):
+        return _GLOB_TAIL.search(original, 0, match.start() + 1) is None
     return _CLAUSE_MARK.search(original, 0, match.start()) is not None
+
+
+_SENSITIVE_FILE = re.compile(
+    next(p for n, _, p in _STRUCTURE_SPECS if n == "path:sensitive-file"), re.I | re.DOTALL
+)
+
+
+def _sensitive_file_targeted(original: str) -> bool:
+    """A well-known file counts where some mention of it is a target, not one named in a
+    sentence as the ``path-sensitive-file`` rule's confirmer reads it (``Use a file other than
+    /etc/passwd.``)."""
+    return any(
+        not path_mentioned(original, match.start(), match.end())
+        for match in _SENSITIVE_FILE.finditer(original)
+    )
 
 
 # Features whose lower-case match is re-checked on the value as written, where case or the
@@ -405,6 +430,7 @@ def _comment_ends_a_clause(original: str) -> bool:
 _CASED_CHECKS: dict[str, Callable[[str], bool]] = {
     "cmd:metachar-command": _unix_metachar_command,
     "sql:comment-end": _comment_ends_a_clause,
+    "path:sensitive-file": _sensitive_file_targeted,
 }
 
 
