@@ -105,6 +105,56 @@ def test_a_sensitive_file_named_in_a_sentence_is_a_mention(
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
+        ("| Name | Type | Default |", False),
+        ("| id | name | email |", False),
+        ("Parameter | Type | Description", False),
+        ("| File | Size | Time |", False),
+        ("| Name | Host name | Port |", False),
+        ("page=2&id=15&sort=asc", False),
+        ("| { | id: {key}, | value: {task} | }", False),
+        ("|id|", True),
+        ("a|id|", True),
+        ("||id||", True),
+        ("| sleep 5 | x |", True),
+        ("| ls -la | x | y |", True),
+        ("| Name | Type | Default |; id", True),
+    ],
+)
+def test_the_pipes_of_a_table_row_run_nothing(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """A table row's cells may hold command words (Type, Host, File, id) as headings or values;
+    the rules and the model's separator feature leave them. A command after a pipe with an
+    argument, glued to the pipes, or after other shell syntax still counts."""
+    assert engine.detect(value)["is_threat"] is flagged
+    if not flagged:
+        assert not engine.detect(value, semantic=False)["is_threat"]
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ("Django lets you write custom `file storage systems`_ that store files elsewhere.", False),
+        ("Copy this file, :ref:`set up a new virtualenv <install-create-env>`, then install it.",
+         False),
+        ("Run ``du -sh * | sort -h`` to see which directories are the biggest", False),
+        ("`id`_", True),
+        ("x;`id`_", True),
+        ("echo `id`", True),
+    ],
+)
+def test_restructuredtext_roles_links_and_literals_are_code_spans(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """reStructuredText roles, links and double-backtick literals quote text the way Markdown
+    code spans do; set in a sentence they run nothing. A backtick substitution outside prose
+    still counts."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
         ("cd /usr/include; h2ph * sys/* arpa/* netinet/*", False),
         ("or 1=1/*", True),
         ("admin'/*", True),

@@ -215,11 +215,18 @@ def test_heldout_class_accuracy(report: semantic_train.Report) -> None:
         ("Run `ls -la` first", True),
         ("x;cat /etc/passwd", True),
         ("$(whoami)", True),
+        ("&&id", True),
+        ("; dir", True),
+        ("page=2&id=15&sort=asc", False),
+        ("| id: {key}, | value: {task} |", False),
+        ("| Name | Type | Default |", False),
+        ("| ls -la | x | y |", True),
     ],
 )
 def test_metachar_command_ignores_markdown_code(text: str, present: bool) -> None:
     # A backtick counts as the unix_backtick confirmer counts it: before a lowercase command and
-    # not beside another backtick (a fence or a reST link is not a substitution).
+    # not beside another backtick (a fence or a reST link is not a substitution). A command word
+    # before "=" or ":" is a name or a key, and a table row's pipes run nothing.
     assert ("cmd:metachar-command" in extract(text)[2]) is present
 
 

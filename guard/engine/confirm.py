@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from itertools import islice
 
+from guard.engine.rules import SHELL_COMMANDS
+
 _COMPARISON = re.compile(
     r"""(\d+|'[^']{0,20}'|"[^"]{0,20}")\s*\)*\s*(=|<>|!=|<=>|>|<|like)\s*\(*\s*"""
     r"""(\d+|'[^']{0,20}'?|"[^"]{0,20}"?)\s*$""",
@@ -122,7 +124,11 @@ _CATALOG_READ = re.compile(
 _BACKTICK_COMMAND = re.compile(r"`\s*(?:[\w./-]*/)?([A-Za-z][\w.-]*)")
 
 
-_CODE_SPAN = re.compile(r"(?:^|(?<=[\s(\"']))`[^`\n]+`(?=$|[\s.,;:!?)\"'])")
+_CODE_SPAN = re.compile(
+    r"(?:^|(?<=[\s(\"'])|(?<=[A-Za-z]:))(``?)[^`\n]+\1(?:__?)?(?=$|[\s.,;:!?)\"'])"
+)
+"""A Markdown code span or a reStructuredText literal (two backticks), role (``:ref:`…```) or
+link (`` `text <url>`_ ``), set apart by a blank, a bracket, a quote or the start."""
 _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
 _SHELL_SYNTAX = re.compile(r"\$\(|[|&<>]|;\S")
 
@@ -153,6 +159,47 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
         return False
     outside = _CODE_SPAN.sub(" ", view)
     return _at_least(_PROSE_WORD, outside, 3) and _SHELL_SYNTAX.search(outside) is None
+
+
+_TABLE_BREAKS = re.compile(r"[;&`<>$(){}\n\r]|\|\||[^\s|]\||\|[^\s|]")
+_CELL_COMMAND = re.compile(r"\s*" + SHELL_COMMANDS + r"(?:\.exe)?\b(.*)", re.IGNORECASE | re.DOTALL)
+_CELL_WORDS = re.compile(r"(?:\s+[^\W\d_]+)*\s*")
+
+
+def reads_as_table_row(view: str) -> bool:
+    """Whether the value is one row of a Markdown or plain-text table (``| Name | Type |
+    Default |``): three or more cells between single pipes set apart by blanks, no other shell
+    syntax, and a command word at the head of a cell (``Type``, ``Host``, ``File size``) followed
+    by words alone, not by an option, path or number. Such a cell is a heading or a value; a
+    pipeline stage passes something to the command."""
+    if view.count("|") < 2:
+        return False
+    row = view.strip()
+    row = row[1:] if row.startswith("|") else row
+    row = row[:-1] if row.endswith("|") else row
+    if _TABLE_BREAKS.search(row):
+        return False
+    cells = row.split("|")
+    if len(cells) < 3:
+        return False
+    for cell in cells:
+        command = _CELL_COMMAND.match(cell)
+        if command is not None and not _CELL_WORDS.fullmatch(command.group(1)):
+            return False
+    return True
+
+
+def separator_command_runs(fragment: str, view: str) -> bool:
+    """``cmdi-separator-command``: the separator must reach a command (:func:`unix_backtick`),
+    and a pipe between the cells of a table row (:func:`reads_as_table_row`) reaches none."""
+    return unix_backtick(fragment, view) and not (
+        fragment.lstrip().startswith("|") and reads_as_table_row(view)
+    )
+
+
+def not_a_table_row(fragment: str, view: str) -> bool:
+    """The hit stands unless the value is a table row (:func:`reads_as_table_row`)."""
+    return not reads_as_table_row(view)
 
 
 def outside_prose_code_span(fragment: str, view: str) -> bool:
@@ -571,6 +618,8 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "not_parameterised": not_parameterised,
     "statement_breaks_out": statement_breaks_out,
     "unix_backtick": unix_backtick,
+    "separator_command_runs": separator_command_runs,
+    "not_a_table_row": not_a_table_row,
     "outside_prose_code_span": outside_prose_code_span,
     "shell_path_runs": shell_path_runs,
     "fetch_runs": fetch_runs,

@@ -72,7 +72,7 @@ CONTAINER_CLASSES = frozenset({"crlf", "ssti", "xml", "nosql", "ldap"})
 DTD, a query operator, a filter). When one of these fires confidently alongside a payload class
 (the script or shell command it carries), the detection is named after the container."""
 
-_SHELL_COMMANDS = (
+SHELL_COMMANDS = (
     r"(?:cat|tac|nl|ls|dir|id|whoami|uname|pwd|hostname|wget|curl|fetch|nc|ncat|netcat|socat"
     r"|telnet|bash|sh|zsh|ksh|csh|tcsh|dash|python[23]?|perl|ruby|php|node|lua|ping|nslookup"
     r"|dig|host|traceroute|echo|printf|rm|touch|chmod|chown|chgrp|kill|killall|pkill|sleep"
@@ -86,6 +86,7 @@ _SHELL_COMMANDS = (
     r"|cacls|net1|at|schtasks|query|route|arp|openssl|tar|zip|unzip|gzip|dd|od|xxd|hexdump"
     r"|strings|file|stat|getent|groups|lsof|fuser|chattr|lsattr|awk|busybox|tclsh|wish)"
 )
+"""The command words the command-injection rules look for after a separator (a regex group)."""
 
 _DOT = (
     r"(?:\.|%(?:25)*2e|%c0%ae|%c0%2e|%e0%80%ae|%f0%80%80%ae|%f8%80%80%80%ae|%fc%80%80%80%80%ae"
@@ -270,13 +271,13 @@ RULES: tuple[Rule, ...] = (
          confirm="attribute_breakout"),
     # ----------------------------------------------------------------- command injection
     Rule("cmdi-separator-command", "cmdi",
-         r"(?:[;&|`\n\r]|\\n|\$\(|\|\||&&)\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS
+         r"(?:[;&|`\n\r]|\\n|\$\(|\|\||&&)\s*(?:[\w./-]*/)?" + SHELL_COMMANDS
          + r"(?:\.exe)?(?:\s*$|\s*[|;&`)<>#\r\n]|\s+[-/$%.~\d\"'\\*]|\s+[a-z]:|[\\/])",
-         0.85, "shell separator before a command", confirm="unix_backtick"),
+         0.85, "shell separator before a command", confirm="separator_command_runs"),
     Rule("cmdi-command-substitution", "cmdi",
-         r"\$\(\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS + r"\b", 0.9, "command substitution"),
+         r"\$\(\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"\b", 0.9, "command substitution"),
     Rule("cmdi-backtick-substitution", "cmdi",
-         r"`\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS + r"(?:\s[^`]*)?`", 0.9,
+         r"`\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"(?:\s[^`]*)?`", 0.9,
          "backtick command substitution", confirm="unix_backtick"),
     Rule("cmdi-shell-path", "cmdi",
          r"/(?:usr/)?(?:local/)?s?bin/(?:ba|z|k|c|tc|da|fi)?sh\b|/(?:usr/)?s?bin/(?:nc|netcat|ncat|"
@@ -304,7 +305,7 @@ RULES: tuple[Rule, ...] = (
          0.85, "server-side code execution"),
     Rule("cmdi-exec-shell-string", "cmdi",
          r"(?:^|[^.\w])(?:system|exec|shell_exec|passthru|popen|proc_open|spawn|execsync)\s*\(\s*"
-         r"['\"`]\s*(?:[\w./-]*/)?" + _SHELL_COMMANDS + r"\b", 0.85,
+         r"['\"`]\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"\b", 0.85,
          "shell command passed to an exec function"),
     Rule("cmdi-lang-exec", "cmdi",
          r"\b(?:kernel\s*\.\s*(?:exec|system|spawn|exit|open|fork)|io\s*\.\s*popen|%x\s*[{(\[]"
@@ -329,7 +330,7 @@ RULES: tuple[Rule, ...] = (
          r"|>\s*/dev/null|\bchmod\s+(?:\+x|[0-7]{3,4})\s",
          0.8, "download-and-run or redirection", confirm="fetch_runs"),
     Rule("cmdi-command-line", "cmdi",
-         _COMMAND_LINE_START + r"['\"]?\s*" + _SHELL_COMMANDS
+         _COMMAND_LINE_START + r"['\"]?\s*" + SHELL_COMMANDS
          + r"(?:\.exe)?\s+(?:-{1,2}[a-z][\w-]*\s+)+(?:[/\\~*.\d$]|[a-z]:)|" + _COMMAND_LINE_START
          + r"(?:cat|more|less|head|tail|type|nl|tac|strings|od|xxd|dir|ls|copy|del|rm)"
          r"\s+(?:[a-z]:)?[/\\]\w|" + _COMMAND_LINE_START
@@ -343,7 +344,7 @@ RULES: tuple[Rule, ...] = (
     Rule("cmdi-variable-command", "cmdi",
          # Only the name's last character before '=': a leading [a-z_]\w{0,30} after any space
          # made Hyperscan track a candidate at every word of prose (10 KB: 30 -> 240 us).
-         r"\w=\s*\$?['\"]?\s*" + _SHELL_COMMANDS
+         r"\w=\s*\$?['\"]?\s*" + SHELL_COMMANDS
          + r"\b[^;&|\n'\"]{0,60}['\"]?\s*(?:;|\n|&&?|\|\|?)\s*\$\{?[a-z_]\w{0,30}\}?"
          r"(?:\s|$|[;&|`)])", 0.85,
          "a command stored in a variable, then run by expanding it (CMD=$'id';$CMD)"),
@@ -351,8 +352,8 @@ RULES: tuple[Rule, ...] = (
          r"\{\$\{[^}]{0,100}\(|\$\{@\w+\s*\(", 0.92,
          "PHP complex-syntax variable running a function"),
     Rule("cmdi-pipe-command", "cmdi",
-         r"^\s*[|&;]+\s*" + _SHELL_COMMANDS + r"(?:\s|$)", 0.7,
-         "value starts with a shell operator"),
+         r"^\s*[|&;]+\s*" + SHELL_COMMANDS + r"(?:\s|$)", 0.7,
+         "value starts with a shell operator", confirm="not_a_table_row"),
     # ----------------------------------------------------------------- path traversal / LFI
     Rule("path-traversal-sensitive", "path_traversal",
          r"(?:\.\.[/\\]|[/\\]\.\.)[\w./\\-]*(?:" + _SENSITIVE_UNIX[1:] + r"|"

@@ -45,6 +45,7 @@ from guard.engine.confirm import (
     path_mentioned,
     quotes_inert_markup,
     quotes_inert_templates,
+    reads_as_table_row,
     unix_backtick,
 )
 from guard.engine.matcher import HYPERSCAN_AVAILABLE, LinearMatcher, MatchSpec, build_matcher
@@ -381,9 +382,13 @@ _METACHAR_COMMAND = re.compile(
 def _unix_metachar_command(original: str) -> bool:
     """A separator before a command, with a backtick only counted as the rule's confirmer counts
     it (before a lowercase command, not beside another backtick): Markdown and reST code spans
-    and fences (`` ```python ``, `` `Python bug tracker <url>`_ ``) are not substitutions."""
-    return any(
-        unix_backtick(match.group(), original) for match in _METACHAR_COMMAND.finditer(original)
+    and fences (`` ```python ``, `` `Python bug tracker <url>`_ ``) are not substitutions. A
+    command word straight before ``=`` or ``:`` is a name being set or a key (``&id=15``,
+    ``| id: {key}``), and the pipes of a table row (``| Name | Type |``) run nothing."""
+    return not reads_as_table_row(original) and any(
+        unix_backtick(match.group(), original)
+        and not original.startswith((":", "="), match.end())
+        for match in _METACHAR_COMMAND.finditer(original)
     )
 
 
