@@ -155,6 +155,26 @@ def test_restructuredtext_roles_links_and_literals_are_code_spans(
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
+        ("* Put exactly one space between ``{%``, tag contents, and ``%}``.", False),
+        ("Jinja uses {{ and }} for expressions and {% and %} for statements.", False),
+        ("Jinja uses `{{ ... }}` for expressions and `{% ... %}` for statements.", False),
+        ("The ``{%`` and ``{{`` tags are part of the template language.", False),
+        ("{{ ... }}", True),
+        ("The ``{%`` tag is here: {{ config.items() }}", True),
+        ("Show the ``{%`` delimiters {% debug %}", True),
+    ],
+)
+def test_documentation_naming_template_delimiters(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """Prose that names the delimiters of a template language, alone in a code span or around
+    nothing but ``...`` or a conjunction, quotes no tag; a tag that reaches code still counts."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
         ("cd /usr/include; h2ph * sys/* arpa/* netinet/*", False),
         ("or 1=1/*", True),
         ("admin'/*", True),

@@ -528,6 +528,10 @@ _OTHER_TEMPLATE_SYNTAX = re.compile(
     r"|<#|\[\[|__|\{\{|\}\}|\{%|%\}|<%|%>"
 )
 _HTML_TAG = re.compile(r"</?[a-z][^<>]*>", re.IGNORECASE)
+_PLACEHOLDER_BODY = re.compile(r"[\s=-]*(?:\.\.\.|\u2026|and|or|to)?[\s-]*", re.IGNORECASE)
+"""The body of a tag that shows the delimiters themselves: ``{{ ... }}``, ``{% and %}``."""
+_DELIMITER_SPAN = re.compile(r"(``?)\s*(?:\{\{|\}\}|\{%-?|-?%\}|\{#|#\}|<%=?|%>|[$#]\{)\s*\1")
+"""A code span that holds one template delimiter, as documentation names them (``{%``)."""
 # The tokens of a tag body that only names data: a (dotted) name, a number, a short string, a
 # comparison or assignment, a comma, a filter with no arguments or literal ones (``|e``,
 # ``|date('Y-m-d')``).
@@ -571,6 +575,8 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
     subscript, operator, dunder, path string, or name of an object that reaches code
     (``config``, ``self``, ``request``, ``system``, ...)."""
     mustache, statement, script, expression = tag.groups()
+    if _PLACEHOLDER_BODY.fullmatch(mustache or statement or script or expression or ""):
+        return True
     names: list[str] = []
     if statement is not None:
         body = statement.strip("-+=")
@@ -594,14 +600,16 @@ def quotes_inert_templates(view: str) -> bool:
     {{ user.name|e }} escapes the value``, ``Go templates use {{ .Title }}``): every ``{{ }}``,
     ``{% %}``, ``<% %>`` and ``${ }`` (``#{ }``, ``*{ }``, ``@{ }``) tag is inert (see
     :func:`_tag_is_inert`), there is no other template or expression syntax, and a word stands
-    outside the template and HTML tags. Such a value documents a template; an injection needs a
-    tag that reaches code. (Bare inert tags, ``{% block body %}``, are left to the model:
-    payload lists quote them as probes.)
+    outside the template and HTML tags. A delimiter alone in a code span (``{%``), or a tag
+    holding nothing but ``...`` or a conjunction (``{{ and }}``), names the syntax. Such a value
+    documents a template; an injection needs a tag that reaches code. (Bare inert tags,
+    ``{% block body %}``, are left to the model: payload lists quote them as probes.)
     """
-    tags = list(_ANY_TEMPLATE_TAG.finditer(view))
-    if not tags or not all(map(_tag_is_inert, tags)):
+    named = _DELIMITER_SPAN.sub(" ", view) if "`" in view else view
+    tags = list(_ANY_TEMPLATE_TAG.finditer(named))
+    if not (tags or named != view) or not all(map(_tag_is_inert, tags)):
         return False
-    outside = _ANY_TEMPLATE_TAG.sub(" ", view)
+    outside = _ANY_TEMPLATE_TAG.sub(" ", named)
     if _OTHER_TEMPLATE_SYNTAX.search(outside):
         return False
     return _PROSE_WORD.search(_HTML_TAG.sub(" ", outside)) is not None
