@@ -118,12 +118,18 @@ def test_a_sensitive_file_named_in_a_sentence_is_a_mention(
         ("| sleep 5 | x |", True),
         ("| ls -la | x | y |", True),
         ("| Name | Type | Default |; id", True),
+        ("| id | type | host |\n|----|------|------|\n| 1 | web | web-01 |", False),
+        ("## Fixes\n\n| Symptom | Fix |\n|---|---|\n| `find` is slow | run `sudo updatedb` |"
+         "\n| Uploads > 10 MB fail | raise the limit |", False),
+        ("| a | b |\n| c | d |\n; id", True),
+        ("| a | b |\n|---|---|\n| x | y |\n| id; ls | z |", True),
     ],
 )
 def test_the_pipes_of_a_table_row_run_nothing(
     engine: DetectionEngine, value: str, flagged: bool
 ) -> None:
-    """A table row's cells may hold command words (Type, Host, File, id) as headings or values;
+    """A table's cells (one row, or rows under a |---| rule), code spans in them included,
+    may hold command words (Type, Host, File, id) as headings or values;
     the rules and the model's separator feature leave them. A command after a pipe with an
     argument, glued to the pipes, or after other shell syntax still counts."""
     assert engine.detect(value)["is_threat"] is flagged
@@ -169,6 +175,28 @@ def test_documentation_naming_template_delimiters(
 ) -> None:
     """Prose that names the delimiters of a template language, alone in a code span or around
     nothing but ``...`` or a conjunction, quotes no tag; a tag that reaches code still counts."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ('Traceback (most recent call last):\n  File "app.py", line 42, in <module>\n    main()',
+         False),
+        ("Host bastion\n  HostName 203.0.113.10\n  User deploy", False),
+        ("&nbsp; &amp; &copy; &reg; are common entities.", False),
+        ("x\nfile /etc/shadow", True),
+        ("&copy /b a+b c", True),
+        ("x&TYPE C:\\boot.ini", True),
+        ("x\nhostname -f", True),
+    ],
+)
+def test_mixed_case_words_and_entities_are_not_commands(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """A word in mixed case after a line break (a traceback's ``File``, an SSH config's
+    ``HostName``) is not a Unix command, nor is an HTML entity after ``&``; lower- and upper-case
+    commands after a separator still count."""
     assert engine.detect(value)["is_threat"] is flagged
 
 

@@ -145,7 +145,8 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     around the spans is prose: three or more words and no shell syntax of its own (a pipe,
     ``&``, a redirection, ``$(``, or a ``;`` glued to the next word). A shell does not read a
     code span out of a sentence; an injection needs the separator or substitution to stand in
-    the value itself (`` `id` ``, ``x;`id` ``), where the text around it is not prose.
+    the value itself (`` `id` ``, ``x;`id` ``), where the text around it is not prose. A code
+    span in the cell of a table (:func:`reads_as_table`) is quoted too.
     """
     # A span needs two backticks; most values have none, and the span regex has no literal
     # start to skip to, so it would try every position.
@@ -158,48 +159,82 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     if not any(span.start() <= at < span.end() for span in spans):
         return False
     outside = _CODE_SPAN.sub(" ", view)
-    return _at_least(_PROSE_WORD, outside, 3) and _SHELL_SYNTAX.search(outside) is None
+    return (
+        _at_least(_PROSE_WORD, outside, 3) and _SHELL_SYNTAX.search(outside) is None
+    ) or reads_as_table(view)
 
 
 _TABLE_BREAKS = re.compile(r"[;&`<>$(){}\n\r]|\|\||[^\s|]\||\|[^\s|]")
 _CELL_COMMAND = re.compile(r"\s*" + SHELL_COMMANDS + r"(?:\.exe)?\b(.*)", re.IGNORECASE | re.DOTALL)
 _CELL_WORDS = re.compile(r"(?:\s+[^\W\d_]+)*\s*")
+_CELL_CODE = re.compile(r"`[^`|\n]+`|</?[a-z]+>|\s[<>]=?\s*(?=\d)", re.IGNORECASE)
+"""A code span, a bare inline tag (``<kbd>``) or a comparison with a number (``> 10 MB``)
+inside a cell: text, not shell syntax."""
+_TABLE_RULE = re.compile(r"\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?")
+_HEADING = re.compile(r"#{1,6}\s+[^|`;&$<>]*")
 
 
-def reads_as_table_row(view: str) -> bool:
-    """Whether the value is one row of a Markdown or plain-text table (``| Name | Type |
-    Default |``): three or more cells between single pipes set apart by blanks, no other shell
-    syntax, and a command word at the head of a cell (``Type``, ``Host``, ``File size``) followed
-    by words alone, not by an option, path or number. Such a cell is a heading or a value; a
-    pipeline stage passes something to the command."""
-    if view.count("|") < 2:
-        return False
-    row = view.strip()
+def _table_cells(line: str) -> int:
+    """How many cells a table row holds (0 when ``line`` is not one): single pipes set apart
+    by blanks, no other shell syntax outside code spans, and a command word at the head of a
+    cell followed by words alone, not by an option, path or number."""
+    row = _CELL_CODE.sub(" code ", line.strip())
     row = row[1:] if row.startswith("|") else row
     row = row[:-1] if row.endswith("|") else row
     if _TABLE_BREAKS.search(row):
-        return False
+        return 0
     cells = row.split("|")
-    if len(cells) < 3:
-        return False
     for cell in cells:
         command = _CELL_COMMAND.match(cell)
         if command is not None and not _CELL_WORDS.fullmatch(command.group(1)):
-            return False
-    return True
+            return 0
+    return len(cells)
+
+
+def reads_as_table(view: str) -> bool:
+    """Whether the value is a Markdown or plain-text table: one row of three or more cells
+    (``| Name | Type | Default |``), or rows of two or more under a rule (``|---|---|``), with
+    headings and blank lines around them. A command word alone in a cell (``Type``, ``Host``,
+    ``File size``) is a heading or a value, and a code span in a cell quotes a command; a
+    pipeline stage passes something to the command."""
+    if view.count("|") < 2:
+        return False
+    lines = view.strip().replace("\r", "").split("\n")
+    if len(lines) == 1:
+        return _table_cells(lines[0]) >= 3
+    rows = rules = 0
+    for line in lines:
+        if _TABLE_RULE.fullmatch(line.strip()):
+            rules += 1
+        elif line.strip() and not _HEADING.fullmatch(line.strip()):
+            if _table_cells(line) < 2:
+                return False
+            rows += 1
+    return rules > 0 and rows > 0
+
+
+_SEPARATED_WORD = re.compile(r"(?:\\n|[^\w\s])*\s*([\w./-]*)")
+_ENTITY = re.compile(r"&[a-z]{2,8};", re.IGNORECASE)
 
 
 def separator_command_runs(fragment: str, view: str) -> bool:
-    """``cmdi-separator-command``: the separator must reach a command (:func:`unix_backtick`),
-    and a pipe between the cells of a table row (:func:`reads_as_table_row`) reaches none."""
-    return unix_backtick(fragment, view) and not (
-        fragment.lstrip().startswith("|") and reads_as_table_row(view)
-    )
+    """``cmdi-separator-command``: the separator must reach a command (:func:`unix_backtick`).
+    It reaches none in a table (:func:`reads_as_table`: pipes, breaks and code spans between
+    cells), in an HTML entity (``&copy;``, ``&reg;``), or before a word in mixed case
+    (``  File "app.py", line 42`` in a traceback, ``HostName`` in an SSH config): Unix commands
+    are lower case, and ``cmd`` payloads are spelt in lower or upper case."""
+    if _ENTITY.fullmatch(fragment):
+        return False
+    separated = _SEPARATED_WORD.match(fragment)
+    word = separated.group(1).rsplit("/", 1)[-1] if separated is not None else ""
+    if word[:1].isupper() and not word.isupper():
+        return False
+    return unix_backtick(fragment, view) and not reads_as_table(view)
 
 
-def not_a_table_row(fragment: str, view: str) -> bool:
-    """The hit stands unless the value is a table row (:func:`reads_as_table_row`)."""
-    return not reads_as_table_row(view)
+def not_a_table(fragment: str, view: str) -> bool:
+    """The hit stands unless the value is a table (:func:`reads_as_table`)."""
+    return not reads_as_table(view)
 
 
 def outside_prose_code_span(fragment: str, view: str) -> bool:
@@ -627,7 +662,7 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "statement_breaks_out": statement_breaks_out,
     "unix_backtick": unix_backtick,
     "separator_command_runs": separator_command_runs,
-    "not_a_table_row": not_a_table_row,
+    "not_a_table": not_a_table,
     "outside_prose_code_span": outside_prose_code_span,
     "shell_path_runs": shell_path_runs,
     "fetch_runs": fetch_runs,

@@ -353,7 +353,7 @@ RULES: tuple[Rule, ...] = (
          "PHP complex-syntax variable running a function"),
     Rule("cmdi-pipe-command", "cmdi",
          r"^\s*[|&;]+\s*" + SHELL_COMMANDS + r"(?:\s|$)", 0.7,
-         "value starts with a shell operator", confirm="not_a_table_row"),
+         "value starts with a shell operator", confirm="not_a_table"),
     # ----------------------------------------------------------------- path traversal / LFI
     Rule("path-traversal-sensitive", "path_traversal",
          r"(?:\.\.[/\\]|[/\\]\.\.)[\w./\\-]*(?:" + _SENSITIVE_UNIX[1:] + r"|"

@@ -45,7 +45,7 @@ from guard.engine.confirm import (
     path_mentioned,
     quotes_inert_markup,
     quotes_inert_templates,
-    reads_as_table_row,
+    reads_as_table,
     unix_backtick,
 )
 from guard.engine.matcher import HYPERSCAN_AVAILABLE, LinearMatcher, MatchSpec, build_matcher
@@ -379,15 +379,24 @@ _METACHAR_COMMAND = re.compile(
 )
 
 
+def _mixed_case(matched: str) -> bool:
+    """Whether the command word ending ``matched`` is in mixed case (``HostName``, ``File``),
+    which neither a Unix shell nor a ``cmd`` payload spells."""
+    word = matched[len(matched.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")):]
+    return word[:1].isupper() and not word.isupper()
+
+
 def _unix_metachar_command(original: str) -> bool:
     """A separator before a command, with a backtick only counted as the rule's confirmer counts
     it (before a lowercase command, not beside another backtick): Markdown and reST code spans
     and fences (`` ```python ``, `` `Python bug tracker <url>`_ ``) are not substitutions. A
     command word straight before ``=`` or ``:`` is a name being set or a key (``&id=15``,
-    ``| id: {key}``), and the pipes of a table row (``| Name | Type |``) run nothing."""
-    return not reads_as_table_row(original) and any(
+    ``| id: {key}``), a word in mixed case (``HostName``) is not a command, and the pipes of a
+    table (``| Name | Type |``) run nothing."""
+    return not reads_as_table(original) and any(
         unix_backtick(match.group(), original)
         and not original.startswith((":", "="), match.end())
+        and not _mixed_case(match.group())
         for match in _METACHAR_COMMAND.finditer(original)
     )
 
