@@ -203,6 +203,47 @@ def test_mixed_case_words_and_entities_are_not_commands(
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
+        ('import { Button } from "../../components/Button";', False),
+        ('"extends": "../../tsconfig.base.json"', False),
+        ("include ../../Makefile.common", False),
+        ('<img src="../../img/logo.png">', False),
+        ("../../components/Button", True),
+        ("include ../../../../../../../x", True),
+        ('from "..%2f..%2fx"', True),
+        ('import x from "../../../../../../etc/passwd"', True),
+    ],
+)
+def test_parent_steps_to_a_neighbouring_source_file(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """A few plain ../ steps after an import, include, extends, src or href name a file beside
+    the one being written; more steps, encoded steps, a sensitive target or steps alone still
+    count."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ("kubectl logs deploy/api --since=1h | grep -i error", False),
+        ("cat access.log | cut -d' ' -f1 | sort | uniq -c | sort -rn | head", False),
+        ("x | grep root /etc/passwd", True),
+        ("| grep x", True),
+        ("x || head", True),
+        ("x | head; id", True),
+    ],
+)
+def test_a_pipe_into_a_text_filter_runs_nothing_new(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """A pipe from a command into grep, sort, head or wc narrows its output; a filter reading a
+    file, a pipe that opens the value, or other shell syntax still count."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
         ("cd /usr/include; h2ph * sys/* arpa/* netinet/*", False),
         ("or 1=1/*", True),
         ("admin'/*", True),

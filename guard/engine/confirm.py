@@ -213,6 +213,23 @@ def reads_as_table(view: str) -> bool:
     return rules > 0 and rows > 0
 
 
+_FILTER_STAGE = re.compile(
+    r"\|\s*(?:grep|egrep|fgrep|sort|uniq|wc|head|tail|less|more|cut|tr|column|jq|nl|tac)\b"
+    r"[^|;&`$<>()/\\\n\r]*(?:\||$)"
+)
+
+
+def _filters_a_pipeline(fragment: str, view: str) -> bool:
+    """Whether ``fragment`` is a pipe into a text filter (``| grep -i error``, ``| sort -rn``,
+    ``| wc -l``) after a command's output, reading no file of its own: a stage that only narrows
+    what the command before it printed runs nothing new. The command before it is judged on its
+    own (``cmdi-command-line``, the path rules)."""
+    at = view.find(fragment)
+    if at <= 0 or not fragment.startswith("|") or view[at - 1] == "|" or not view[:at].strip():
+        return False
+    return _FILTER_STAGE.match(view, at) is not None
+
+
 _SEPARATED_WORD = re.compile(r"(?:\\n|[^\w\s])*\s*([\w./-]*)")
 _ENTITY = re.compile(r"&[a-z]{2,8};", re.IGNORECASE)
 
@@ -220,10 +237,11 @@ _ENTITY = re.compile(r"&[a-z]{2,8};", re.IGNORECASE)
 def separator_command_runs(fragment: str, view: str) -> bool:
     """``cmdi-separator-command``: the separator must reach a command (:func:`unix_backtick`).
     It reaches none in a table (:func:`reads_as_table`: pipes, breaks and code spans between
-    cells), in an HTML entity (``&copy;``, ``&reg;``), or before a word in mixed case
+    cells), into a text filter (:func:`_filters_a_pipeline`), in an HTML entity (``&copy;``,
+    ``&reg;``), or before a word in mixed case
     (``  File "app.py", line 42`` in a traceback, ``HostName`` in an SSH config): Unix commands
     are lower case, and ``cmd`` payloads are spelt in lower or upper case."""
-    if _ENTITY.fullmatch(fragment):
+    if _ENTITY.fullmatch(fragment) or _filters_a_pipeline(fragment, view):
         return False
     separated = _SEPARATED_WORD.match(fragment)
     word = separated.group(1).rsplit("/", 1)[-1] if separated is not None else ""
@@ -413,6 +431,35 @@ def markup_active(fragment: str, view: str) -> bool:
     return not quotes_inert_markup(view)
 
 
+_CLIMB = re.compile(r"(?:\.\./){1,4}(?=[\w@-])")
+_REFERENCE = re.compile(
+    r"(?:\b(?:from|import|require\s*\(|include|src\s*=|href\s*=|url\s*\()|[\"']?extends[\"']?\s*:)"
+    r"\s*[\"']?$",
+    re.IGNORECASE,
+)
+
+
+def references_a_neighbour(view: str) -> bool:
+    """Whether every ``..`` in the value climbs a few plain ``../`` steps (four at most) to a
+    name, right after the syntax a source or build file uses to name another file beside it:
+    ``import … from "../../components/Button"``, ``"extends": "../../tsconfig.base.json"``,
+    ``include ../../Makefile.common``, ``src="../img/logo.png"``. A traversal climbs further,
+    encodes its dots or separators, or stands alone; a sensitive target is read by the rules
+    that name one."""
+    if "%" in view or "\\" in view:
+        return False
+    climbs = list(_CLIMB.finditer(view))
+    if not climbs or sum(c.group().count("..") for c in climbs) != view.count(".."):
+        return False
+    return all(_REFERENCE.search(view[max(0, c.start() - 40) : c.start()]) for c in climbs)
+
+
+def climbs_out(fragment: str, view: str) -> bool:
+    """A run of parent steps stands unless it references a neighbouring source file
+    (:func:`references_a_neighbour`)."""
+    return not references_a_neighbour(view)
+
+
 _PARENT_STEP = re.compile(r"\.\.[/\\]")
 _STEP_INSIDE_PATH = re.compile(r"[\w-][/\\]\.\.[/\\][\w-]")
 
@@ -421,9 +468,10 @@ def parent_step_escapes(fragment: str, view: str) -> bool:
     """A single ``../`` between two segments of a relative path (``src/utils/../core/x.c``)
     climbs back into the path it came from: it names a file beside the one the value starts
     in, not one outside it. A traversal climbs out: it starts with ``../``, repeats it, or goes
-    on to a sensitive target (which the other path rules read).
+    on to a sensitive target (which the other path rules read). Steps that reference a
+    neighbouring source file (:func:`references_a_neighbour`) do not climb out either.
     """
-    return not (
+    return climbs_out(fragment, view) and not (
         len(_PARENT_STEP.findall(view)) == 1 and _STEP_INSIDE_PATH.search(view) is not None
     )
 
@@ -671,6 +719,7 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "script_tag_runs": script_tag_runs,
     "markup_active": markup_active,
     "parent_step_escapes": parent_step_escapes,
+    "climbs_out": climbs_out,
     "path_not_named_in_sentence": path_not_named_in_sentence,
     "windows_path_names_file": windows_path_names_file,
     "sensitive_path_targeted": sensitive_path_targeted,

@@ -361,7 +361,7 @@ RULES: tuple[Rule, ...] = (
          "traversal reaching a sensitive path"),
     Rule("path-traversal-deep", "path_traversal",
          r"(?:\.\.[/\\]+){2,}|(?:[/\\]\.\.){2,}|\.\.[/\\]+\.\.(?:$|[?#;%\x00])", 0.7,
-         "repeated parent-directory segments"),
+         "repeated parent-directory segments", confirm="climbs_out"),
     Rule("path-traversal-single", "path_traversal",
          r"(?:^|[=/\\\s'\"])\.\.[/\\]", 0.35, "parent-directory segment",
          confirm="parent_step_escapes"),
@@ -396,7 +396,7 @@ RULES: tuple[Rule, ...] = (
     Rule("path-obfuscated-dots", "path_traversal",
          r"(?:" + _DOT + r"{2}" + _SEP + r"){2}|" + _DOT + r"{2}" + _SEP + r"+"
          r"(?:etc|boot\.ini|win(?:nt|dows)|system32|proc|var|usr|\{file\})", 0.85,
-         "parent-directory segments spelled in (mis)encoded forms"),
+         "parent-directory segments spelled in (mis)encoded forms", confirm="climbs_out"),
     Rule("path-sensitive-file", "path_traversal",
          r"\betc(?:[/\\]|%(?:25)*(?:2f|5c)|0x(?:2f|5c)|%c0%af|%c1%(?:9c|pc|af|1c|8s)|%c0%(?:qf|9v)"
          r"|%u(?:2215|2216|efc8|f025))+(?:passwd|shadow|group|hosts|issue|sudoers|master\.passwd"

@@ -46,6 +46,7 @@ from guard.engine.confirm import (
     quotes_inert_markup,
     quotes_inert_templates,
     reads_as_table,
+    references_a_neighbour,
     unix_backtick,
 )
 from guard.engine.matcher import HYPERSCAN_AVAILABLE, LinearMatcher, MatchSpec, build_matcher
@@ -438,6 +439,12 @@ def _sensitive_file_targeted(original: str) -> bool:
     )
 
 
+def _climbs_out(original: str) -> bool:
+    """Parent steps count unless they reference a neighbouring source file, as the path rules'
+    confirmer reads them (``import … from "../../components/Button"``)."""
+    return not references_a_neighbour(original)
+
+
 # Features whose lower-case match is re-checked on the value as written, where case or the
 # text around the match matters. They only run on values that already matched, so clean
 # traffic pays nothing for them.
@@ -445,6 +452,8 @@ _CASED_CHECKS: dict[str, Callable[[str], bool]] = {
     "cmd:metachar-command": _unix_metachar_command,
     "sql:comment-end": _comment_ends_a_clause,
     "path:sensitive-file": _sensitive_file_targeted,
+    "path:dotdot": _climbs_out,
+    "path:dotdot-run": _climbs_out,
 }
 
 
