@@ -244,6 +244,31 @@ def test_a_pipe_into_a_text_filter_runs_nothing_new(
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
+        ("Bind as cn=admin,dc=example,dc=com and search with the filter "
+         "(&(objectClass=person)(mail=*@example.com)).", False),
+        ("The LDAP filter (&(objectClass=person)(cn=John*)) finds people named John.", False),
+        ("In MongoDB you'd write db.users.find({ age: { $gt: 18 } }) to get adults.", False),
+        ('MongoDB queries like {"age": {"$gt": 18}} find adults.', False),
+        ("*)(uid=*))(|(uid=*", True),
+        ("admin)(&(uid=*)", True),
+        ("(&(uid=*)(userPassword=*))", True),
+        ("'; db.users.drop(); '", True),
+        ("db.users.find()", True),
+        ('{"age": {"$gt": 18}}', True),
+    ],
+)
+def test_whole_filters_and_queries_quoted_in_a_sentence(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """A sentence may quote a whole, balanced LDAP filter, a database-shell call or a query
+    document; an injection closes the filter it lands in, breaks out of a string, or is the
+    whole value."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
         ("cd /usr/include; h2ph * sys/* arpa/* netinet/*", False),
         ("or 1=1/*", True),
         ("admin'/*", True),

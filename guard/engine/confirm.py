@@ -365,6 +365,30 @@ def operator_reaches_query(fragment: str, view: str) -> bool:
     )
 
 
+_QUERY_CALL = re.compile(r"db\s*\.", re.IGNORECASE)
+_CODE_AROUND = re.compile(r"[;{}$=`]")
+
+
+def query_call_runs(fragment: str, view: str) -> bool:
+    """A database-shell call (``db.users.find(…)``) runs when it is injected into a query
+    string; set in a sentence of four or more other words, with no code punctuation around it
+    (``In MongoDB you'd write db.users.find({ age: { $gt: 18 } }) to get adults``), it is
+    quoted. The rule's other branches (``$where``, ``this.…``, ``;return``) stand as matched."""
+    at = view.find(fragment)
+    if at < 0 or _QUERY_CALL.match(fragment) is None:
+        return True
+    depth, end = 0, -1
+    for index in range(view.find("(", at), len(view)):
+        depth += {"(": 1, ")": -1}.get(view[index], 0)
+        if depth == 0:
+            end = index + 1
+            break
+    if end < 0:
+        return True
+    outside = view[:at] + " " + view[end:]
+    return _CODE_AROUND.search(outside) is not None or not _at_least(_PROSE_WORD, outside, 4)
+
+
 _SCRIPT_OPEN = re.compile(r"<\s*script\b([^<>]*)>", re.IGNORECASE)
 # A handler, a namespaced attribute, or a source that is not a plain relative path (a scheme,
 # ``//``, or a value that is not a path: ``src=x onerror=…``).
@@ -458,6 +482,58 @@ def climbs_out(fragment: str, view: str) -> bool:
     """A run of parent steps stands unless it references a neighbouring source file
     (:func:`references_a_neighbour`)."""
     return not references_a_neighbour(view)
+
+
+_FILTER_OPEN = re.compile(r"(?:^|(?<=[\s\"'`:]))\((?=\s*[|&!(]|\s*[\w-]+\s*[~<>]?=)")
+
+
+def _whole_filters(view: str) -> list[tuple[int, int]]:
+    """The spans of balanced LDAP filters that open after a blank, a quote or a colon, as text
+    writes a whole filter (``search with (&(objectClass=person)(mail=*@example.com))``)."""
+    closing: dict[int, int] = {}
+    open_at: list[int] = []
+    for at, char in enumerate(view):
+        if char == "(":
+            open_at.append(at)
+        elif char == ")" and open_at:
+            closing[open_at.pop()] = at + 1
+    return [
+        (opening.start(), closing[opening.start()])
+        for opening in _FILTER_OPEN.finditer(view)
+        if opening.start() in closing
+    ]
+
+
+def quotes_whole_filter(view: str) -> bool:
+    """Whether the value is a sentence quoting whole LDAP filters (:func:`_whole_filters`):
+    brackets balanced, every bracket and wildcard inside a quoted filter, and four or more words
+    outside them (``The LDAP filter (&(objectClass=person)(cn=John*)) finds people named John``).
+    """
+    if "(" not in view or view.count("(") != view.count(")"):
+        return False
+    pieces, end = [], 0
+    for start, stop in _whole_filters(view):
+        if start >= end:
+            pieces.append(view[end:start])
+            end = stop
+    if end == 0:
+        return False
+    outside = " ".join([*pieces, view[end:]])
+    return not any(mark in outside for mark in "()*") and _at_least(_PROSE_WORD, outside, 4)
+
+
+def filter_breaks_out(fragment: str, view: str) -> bool:
+    """An LDAP hit stands unless it lies inside a whole, balanced filter set in a sentence of four
+    or more other words (:func:`_whole_filters`). An injection closes the filter it lands in
+    (``*)(uid=*))(|(uid=*``); a sentence that quotes a complete filter closes nothing."""
+    if view.count("(") != view.count(")"):
+        return True
+    at = view.find(fragment)
+    spans = [span for span in _whole_filters(view) if span[0] <= at < span[1]]
+    if at < 0 or not spans:
+        return True
+    start, end = spans[0]
+    return not _at_least(_PROSE_WORD, view[:start] + " " + view[end:], 4)
 
 
 _PARENT_STEP = re.compile(r"\.\.[/\\]")
@@ -720,6 +796,8 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "markup_active": markup_active,
     "parent_step_escapes": parent_step_escapes,
     "climbs_out": climbs_out,
+    "filter_breaks_out": filter_breaks_out,
+    "query_call_runs": query_call_runs,
     "path_not_named_in_sentence": path_not_named_in_sentence,
     "windows_path_names_file": windows_path_names_file,
     "sensitive_path_targeted": sensitive_path_targeted,

@@ -466,12 +466,12 @@ RULES: tuple[Rule, ...] = (
     Rule("ldap-filter-breakout", "ldap",
          r"\*?\)\s*\(+\s*[|&!]|\*\s*\(\s*\)\s*[|&]|\)\s*\(\s*[\w-]+\s*[~<>]?=|\(\s*[|&!]\s*\(\s*[\w-]+\s*[~<>]?="
          r"|\(\s*[\w-]+\s*[~<>]?=\s*\*\s*\)\s*\)|\*\s*\)\s*\(\s*[\w-]+\s*[~<>]?=",
-         0.85, "LDAP filter breakout"),
+         0.85, "LDAP filter breakout", confirm="filter_breaks_out"),
     Rule("ldap-wildcard-attr", "ldap",
          r"\(\s*(?:objectclass|objectcategory|uid|cn|sn|mail|userpassword|samaccountname|"
          r"givenname|memberof|description|ou|dc|homedirectory|userprincipalname)\s*[~<>]?=\s*\*"
          r"|\b(?:objectclass|userpassword|samaccountname)\s*=\s*\*", 0.8,
-         "LDAP attribute wildcard"),
+         "LDAP attribute wildcard", confirm="filter_breaks_out"),
     Rule("ldap-null-close", "ldap",
          r"^\s*\*\s*\)|[\w*]\)\s*(?:%00|\x00)|\)\s*\(\s*\|\s*\(|^\s*\*\s*\(\s*[|&]", 0.6,
          "LDAP filter closed early"),
@@ -509,7 +509,7 @@ RULES: tuple[Rule, ...] = (
          r"[\w'\"]\s*;\s*return\s*\(?\s*(?:true|1|this)\b|:\s*/\.\*/|\|\|\s*['\"]?1['\"]?\s*==\s*['\"]?1"
          r"|['\"]\s*&&\s*this\.|\bdb\s*\.\s*\w+\s*\.\s*(?:find|insert|drop|remove|update)\s*\("
          r"|\bdb\s*\.\s*(?:getcollectionnames|dropdatabase|eval|getsiblingdb)\s*\(",
-         0.85, "server-side JavaScript in a NoSQL query"),
+         0.85, "server-side JavaScript in a NoSQL query", confirm="query_call_runs"),
     Rule("nosql-bracket-operator", "nosql",
          r"\w\[\s*\$\w+\s*\]\s*=|\[\s*\$(?:ne|gt|lt|regex|in|nin|exists|where|eq|gte|lte)\s*\]",
          0.9, "operator smuggled in a form-field key"),

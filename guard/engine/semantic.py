@@ -42,9 +42,11 @@ from operator import add
 from typing import Any, NamedTuple
 
 from guard.engine.confirm import (
+    operator_reaches_query,
     path_mentioned,
     quotes_inert_markup,
     quotes_inert_templates,
+    quotes_whole_filter,
     reads_as_table,
     references_a_neighbour,
     unix_backtick,
@@ -439,6 +441,12 @@ def _sensitive_file_targeted(original: str) -> bool:
     )
 
 
+def _operator_reaches_query(original: str) -> bool:
+    """A query operator counts unless it sits in a document a sentence quotes, as the NoSQL
+    rules' confirmer reads it (``MongoDB queries like {"age": {"$gt": 18}} find adults``)."""
+    return operator_reaches_query(original, original)
+
+
 def _climbs_out(original: str) -> bool:
     """Parent steps count unless they reference a neighbouring source file, as the path rules'
     confirmer reads them (``import … from "../../components/Button"``)."""
@@ -452,6 +460,7 @@ _CASED_CHECKS: dict[str, Callable[[str], bool]] = {
     "cmd:metachar-command": _unix_metachar_command,
     "sql:comment-end": _comment_ends_a_clause,
     "path:sensitive-file": _sensitive_file_targeted,
+    "nosql:operator": _operator_reaches_query,
     "path:dotdot": _climbs_out,
     "path:dotdot-run": _climbs_out,
 }
@@ -946,6 +955,7 @@ class SemanticAnalyzer:
 _QUOTED_CODE: dict[int, Callable[[str], bool]] = {
     CLASSES.index("ssti") - 1: quotes_inert_templates,
     CLASSES.index("xss") - 1: quotes_inert_markup,
+    CLASSES.index("ldap") - 1: quotes_whole_filter,
 }
 """Per attack class (index into the log-odds against benign), a test that the value only quotes
 that class's syntax in text, with nothing in it that runs (see :mod:`guard.engine.confirm`)."""
