@@ -269,6 +269,32 @@ def test_whole_filters_and_queries_quoted_in_a_sentence(
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
+        ("document.cookie returns all cookies not marked HttpOnly.", False),
+        ("window.location tells you the current URL.", False),
+        ("[ERROR] Failed to execute goal org.apache.maven.plugins:maven-compiler-plugin:3.11.0",
+         False),
+        ("The hosts file on Windows is at C:\\Windows\\System32\\drivers\\etc\\hosts.", False),
+        ("rsync -avz --delete ./public/ deploy@web01:/var/www/site/", False),
+        ("-1scriptdocument.cookie=true;/script", True),
+        ("document.cookie", True),
+        ("${T(org.apache.commons.io.IOUtils).toString(x)}", True),
+        ("%{(@org.apache.struts2.ServletActionContext@getResponse())}", True),
+        ("C:\\Windows\\System32\\drivers\\etc\\hosts", True),
+        ("type C:\\Windows\\System32\\drivers\\etc\\hosts", True),
+        ("x@y:/etc/passwd", True),
+    ],
+)
+def test_names_in_text_and_targets_in_code(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """A DOM sink, a Java package or a system path named in a sentence or a log line is text;
+    reached from code, a call, a path argument or a parameter it counts."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
         ("cd /usr/include; h2ph * sys/* arpa/* netinet/*", False),
         ("or 1=1/*", True),
         ("admin'/*", True),

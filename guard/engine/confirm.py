@@ -389,6 +389,17 @@ def query_call_runs(fragment: str, view: str) -> bool:
     return _CODE_AROUND.search(outside) is not None or not _at_least(_PROSE_WORD, outside, 4)
 
 
+_SCRIPT_PUNCTUATION = re.compile(r"[()=;<>+'\"{}\[\]`\\]")
+
+
+def sink_in_code(fragment: str, view: str) -> bool:
+    """A DOM sink (``document.cookie``, ``window.location``) is reached from script: the value
+    carries code punctuation around it (a call, an assignment, a quote, a tag), or is too short
+    to be a sentence. Named in a sentence of five or more words with none of it
+    (``document.cookie returns all cookies not marked HttpOnly.``), it is a subject of the text."""
+    return _SCRIPT_PUNCTUATION.search(view) is not None or not _at_least(_PROSE_WORD, view, 5)
+
+
 _SCRIPT_OPEN = re.compile(r"<\s*script\b([^<>]*)>", re.IGNORECASE)
 # A handler, a namespaced attribute, or a source that is not a plain relative path (a scheme,
 # ``//``, or a value that is not a path: ``src=x onerror=…``).
@@ -570,11 +581,20 @@ def path_not_named_in_sentence(fragment: str, view: str) -> bool:
 _LIST_MARK = re.compile(r"[^\W\d_][:,]?\s+$")
 
 
+_PATH_CHARACTERS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.~%/\\:-"
+)
+_REMOTE_HOST = re.compile(r"[\w.-]@[\w.-]+$")
+
+
 def path_mentioned(view: str, start: int, end: int) -> bool:
     """Whether the path at ``view[start:end]`` is named by prose: a word, or a word's colon or
     comma, and a space come before it (a leading separator aside), and four or more words stand
     outside it. A path after ``=``, a quote, a bracket, a shell operator or at the start is a
-    target; so is one in a short command (``cat /etc/passwd``)."""
+    target; so is one in a short command (``cat /etc/passwd``). The path is read from where its
+    token starts (``C:\\Windows\\System32\\drivers\\etc\\hosts`` from the ``C``)."""
+    while start > 0 and view[start - 1] in _PATH_CHARACTERS and end - start < 300:
+        start -= 1
     before = _SEPARATOR_BEFORE.sub("", view[:start])
     if _LIST_MARK.search(before[-40:]) is None:
         return False
@@ -586,18 +606,23 @@ _SENSITIVE_ABSOLUTE_START = re.compile(r"[=:'\"(,;|&>]\s*|file://", re.IGNORECAS
 
 def sensitive_path_targeted(fragment: str, view: str) -> bool:
     """``path-sensitive-absolute``: a Windows path must name a file
-    (:func:`windows_path_names_file`), and a Unix one listed in a sentence after a word's colon
-    or comma (``operate on the group files: /etc/passwd, /etc/group``) is mentioned, not
-    requested (:func:`path_mentioned`)."""
+    (:func:`windows_path_names_file`); a path named in a sentence, after a word or a word's
+    colon or comma (``operate on the group files: /etc/passwd, /etc/group``, ``the hosts file is
+    at C:\\Windows\\System32\\drivers\\etc\\hosts``), is mentioned, not requested
+    (:func:`path_mentioned`); and one after ``user@host:`` is on another machine (``rsync -a
+    ./public/ deploy@web01:/var/www/site/``)."""
     if not windows_path_names_file(fragment, view):
         return False
     at = view.find(fragment)
     if at < 0:
         return True
     lead = _SENSITIVE_ABSOLUTE_START.match(fragment)
-    if lead is None or lead.group().startswith("file"):
+    if lead is not None and lead.group().startswith("file"):
         return True
-    return not path_mentioned(view, at + lead.end(), at + len(fragment))
+    if lead is not None and lead.group().startswith(":") and _REMOTE_HOST.search(view[:at]):
+        return False
+    start = at + lead.end() if lead is not None else at
+    return not path_mentioned(view, start, at + len(fragment))
 
 
 _WINDOWS_PATH = re.compile(r"(?:[a-z]:[/\\]|system32[/\\])", re.IGNORECASE)
@@ -798,6 +823,7 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "climbs_out": climbs_out,
     "filter_breaks_out": filter_breaks_out,
     "query_call_runs": query_call_runs,
+    "sink_in_code": sink_in_code,
     "path_not_named_in_sentence": path_not_named_in_sentence,
     "windows_path_names_file": windows_path_names_file,
     "sensitive_path_targeted": sensitive_path_targeted,

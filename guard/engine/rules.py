@@ -250,7 +250,7 @@ RULES: tuple[Rule, ...] = (
          r"|\bwindow\s*\.\s*(?:location|open\s*\(|name\b)|\.\s*innerhtml\s*=|\bstring\s*\.\s*"
          r"fromcharcode\s*\(|\blocation\s*\.\s*(?:href|hash|search)\b\s*=?|\bself\s*\[\s*['\"]"
          r"|\btop\s*\[\s*['\"]|\bparent\s*\[\s*['\"]|\bconstructor\s*\.\s*constructor\s*\(",
-         0.8, "JavaScript DOM sink"),
+         0.8, "JavaScript DOM sink", confirm="sink_in_code"),
     Rule("xss-js-call", "xss",
          r"\b(?:alert|prompt|confirm|eval|settimeout|setinterval|atob|fetch|importscripts)"
          r"\s*(?:\(|`|\.call\s*\(|\.apply\s*\()", 0.45, "JavaScript call often used in XSS"),
@@ -442,8 +442,11 @@ RULES: tuple[Rule, ...] = (
          0.7, "template statement tag", confirm="template_statement_active"),
     Rule("ssti-object-probe", "ssti",
          r"\b(?:freemarker\.template\.utility\.execute|java\.lang\.(?:runtime|processbuilder|system)"
-         r"|org\.apache\.|springframework|ognl|#_memberaccess|@java\.lang|getclass\(\)\.forname"
-         r"|\.getdeclaredmethods|\bvelocity\b.{0,40}\$)", 0.75, "template-engine object access"),
+         r"|ognl|getclass\(\)\.forname|velocity\b.{0,40}\$)"
+         # A package name alone is a log line or a stack frame ("Failed to execute goal
+         # org.apache.maven.plugins:…"); a payload reaches it from code.
+         r"|(?:[@(]|\bnew\s+|[;=]\s*)org\.(?:apache|springframework)\.|#_memberaccess|@java\.lang"
+         r"|\.getdeclaredmethods", 0.75, "template-engine object access"),
     # ----------------------------------------------------------------- CRLF / response splitting
     Rule("crlf-header-injection", "crlf",
          r"(?:[\r\n]|\\r|\\n|\xe5\x98[\x8a\x8d]|\xc4[\x8a\x8d]|%0d|%0a|%%0d0a|%u000[ad])\s*(?:set-cookie|location|"
