@@ -295,6 +295,33 @@ def test_names_in_text_and_targets_in_code(
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
+        ("WITH RECURSIVE tree AS (SELECT id, parent_id FROM categories WHERE parent_id IS NULL "
+         "UNION ALL SELECT c.id, c.parent_id FROM categories c JOIN tree t ON c.parent_id = t.id)"
+         " SELECT * FROM tree;", False),
+        ("select distinct country from users order by country;", False),
+        ("select * from t where id in (select id from u)", False),
+        ("select 1 union select table_name from information_schema.tables", True),
+        ("select 'a' union select password from users", True),
+        ("1 union select 1,2", True),
+        ("x' AND (SELECT password FROM users LIMIT 1)='a", True),
+        ("select version();", True),
+        ("select current_setting('data_directory');", True),
+        ("(SELECT (CASE WHEN (6704=8190) THEN 8656 ELSE 1/0 END) FROM SYSMASTER:SYSDUAL)", True),
+        ("select name from users where id = 1 or 1=1", True),
+    ],
+)
+def test_a_whole_query_written_out_is_text(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """A whole query that opens the value, its subqueries and UNIONs included, is a query written
+    out; one that breaks out of a literal, reads the server or the catalog, or probes with
+    CASE WHEN, a delay or OR is an injection."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
         ("cd /usr/include; h2ph * sys/* arpa/* netinet/*", False),
         ("or 1=1/*", True),
         ("admin'/*", True),

@@ -88,8 +88,8 @@ def statement_breaks_out(fragment: str, view: str) -> bool:
     ``WHERE id = 1 DELETE FROM users`` as two statements, and ``ORDER BY name DELETE …`` the
     same); or where the statement ends by commenting out the rest of the query (``--``, ``#``).
 
-    A statement that opens the value, or follows a sentence, a shell prompt or a ``#`` comment,
-    is a statement written out as text, as manuals, tutorials and questions quote them: pasted
+    A statement that opens the value, a subquery of one (``WITH tree AS (SELECT …``), or one
+    that follows a sentence, a shell prompt or a ``#`` comment, is a statement written out as text, as manuals, tutorials and questions quote them: pasted
     into a query, it is read as a string or fails to parse. The parameterised
     form quoted as code is not an injection either (see :func:`not_parameterised`). ``EXEC`` of
     a system procedure, and a read of the system catalog (``FROM sysibm.sysdummy1``,
@@ -106,7 +106,56 @@ def statement_breaks_out(fragment: str, view: str) -> bool:
     if at < 0:
         return True
     before = view[:at].rstrip()
+    if before.endswith("(") and _inside_opening_query(view, at):
+        return False
     return before.endswith(_STATEMENT_ENTRIES) or _STATEMENT_LEAD.search(before) is not None
+
+
+_OPENING_QUERY = re.compile(r"\s*\(?\s*(?:select|with)\b", re.IGNORECASE)
+_LITERAL_END = re.compile(r"['\"`;#]|--|/\*")
+
+
+def _inside_opening_query(view: str, at: int) -> bool:
+    """Whether ``view[at:]`` continues a whole query that opens the value (``SELECT …`` or
+    ``WITH … AS (``) with no quote, semicolon or comment before it: a subquery or a UNION of
+    that query, written out as text."""
+    return _OPENING_QUERY.match(view) is not None and _LITERAL_END.search(view, 0, at) is None
+
+
+_WHOLE_QUERY = re.compile(r"\s*\(?\s*(?:select|with|insert|update|delete)\b", re.IGNORECASE)
+_QUERY_PROBE = re.compile(
+    r"--|#|/\*|;\s*\S|\|\||&&|@@|\b0x[0-9a-f]|\b(?:or|xor|union|sleep|benchmark|waitfor|delay"
+    r"|pg_sleep|randomblob|load_file|outfile|dumpfile|exec|execute|xp_\w+|char|chr|concat"
+    r"|extractvalue|updatexml|information_schema|having|procedure|into\s+(?:out|dump)file"
+    # Reads of the server itself and error-based probes: reconnaissance, not an example.
+    r"|version|current_\w+|session_user|system_user|user\s*\(|database\s*\(|schema\s*\("
+    r"|sys\w*|\w*dual|case\s+when|pg_\w+|sqlite_\w+)\b|\d\s*/\s*0\b",
+    re.IGNORECASE,
+)
+
+
+def quotes_whole_query(view: str) -> bool:
+    """Whether the value is one SQL query written out as text: it opens with ``SELECT``,
+    ``WITH``, ``INSERT``, ``UPDATE`` or ``DELETE``, its quotes pair up, and it holds nothing an
+    injection adds to a query (a comment, a second statement, ``OR``, ``UNION``, a delay, a file
+    or catalog read, a read of the server's version, user or settings, a ``CASE WHEN`` or
+    division-by-zero probe, an encoded string). Pasted into a query it is a string or a syntax error,
+    as :func:`statement_breaks_out` reads a whole statement (``select distinct country from
+    users order by country;``)."""
+    if _WHOLE_QUERY.match(view) is None or view.count("'") % 2 or view.count('"') % 2:
+        return False
+    return _QUERY_PROBE.search(view) is None and not _CATALOG_READ.search(view.lower())
+
+
+def union_breaks_out(fragment: str, view: str) -> bool:
+    """A ``UNION SELECT`` joins the attacker's rows to a query the value lands in. Inside a
+    whole query that opens the value (``WITH RECURSIVE tree AS (SELECT … UNION ALL SELECT …)``),
+    with no quote, semicolon or comment before it, it is that query written out as text, as
+    :func:`statement_breaks_out` reads a whole statement. A read of the system catalog stands."""
+    at = view.find(fragment)
+    return at < 0 or _CATALOG_READ.search(view.lower()) is not None or not _inside_opening_query(
+        view, at
+    )
 
 
 _STATEMENT_ENTRIES = ("'", '"', "`", "(", ")", "[", "]", ";", "*/")
@@ -809,6 +858,7 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "quote_breaks_out": quote_breaks_out,
     "not_parameterised": not_parameterised,
     "statement_breaks_out": statement_breaks_out,
+    "union_breaks_out": union_breaks_out,
     "unix_backtick": unix_backtick,
     "separator_command_runs": separator_command_runs,
     "not_a_table": not_a_table,

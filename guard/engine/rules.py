@@ -124,7 +124,8 @@ _SENSITIVE_FILES = (
 RULES: tuple[Rule, ...] = (
     # ----------------------------------------------------------------- SQL injection
     Rule("sqli-union-select", "sqli",
-         r"\bunion\b[\s(]*(?:all|distinct)?[\s(]*select\b", 0.95, "UNION SELECT"),
+         r"\bunion\b[\s(]*(?:all|distinct)?[\s(]*select\b", 0.95, "UNION SELECT",
+         confirm="union_breaks_out"),
     Rule("sqli-quote-boolean", "sqli",
          r"['\"`]\s*\)*\s*(?:\b(?:or|and|xor|div)\b|\|\||&&)\s*\(*\s*(?:not\s+)?['\"]?[\w.@$-]*['\"]?\s*"
          + _SQL_COMPARATOR,

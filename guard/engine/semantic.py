@@ -47,6 +47,7 @@ from guard.engine.confirm import (
     quotes_inert_markup,
     quotes_inert_templates,
     quotes_whole_filter,
+    quotes_whole_query,
     reads_as_table,
     references_a_neighbour,
     unix_backtick,
@@ -956,6 +957,7 @@ _QUOTED_CODE: dict[int, Callable[[str], bool]] = {
     CLASSES.index("ssti") - 1: quotes_inert_templates,
     CLASSES.index("xss") - 1: quotes_inert_markup,
     CLASSES.index("ldap") - 1: quotes_whole_filter,
+    CLASSES.index("sqli") - 1: quotes_whole_query,
 }
 """Per attack class (index into the log-odds against benign), a test that the value only quotes
 that class's syntax in text, with nothing in it that runs (see :mod:`guard.engine.confirm`)."""
