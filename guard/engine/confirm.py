@@ -89,11 +89,12 @@ def statement_breaks_out(fragment: str, view: str) -> bool:
     same); or where the statement ends by commenting out the rest of the query (``--``, ``#``).
 
     A statement that opens the value, a subquery of one (``WITH tree AS (SELECT …``), or one
-    that follows a sentence, a shell prompt or a ``#`` comment, is a statement written out as text, as manuals, tutorials and questions quote them: pasted
-    into a query, it is read as a string or fails to parse. The parameterised
-    form quoted as code is not an injection either (see :func:`not_parameterised`). ``EXEC`` of
-    a system procedure, and a read of the system catalog (``FROM sysibm.sysdummy1``,
-    ``pg_group``, ``all_users``), stand everywhere: that is reconnaissance, not an example.
+    that follows a sentence, a shell prompt or a ``#`` comment, is a statement written out as
+    text, as manuals, tutorials and questions quote them: pasted into a query, it is read as a
+    string or fails to parse. The parameterised form quoted as code is not an injection either
+    (see :func:`not_parameterised`). ``EXEC`` of a system procedure, and a read of the system
+    catalog (``FROM sysibm.sysdummy1``, ``pg_group``, ``all_users``), stand everywhere: that is
+    reconnaissance, not an example.
     """
     if not not_parameterised(fragment, view):
         return False
@@ -139,9 +140,9 @@ def quotes_whole_query(view: str) -> bool:
     ``WITH``, ``INSERT``, ``UPDATE`` or ``DELETE``, its quotes pair up, and it holds nothing an
     injection adds to a query (a comment, a second statement, ``OR``, ``UNION``, a delay, a file
     or catalog read, a read of the server's version, user or settings, a ``CASE WHEN`` or
-    division-by-zero probe, an encoded string). Pasted into a query it is a string or a syntax error,
-    as :func:`statement_breaks_out` reads a whole statement (``select distinct country from
-    users order by country;``)."""
+    division-by-zero probe, an encoded string). Pasted into a query it is a string or a syntax
+    error, as :func:`statement_breaks_out` reads a whole statement (``select distinct country
+    from users order by country;``)."""
     if _WHOLE_QUERY.match(view) is None or view.count("'") % 2 or view.count('"') % 2:
         return False
     return _QUERY_PROBE.search(view) is None and not _CATALOG_READ.search(view.lower())
