@@ -320,6 +320,23 @@ def test_a_whole_query_written_out_is_text(
 
 
 @pytest.mark.parametrize(
+    "value",
+    [
+        "2 < 3 and 5 > 4",
+        "a^b^c",
+        "I got 2^10 = 1024",
+        "Trade union selection process for 2024",
+        "From: bob@example.com\nTo: alice@example.com\nSubject: Re: invoice",
+        "</p><p>Second paragraph</p>",
+    ],
+)
+def test_look_alikes_of_the_new_techniques_stay_clean(engine: DetectionEngine, value: str) -> None:
+    """Arithmetic, algebra, a forwarded mail's headers and closing markup are not the
+    inequality probe, caret-split command, mail-header or element injection they resemble."""
+    assert not engine.detect(value)["is_threat"]
+
+
+@pytest.mark.parametrize(
     ("value", "flagged"),
     [
         ("cd /usr/include; h2ph * sys/* arpa/* netinet/*", False),

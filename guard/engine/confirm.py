@@ -21,7 +21,8 @@ _COMPARISON = re.compile(
 
 def constant_comparison(fragment: str, view: str) -> bool:
     """A boolean operator compares two constants: equal operands (a tautology such as
-    ``7414=7414`` or ``'a'='a'``) or two numbers (a true/false probe such as ``1=2``).
+    ``7414=7414`` or ``'a'='a'``) or two numbers (a true/false probe such as ``1=2`` or
+    ``2>1``).
 
     Equality of the operands needs a back-reference, which the linear engines lack.
     """
@@ -29,13 +30,16 @@ def constant_comparison(fragment: str, view: str) -> bool:
     if match is None:
         return False
     left, op, right = match.groups()
+    if left.isdigit() and right.isdigit() and op.lower() != "like":
+        # An inequality after another comparison is arithmetic (2 < 3 and 5 > 4).
+        before = view.find(fragment)
+        return op in ("=", "<>", "!=", "<=>") or not _COMPARATOR.search(view, 0, before)
     if op not in ("=", "<>", "!=", "<=>") and left != right:
         return False
-    return left.strip("'\"").lower() == right.strip("'\"").lower() or (
-        left.isdigit() and right.isdigit()
-    )
+    return left.strip("'\"").lower() == right.strip("'\"").lower()
 
 
+_COMPARATOR = re.compile(r"[<>=]")
 _BOOLEAN_OPERAND = re.compile(
     r"""['"`][\s)]*(?:or|and|xor|div|\|\||&&)[\s(]*(?:not\s+)?(['"]?)[\w.@$-]*(['"]?)""",
     re.IGNORECASE,
@@ -298,6 +302,35 @@ def separator_command_runs(fragment: str, view: str) -> bool:
     if word[:1].isupper() and not word.isupper():
         return False
     return unix_backtick(fragment, view) and not reads_as_table(view)
+
+
+_COMMAND_WORD = re.compile(SHELL_COMMANDS + r"(?:\.exe)?", re.IGNORECASE)
+
+
+def caret_word_is_command(fragment: str, view: str) -> bool:
+    """Letters split by carets (``w^h^o^a^m^i``) are a command only when cmd, which drops the
+    carets, reads a command word in them; ``a^b^c`` is algebra."""
+    word = fragment.lstrip(";&| \t^").replace("^", "")
+    return _COMMAND_WORD.fullmatch(word) is not None
+
+
+_OPENED_ELEMENT = re.compile(r"<([a-z][\w:.-]*)>\s*$", re.IGNORECASE)
+_HTML_ELEMENTS = frozenset({
+    "a", "abbr", "address", "article", "aside", "b", "blockquote", "body", "br", "button",
+    "caption", "code", "dd", "del", "details", "div", "dl", "dt", "em", "fieldset", "figure",
+    "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "i",
+    "img", "input", "ins", "kbd", "label", "li", "main", "mark", "nav", "ol", "option", "p",
+    "pre", "q", "s", "section", "select", "small", "span", "strong", "sub", "summary", "sup",
+    "table", "tbody", "td", "textarea", "tfoot", "th", "thead", "title", "tr", "u", "ul",
+})
+
+
+def opens_data_element(fragment: str, view: str) -> bool:
+    """An element injection closes the element the value is written into and opens one of the
+    document's own (``</name><role>admin</role>``). Opening an HTML element (``</p><p>``) is a
+    page fragment; a script or handler in it is what the XSS rules read. The XPath branch stands."""
+    opened = _OPENED_ELEMENT.search(fragment)
+    return opened is None or opened.group(1).lower() not in _HTML_ELEMENTS
 
 
 def not_a_table(fragment: str, view: str) -> bool:
@@ -863,6 +896,8 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "unix_backtick": unix_backtick,
     "separator_command_runs": separator_command_runs,
     "not_a_table": not_a_table,
+    "caret_word_is_command": caret_word_is_command,
+    "opens_data_element": opens_data_element,
     "outside_prose_code_span": outside_prose_code_span,
     "shell_path_runs": shell_path_runs,
     "fetch_runs": fetch_runs,

@@ -124,7 +124,8 @@ _SENSITIVE_FILES = (
 RULES: tuple[Rule, ...] = (
     # ----------------------------------------------------------------- SQL injection
     Rule("sqli-union-select", "sqli",
-         r"\bunion\b[\s(]*(?:all|distinct)?[\s(]*select\b", 0.95, "UNION SELECT",
+         # MySQL also reads a UNION glued to a number or to \N (NULL): 1union, .1union, \Nunion.
+         r"(?:\b|\d|\\n)union\b[\s(]*(?:all|distinct)?[\s(]*select\b", 0.95, "UNION SELECT",
          confirm="union_breaks_out"),
     Rule("sqli-quote-boolean", "sqli",
          r"['\"`]\s*\)*\s*(?:\b(?:or|and|xor|div)\b|\|\||&&)\s*\(*\s*(?:not\s+)?['\"]?[\w.@$-]*['\"]?\s*"
@@ -276,7 +277,9 @@ RULES: tuple[Rule, ...] = (
          + r"(?:\.exe)?(?:\s*$|\s*[|;&`)<>#\r\n]|\s+[-/$%.~\d\"'\\*]|\s+[a-z]:|[\\/])",
          0.85, "shell separator before a command", confirm="separator_command_runs"),
     Rule("cmdi-command-substitution", "cmdi",
-         r"\$\(\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"\b", 0.9, "command substitution"),
+         r"\$\(\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"\b"
+         # After a separator, any substitution runs: ;$(rev<<<'imaohw')
+         r"|[;&|\n]\s*\$\(\s*[a-z]", 0.9, "command substitution"),
     Rule("cmdi-backtick-substitution", "cmdi",
          r"`\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"(?:\s[^`]*)?`", 0.9,
          "backtick command substitution", confirm="unix_backtick"),
@@ -352,6 +355,10 @@ RULES: tuple[Rule, ...] = (
     Rule("cmdi-php-complex-syntax", "cmdi",
          r"\{\$\{[^}]{0,100}\(|\$\{@\w+\s*\(", 0.92,
          "PHP complex-syntax variable running a function"),
+    Rule("cmdi-caret-split", "cmdi",
+         # cmd.exe drops a caret before an ordinary character: w^h^o^a^m^i runs whoami.
+         r"(?:^|[;&|]\s*)\^?(?:[a-z]\^+){2,}[a-z]", 0.9,
+         "command word split by cmd carets", confirm="caret_word_is_command"),
     Rule("cmdi-pipe-command", "cmdi",
          r"^\s*[|&;]+\s*" + SHELL_COMMANDS + r"(?:\s|$)", 0.7,
          "value starts with a shell operator", confirm="not_a_table"),
@@ -401,7 +408,8 @@ RULES: tuple[Rule, ...] = (
     Rule("path-sensitive-file", "path_traversal",
          r"\betc(?:[/\\]|%(?:25)*(?:2f|5c)|0x(?:2f|5c)|%c0%af|%c1%(?:9c|pc|af|1c|8s)|%c0%(?:qf|9v)"
          r"|%u(?:2215|2216|efc8|f025))+(?:passwd|shadow|group|hosts|issue|sudoers|master\.passwd"
-         r"|security|httpd|apache2?|mysql|php)\b|(?:^|[^\w.])(?:boot|win|system)\.ini\b",
+         r"|security|httpd|apache2?|mysql|php)\b|(?:^|[^\w.])(?:boot|win|system)\.ini\b"
+         r"|\bweb-inf[/\\]+(?:web\.xml|classes|lib|[\w-]+\.(?:xml|properties))",
          0.8, "a well-known sensitive file", confirm="path_not_named_in_sentence"),
     Rule("path-null-suffix", "path_traversal",
          r"\.\.[/\\][^\x00]{0,200}(?:\x00|%00)", 0.8, "traversal with null-byte truncation"),
@@ -447,7 +455,10 @@ RULES: tuple[Rule, ...] = (
          # A package name alone is a log line or a stack frame ("Failed to execute goal
          # org.apache.maven.plugins:…"); a payload reaches it from code.
          r"|(?:[@(]|\bnew\s+|[;=]\s*)org\.(?:apache|springframework)\.|#_memberaccess|@java\.lang"
-         r"|\.getdeclaredmethods", 0.75, "template-engine object access"),
+         r"|\.getdeclaredmethods"
+         r"|\$\{\s*(?:applicationscope|sessionscope|requestscope|pagecontext|initparam)\b"
+         r"|@\(?\s*system\.(?:diagnostics|io|reflection|net|runtime)\.", 0.75,
+         "template-engine object access"),
     # ----------------------------------------------------------------- CRLF / response splitting
     Rule("crlf-header-injection", "crlf",
          r"(?:[\r\n]|\\r|\\n|\xe5\x98[\x8a\x8d]|\xc4[\x8a\x8d]|%0d|%0a|%%0d0a|%u000[ad])\s*(?:set-cookie|location|"
@@ -456,6 +467,10 @@ RULES: tuple[Rule, ...] = (
          r"host|cookie|vary|www-authenticate|strict-transport-security|upgrade|connection|"
          r"last-modified|pragma|expires|etag|age|p3p)\s*:",
          0.9, "header injected after a line break"),
+    Rule("crlf-mail-header", "crlf",
+         # The value is an address (a mail form's field) that goes on into a header of its own.
+         r"^\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*(?:[\r\n]|\\r|\\n|%0d|%0a)+\s*(?:bcc|cc|to|from"
+         r"|subject|reply-to|sender)\s*:", 0.85, "mail header injected after an address"),
     Rule("crlf-double-break-body", "crlf",
          r"(?:\r?\n|\\r\\n)(?:\r?\n|\\r\\n)\s*(?:<[a-z!]|http/\d)", 0.75,
          "blank line then injected body"),
@@ -498,6 +513,11 @@ RULES: tuple[Rule, ...] = (
          "DTD parameter entity or declaration"),
     Rule("xml-prolog", "xml",
          r"<\?xml\s+version\s*=", 0.3, "XML prolog"),
+    Rule("xml-element-injection", "xml",
+         # The value closes the element it is written into and opens another
+         # (</name><role>admin</role><name>), or an XPath predicate and unions a path.
+         r"^\s*</[a-z][\w:.-]*>\s*<[a-z][\w:.-]*>|['\"]\s*\]\s*\|\s*//?[a-z*@]", 0.65,
+         "XML element or XPath injection", confirm="opens_data_element"),
     # ----------------------------------------------------------------- NoSQL injection
     Rule("nosql-operator", "nosql",
          r"[\[{,'\"]\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not"
@@ -512,7 +532,8 @@ RULES: tuple[Rule, ...] = (
          r"\$where\s*['\"]?\s*:|\bthis\s*\.\s*\w+\s*(?:==|!=|\.match\s*\(|\.length)|"
          r"[\w'\"]\s*;\s*return\s*\(?\s*(?:true|1|this)\b|:\s*/\.\*/|\|\|\s*['\"]?1['\"]?\s*==\s*['\"]?1"
          r"|['\"]\s*&&\s*this\.|\bdb\s*\.\s*\w+\s*\.\s*(?:find|insert|drop|remove|update)\s*\("
-         r"|\bdb\s*\.\s*(?:getcollectionnames|dropdatabase|eval|getsiblingdb)\s*\(",
+         r"|\bdb\s*\.\s*(?:getcollectionnames|dropdatabase|eval|getsiblingdb)\s*\("
+         r"|\bredis\s*\.\s*p?call\s*\(",
          0.85, "server-side JavaScript in a NoSQL query", confirm="query_call_runs"),
     Rule("nosql-bracket-operator", "nosql",
          r"\w\[\s*\$\w+\s*\]\s*=|\[\s*\$(?:ne|gt|lt|regex|in|nin|exists|where|eq|gte|lte)\s*\]",
