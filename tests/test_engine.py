@@ -339,6 +339,43 @@ def test_look_alikes_of_the_new_techniques_stay_clean(engine: DetectionEngine, v
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
+        ('{"@context":"https://schema.org","@type":"Recipe","name":"Apple Crumble"}', False),
+        ("'''Kilimanjaro''' is a volcano in [[Tanzania]].<ref>{{cite web |url=https://example.org/k"
+         " |title=Kilimanjaro}}</ref>", False),
+        ('<rss version="2.0"><channel><title>Blog</title><link>https://example.org/</link>'
+         "</channel></rss>", False),
+        ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path d="M12 2L2 7l10 5z"/>'
+         "</svg>", False),
+        ('{"shell":"/bin/bash","home":"/home/ana"}', False),
+        ("WITH monthly AS (\n  SELECT date_trunc('month', created_at) AS m, count(*) AS n\n"
+         "  FROM signups GROUP BY 1\n) SELECT * FROM monthly;", False),
+        ("Bash: how do I loop over files with spaces in their names? `for f in $(ls *.txt)` splits"
+         " them into pieces.", False),
+        ("> **Note:** on Windows, use `set` instead of `export`:\n>\n> set NODE_ENV=production",
+         False),
+        ('{@if cond="1"}x{/if}', True),
+        ('<link rel="import" href="https://evil.example/x.html">', True),
+        ("<svg onload=alert(1)>", True),
+        ('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', True),
+        ("<svg><animate onbegin=alert(1) attributeName=x dur=1s></svg>", True),
+        ("x';/bin/bash -c id'", True),
+        ("1 -- x\nDROP TABLE users", True),
+        ("(select top 1 password from users)", True),
+        ("x;$(whoami)", True),
+    ],
+)
+def test_documents_and_markup_that_only_look_active(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """JSON-LD, wiki templates, feed links, icon SVGs, a shell path as a setting's value, a CTE
+    written out, and code spans in a question or a Markdown quotation are data or text; the
+    handlers, scripts, imports, breakouts and substitutions they resemble still count."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
         ("cd /usr/include; h2ph * sys/* arpa/* netinet/*", False),
         ("or 1=1/*", True),
         ("admin'/*", True),

@@ -110,24 +110,34 @@ def statement_breaks_out(fragment: str, view: str) -> bool:
     at = view.find(fragment)
     if at < 0:
         return True
-    before = view[:at].rstrip()
-    if before.endswith("(") and _inside_opening_query(view, at):
+    if _inside_opening_query(view, at):
         return False
+    before = view[:at].rstrip()
+    if "\n" in view[:at] and not view[view.rfind("\n", 0, at) + 1 : at].strip():
+        # The statement starts a line: what ends the line before is code, not its comment
+        # (a slow-query log's "# Rows_examined: 1048576"; "1 -- x" then DROP on a new line).
+        before = _LINE_COMMENT.sub("", before).rstrip()
     return before.endswith(_STATEMENT_ENTRIES) or _STATEMENT_LEAD.search(before) is not None
 
 
-_OPENING_QUERY = re.compile(r"\s*\(?\s*(?:select|with)\b", re.IGNORECASE)
-_LITERAL_END = re.compile(r"['\"`;#]|--|/\*")
+# A query in brackets is a subquery: the value of a numeric parameter, ``id=(SELECT …)``.
+_OPENING_QUERY = re.compile(r"\s*(?:select|with)\b", re.IGNORECASE)
+_STATEMENT_END = re.compile(r"[;#]|--|/\*")
+
+
+_LINE_COMMENT = re.compile(r"(?:--|#)[^\n]*$")
 
 
 def _inside_opening_query(view: str, at: int) -> bool:
     """Whether ``view[at:]`` continues a whole query that opens the value (``SELECT …`` or
-    ``WITH … AS (``) with no quote, semicolon or comment before it: a subquery or a UNION of
-    that query, written out as text."""
-    return _OPENING_QUERY.match(view) is not None and _LITERAL_END.search(view, 0, at) is None
+    ``WITH … AS (``) with every literal before it closed and no semicolon or comment: a
+    subquery, a UNION or the main query of that query, written out as text."""
+    if _OPENING_QUERY.match(view) is None or _STATEMENT_END.search(view, 0, at) is not None:
+        return False
+    return all(view.count(quote, 0, at) % 2 == 0 for quote in "'\"`")
 
 
-_WHOLE_QUERY = re.compile(r"\s*\(?\s*(?:select|with|insert|update|delete)\b", re.IGNORECASE)
+_WHOLE_QUERY = re.compile(r"\s*(?:select|with|insert|update|delete)\b", re.IGNORECASE)
 _QUERY_PROBE = re.compile(
     r"--|#|/\*|;\s*\S|\|\||&&|@@|\b0x[0-9a-f]|\b(?:or|xor|union|sleep|benchmark|waitfor|delay"
     r"|pg_sleep|randomblob|load_file|outfile|dumpfile|exec|execute|xp_\w+|char|chr|concat"
@@ -150,6 +160,14 @@ def quotes_whole_query(view: str) -> bool:
     if _WHOLE_QUERY.match(view) is None or view.count("'") % 2 or view.count('"') % 2:
         return False
     return _QUERY_PROBE.search(view) is None and not _CATALOG_READ.search(view.lower())
+
+
+def query_breaks_out(fragment: str, view: str) -> bool:
+    """A subquery or a quote before a clause breaks into the query the value lands in, unless the
+    value is a whole query written out (:func:`quotes_whole_query`) or the hit continues a query
+    that opens the value with no literal or comment before it (``WITH monthly AS (SELECT …``)."""
+    at = view.find(fragment)
+    return at >= 0 and not (quotes_whole_query(view) or _inside_opening_query(view, at))
 
 
 def union_breaks_out(fragment: str, view: str) -> bool:
@@ -184,6 +202,8 @@ _CODE_SPAN = re.compile(
 """A Markdown code span or a reStructuredText literal (two backticks), role (``:ref:`…```) or
 link (`` `text <url>`_ ``), set apart by a blank, a bracket, a quote or the start."""
 _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
+_BLOCKQUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
+"""The markers of a Markdown quotation (``> Note: use `set` …``), not redirections."""
 _SHELL_SYNTAX = re.compile(r"\$\(|[|&<>]|;\S")
 
 
@@ -200,7 +220,8 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     ``&``, a redirection, ``$(``, or a ``;`` glued to the next word). A shell does not read a
     code span out of a sentence; an injection needs the separator or substitution to stand in
     the value itself (`` `id` ``, ``x;`id` ``), where the text around it is not prose. A code
-    span in the cell of a table (:func:`reads_as_table`) is quoted too.
+    span in the cell of a table (:func:`reads_as_table`) is quoted too, and so is one in a
+    Markdown quotation, whose ``>`` markers are not redirections.
     """
     # A span needs two backticks; most values have none, and the span regex has no literal
     # start to skip to, so it would try every position.
@@ -213,6 +234,8 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     if not any(span.start() <= at < span.end() for span in spans):
         return False
     outside = _CODE_SPAN.sub(" ", view)
+    if ">" in outside:
+        outside = _BLOCKQUOTE.sub(" ", outside)
     return (
         _at_least(_PROSE_WORD, outside, 3) and _SHELL_SYNTAX.search(outside) is None
     ) or reads_as_table(view)
@@ -349,16 +372,28 @@ _COMMAND_POSITION = (
 _RUNNER_WORD = re.compile(r"(?:\b(?:sudo|exec|nohup|env|then|do|xargs|timeout)|\s-[a-z])$")
 
 
+_QUOTED_SETTING = re.compile(r"[\w\"'][\"']?\s*[:=]\s*[\"']$")
+
+
 def shell_path_runs(fragment: str, view: str) -> bool:
     """A shell or tool named by its path (``/bin/bash``, ``/usr/bin/python3``) only runs where a
     command starts: at the start of the value, after a separator, a quote, a bracket, a
     redirection or a ``cmd`` caret, or after a word that runs its argument (``sudo``, ``exec``,
     ``-e``). In a sentence (``set SHELL to /bin/bash``, ``prints /usr/local/bin/python3``) it is
-    a file name.
+    a file name, and so is one that is a whole quoted value of a setting (``"shell": "/bin/bash"``,
+    ``SHELL='/bin/zsh'``).
     Fragments of the rule's other branches (``cmd /c``, ``/dev/tcp/``, ``nc -e``) stand.
     """
     if not fragment.startswith("/") or fragment.startswith("/dev/"):
         return True
+    at = view.find(fragment)
+    path = fragment.rstrip("'\"")
+    closing = view[at + len(path) : at + len(path) + 1]
+    if (
+        at > 0 and closing in ("'", '"') and view[at - 1] == closing
+        and _QUOTED_SETTING.search(view[max(0, at - 40) : at])
+    ):
+        return False
     return _at_command_position(fragment, view)
 
 
@@ -544,9 +579,50 @@ def quotes_inert_markup(view: str) -> bool:
     return _MARKUP_OUTSIDE_CODE.search(outside) is None and _at_least(_PROSE_WORD, outside, 2)
 
 
+_SVG_SHAPES = frozenset({
+    "svg", "g", "path", "circle", "rect", "line", "polyline", "polygon", "ellipse", "defs",
+    "title", "desc", "lineargradient", "radialgradient", "stop", "clippath", "mask", "symbol",
+    "text", "tspan",
+})
+_SVG_NAMESPACE = re.compile(r"xmlns(?::\w+)?\s*=\s*[\"']https?://www\.w3\.org/[^\"']*[\"']", re.I)
+_SVG_FUNCTION = re.compile(
+    r"\b(?:translate|rotate|scale|matrix|skewx|skewy|url|rgba?|hsla?)\(\s*#?[\w\s.,%-]*\)", re.I
+)
+_XML_DECLARATION = re.compile(r"<\?xml[^<>?]*\?>", re.IGNORECASE)
+
+
+def draws_inert_svg(view: str) -> bool:
+    """Whether the value is one SVG image made of shapes alone (an icon: ``<svg xmlns=…
+    viewBox=…><path d=…/></svg>``): every element a shape, group, gradient or text, and no
+    handler, link, style, script URL, entity or call in any attribute. ``<svg onload=…>``,
+    ``<animate>``, ``<set>``, ``<foreignObject>``, ``<use href=…>`` and ``<script>`` are not
+    shapes."""
+    body = view.strip()
+    declaration = _XML_DECLARATION.match(body)
+    if declaration is not None:
+        body = body[declaration.end() :].lstrip()
+    if body[:4].lower() != "<svg" or body[-6:].lower() != "</svg>":
+        return False
+    for tag in _MARKUP_TAG.finditer(body):
+        if tag.group(1).lower() not in _SVG_SHAPES:
+            return False
+        attributes = _SVG_FUNCTION.sub(" ", _SVG_NAMESPACE.sub(" ", tag.group(2)))
+        if _ACTIVE_MARKUP.search(attributes) or re.search(r"href|xlink", attributes, re.I):
+            return False
+    tags = len(_MARKUP_TAG.findall(body))
+    return tags >= 3 and len(_TAG_START.findall(body)) == tags and "&" not in body
+
+
+def quotes_inert_markup_or_svg(view: str) -> bool:
+    """The model's test for quoted markup: text naming inert tags (:func:`quotes_inert_markup`)
+    or an SVG image of shapes alone (:func:`draws_inert_svg`)."""
+    return quotes_inert_markup(view) or draws_inert_svg(view)
+
+
 def markup_active(fragment: str, view: str) -> bool:
-    """A tag hit stands unless the value is text naming inert HTML tags."""
-    return not quotes_inert_markup(view)
+    """A tag hit stands unless the value is text naming inert HTML tags, or an SVG image of
+    shapes alone."""
+    return not quotes_inert_markup_or_svg(view)
 
 
 _CLIMB = re.compile(r"(?:\.\./){1,4}(?=[\w@-])")
@@ -792,9 +868,14 @@ _ANY_TEMPLATE_TAG = re.compile(
 )
 _OTHER_TEMPLATE_SYNTAX = re.compile(
     r"[$#*@~]\{|@\(|\{php\}|\{\$|#(?:set|foreach|if|include|parse|evaluate|define|macro)\s*\("
-    r"|<#|\[\[|__|\{\{|\}\}|\{%|%\}|<%|%>"
+    r"|<#|\[\[\s*[$*#@]|__|\{\{|\}\}|\{%|%\}|<%|%>"
 )
 _HTML_TAG = re.compile(r"</?[a-z][^<>]*>", re.IGNORECASE)
+_WIKI_TEMPLATE = re.compile(
+    r"\s*([a-z][\w -]{0,40}?)\s*(?:\|\s*[\w -]{1,40}=[^|{}=]*)+", re.IGNORECASE
+)
+"""A MediaWiki template call, named parameters only (``{{cite web |url=… |title=…}}``): Jinja
+filters take no ``=``."""
 _PLACEHOLDER_BODY = re.compile(r"[\s=-]*(?:\.\.\.|\u2026|and|or|to)?[\s-]*", re.IGNORECASE)
 """The body of a tag that shows the delimiters themselves: ``{{ ... }}``, ``{% and %}``."""
 _DELIMITER_SPAN = re.compile(r"(``?)\s*(?:\{\{|\}\}|\{%-?|-?%\}|\{#|#\}|<%=?|%>|[$#]\{)\s*\1")
@@ -844,6 +925,10 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
     mustache, statement, script, expression = tag.groups()
     if _PLACEHOLDER_BODY.fullmatch(mustache or statement or script or expression or ""):
         return True
+    if mustache is not None:
+        wiki = _WIKI_TEMPLATE.fullmatch(mustache)
+        if wiki is not None:
+            return wiki.group(1).lower() not in _CODE_NAMES
     names: list[str] = []
     if statement is not None:
         body = statement.strip("-+=")
@@ -893,6 +978,7 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "not_parameterised": not_parameterised,
     "statement_breaks_out": statement_breaks_out,
     "union_breaks_out": union_breaks_out,
+    "query_breaks_out": query_breaks_out,
     "unix_backtick": unix_backtick,
     "separator_command_runs": separator_command_runs,
     "not_a_table": not_a_table,

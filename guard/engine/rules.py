@@ -147,7 +147,7 @@ RULES: tuple[Rule, ...] = (
          r"|\d|\w+\s*\(|[\w.,\s]{1,80}\bfrom\b)|insert\s+into|update\s+\w+\s+set|delete\s+from"
          r"|drop\s+(?:table|database)|exec(?:ute)?\s+\w|declare\s+@|waitfor\s+delay|having\s+\d"
          r"|group\s+by\s|order\s+by\s|procedure\s+analyse|into\s+(?:out|dump)file)",
-         0.7, "quote closed then SQL clause"),
+         0.7, "quote closed then SQL clause", confirm="query_breaks_out"),
     Rule("sqli-stacked-query", "sqli",
          r";\s*\b(?:select\b.{0,200}\bfrom|insert\s+into|update\s+\w+\s+set|delete\s+from"
          r"|drop\s+(?:table|database|schema|user|view|procedure|function)|truncate\s+table"
@@ -207,7 +207,8 @@ RULES: tuple[Rule, ...] = (
          r"|--\s|#\s*$|/\*|;\s*--)", 0.8, "boolean comparison then SQL comment"),
     Rule("sqli-subquery", "sqli",
          r"\(\s*select\s+(?:top\s+\d|\*|count\s*\(|@@|\w+\s*\(|null\b|\d)"
-         r"|\b(?:or|and)\s+[\w'\"]*\s*(?:=|<|>)\s*\(\s*select\b", 0.75, "sub-query"),
+         r"|\b(?:or|and)\s+[\w'\"]*\s*(?:=|<|>)\s*\(\s*select\b", 0.75, "sub-query",
+         confirm="query_breaks_out"),
     Rule("sqli-string-probe", "sqli",
          r"^\s*['\"`][\s)]*(?:[-+*/|&^=<>%]|\|\||&&|or|and)+[\s(]*['\"`]\s*$", 0.6,
          "quote-operator-quote probe"),
@@ -238,9 +239,11 @@ RULES: tuple[Rule, ...] = (
          r"\b(?:j\s*a\s*v\s*a|v\s*b|l\s*i\s*v\s*e)\s*s\s*c\s*r\s*i\s*p\s*t\s*:[^\s]", 0.85,
          "javascript:/vbscript: URL"),
     Rule("xss-dangerous-tag", "xss",
-         r"<\s*/?\s*(?:iframe|frame|frameset|object|embed|applet|svg|math|meta|base|link|style"
+         r"<\s*/?\s*(?:iframe|frame|frameset|object|embed|applet|svg|math|meta|base|style"
          r"|xss|xml|isindex|bgsound|layer|ilayer|import|marquee|template|portal|xmp|plaintext"
-         r"|noscript|animate|set|handler|listener|vmlframe|x)\b", 0.7, "active-content tag",
+         r"|noscript|animate|set|handler|listener|vmlframe|x)\b"
+         # An HTML link has attributes; <link>…</link> is the element of an RSS or Atom feed.
+         r"|<\s*link\s+[a-z]", 0.7, "active-content tag",
          confirm="markup_active"),
     Rule("xss-data-uri", "xss",
          r"(?:src|href|data|action|formaction|background|xlink:href|poster|srcdoc)\s*=\s*['\"]?\s*"
@@ -279,7 +282,8 @@ RULES: tuple[Rule, ...] = (
     Rule("cmdi-command-substitution", "cmdi",
          r"\$\(\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"\b"
          # After a separator, any substitution runs: ;$(rev<<<'imaohw')
-         r"|[;&|\n]\s*\$\(\s*[a-z]", 0.9, "command substitution"),
+         r"|[;&|\n]\s*\$\(\s*[a-z]", 0.9, "command substitution",
+         confirm="outside_prose_code_span"),
     Rule("cmdi-backtick-substitution", "cmdi",
          r"`\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"(?:\s[^`]*)?`", 0.9,
          "backtick command substitution", confirm="unix_backtick"),
@@ -447,7 +451,8 @@ RULES: tuple[Rule, ...] = (
          r"|autoescape|load|block|endfor|endif|php|exec)\b|\{%-?\s*\w+[^%{}]{0,100}%\}|<%=?\s*[^%]{0,200}%>"
          r"|<#(?:assign|import|include|list|if|ftl|setting)\b|\#(?:set|foreach|if|include|parse"
          r"|evaluate|define|macro)\s*\(|\$class\.inspect|\{php\}|\$\{[^{}]{0,100}\w\s*\([^{}]{0,100}\}|\{\{\s*\d+\s*\}\}"
-         r"|\{@\w+|\{\{#?\s*(?:with|each|lookup|#with)\b",
+         # A Dust helper is {@name params} or {@name/}; {"@context": …} is JSON-LD.
+         r"|\{@\w+(?:\s|/?\})|\{\{#?\s*(?:with|each|lookup|#with)\b",
          0.7, "template statement tag", confirm="template_statement_active"),
     Rule("ssti-object-probe", "ssti",
          r"\b(?:freemarker\.template\.utility\.execute|java\.lang\.(?:runtime|processbuilder|system)"

@@ -44,7 +44,7 @@ from typing import Any, NamedTuple
 from guard.engine.confirm import (
     operator_reaches_query,
     path_mentioned,
-    quotes_inert_markup,
+    quotes_inert_markup_or_svg,
     quotes_inert_templates,
     quotes_whole_filter,
     quotes_whole_query,
@@ -955,7 +955,7 @@ class SemanticAnalyzer:
 
 _QUOTED_CODE: dict[int, Callable[[str], bool]] = {
     CLASSES.index("ssti") - 1: quotes_inert_templates,
-    CLASSES.index("xss") - 1: quotes_inert_markup,
+    CLASSES.index("xss") - 1: quotes_inert_markup_or_svg,
     CLASSES.index("ldap") - 1: quotes_whole_filter,
     CLASSES.index("sqli") - 1: quotes_whole_query,
 }
