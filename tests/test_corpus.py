@@ -24,6 +24,7 @@ from tests.conftest import CORPUS
 HELDOUT = CORPUS.with_name("heldout.jsonl")
 PROSE = CORPUS.with_name("prose_tuning.jsonl")
 PROBE = CORPUS.with_name("probe.jsonl")
+GENERATED = CORPUS.with_name("generated_tuning.jsonl")
 
 MAIN_CLASSES = ("sqli", "xss", "cmdi", "path_traversal")
 HARD_BENIGN = ("synthetic:handwritten", "synthetic:python-docstrings",
@@ -59,6 +60,11 @@ def prose(engine: DetectionEngine) -> dict[str, Counter[str]]:
 @pytest.fixture(scope="module")
 def probe(engine: DetectionEngine) -> dict[str, Counter[str]]:
     return _measure(engine, PROBE)
+
+
+@pytest.fixture(scope="module")
+def generated(engine: DetectionEngine) -> dict[str, Counter[str]]:
+    return _measure(engine, GENERATED)
 
 
 def _measure(engine: DetectionEngine, corpus: Path) -> dict[str, Counter[str]]:
@@ -172,3 +178,19 @@ def test_probe_benign_ceiling(probe: dict[str, Counter[str]]) -> None:
     flagged today are listed in ``PROBE.md``, and this ceiling keeps new ones out."""
     assert probe["neg"]["synthetic:probe-benign"] > 0
     assert probe["fp"]["synthetic:probe-benign"] <= 10
+
+
+def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
+    """Helper-written attacks (``GENERATED.md``): 740/751 caught when the floor was set (each
+    class at 92.9% or more), a floor of 97% overall and 90% per class, and the class named right for 95% of what is caught."""
+    assert _rate(sum(generated["tp"].values()), sum(generated["total"].values())) >= 0.97
+    assert all(generated["tp"][cls] >= 0.9 * generated["total"][cls] for cls in generated["total"])
+    assert sum(generated["right"].values()) >= 0.94 * sum(generated["tp"].values())
+
+
+def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
+    """Helper-written false-positive bait: 73 of 1,377 flagged when the ceiling was set
+    (flaskapi-guard 89); the ceiling keeps new ones out."""
+    benign = sum(generated["neg"].values())
+    assert benign > 1300
+    assert sum(generated["fp"].values()) <= 80
