@@ -328,11 +328,16 @@ def test_a_whole_query_written_out_is_text(
         "Trade union selection process for 2024",
         "From: bob@example.com\nTo: alice@example.com\nSubject: Re: invoice",
         "</p><p>Second paragraph</p>",
+        "Use Invoke-Expression sparingly; it runs any string as code.",
+        "The --upload-file option of curl sends a file with PUT.",
+        "run tar with --to-command to pipe each file",
+        "x = arr[i] + grid[j][k]",
     ],
 )
 def test_look_alikes_of_the_new_techniques_stay_clean(engine: DetectionEngine, value: str) -> None:
-    """Arithmetic, algebra, a forwarded mail's headers and closing markup are not the
-    inequality probe, caret-split command, mail-header or element injection they resemble."""
+    """Arithmetic, algebra, a forwarded mail's headers, closing markup, options and PowerShell
+    named in sentences, and subscripts are not the inequality probe, caret-split command,
+    mail-header or element injection, argument injection or glob they resemble."""
     assert not engine.detect(value)["is_threat"]
 
 

@@ -767,6 +767,7 @@ def _without_line_comments(text: str) -> str:
 # --- Shell words (a view) --------------------------------------------------------------------
 
 _SHELL_CHARS = re.compile(r"[\\'\"$]")
+_ONE_CHARACTER_CLASS = re.compile(r"\[([A-Za-z])\]")
 _BRACE_LIST = re.compile(r"\{([^{}\s,]*(?:,[^{}\s,]*)+)\}")
 _EMPTY_PARAMETERS = frozenset("@*0123456789")
 
@@ -777,7 +778,8 @@ def shell_unquote(text: str) -> str:
     A brace list becomes its words (``{cat,/etc/passwd}`` reads ``cat /etc/passwd``), quotes and
     backslashes go (``w'h'o"am"i`` and ``c\\at`` read ``whoami`` and ``cat``), ``$IFS`` and
     ``${IFS}`` become a space, and the parameters that are empty in an injected command
-    (``$@``, ``$*``, ``$0`` to ``$9``) are removed. Glob characters stay. Runs of spaces are
+    (``$@``, ``$*``, ``$0`` to ``$9``, ``$()``) are removed; a glob class of one letter is that
+    letter (``[w]ho[a]mi``). Glob characters stay. Runs of spaces are
     collapsed. Lossy for SQL, whose quotes it removes, hence a separate view.
     """
     if not _SHELL_CHARS.search(text) and not ("{" in text and _BRACE_LIST.search(text)):
@@ -788,7 +790,12 @@ def shell_unquote(text: str) -> str:
     words = _BRACE_LIST.sub(lambda match: match.group(1).replace(",", " "), words)
     # Three replaces cost a tenth of a translate that deletes (about 20 ns per character).
     words = words.replace("'", "").replace('"', "").replace("\\", "")
+    if "[" in words:
+        # A bracket holding one character globs to that character: /usr/bin/[w]ho[a]mi.
+        words = _ONE_CHARACTER_CLASS.sub(r"\1", words)
     if "$" in words:
+        # An empty substitution expands to nothing: who$()ami.
+        words = words.replace("$()", "")
         words = _expand_parameters(words)
         if "${" in words:
             # After the quotes and empty parameters are gone, which could otherwise spell a new

@@ -282,7 +282,8 @@ RULES: tuple[Rule, ...] = (
     Rule("cmdi-command-substitution", "cmdi",
          r"\$\(\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"\b"
          # After a separator, any substitution runs: ;$(rev<<<'imaohw')
-         r"|[;&|\n]\s*\$\(\s*[a-z]", 0.9, "command substitution",
+         r"|[;&|\n]\s*\$\(\s*[a-z]|[<>]\(\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"\b", 0.9,
+         "command or process substitution",
          confirm="outside_prose_code_span"),
     Rule("cmdi-backtick-substitution", "cmdi",
          r"`\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"(?:\s[^`]*)?`", 0.9,
@@ -329,6 +330,27 @@ RULES: tuple[Rule, ...] = (
          r"|\bnet\s+(?:user|localgroup|view|share|use|group|accounts|session|start|stop)\b|\bnetsh\s+(?:firewall|advfirewall|interface|wlan)|\breg\s+(?:add|query|delete"
          r"|save|export)\s|\bwmic\s+\w|\bcertutil\s+-|\bbitsadmin\s+/|\bschtasks\s+/|\bvssadmin\b",
          0.85, "Windows command (a %VAR% alone or as an argument; a %VAR%\\ path is a path)"),
+    Rule("cmdi-powershell", "cmdi",
+         # PowerShell running text or a download: the call operator on a built string, IEX,
+         # a web client, base64 decoding, characters of $PSHome or $ShellId spelling iex.
+         r"(?:^|[;&|(`{]\s*)\.?\s*(?:iex|invoke-expression|invoke-command|invoke-webrequest"
+         r"|start-process)\b|\|\s*iex\b|new-object\s+(?:system\.)?net\.webclient"
+         r"|\.downloadstring\s*\(|::frombase64string\s*\(|[&.]\s*\(\s*['\"][\w-]*['\"]\s*\+"
+         r"|\$(?:pshome|shellid|env:comspec)\[\d+\]", 0.85, "PowerShell running built text"),
+    Rule("cmdi-argument-injection", "cmdi",
+         # A value that is an option of the program it is passed to, one that runs a command
+         # (tar, git, ssh, rsync, zip, curl, find, ghostscript).
+         r"^\s*(?:--(?:to-command|checkpoint-action|upload-pack|receive-pack|use-compress-program"
+         r"|rsh|post-file|upload-file|unzip-command|output-document)\b|-o\s*['\"]?(?:local|proxy)"
+         r"command\s*=|-exec\s+\S|--?exec=|%pipe%|-t\s*-te?\b)", 0.85,
+         "command-running option passed as the value"),
+    Rule("cmdi-glob-path", "cmdi",
+         # A program in a bin directory named through a glob class: /usr/bin/[w]ho[a]mi.
+         r"/(?:usr/)?(?:local/)?s?bin/[\w?*]*\[[\w-]+\]", 0.85, "program named by a glob"),
+    Rule("cmdi-windows-obfuscation", "cmdi",
+         # cmd substrings of variables (%windir:~0,1% is "C") and for /f over a command's output.
+         r"%\w+:~-?\d+(?:,-?\d+)?%|\bfor\s+/f\b[^\n]{0,80}\bin\s*\(\s*['\"`]", 0.85,
+         "cmd variable substring or for /f over a command"),
     Rule("cmdi-ssi", "cmdi",
          r"<!--\s*#\s*(?:exec|include|echo|config|printenv|set|fsize|flastmod)\b", 0.9,
          "server-side include"),
@@ -413,7 +435,8 @@ RULES: tuple[Rule, ...] = (
          r"\betc(?:[/\\]|%(?:25)*(?:2f|5c)|0x(?:2f|5c)|%c0%af|%c1%(?:9c|pc|af|1c|8s)|%c0%(?:qf|9v)"
          r"|%u(?:2215|2216|efc8|f025))+(?:passwd|shadow|group|hosts|issue|sudoers|master\.passwd"
          r"|security|httpd|apache2?|mysql|php)\b|(?:^|[^\w.])(?:boot|win|system)\.ini\b"
-         r"|\bweb-inf[/\\]+(?:web\.xml|classes|lib|[\w-]+\.(?:xml|properties))",
+         r"|\b(?:web|meta)-inf[/\\]+(?:web\.xml|classes|lib|manifest\.mf"
+         r"|[\w-]+\.(?:xml|properties))",
          0.8, "a well-known sensitive file", confirm="path_not_named_in_sentence"),
     Rule("path-null-suffix", "path_traversal",
          r"\.\.[/\\][^\x00]{0,200}(?:\x00|%00)", 0.8, "traversal with null-byte truncation"),
@@ -469,7 +492,7 @@ RULES: tuple[Rule, ...] = (
          r"(?:[\r\n]|\\r|\\n|\xe5\x98[\x8a\x8d]|\xc4[\x8a\x8d]|%0d|%0a|%%0d0a|%u000[ad])\s*(?:set-cookie|location|"
          r"content-(?:type|length|security-policy|disposition|encoding)|refresh|x-[\w-]+|"
          r"access-control-[\w-]+|http/\d|cache-control|transfer-encoding|link|server|status|"
-         r"host|cookie|vary|www-authenticate|strict-transport-security|upgrade|connection|"
+         r"host|cookie|vary|www-authenticate|strict-transport-security|upgrade|connection|bcc|"
          r"last-modified|pragma|expires|etag|age|p3p)\s*:",
          0.9, "header injected after a line break"),
     Rule("crlf-mail-header", "crlf",
@@ -541,7 +564,9 @@ RULES: tuple[Rule, ...] = (
          r"|\bredis\s*\.\s*p?call\s*\(",
          0.85, "server-side JavaScript in a NoSQL query", confirm="query_call_runs"),
     Rule("nosql-bracket-operator", "nosql",
-         r"\w\[\s*\$\w+\s*\]\s*=|\[\s*\$(?:ne|gt|lt|regex|in|nin|exists|where|eq|gte|lte)\s*\]",
+         r"\w\[\s*\$\w+\s*\]\s*=|\[\s*\$(?:ne|gt|lt|regex|in|nin|exists|where|eq|gte|lte)\s*\]"
+         # LoopBack's filter syntax: filter[where][password][regexp]=/^a/
+         r"|\[where\](?:\[[\w.]+\])*\[(?:regexp|like|nlike|ilike|neq|inq|nin|gt|gte|lt|lte)\]\s*=",
          0.9, "operator smuggled in a form-field key"),
     Rule("nosql-js-injection", "nosql",
          r"['\"]\s*\|\|\s*['\"]?[\w'\"]+['\"]?\s*==|\bsleep\s*\(\s*\d{3,}\s*\)\s*(?:;|\||$|['\"])"
