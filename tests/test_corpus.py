@@ -181,8 +181,8 @@ def test_probe_benign_ceiling(probe: dict[str, Counter[str]]) -> None:
 
 
 def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written attacks (``GENERATED.md``): 740/751 caught when the floors were set (each
-    class at 92.9% or more, 95% named right). Floors: 97% overall, 90% per class, 94% named."""
+    """Helper-written attacks (``GENERATED.md``): 1,308/1,326 caught when the floors were set
+    (each class at 93% or more, 95% named right). Floors: 97% overall, 90% per class, 94% named."""
     assert _rate(sum(generated["tp"].values()), sum(generated["total"].values())) >= 0.97
     assert all(generated["tp"][cls] >= 0.9 * generated["total"][cls] for cls in generated["total"])
     assert sum(generated["right"].values()) >= 0.94 * sum(generated["tp"].values())

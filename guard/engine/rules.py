@@ -520,8 +520,14 @@ RULES: tuple[Rule, ...] = (
          r"|\b(?:objectclass|userpassword|samaccountname)\s*=\s*\*", 0.8,
          "LDAP attribute wildcard", confirm="filter_breaks_out"),
     Rule("ldap-null-close", "ldap",
-         r"^\s*\*\s*\)|[\w*]\)\s*(?:%00|\x00)|\)\s*\(\s*\|\s*\(|^\s*\*\s*\(\s*[|&]", 0.6,
+         r"^\s*\*\s*\)|[\w*]\)\s*(?:%00|\x00)|\)\s*\(\s*\|\s*\(|^\s*\*\s*\(\s*[|&]"
+         # A name cut short by a NUL: the rest of the filter or path it lands in is dropped.
+         r"|^\s*[a-z][\w.@-]{0,60}(?:%00|\x00)\s*$", 0.6,
          "LDAP filter closed early"),
+    Rule("ldap-dn-injection", "ldap",
+         # A name that goes on into more components of a distinguished name.
+         r"^\s*[\w.@-]+\s*,\s*(?:ou|dc|cn|uid|o)\s*=\s*[\w-]", 0.75,
+         "distinguished-name components after a name"),
     # ----------------------------------------------------------------- XML / XXE
     Rule("xml-doctype-entity", "xml",
          r"<!doctype[^>]{0,200}\[|<!entity\b|<!doctype\s+\w+\s+(?:system|public)\b", 0.95,
