@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -819,3 +820,29 @@ def test_fragment_span_is_what_re2_search_finds(regex: str, text: str) -> None:
     data = encode(text)
     match = compiled.search(data)
     assert span_finder(regex, True)(data) == (None if match is None else match.span())
+
+
+def test_confirm_gates_only_skip_hits_that_would_stand() -> None:
+    """A gate that is false for a value must mean its confirmer lets every hit stand there:
+    checked on each match of the gated rules in the development and generated corpora."""
+    from guard.engine.confirm import CONFIRM_GATES, CONFIRMERS
+    from guard.engine.rules import RULES
+
+    gated = [rule for rule in RULES if rule.confirm in CONFIRM_GATES]
+    assert gated
+    compiled = [(rule, re.compile(rule.regex, re.IGNORECASE | re.DOTALL)) for rule in gated]
+    root = Path(__file__).parent / "corpora"
+    checked = 0
+    for name in ("dev.jsonl", "generated_tuning.jsonl", "prose_tuning.jsonl"):
+        for line in (root / name).read_text("utf-8").split("\n"):
+            if not line:
+                continue
+            value = json.loads(line)["payload"]
+            for rule, pattern in compiled:
+                confirm = rule.confirm or ""
+                if CONFIRM_GATES[confirm](value):
+                    continue
+                for match in pattern.finditer(value):
+                    checked += 1
+                    assert CONFIRMERS[confirm](match.group(), value), (rule.id, value[:60])
+    assert checked > 100

@@ -642,6 +642,9 @@ def references_a_neighbour(view: str) -> bool:
     that name one."""
     if "%" in view or "\\" in view:
         return False
+    first = view.find("../")
+    if first < 0 or _REFERENCE.search(view[max(0, first - 40) : first]) is None:
+        return False
     climbs = list(_CLIMB.finditer(view))
     if not climbs or sum(c.group().count("..") for c in climbs) != view.count(".."):
         return False
@@ -654,24 +657,45 @@ def climbs_out(fragment: str, view: str) -> bool:
     return not references_a_neighbour(view)
 
 
-_FILTER_OPEN = re.compile(r"(?:^|(?<=[\s\"'`:]))\((?=\s*[|&!(]|\s*[\w-]+\s*[~<>]?=)")
+_FILTER_BODY = re.compile(r"\s*[|&!(]|\s*[\w-]+\s*[~<>]?=")
+_FILTER_LEADS = frozenset(" \t\r\n\"'`:")
+
+
+def _filter_openings(view: str) -> list[int]:
+    """Where a whole LDAP filter may open: a ``(`` at the start or after a blank, a quote or a
+    colon, before an operator or an attribute test. (``str.find`` skips to each bracket; a
+    regex with a look-behind would try every position.)"""
+    found = []
+    at = view.find("(")
+    while at >= 0:
+        if (at == 0 or view[at - 1] in _FILTER_LEADS) and _FILTER_BODY.match(view, at + 1):
+            found.append(at)
+        at = view.find("(", at + 1)
+    return found
+
+
+_BRACKET = re.compile(r"[()]")
+
+
+def _may_be_whole_filter(view: str) -> bool:
+    """Whether the value's brackets balance and one may open a whole filter."""
+    return view.count("(") == view.count(")") and bool(_filter_openings(view))
 
 
 def _whole_filters(view: str) -> list[tuple[int, int]]:
     """The spans of balanced LDAP filters that open after a blank, a quote or a colon, as text
     writes a whole filter (``search with (&(objectClass=person)(mail=*@example.com))``)."""
+    openings = _filter_openings(view)
+    if not openings:
+        return []
     closing: dict[int, int] = {}
     open_at: list[int] = []
-    for at, char in enumerate(view):
-        if char == "(":
-            open_at.append(at)
-        elif char == ")" and open_at:
-            closing[open_at.pop()] = at + 1
-    return [
-        (opening.start(), closing[opening.start()])
-        for opening in _FILTER_OPEN.finditer(view)
-        if opening.start() in closing
-    ]
+    for bracket in _BRACKET.finditer(view):
+        if bracket.group() == "(":
+            open_at.append(bracket.start())
+        elif open_at:
+            closing[open_at.pop()] = bracket.end()
+    return [(start, closing[start]) for start in openings if start in closing]
 
 
 def quotes_whole_filter(view: str) -> bool:
@@ -696,7 +720,7 @@ def filter_breaks_out(fragment: str, view: str) -> bool:
     """An LDAP hit stands unless it lies inside a whole, balanced filter set in a sentence of four
     or more other words (:func:`_whole_filters`). An injection closes the filter it lands in
     (``*)(uid=*))(|(uid=*``); a sentence that quotes a complete filter closes nothing."""
-    if view.count("(") != view.count(")"):
+    if not _may_be_whole_filter(view):
         return True
     at = view.find(fragment)
     spans = [span for span in _whole_filters(view) if span[0] <= at < span[1]]
@@ -740,9 +764,7 @@ def path_not_named_in_sentence(fragment: str, view: str) -> bool:
 _LIST_MARK = re.compile(r"[^\W\d_][:,]?\s+$")
 
 
-_PATH_CHARACTERS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.~%/\\:-"
-)
+_PATH_CHARACTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.~%/\\:-"
 _REMOTE_HOST = re.compile(r"[\w.-]@[\w.-]+$")
 
 
@@ -752,8 +774,8 @@ def path_mentioned(view: str, start: int, end: int) -> bool:
     outside it. A path after ``=``, a quote, a bracket, a shell operator or at the start is a
     target; so is one in a short command (``cat /etc/passwd``). The path is read from where its
     token starts (``C:\\Windows\\System32\\drivers\\etc\\hosts`` from the ``C``)."""
-    while start > 0 and view[start - 1] in _PATH_CHARACTERS and end - start < 300:
-        start -= 1
+    prefix = view[max(0, start - 300) : start]
+    start -= len(prefix) - len(prefix.rstrip(_PATH_CHARACTERS))
     before = _SEPARATOR_BEFORE.sub("", view[:start])
     if _LIST_MARK.search(before[-40:]) is None:
         return False
@@ -970,6 +992,19 @@ def quotes_inert_templates(view: str) -> bool:
 def template_expression_active(fragment: str, view: str) -> bool:
     """A template hit stands unless the value is text quoting inert template tags."""
     return not quotes_inert_templates(view)
+
+
+CONFIRM_GATES: dict[str, Callable[[str], bool]] = {
+    "union_breaks_out": lambda view: _OPENING_QUERY.match(view) is not None,
+    "query_breaks_out": lambda view: _WHOLE_QUERY.match(view) is not None,
+    "climbs_out": references_a_neighbour,
+    "filter_breaks_out": _may_be_whole_filter,
+    "sink_in_code": lambda view: not sink_in_code("", view),
+    "not_a_table": lambda view: view.count("|") >= 2,
+}
+"""For confirmers that can only reject a hit in some values, a test of the value alone that is
+false whenever the confirmer would let every hit stand: the detector then skips the exact span
+and the call (an RE2 search and a timing each) for those values."""
 
 
 CONFIRMERS: dict[str, Callable[[str, str], bool]] = {

@@ -27,7 +27,7 @@ import regex
 
 from guard.config import SecurityConfig
 from guard.engine import normalize
-from guard.engine.confirm import CONFIRMERS
+from guard.engine.confirm import CONFIRM_GATES, CONFIRMERS
 from guard.engine.limits import limit_content
 from guard.engine.matcher import (
     LinearMatcher,
@@ -823,14 +823,18 @@ class DetectionEngine:
         ranked = sorted(first.values(), key=_by_score)
         encoded: dict[str, bytes] = {}
         for rank, (entry, end, view) in enumerate(ranked):
-            if rank < EXACT_FRAGMENTS or entry.confirm is not None:
+            confirm = entry.confirm
+            gate = CONFIRM_GATES.get(confirm or "")
+            if gate is not None and not gate(view):
+                confirm = None
+            if rank < EXACT_FRAGMENTS or confirm is not None:
                 data = encoded.get(view)
                 if data is None:
                     data = encoded[view] = encode(view)
                 fragment = matched_fragment(entry.regex, view, end, not entry.user_added, data)
             else:
                 fragment = _window_before(view, end)
-            if entry.confirm is not None and not self._confirmed(entry, fragment, view):
+            if confirm is not None and not self._confirmed(entry, fragment, view):
                 continue
             hits[entry.id] = (entry, fragment)
         self.monitor.record_scan(scan_time, list(hits))
