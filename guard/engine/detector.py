@@ -34,6 +34,7 @@ from guard.engine.matcher import (
     MatchSpec,
     build_matcher,
     encode,
+    later_fragments,
     linear_compile_error,
     matched_fragment,
 )
@@ -835,7 +836,18 @@ class DetectionEngine:
             else:
                 fragment = _window_before(view, end)
             if confirm is not None and not self._confirmed(entry, fragment, view):
-                continue
+                later = next(
+                    (
+                        other for other in later_fragments(
+                            entry.regex, encoded.get(view) or encode(view), not entry.user_added
+                        )
+                        if self._confirmed(entry, other, view)
+                    ),
+                    None,
+                )
+                if later is None:
+                    continue
+                fragment = later
             hits[entry.id] = (entry, fragment)
         self.monitor.record_scan(scan_time, list(hits))
         return hits

@@ -19,7 +19,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -259,17 +259,40 @@ def matched_fragment(
     if data is None:
         data = encode(text)
     try:
-        span = span_finder(regex, default_flags)(data)
+        span = span_finder(regex, default_flags)(data, 0)
     except Exception:
         span = None
     start, end = (max(0, end_hint - 64), end_hint) if span is None else span
     return data[start:end].decode("utf-8", "replace")
 
 
+def later_fragments(
+    regex: str, data: bytes, default_flags: bool = True, limit: int = 8
+) -> Iterator[str]:
+    """The texts of the matches of ``regex`` after its first one in UTF-8 ``data``, up to
+    ``limit`` of them, left to right (none where RE2 cannot express the pattern). A confirmer
+    that turns down the first match reads these: one quoted-looking hit must not hide a working
+    one later in the value."""
+    try:
+        finder = span_finder(regex, default_flags)
+        span = finder(data, 0)
+    except Exception:
+        return
+    for _ in range(limit):
+        if span is None:
+            return
+        # From the byte after the match's start: the next match may reuse its last separator
+        # ("&copy; nc …": the ";" of the entity starts "; nc").
+        span = finder(data, span[0] + 1)
+        if span is not None:
+            yield data[span[0] : span[1]].decode("utf-8", "replace")
+
+
 _UNANCHORED = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
 
-SpanFinder = Callable[[bytes], "tuple[int, int] | None"]
-"""Finds the byte span of a pattern's first match in UTF-8 data, or None."""
+SpanFinder = Callable[[bytes, int], "tuple[int, int] | None"]
+"""Finds the byte span of a pattern's first match in UTF-8 data at or after a byte offset (the
+text before it still counts as context for anchors), or None."""
 
 
 def _direct_finder(compiled: Any) -> SpanFinder:
@@ -281,15 +304,15 @@ def _direct_finder(compiled: Any) -> SpanFinder:
     """
     regexp = getattr(compiled, "_regexp", None)
     if regexp is None or _UNANCHORED is None:
-        def public(data: bytes) -> tuple[int, int] | None:
-            match = compiled.search(data)
+        def public(data: bytes, start: int = 0) -> tuple[int, int] | None:
+            match = compiled.search(data, start)
             return None if match is None else cast(tuple[int, int], match.span())
 
         return public
     match_spans, unanchored = regexp.Match, _UNANCHORED
 
-    def direct(data: bytes) -> tuple[int, int] | None:
-        span = match_spans(unanchored, data, 0, len(data))[0]
+    def direct(data: bytes, start: int = 0) -> tuple[int, int] | None:
+        span = match_spans(unanchored, data, start, len(data))[0]
         return None if span[0] < 0 else (span[0], span[1])
 
     return direct

@@ -80,11 +80,11 @@ SHELL_COMMANDS = (
     r"|bitsadmin|reg|sc|tasklist|taskkill|xterm|ssh|scp|ftp|tftp|nmap|base64|env|printenv"
     r"|export|expr|head|tail|more|less|awk|gawk|sed|grep|egrep|xargs|passwd|useradd|usermod"
     r"|crontab|mkfifo|mknod|gcc|shutdown|reboot|halt|mail|sendmail|net|netsh|wmic|find"
-    r"|locate|which|whereis|uptime|w|who|last|df|du|mount|sudo|su|su|vi|vim|nano|eval|exec"
+    r"|locate|which|whereis|uptime|w|who|last|df|du|mount|sudo|su|vi|vim|nano|eval|exec"
     r"|source|unset|set|alias|time|timeout|nohup|java|javac|jrunscript|msiexec|rundll32"
     r"|regsvr32|mshta|cscript|wscript|start|call|copy|del|move|ren|md|rd|attrib|icacls"
     r"|cacls|net1|at|schtasks|query|route|arp|openssl|tar|zip|unzip|gzip|dd|od|xxd|hexdump"
-    r"|strings|file|stat|getent|groups|lsof|fuser|chattr|lsattr|awk|busybox|tclsh|wish)"
+    r"|strings|file|stat|getent|groups|lsof|fuser|chattr|lsattr|busybox|tclsh|wish)"
 )
 """The command words the command-injection rules look for after a separator (a regex group)."""
 
@@ -125,8 +125,7 @@ RULES: tuple[Rule, ...] = (
     # ----------------------------------------------------------------- SQL injection
     Rule("sqli-union-select", "sqli",
          # MySQL also reads a UNION glued to a number or to \N (NULL): 1union, .1union, \Nunion.
-         r"(?:\b|\d|\\n)union\b[\s(]*(?:all|distinct)?[\s(]*select\b", 0.95, "UNION SELECT",
-         confirm="union_breaks_out"),
+         r"(?:\b|\d|\\n)union\b[\s(]*(?:all|distinct)?[\s(]*select\b", 0.95, "UNION SELECT"),
     Rule("sqli-quote-boolean", "sqli",
          r"['\"`]\s*\)*\s*(?:\b(?:or|and|xor|div)\b|\|\||&&)\s*\(*\s*(?:not\s+)?['\"]?[\w.@$-]*['\"]?\s*"
          + _SQL_COMPARATOR,
@@ -207,8 +206,7 @@ RULES: tuple[Rule, ...] = (
          r"|--\s|#\s*$|/\*|;\s*--)", 0.8, "boolean comparison then SQL comment"),
     Rule("sqli-subquery", "sqli",
          r"\(\s*select\s+(?:top\s+\d|\*|count\s*\(|@@|\w+\s*\(|null\b|\d)"
-         r"|\b(?:or|and)\s+[\w'\"]*\s*(?:=|<|>)\s*\(\s*select\b", 0.75, "sub-query",
-         confirm="query_breaks_out"),
+         r"|\b(?:or|and)\s+[\w'\"]*\s*(?:=|<|>)\s*\(\s*select\b", 0.75, "sub-query"),
     Rule("sqli-string-probe", "sqli",
          r"^\s*['\"`][\s)]*(?:[-+*/|&^=<>%]|\|\||&&|or|and)+[\s(]*['\"`]\s*$", 0.6,
          "quote-operator-quote probe"),
@@ -243,7 +241,7 @@ RULES: tuple[Rule, ...] = (
          r"|xss|xml|isindex|bgsound|layer|ilayer|import|marquee|template|portal|xmp|plaintext"
          r"|noscript|animate|set|handler|listener|vmlframe|x)\b"
          # An HTML link has attributes; <link>…</link> is the element of an RSS or Atom feed.
-         r"|<\s*link\s+[a-z]", 0.7, "active-content tag",
+         r"|<\s*link[\s/]+[a-z]", 0.7, "active-content tag",
          confirm="markup_active"),
     Rule("xss-data-uri", "xss",
          r"(?:src|href|data|action|formaction|background|xlink:href|poster|srcdoc)\s*=\s*['\"]?\s*"
@@ -292,8 +290,8 @@ RULES: tuple[Rule, ...] = (
          r"/(?:usr/)?(?:local/)?s?bin/(?:ba|z|k|c|tc|da|fi)?sh\b|/(?:usr/)?s?bin/(?:nc|netcat|ncat|"
          r"perl|python\d?|ruby|php|wget|curl|id|cat|ls|uname|whoami|echo|ping|telnet|socat)"
          r"(?:\s|$|[;|&'\"`)])"
-         r"|\bcmd(?:\.exe)?\s*/[ck]\b|\bpowershell(?:\.exe)?\s+-|\b(?:nc|ncat|netcat)\s+"
-         r"(?:-\w+\s+)*-e\s|/dev/(?:tcp|udp)/|\bmkfifo\s+/|\b(?:bash|sh)\s+-[ci]\b",
+         r"|\bcmd(?:\.exe)?\s*/[ck]\b|\bpowershell(?:\.exe)?\s+-|\b(?:nc|ncat|netcat)(?:\.exe)?\s"
+         r"[^;&|\n]{0,100}?\s-[ec]\s|/dev/(?:tcp|udp)/|\bmkfifo\s+/|\b(?:bash|sh)\s+-[ci]\b",
          0.9, "shell binary or reverse shell", confirm="shell_path_runs"),
     # A program named by a wildcard path (/???/??t, /b?n/c?t /e??/p?ss??): the shell expands it
     # to the real binary, and the name no longer matches any command word. A first directory

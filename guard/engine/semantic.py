@@ -37,11 +37,13 @@ import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import cache
 from importlib import resources
-from itertools import count, pairwise, repeat
+from itertools import count, islice, pairwise, repeat
 from operator import add
 from typing import Any, NamedTuple
 
 from guard.engine.confirm import (
+    INDENTED_LINE,
+    mixed_case,
     operator_reaches_query,
     path_mentioned,
     quotes_inert_markup_or_svg,
@@ -378,16 +380,19 @@ def _possible_structure(lowered: str) -> int:
         mask |= 1 << index
     return mask
 
+_MATCHES_READ = 32
+"""A cased check reads this many matches of its feature at most; a value with more keeps the
+feature (each check costs a pass over the value, and so many is not text quoting one)."""
 _METACHAR_COMMAND = re.compile(
     next(p for n, _, p in _STRUCTURE_SPECS if n == "cmd:metachar-command"), re.I | re.DOTALL
 )
 
 
-def _mixed_case(matched: str) -> bool:
-    """Whether the command word ending ``matched`` is in mixed case (``HostName``, ``File``),
-    which neither a Unix shell nor a ``cmd`` payload spells."""
-    word = matched[len(matched.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")):]
-    return word[:1].isupper() and not word.isupper()
+def _indented_mixed_case(matched: str) -> bool:
+    """Whether ``matched`` is a line break, indentation and a command word in mixed case (a
+    traceback's ``  File``, an SSH config's ``  HostName``), as the separator rule reads it."""
+    word = matched[len(matched.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")) :]
+    return INDENTED_LINE.match(matched) is not None and mixed_case(word)
 
 
 def _unix_metachar_command(original: str) -> bool:
@@ -395,13 +400,16 @@ def _unix_metachar_command(original: str) -> bool:
     it (before a lowercase command, not beside another backtick): Markdown and reST code spans
     and fences (`` ```python ``, `` `Python bug tracker <url>`_ ``) are not substitutions. A
     command word straight before ``=`` or ``:`` is a name being set or a key (``&id=15``,
-    ``| id: {key}``), a word in mixed case (``HostName``) is not a command, and the pipes of a
-    table (``| Name | Type |``) run nothing."""
+    ``| id: {key}``), an indented line opening with a word in mixed case (``  HostName``) holds
+    no command, and the pipes of a table (``| Name | Type |``) run nothing."""
+    matches = list(islice(_METACHAR_COMMAND.finditer(original), _MATCHES_READ + 1))
+    if len(matches) > _MATCHES_READ:
+        return True
     return not reads_as_table(original) and any(
         unix_backtick(match.group(), original)
         and not original.startswith((":", "="), match.end())
-        and not _mixed_case(match.group())
-        for match in _METACHAR_COMMAND.finditer(original)
+        and not _indented_mixed_case(match.group())
+        for match in matches
     )
 
 
@@ -436,9 +444,9 @@ def _sensitive_file_targeted(original: str) -> bool:
     """A well-known file counts where some mention of it is a target, not one named in a
     sentence as the ``path-sensitive-file`` rule's confirmer reads it (``Use a file other than
     /etc/passwd.``)."""
-    return any(
-        not path_mentioned(original, match.start(), match.end())
-        for match in _SENSITIVE_FILE.finditer(original)
+    matches = list(islice(_SENSITIVE_FILE.finditer(original), _MATCHES_READ + 1))
+    return len(matches) > _MATCHES_READ or any(
+        not path_mentioned(original, match.start(), match.end()) for match in matches
     )
 
 
