@@ -1020,6 +1020,14 @@ def template_expression_active(fragment: str, view: str) -> bool:
     return not quotes_inert_templates(view)
 
 
+VIEW_LEVEL = frozenset({
+    "climbs_out", "not_a_table", "sink_in_code", "query_breaks_out", "markup_active",
+    "template_expression_active", "parent_step_escapes",
+})
+"""Confirmers whose answer depends on the value alone, not on which match they are given: a
+rejected first match means every match is rejected, so later ones are not read."""
+
+
 CONFIRM_GATES: dict[str, Callable[[str], bool]] = {
     "query_breaks_out": lambda view: _WHOLE_QUERY.match(view) is not None,
     "climbs_out": references_a_neighbour,

@@ -27,7 +27,7 @@ import regex
 
 from guard.config import SecurityConfig
 from guard.engine import normalize
-from guard.engine.confirm import CONFIRM_GATES, CONFIRMERS
+from guard.engine.confirm import CONFIRM_GATES, CONFIRMERS, VIEW_LEVEL
 from guard.engine.limits import limit_content
 from guard.engine.matcher import (
     LinearMatcher,
@@ -836,14 +836,8 @@ class DetectionEngine:
             else:
                 fragment = _window_before(view, end)
             if confirm is not None and not self._confirmed(entry, fragment, view):
-                later = next(
-                    (
-                        other for other in later_fragments(
-                            entry.regex, encoded.get(view) or encode(view), not entry.user_added
-                        )
-                        if self._confirmed(entry, other, view)
-                    ),
-                    None,
+                later = (
+                    None if confirm in VIEW_LEVEL else self._later_confirmed(entry, fragment, view)
                 )
                 if later is None:
                     continue
@@ -851,6 +845,16 @@ class DetectionEngine:
             hits[entry.id] = (entry, fragment)
         self.monitor.record_scan(scan_time, list(hits))
         return hits
+
+    def _later_confirmed(self, entry: PatternEntry, fragment: str, view: str) -> str | None:
+        """The first later match of ``entry`` in ``view`` its confirmer lets stand, if any (see
+        :func:`later_fragments`)."""
+        data = encode(view)
+        first = data.find(encode(fragment))
+        for other in later_fragments(entry.regex, data, max(first, 0), not entry.user_added):
+            if self._confirmed(entry, other, view):
+                return other
+        return None
 
     def _confirmed(self, entry: PatternEntry, fragment: str, view: str) -> bool:
         started = time.perf_counter()

@@ -267,25 +267,25 @@ def matched_fragment(
 
 
 def later_fragments(
-    regex: str, data: bytes, default_flags: bool = True, limit: int = 8
+    regex: str, data: bytes, first: int, default_flags: bool = True, limit: int = 8
 ) -> Iterator[str]:
-    """The texts of the matches of ``regex`` after its first one in UTF-8 ``data``, up to
-    ``limit`` of them, left to right (none where RE2 cannot express the pattern). A confirmer
-    that turns down the first match reads these: one quoted-looking hit must not hide a working
-    one later in the value."""
+    """The texts of the matches of ``regex`` in UTF-8 ``data`` that start after byte ``first``
+    (where its first match starts), up to ``limit`` of them, left to right (none where RE2
+    cannot express the pattern). A confirmer that turns down the first match reads these: one
+    quoted-looking hit must not hide a working one later in the value. Each search starts at the
+    byte after the last match's start, since the next match may reuse its last separator
+    (``&copy; nc …``: the ``;`` of the entity starts ``; nc``)."""
     try:
         finder = span_finder(regex, default_flags)
-        span = finder(data, 0)
     except Exception:
         return
+    start = first
     for _ in range(limit):
+        span = finder(data, start + 1)
         if span is None:
             return
-        # From the byte after the match's start: the next match may reuse its last separator
-        # ("&copy; nc …": the ";" of the entity starts "; nc").
-        span = finder(data, span[0] + 1)
-        if span is not None:
-            yield data[span[0] : span[1]].decode("utf-8", "replace")
+        start = span[0]
+        yield data[span[0] : span[1]].decode("utf-8", "replace")
 
 
 _UNANCHORED = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
