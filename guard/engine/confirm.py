@@ -787,6 +787,13 @@ def path_not_named_in_sentence(fragment: str, view: str) -> bool:
     return at < 0 or not path_mentioned(view, at, at + len(fragment))
 
 
+_READER_BEFORE = re.compile(
+    r"(?:^|[\s;&|`(])(?:cat|tac|nl|more|less|head|tail|strings|od|xxd|hexdump|type|grep|egrep"
+    r"|fgrep|awk|sed|vi|vim|nano|base64|source|curl|wget|cp|scp|tar|zip)\s+$",
+    re.IGNORECASE,
+)
+"""A command that reads the file named after it: ``cat /etc/passwd`` is a target in any
+sentence."""
 _LIST_MARK = re.compile(r"[^\W\d_][:,]?\s+$")
 
 
@@ -798,12 +805,16 @@ def path_mentioned(view: str, start: int, end: int) -> bool:
     """Whether the path at ``view[start:end]`` is named by prose: a word, or a word's colon or
     comma, and a space come before it (a leading separator aside), and four or more words stand
     outside it. A path after ``=``, a quote, a bracket, a shell operator or at the start is a
-    target; so is one in a short command (``cat /etc/passwd``). The path is read from where its
+    target; so is one in a short command, and one after a command that reads it (``cat
+    /etc/passwd``) in any sentence. The path is read from where its
     token starts (``C:\\Windows\\System32\\drivers\\etc\\hosts`` from the ``C``)."""
     prefix = view[max(0, start - 300) : start]
     start -= len(prefix) - len(prefix.rstrip(_PATH_CHARACTERS))
-    before = _SEPARATOR_BEFORE.sub("", view[:start])
-    if _LIST_MARK.search(before[-40:]) is None:
+    before = view[max(0, start - 60) : start]
+    separator = _SEPARATOR_BEFORE.search(before)
+    if separator is not None:
+        before = before[: separator.start()]
+    if _LIST_MARK.search(before) is None or _READER_BEFORE.search(before) is not None:
         return False
     return _at_least(_WORD, view[:start] + " " + view[end:], 4)
 
