@@ -823,6 +823,7 @@ class DetectionEngine:
         # reads) get one; the rest show the text that ends where their match ended.
         ranked = sorted(first.values(), key=_by_score)
         encoded: dict[str, bytes] = {}
+        conclusive = False
         for rank, (entry, end, view) in enumerate(ranked):
             confirm = entry.confirm
             gate = CONFIRM_GATES.get(confirm or "")
@@ -836,13 +837,16 @@ class DetectionEngine:
             else:
                 fragment = _window_before(view, end)
             if confirm is not None and not self._confirmed(entry, fragment, view):
-                later = (
-                    None if confirm in VIEW_LEVEL else self._later_confirmed(entry, fragment, view)
-                )
+                # A later match only matters while the verdict is open: not for a confirmer
+                # that judges the value alone, nor after a conclusive hit (ranked first).
+                if confirm in VIEW_LEVEL or conclusive:
+                    continue
+                later = self._later_confirmed(entry, fragment, view)
                 if later is None:
                     continue
                 fragment = later
             hits[entry.id] = (entry, fragment)
+            conclusive = conclusive or entry.score >= CONCLUSIVE_SCORE
         self.monitor.record_scan(scan_time, list(hits))
         return hits
 
