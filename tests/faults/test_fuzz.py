@@ -54,7 +54,11 @@ bodies = st.one_of(
 )
 requests = st.fixed_dictionaries({
     "method": st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "BREW"]),
-    "path": st.text(max_size=100).map(lambda p: "/" + p.replace("?", "").replace("#", "")),
+    # One leading slash: werkzeug's test builder reads "//host:port/…" as a network location
+    # (and raises on "//::"), which a server's PATH_INFO never is.
+    "path": st.text(max_size=100).map(
+        lambda p: "/" + p.replace("?", "").replace("#", "").lstrip("/")
+    ),
     "query": st.binary(max_size=300),
     "headers": st.lists(st.tuples(header_names, header_values), max_size=8),
     "content_type": content_types,
