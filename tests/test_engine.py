@@ -354,12 +354,16 @@ def test_a_whole_query_written_out_is_text(
         "The --upload-file option of curl sends a file with PUT.",
         "run tar with --to-command to pipe each file",
         "x = arr[i] + grid[j][k]",
+        "server:\n  host: 0.0.0.0\n  port: 8080\nlogging:\n  level: INFO",
+        "[INFO] Building jar\n[INFO] BUILD SUCCESS",
+        "Title</title><link>https://example.org</link>",
+        "Use MATCH (n:Person) RETURN n to list people",
     ],
 )
 def test_look_alikes_of_the_new_techniques_stay_clean(engine: DetectionEngine, value: str) -> None:
     """Arithmetic, algebra, a forwarded mail's headers, closing markup, options and PowerShell
-    named in sentences, and subscripts are not the inequality probe, caret-split command,
-    mail-header or element injection, argument injection or glob they resemble."""
+    named in sentences, subscripts, YAML, a log pasted with real line breaks, a feed and Cypher
+    in a sentence are not the probes and injections they resemble."""
     assert not engine.detect(value)["is_threat"]
 
 

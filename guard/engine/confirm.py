@@ -367,7 +367,7 @@ _HTML_ELEMENTS = frozenset({
     "a", "abbr", "address", "article", "aside", "b", "blockquote", "body", "br", "button",
     "caption", "code", "dd", "del", "details", "div", "dl", "dt", "em", "fieldset", "figure",
     "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "i",
-    "img", "input", "ins", "kbd", "label", "li", "main", "mark", "nav", "ol", "option", "p",
+    "img", "input", "ins", "kbd", "label", "li", "link", "main", "mark", "nav", "ol", "option", "p",
     "pre", "q", "s", "section", "select", "small", "span", "strong", "sub", "summary", "sup",
     "table", "tbody", "td", "textarea", "tfoot", "th", "thead", "title", "tr", "u", "ul",
 })

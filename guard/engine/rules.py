@@ -487,12 +487,21 @@ RULES: tuple[Rule, ...] = (
          "template-engine object access"),
     # ----------------------------------------------------------------- CRLF / response splitting
     Rule("crlf-header-injection", "crlf",
-         r"(?:[\r\n]|\\r|\\n|\xe5\x98[\x8a\x8d]|\xc4[\x8a\x8d]|%0d|%0a|%%0d0a|%u000[ad])\s*(?:set-cookie|location|"
+         # The name starts its line (an indented line continues the header before it, as YAML
+         # nests keys), and a value follows on the line (YAML's "server:" opens a mapping).
+         r"(?:[\r\n]|\\r|\\n|\xe5\x98[\x8a\x8d]|\xc4[\x8a\x8d]|%0d|%0a|%%0d0a|%u000[ad])(?:set-cookie|location|"
          r"content-(?:type|length|security-policy|disposition|encoding)|refresh|x-[\w-]+|"
          r"access-control-[\w-]+|http/\d|cache-control|transfer-encoding|link|server|status|"
          r"host|cookie|vary|www-authenticate|strict-transport-security|upgrade|connection|bcc|"
-         r"last-modified|pragma|expires|etag|age|p3p)\s*:",
+         r"last-modified|pragma|expires|etag|age|p3p)[ \t]*:[ \t]*[^\s]",
          0.9, "header injected after a line break"),
+    Rule("crlf-forged-line", "crlf",
+         # An encoded break (a real one is text that spans lines) followed by what a log, an SMTP
+         # session or a Redis/Memcached server reads as a line of its own.
+         r"(?:%0d|%0a|\\r|\\n)+(?:\[(?:info|warn|warning|error|debug|notice|crit|fatal|audit)\]"
+         r"|\d{4}-\d\d-\d\d[ t%]|(?:info|warn|error|debug)\s*[:\]]|mail\s+from\s*:|rcpt\s+to\s*:"
+         r"|(?:set|config|flushall|slaveof|replicaof|eval|del|keys|get)(?:%20|\s)+\w)",
+         0.85, "a forged log, SMTP or cache-protocol line after an encoded break"),
     Rule("crlf-mail-header", "crlf",
          # The value is an address (a mail form's field) that goes on into a header of its own.
          r"^\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*(?:[\r\n]|\\r|\\n|%0d|%0a)+\s*(?:bcc|cc|to|from"
@@ -548,7 +557,7 @@ RULES: tuple[Rule, ...] = (
     Rule("xml-element-injection", "xml",
          # The value closes the element it is written into and opens another
          # (</name><role>admin</role><name>), or an XPath predicate and unions a path.
-         r"^\s*</[a-z][\w:.-]*>\s*<[a-z][\w:.-]*>|['\"]\s*\]\s*\|\s*//?[a-z*@]", 0.65,
+         r"^[^<>\n]{0,60}</[a-z][\w:.-]*>\s*<[a-z][\w:.-]*>|['\"]\s*\]\s*\|\s*//?[a-z*@]", 0.65,
          "XML element or XPath injection", confirm="opens_data_element"),
     # ----------------------------------------------------------------- NoSQL injection
     Rule("nosql-operator", "nosql",
@@ -565,7 +574,9 @@ RULES: tuple[Rule, ...] = (
          r"[\w'\"]\s*;\s*return\s*\(?\s*(?:true|1|this)\b|:\s*/\.\*/|\|\|\s*['\"]?1['\"]?\s*==\s*['\"]?1"
          r"|['\"]\s*&&\s*this\.|\bdb\s*\.\s*\w+\s*\.\s*(?:find|insert|drop|remove|update)\s*\("
          r"|\bdb\s*\.\s*(?:getcollectionnames|dropdatabase|eval|getsiblingdb)\s*\("
-         r"|\bredis\s*\.\s*p?call\s*\(",
+         r"|\bredis\s*\.\s*p?call\s*\("
+         # Cypher (Neo4j) after a breakout: MATCH (n) DETACH DELETE n
+         r"|\bdetach\s+delete\b|['\"]\s*[})]*\s*(?:match|merge|create)\s*\(\s*\w*\s*(?::\s*\w+)?\s*\)",
          0.85, "server-side JavaScript in a NoSQL query", confirm="query_call_runs"),
     Rule("nosql-bracket-operator", "nosql",
          r"\w\[\s*\$\w+\s*\]\s*=|\[\s*\$(?:ne|gt|lt|regex|in|nin|exists|where|eq|gte|lte)\s*\]"
@@ -594,6 +605,11 @@ RULES: tuple[Rule, ...] = (
          r"|asp|aspx|asa|cer|asax|ashx|asmx|jsp|jspx|jsw|jsv|jspf|cfm|cfml|cgi|pl|exe|dll|bat|vbs"
          r"|ps1|war|hta|scr|msi|jar)(?:[\s./\\;?]|%00|\x00|::\$data|%20)*$",
          0.6, "executable or server-script file name"),
+    Rule("upload-disposition-script", "file_upload",
+         # The file name of a multipart part, written into a field: filename="profile.phtml".
+         r"\bfilename\*?\s*=\s*[\"']?[^\"';\r\n]{0,200}\.(?:ph(?:p|tm)\w*|phar|pht|phps|shtml?|asp"
+         r"|aspx|asa|cer|ashx|asmx|jsp|jspx|cfm|cgi|pl|exe|war|htaccess)(?:[\"';\s]|%00|$)", 0.8,
+         "multipart file name of a server script"),
     Rule("upload-server-config", "file_upload",
          r"^\s*(?:\.htaccess|\.htpasswd|\.user\.ini|web\.config|php\.ini|uwsgi\.ini|httpd\.conf)"
          r"(?:\s|$|%00|\x00|\.|_)|\baddtype\s+application/x-httpd-php|\bsethandler\s+"
