@@ -320,13 +320,18 @@ _SEPARATED_WORD = re.compile(r"(?:\\n|[^\w\s])*\s*([\w./-]*)")
 _ENTITY = re.compile(r"&(?:copy|reg|trade|times|divide|para|sect|deg|micro|middot);")
 """HTML entities whose names a shell could read as a command after ``&`` (``&copy;``)."""
 _COMMAND_AFTER = re.compile(r"\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"\b", re.IGNORECASE)
-INDENTED_LINE = re.compile(r"(?:\r?\n|\r)[ \t]+")
-"""A line break and the indentation of the next line."""
+_INDENTED_LINE = re.compile(r"(?:\r?\n|\r)[ \t]+")
 
 
-def mixed_case(word: str) -> bool:
-    """Whether ``word`` is in mixed case (``File``, ``HostName``): not how Unix spells a command,
-    nor how cmd payloads are written, but how tracebacks and configuration files name things."""
+def opens_indented_mixed_case(fragment: str) -> bool:
+    """Whether ``fragment`` is a line break, the next line's indentation and a word in mixed case
+    (a traceback's ``  File "app.py"``, an SSH config's ``  HostName``): not how Unix spells a
+    command, nor how cmd payloads are written, but how tracebacks and configuration files name
+    things. Read the same way by the separator rule and the model's separator feature."""
+    if _INDENTED_LINE.match(fragment) is None:
+        return False
+    separated = _SEPARATED_WORD.match(fragment)
+    word = separated.group(1).rsplit("/", 1)[-1] if separated is not None else ""
     return word[:1].isupper() and not word.isupper()
 
 
@@ -344,11 +349,8 @@ def separator_command_runs(fragment: str, view: str) -> bool:
         return _COMMAND_AFTER.match(view, at) is not None
     if _filters_a_pipeline(fragment, view):
         return False
-    if INDENTED_LINE.match(fragment):
-        separated = _SEPARATED_WORD.match(fragment)
-        word = separated.group(1).rsplit("/", 1)[-1] if separated is not None else ""
-        if mixed_case(word):
-            return False
+    if opens_indented_mixed_case(fragment):
+        return False
     return unix_backtick(fragment, view) and not reads_as_table(view)
 
 
@@ -508,6 +510,19 @@ def operator_reaches_query(fragment: str, view: str) -> bool:
     )
 
 
+_BRACKET = re.compile(r"[()]")
+
+
+def _closing_bracket(view: str, opening: int) -> int:
+    """The index just past the ``)`` that closes the ``(`` at ``opening``, or -1."""
+    depth = 0
+    for bracket in _BRACKET.finditer(view, max(opening, 0)):
+        depth += 1 if bracket.group() == "(" else -1
+        if depth == 0:
+            return bracket.end()
+    return -1
+
+
 _QUERY_CALL = re.compile(r"db\s*\.", re.IGNORECASE)
 _CODE_AROUND = re.compile(r"[;{}$=`]|&&|\|\||['\"]\s*[+,)]")
 
@@ -520,12 +535,7 @@ def query_call_runs(fragment: str, view: str) -> bool:
     at = view.find(fragment)
     if at < 0 or _QUERY_CALL.match(fragment) is None:
         return True
-    depth, end = 0, -1
-    for index in range(view.find("(", at), len(view)):
-        depth += {"(": 1, ")": -1}.get(view[index], 0)
-        if depth == 0:
-            end = index + 1
-            break
+    end = _closing_bracket(view, view.find("(", at))
     if end < 0:
         return True
     outside = view[:at] + " " + view[end:]
@@ -700,7 +710,6 @@ def _filter_openings(view: str) -> list[int]:
     return found
 
 
-_BRACKET = re.compile(r"[()]")
 
 
 def _may_be_whole_filter(view: str) -> bool:

@@ -841,7 +841,7 @@ class DetectionEngine:
                 # that judges the value alone, nor after a conclusive hit (ranked first).
                 if confirm in VIEW_LEVEL or conclusive:
                     continue
-                later = self._later_confirmed(entry, fragment, view)
+                later = self._later_confirmed(entry, fragment, view, encoded[view])
                 if later is None:
                     continue
                 fragment = later
@@ -850,10 +850,11 @@ class DetectionEngine:
         self.monitor.record_scan(scan_time, list(hits))
         return hits
 
-    def _later_confirmed(self, entry: PatternEntry, fragment: str, view: str) -> str | None:
-        """The first later match of ``entry`` in ``view`` its confirmer lets stand, if any (see
-        :func:`later_fragments`)."""
-        data = encode(view)
+    def _later_confirmed(
+        self, entry: PatternEntry, fragment: str, view: str, data: bytes
+    ) -> str | None:
+        """The first later match of ``entry`` in ``view`` (``data``: its UTF-8 form) its
+        confirmer lets stand, if any (see :func:`later_fragments`)."""
         first = data.find(encode(fragment))
         for other in later_fragments(entry.regex, data, max(first, 0), not entry.user_added):
             if self._confirmed(entry, other, view):

@@ -42,8 +42,7 @@ from operator import add
 from typing import Any, NamedTuple
 
 from guard.engine.confirm import (
-    INDENTED_LINE,
-    mixed_case,
+    opens_indented_mixed_case,
     operator_reaches_query,
     path_mentioned,
     quotes_inert_markup_or_svg,
@@ -388,13 +387,6 @@ _METACHAR_COMMAND = re.compile(
 )
 
 
-def _indented_mixed_case(matched: str) -> bool:
-    """Whether ``matched`` is a line break, indentation and a command word in mixed case (a
-    traceback's ``  File``, an SSH config's ``  HostName``), as the separator rule reads it."""
-    word = matched[len(matched.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")) :]
-    return INDENTED_LINE.match(matched) is not None and mixed_case(word)
-
-
 def _unix_metachar_command(original: str) -> bool:
     """A separator before a command, with a backtick only counted as the rule's confirmer counts
     it (before a lowercase command, not beside another backtick): Markdown and reST code spans
@@ -408,7 +400,7 @@ def _unix_metachar_command(original: str) -> bool:
     return not reads_as_table(original) and any(
         unix_backtick(match.group(), original)
         and not original.startswith((":", "="), match.end())
-        and not _indented_mixed_case(match.group())
+        and not opens_indented_mixed_case(match.group())
         for match in matches
     )
 
