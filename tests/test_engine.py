@@ -410,6 +410,48 @@ def test_documents_and_markup_that_only_look_active(
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
+        ("{% for item in cart.items %}\n  {{ item.title }} x {{ item.quantity }}\n{% endfor %}",
+         False),
+        ("{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}",
+         False),
+        ('<div v-for="todo in todos" :key="todo.id">{{ todo.text }}</div>', False),
+        ('<span [class.active]="isActive">{{ title | uppercase }}</span>', False),
+        ('Hi {{ customer.first_name | default: "there" }}, your order {{ order.number }} ships.',
+         False),
+        ("FROM node:20-alpine\nWORKDIR /src\nCOPY package*.json ./\nRUN npm ci\nCOPY . .",
+         False),
+        ('variable "region" {\n  type    = string\n  default = "eu-west-1"\n}', False),
+        ("vm.max_map_count=262144\nnet.core.somaxconn=1024", False),
+        ("steps:\n  - run: go test ./...", False),
+        ('std::cout << "Value: " << x << std::endl;', False),
+        ("/var/log/nginx/error.log is empty but the site returns 502", False),
+        ("bad SQL grammar [select id, name from customer where region = ?]", False),
+        # Computing, reaching code or breaking out still counts.
+        ("ih0vr{{364|add:733}}d121r", True),
+        ("{{ item.title }}{{ config.items() }}", True),
+        ('<div v-if="x">{{ constructor.constructor("alert(1)")() }}</div>', True),
+        ("x\nnet.exe user hacker P4ss /add", True),
+        ("/etc/passwd", True),
+        ("/etc/passwd; cat it now please ok", True),
+        ("C:\\Program Files\\Apache Software Foundation\\Apache2.2\\conf\\httpd.conf", True),
+        ("1 [select password from users]", True),
+        ("<x onclick=alert(1)>", True),
+        ("/.../.../etc/passwd", True),
+    ],
+)
+def test_template_sources_configs_and_log_lines(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """Templates of data tags (two or more, or in a framework's bound markup), Dockerfiles and
+    other keyword languages, settings and dotted names, Go's ``./...``, C++ streams, a path as a
+    sentence's subject and a query a log line shows in brackets are text; arithmetic or code in a
+    tag, an executable, a bare sensitive path and a query after a number still count."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
         ("cd /usr/include; h2ph * sys/* arpa/* netinet/*", False),
         ("or 1=1/*", True),
         ("admin'/*", True),

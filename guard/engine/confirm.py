@@ -114,11 +114,26 @@ def statement_breaks_out(fragment: str, view: str) -> bool:
     if _inside_opening_query(view, at):
         return False
     before = view[:at].rstrip()
+    if _bracketed_in_text(view, before, at):
+        return False
     if "\n" in view[:at] and not view[view.rfind("\n", 0, at) + 1 : at].strip():
         # The statement starts a line: what ends the line before is code, not its comment
         # (a slow-query log's "# Rows_examined: 1048576"; "1 -- x" then DROP on a new line).
         before = _LINE_COMMENT.sub("", before).rstrip()
     return before.endswith(_STATEMENT_ENTRIES) or _STATEMENT_LEAD.search(before) is not None
+
+
+def _bracketed_in_text(view: str, before: str, at: int) -> bool:
+    """Whether the statement at ``at`` is a whole query a log line or a sentence shows in square
+    brackets (``bad SQL grammar [select id, name from customer where region = ?]``): a word and
+    a blank before the ``[``, and the first ``]`` after it closing a whole query."""
+    if not before.endswith("[") or not before[-2:-1].isspace():
+        return False
+    head = before[:-1].rstrip()
+    close = view.find("]", at)
+    return (head[-1:].isalpha() or head.endswith(":")) and close > at and quotes_whole_query(
+        view[at:close]
+    )
 
 
 # A query in brackets is a subquery: the value of a numeric parameter, ``id=(SELECT …)``.
@@ -349,9 +364,31 @@ def separator_command_runs(fragment: str, view: str) -> bool:
         return _COMMAND_AFTER.match(view, at) is not None
     if _filters_a_pipeline(fragment, view):
         return False
-    if opens_indented_mixed_case(fragment):
+    if opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view):
         return False
     return unix_backtick(fragment, view) and not reads_as_table(view)
+
+
+_KEYWORD_LINE = re.compile(r"^[A-Z]{3,}[ \t]", re.MULTILINE)
+_NAME_GOES_ON = re.compile(r"[ \t]*[:=](?!=)|\.(?!(?:exe|com|bat|cmd|ps1|sh|py|pl)\b)[a-z_]",
+                           re.IGNORECASE)
+
+
+def word_is_a_name(view: str, end: int) -> bool:
+    """Whether the command word ending at ``end`` is a name rather than a command: a key being
+    set (``type    = string``, ``id: 7``) or the head of a dotted name (``net.core.somaxconn``,
+    not ``net.exe``)."""
+    return _NAME_GOES_ON.match(view, end) is not None
+
+
+def opens_keyword_line(fragment: str, view: str) -> bool:
+    """A line opening with an upper-case word, in a value where three or more lines do, is a
+    statement of a language written in keywords (a Dockerfile's ``COPY . .`` after ``FROM`` and
+    ``WORKDIR``, a SQL script), not a command after a line break."""
+    if not fragment.startswith(("\n", "\r")):
+        return False
+    words = fragment.lstrip("\r\n").split(None, 1)
+    return bool(words) and words[0].isupper() and _at_least(_KEYWORD_LINE, view, 3)
 
 
 _COMMAND_WORD = re.compile(SHELL_COMMANDS + r"(?:\.exe)?", re.IGNORECASE)
@@ -823,9 +860,24 @@ def path_mentioned(view: str, start: int, end: int) -> bool:
     separator = _SEPARATOR_BEFORE.search(before)
     if separator is not None:
         before = before[: separator.start()]
+    if not before.strip():
+        return _sentence_follows(view, end)
     if _LIST_MARK.search(before) is None or _READER_BEFORE.search(before) is not None:
         return False
     return _at_least(_WORD, view[:start] + " " + view[end:], 4)
+
+
+def _sentence_follows(view: str, end: int) -> bool:
+    """Whether the path token reaching ``end`` (a path opening the value) is the subject of a
+    sentence: a blank, then four or more words and no shell syntax (``/var/log/nginx/error.log
+    is empty but the site returns 502``). A file-read probe is the path alone, or the path and
+    what a payload appends to it."""
+    rest = view[end:]
+    rest = rest[len(rest) - len(rest.lstrip(_PATH_CHARACTERS)):]
+    if not rest[:1].isspace() or _SHELL_SYNTAX.search(rest) or "/" in rest or "\\" in rest:
+        # A separator further on means the path goes on past a blank (C:\Program Files\...).
+        return False
+    return _at_least(_WORD, rest, 4)
 
 
 _SENSITIVE_ABSOLUTE_START = re.compile(r"[=:'\"(,;|&>]\s*|file://", re.IGNORECASE)
@@ -951,11 +1003,16 @@ _DELIMITER_SPAN = re.compile(r"(``?)\s*(?:\{\{|\}\}|\{%-?|-?%\}|\{#|#\}|<%=?|%>|
 # The tokens of a tag body that only names data: a (dotted) name, a number, a short string, a
 # comparison or assignment, a comma, a filter with no arguments or literal ones (``|e``,
 # ``|date('Y-m-d')``).
-_INERT_LITERAL = r"""(?:\d+|"[\w ,-][\w .,/-]*"|'[\w ,-][\w .,/-]*')"""
+_INERT_STRING = r"""(?:"[\w ,%-][\w .,/%-]*"|'[\w ,%-][\w .,/%-]*')"""
+_INERT_LITERAL = r"(?:\d+|" + _INERT_STRING + ")"
+_INERT_ARGUMENTS = _INERT_LITERAL + r"\s*(?:,\s*" + _INERT_LITERAL + r"\s*)*"
+_INERT_STRINGS = _INERT_STRING + r"(?:\s*,\s*" + _INERT_STRING + ")*"
+"""Liquid's filter arguments (``| default: "there"``), strings only: a number there can compute
+(Django's ``{{364|add:733}}`` is an arithmetic probe)."""
 _INERT_TOKEN = re.compile(
     r"\s+|[@.]?[a-z]\w*(?:\.\w+)*|[=!<>]=?|,|" + _INERT_LITERAL
-    + r"|\|\s*[a-z]\w*(?:\s*\(\s*(?:" + _INERT_LITERAL + r"\s*(?:,\s*" + _INERT_LITERAL
-    + r"\s*)*)?\))?",
+    + r"|\|\s*[a-z]\w*(?:\s*\(\s*(?:" + _INERT_ARGUMENTS + r")?\)|\s*:\s*" + _INERT_STRINGS
+    + r")?",
     re.IGNORECASE,
 )
 
@@ -1032,7 +1089,18 @@ def quotes_inert_templates(view: str) -> bool:
     outside = _ANY_TEMPLATE_TAG.sub(" ", named)
     if _OTHER_TEMPLATE_SYNTAX.search(outside):
         return False
+    if len(tags) >= 2 or _FRAMEWORK_BINDING.search(outside):
+        return True
     return _PROSE_WORD.search(_HTML_TAG.sub(" ", outside)) is not None
+
+
+_FRAMEWORK_BINDING = re.compile(
+    r"<[a-z][\w-]*\s(?:[^<>]*\s)?(?:v-[a-z][\w-]*|:[a-z][\w-]*|\*ng[A-Z]\w*|\[[\w.-]+\]"
+    r"|\([\w.-]+\)|#[a-z][\w-]*)\s*=\s*[\"']",
+)
+"""An HTML tag binding a client framework's attribute (``v-for="…"``, ``:key="…"``,
+``*ngFor="…"``, ``[class.active]="…"``, ``(click)="…"``, ``#header="…"``): the markup is a
+component template, whose ``{{ }}`` the browser's framework fills with data."""
 
 
 def template_expression_active(fragment: str, view: str) -> bool:

@@ -239,7 +239,9 @@ RULES: tuple[Rule, ...] = (
     Rule("xss-dangerous-tag", "xss",
          r"<\s*/?\s*(?:iframe|frame|frameset|object|embed|applet|svg|math|meta|base|style"
          r"|xss|xml|isindex|bgsound|layer|ilayer|import|marquee|template|portal|xmp|plaintext"
-         r"|noscript|animate|set|handler|listener|vmlframe|x)\b"
+         r"|noscript|animate|set|handler|listener|vmlframe)\b"
+         # The made-up <x> of payload lists only as a tag: "<< x" streams to a C++ output.
+         r"|</?x\b"
          # An HTML link has attributes; <link>…</link> is the element of an RSS or Atom feed.
          r"|<\s*link[\s/]+[a-z]", 0.7, "active-content tag",
          confirm="markup_active"),
@@ -439,7 +441,9 @@ RULES: tuple[Rule, ...] = (
     Rule("path-null-suffix", "path_traversal",
          r"\.\.[/\\][^\x00]{0,200}(?:\x00|%00)", 0.8, "traversal with null-byte truncation"),
     Rule("path-dot-runs", "path_traversal",
-         r"(?:^|[/\\])\.{3,}[/\\]|[/\\]\.{3,}(?:$|[/\\])|(?:\.\.[/\\]?;[/\\]){1,}|\.\.;/",
+         r"(?:^|[/\\])\.{3,}[/\\]|[/\\]\.{3,}[/\\]|(?:^|[^.])[/\\]\.{3,}$"
+         r"|(?:\.\.[/\\]?;[/\\]){1,}|\.\.;/",
+         # Not "./..." at the end: Go's pattern for every package below (go test ./...).
          0.7, "dot-run or semicolon traversal"),
     # ----------------------------------------------------------------- template injection
     Rule("ssti-dunder-chain", "ssti",

@@ -43,6 +43,7 @@ from typing import Any, NamedTuple
 
 from guard.engine.confirm import (
     opens_indented_mixed_case,
+    opens_keyword_line,
     operator_reaches_query,
     path_mentioned,
     quotes_inert_markup_or_svg,
@@ -52,6 +53,7 @@ from guard.engine.confirm import (
     reads_as_table,
     references_a_neighbour,
     unix_backtick,
+    word_is_a_name,
 )
 from guard.engine.matcher import HYPERSCAN_AVAILABLE, LinearMatcher, MatchSpec, build_matcher
 from guard.engine.native import featurize as _featurize
@@ -399,8 +401,9 @@ def _unix_metachar_command(original: str) -> bool:
         return True
     return not reads_as_table(original) and any(
         unix_backtick(match.group(), original)
-        and not original.startswith((":", "="), match.end())
+        and not word_is_a_name(original, match.end())
         and not opens_indented_mixed_case(match.group())
+        and not opens_keyword_line(match.group(), original)
         for match in matches
     )
 
@@ -845,7 +848,7 @@ class SemanticAnalyzer:
             return BENIGN_VERDICT
         if self._sizes != NGRAM_SIZES:
             windowed = select_windows(text)
-            return self._score_sets(extract(windowed, self._sizes), windowed, explain=explain)
+            return self._score_sets(extract(windowed, self._sizes), text, explain=explain)
         # The shipped sizes, so the blocks are built here in the cheap encodings of _Block.fast;
         # each set has exactly the members (and so the length) of its extract() counterpart.
         windowed = select_windows(text)
@@ -856,7 +859,7 @@ class SemanticAnalyzer:
                 view, _SQL_COMMENT.sub(" ", view) if "/*" in view else view, lowered
             )
             if sums is not None:
-                return self._score_compiled(sums, lowered, windowed)
+                return self._score_compiled(sums, lowered, windowed, text)
         padded = _START + view + _END
         chars = set(padded)
         grams = _trigram_keys(padded)
@@ -884,7 +887,7 @@ class SemanticAnalyzer:
             + token_sum * round(scales[1] * _MULT)
             + sum(map(named.packed.__getitem__, named.packed.keys() & structure)) * _MULT
         )
-        relative = _rule_out_quoted_code(self._relative(total), windowed)
+        relative = _rule_out_quoted_code(self._relative(total), text)
         p_attack = _p_attack(relative)
         if not explain:
             return _unexplained(p_attack, relative)
@@ -893,10 +896,11 @@ class SemanticAnalyzer:
 
     def _score_compiled(
         self, sums: tuple[tuple[int, ...], int, tuple[int, ...], int, int], lowered: str,
-        windowed: str,
+        windowed: str, text: str,
     ) -> SemanticVerdict:
         """Finish :meth:`_score` from the compiled scorer's sums and structure candidates:
-        the same integers and operations as the packed path, so the same verdict."""
+        the same integers and operations as the packed path, so the same verdict. Whether the
+        value only quotes code is read on the whole ``text``: a window's cut can split a tag."""
         ngram_sums, ngram_count, token_sums, token_count, candidates = sums
         if candidates and len(lowered) >= PREFILTER_FROM and lowered.isascii():
             candidates &= _possible_structure(lowered)
@@ -907,7 +911,7 @@ class SemanticAnalyzer:
             if _holds(*_STRUCTURE_BARE[bit.bit_length() - 1], lowered, windowed):
                 found |= bit
         relative = self._scorer.relative(ngram_sums, ngram_count, token_sums, token_count, found)
-        relative = _rule_out_quoted_code(relative, windowed)
+        relative = _rule_out_quoted_code(relative, text)
         return _unexplained(_p_attack(relative), relative)
 
     def _relative(self, total: int) -> list[float]:
@@ -921,9 +925,10 @@ class SemanticAnalyzer:
         ]
 
     def _score_sets(
-        self, sets: tuple[set[str], set[str], set[str]], windowed: str, *, explain: bool
+        self, sets: tuple[set[str], set[str], set[str]], text: str, *, explain: bool
     ) -> SemanticVerdict:
-        """Score feature sets from :func:`extract`; the path for a model with other n-grams."""
+        """Score feature sets from :func:`extract`; the path for a model with other n-grams.
+        ``text`` is the whole value, read for quoted code."""
         scales = (1.0 / math.sqrt(len(sets[0])), 1.0 / math.sqrt(len(sets[1]) or 1), 1.0)
         total = 0
         known_sets: list[set[str]] = []
@@ -931,7 +936,7 @@ class SemanticAnalyzer:
             known, packed = block.match(present)
             known_sets.append(known)
             total += packed * round(scale * _MULT)
-        relative = _rule_out_quoted_code(self._relative(total), windowed)
+        relative = _rule_out_quoted_code(self._relative(total), text)
         p_attack = _p_attack(relative)
         if not explain:
             return _unexplained(p_attack, relative)
