@@ -437,6 +437,24 @@ def test_documents_and_markup_that_only_look_active(
         ("1 [select password from users]", True),
         ("<x onclick=alert(1)>", True),
         ("/.../.../etc/passwd", True),
+        ("GET /api/users?page=2 HTTP/1.1\nHost: api.example.com\nAccept: application/json", False),
+        ("HTTP/1.1 301 Moved Permanently\nLocation: https://www.example.com/\nContent-Length: 0",
+         False),
+        ("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nLOCATION:Room 4B\nEND:VEVENT", False),
+        ("SELECT COALESCE(nickname, 'Anonymous') AS display_name FROM members;", False),
+        ("SELECT TOP 10 * FROM dbo.Customers ORDER BY CreatedDate DESC", False),
+        ("SELECT id FROM articles WHERE title ILIKE '%flu%' OR body ILIKE '%flu%';", False),
+        ("SELECT student_id, CASE WHEN score >= 90 THEN 'A' ELSE 'B' END FROM grades", False),
+        ("SELECT customer_id FROM orders GROUP BY customer_id HAVING COUNT(*) > 5", False),
+        ("{{ 'now'|date('Y-m-d H:i') }} prints UTC. How do I change the time zone?", False),
+        ('<x-alert type="error" :message="$message" class="mb-4" />', False),
+        # Encoded breaks, a value before the break, constant probes and computing tags count.
+        ("HTTP/1.1 200 OK%0d%0aSet-Cookie: admin=1", True),
+        ("x\nSet-Cookie: admin=1", True),
+        ("select name from users where id = 1 or 1=1", True),
+        ("select name from users having 1=1", True),
+        ("SELECT CASE WHEN (1=1) THEN 1 ELSE 0 END FROM users", True),
+        ("{{ order.total | currency:'EUR':'symbol' }}{{ 7*7 }}", True),
     ],
 )
 def test_template_sources_configs_and_log_lines(
@@ -444,8 +462,10 @@ def test_template_sources_configs_and_log_lines(
 ) -> None:
     """Templates of data tags (two or more, or in a framework's bound markup), Dockerfiles and
     other keyword languages, settings and dotted names, Go's ``./...``, C++ streams, a path as a
-    sentence's subject and a query a log line shows in brackets are text; arithmetic or code in a
-    tag, an executable, a bare sensitive path and a query after a number still count."""
+    sentence's subject, a query a log line shows in brackets, pasted HTTP messages and cards, and
+    report queries (functions, TOP, OR/HAVING/CASE on columns) are text; arithmetic or code in a
+    tag, an executable, a bare sensitive path, a query after a number, encoded breaks and
+    constant probes still count."""
     assert engine.detect(value)["is_threat"] is flagged
 
 

@@ -154,20 +154,24 @@ def _inside_opening_query(view: str, at: int) -> bool:
 
 
 _WHOLE_QUERY = re.compile(
-    r"\s*(?:select\s+(?:distinct\s+)?[\w.*]+(?:\s*,\s*[\w.*]+|\s+as\s+\w+|\s*\([^()']*\))*\s+from\s"
+    r"\s*(?:select\s+(?:distinct\s+)?(?:top\s+\d+\s+)?[\w.*(][^;]{0,400}?\sfrom\s"
     r"|with\s+(?:recursive\s+)?\w+\s+as\s*\(|insert\s+into\s+\w|update\s+\w+\s+set\s"
     r"|delete\s+from\s+\w)",
     re.IGNORECASE,
 )
-"""The head of a whole statement: ``SELECT`` columns ``FROM``, ``WITH name AS (``, ``INSERT
+"""The head of a whole statement: ``SELECT`` a select list ``FROM``, ``WITH name AS (``, ``INSERT
 INTO``, ``UPDATE … SET``, ``DELETE FROM``; not a keyword glued to a quote (``select' <> 1``)."""
 _QUERY_PROBE = re.compile(
-    r"--|#|/\*|;\s*\S|\|\||&&|@@|\b0x[0-9a-f]|\b(?:or|xor|union|sleep|benchmark|waitfor|delay"
-    r"|pg_sleep|randomblob|load_file|outfile|dumpfile|exec|execute|xp_\w+|char|chr|concat"
-    r"|extractvalue|updatexml|information_schema|having|procedure|into\s+(?:out|dump)file"
+    r"--|#|/\*|;\s*\S|\|\||&&|@@|\b0x[0-9a-f]|\b(?:xor|union|sleep|benchmark|waitfor|delay"
+    r"|pg_sleep|randomblob|load_file|outfile|dumpfile|exec|execute|xp_\w+|char|chr"
+    r"|extractvalue|updatexml|information_schema|procedure|into\s+(?:out|dump)file"
     # Reads of the server itself and error-based probes: reconnaissance, not an example.
     r"|version|current_\w+|session_user|system_user|user\s*\(|database\s*\(|schema\s*\("
-    r"|sys\w*|\w*dual|case\s+when|pg_\w+|sqlite_\w+)\b|\d\s*/\s*0\b",
+    r"|sys\w*|\w*dual|pg_\w+|sqlite_\w+)\b|\d\s*/\s*0\b"
+    # OR, HAVING and CASE WHEN as probes use constants (OR 1=1, HAVING 1=1, CASE WHEN (1=1));
+    # on columns (OR body ILIKE …, CASE WHEN score >= 90) they are a report's logic.
+    r"|\bor\s+(?:not\s+)?(?:['\"\d(]|true\b|false\b|null\b)|\bhaving\s+\(*\s*['\"\d]"
+    r"|\bcase\s+when\s+\(*\s*(?:['\"\d]|ascii|ord|substr|substring|mid|length)",
     re.IGNORECASE,
 )
 
@@ -1003,12 +1007,12 @@ _DELIMITER_SPAN = re.compile(r"(``?)\s*(?:\{\{|\}\}|\{%-?|-?%\}|\{#|#\}|<%=?|%>|
 # The tokens of a tag body that only names data: a (dotted) name, a number, a short string, a
 # comparison or assignment, a comma, a filter with no arguments or literal ones (``|e``,
 # ``|date('Y-m-d')``).
-_INERT_STRING = r"""(?:"[\w ,%-][\w .,/%-]*"|'[\w ,%-][\w .,/%-]*')"""
+_INERT_STRING = r"""(?:"[\w ,%-][\w .,/%:-]*"|'[\w ,%-][\w .,/%:-]*')"""
 _INERT_LITERAL = r"(?:\d+|" + _INERT_STRING + ")"
 _INERT_ARGUMENTS = _INERT_LITERAL + r"\s*(?:,\s*" + _INERT_LITERAL + r"\s*)*"
-_INERT_STRINGS = _INERT_STRING + r"(?:\s*,\s*" + _INERT_STRING + ")*"
-"""Liquid's filter arguments (``| default: "there"``), strings only: a number there can compute
-(Django's ``{{364|add:733}}`` is an arithmetic probe)."""
+_INERT_STRINGS = _INERT_STRING + r"(?:\s*[,:]\s*" + _INERT_STRING + ")*"
+"""Liquid's and Angular's filter arguments (``| default: "there"``, ``| currency:'EUR':'symbol'``),
+strings only: a number there can compute (Django's ``{{364|add:733}}`` is an arithmetic probe)."""
 _INERT_TOKEN = re.compile(
     r"\s+|[@.]?[a-z]\w*(?:\.\w+)*|[=!<>]=?|,|" + _INERT_LITERAL
     + r"|\|\s*[a-z]\w*(?:\s*\(\s*(?:" + _INERT_ARGUMENTS + r")?\)|\s*:\s*" + _INERT_STRINGS
@@ -1108,6 +1112,28 @@ def template_expression_active(fragment: str, view: str) -> bool:
     return not quotes_inert_templates(view)
 
 
+_PASTED_MESSAGE = re.compile(
+    r"\s*(?:(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \S+ HTTP/\d(?:\.\d)?"
+    r"|HTTP/\d(?:\.\d)? \d{3}\b|BEGIN:(?:VCALENDAR|VCARD)|MIME-Version: 1\.0)[^\r\n]*\r?\n"
+)
+"""A value that opens with an HTTP request or status line, a calendar or contact card, or a
+MIME message's first header."""
+
+
+def pastes_a_message(view: str) -> bool:
+    """Whether the value is a whole message pasted as text (see :data:`_PASTED_MESSAGE`)."""
+    return _PASTED_MESSAGE.match(view) is not None
+
+
+def breaks_into_headers(fragment: str, view: str) -> bool:
+    """A header after a line break is injected, unless the break is a real one in a whole
+    message pasted as text: one that opens with an HTTP request or status line, ``BEGIN:VCARD``
+    or ``MIME-Version: 1.0``, as questions about APIs and mail quote them. Such a value has no
+    value of its own for the headers to follow; a splitting payload puts one before its break,
+    or encodes the break (``%0d%0a``), which stands wherever it is."""
+    return not (fragment[:1] in ("\r", "\n") and pastes_a_message(view))
+
+
 VIEW_LEVEL = frozenset({
     "climbs_out", "not_a_table", "sink_in_code", "query_breaks_out", "markup_active",
     "template_expression_active", "parent_step_escapes",
@@ -1117,6 +1143,7 @@ rejected first match means every match is rejected, so later ones are not read."
 
 
 CONFIRM_GATES: dict[str, Callable[[str], bool]] = {
+    "breaks_into_headers": pastes_a_message,
     "query_breaks_out": lambda view: _WHOLE_QUERY.match(view) is not None,
     "climbs_out": references_a_neighbour,
     "filter_breaks_out": _may_be_whole_filter,
@@ -1156,4 +1183,5 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "system_path_target": system_path_target,
     "template_statement_active": template_statement_active,
     "template_expression_active": template_expression_active,
+    "breaks_into_headers": breaks_into_headers,
 }

@@ -216,7 +216,7 @@ RULES: tuple[Rule, ...] = (
          r"|databases|columns))\b", 0.85, "T-SQL/PL-SQL block"),
     Rule("sqli-case-when", "sqli",
          r"\bcase\s+when\s+.{1,120}\bthen\b.{1,120}\belse\b|\bwhen\s+\(?\s*\d+\s*=\s*\d+\s*\)?\s*then\b",
-         0.7, "CASE WHEN conditional"),
+         0.7, "CASE WHEN conditional", confirm="query_breaks_out"),
     # ----------------------------------------------------------------- XSS
     Rule("xss-script-tag", "xss",
          r"<\s*/?\s*script\b|<\s*script[\s/>]|\bscript\s*>|\xc2\xbc\s*/?\s*script", 0.95,
@@ -240,8 +240,9 @@ RULES: tuple[Rule, ...] = (
          r"<\s*/?\s*(?:iframe|frame|frameset|object|embed|applet|svg|math|meta|base|style"
          r"|xss|xml|isindex|bgsound|layer|ilayer|import|marquee|template|portal|xmp|plaintext"
          r"|noscript|animate|set|handler|listener|vmlframe)\b"
-         # The made-up <x> of payload lists only as a tag: "<< x" streams to a C++ output.
-         r"|</?x\b"
+         # The made-up <x> of payload lists only as a tag: "<< x" streams to a C++ output, and
+         # <x-alert> is a Blade component.
+         r"|</?x(?:[\s/>]|$)"
          # An HTML link has attributes; <link>…</link> is the element of an RSS or Atom feed.
          r"|<\s*link[\s/]+[a-z]", 0.7, "active-content tag",
          confirm="markup_active"),
@@ -498,7 +499,7 @@ RULES: tuple[Rule, ...] = (
          r"access-control-[\w-]+|http/\d|cache-control|transfer-encoding|link|server|status|"
          r"host|cookie|vary|www-authenticate|strict-transport-security|upgrade|connection|bcc|"
          r"last-modified|pragma|expires|etag|age|p3p)[ \t]*:[ \t]*[^\s]",
-         0.9, "header injected after a line break"),
+         0.9, "header injected after a line break", confirm="breaks_into_headers"),
     Rule("crlf-forged-line", "crlf",
          # An encoded break (a real one is text that spans lines) followed by what a log, an SMTP
          # session or a Redis/Memcached server reads as a line of its own.
@@ -512,9 +513,10 @@ RULES: tuple[Rule, ...] = (
          r"|subject|reply-to|sender)\s*:", 0.85, "mail header injected after an address"),
     Rule("crlf-double-break-body", "crlf",
          r"(?:\r?\n|\\r\\n)(?:\r?\n|\\r\\n)\s*(?:<[a-z!]|http/\d)", 0.75,
-         "blank line then injected body"),
+         "blank line then injected body", confirm="breaks_into_headers"),
     Rule("crlf-http-response", "crlf",
-         r"[\r\n]\s*http/\d(?:\.\d)?\s+\d{3}\b", 0.9, "injected status line"),
+         r"[\r\n]\s*http/\d(?:\.\d)?\s+\d{3}\b", 0.9, "injected status line",
+         confirm="breaks_into_headers"),
     Rule("crlf-encoded-breaks-only", "crlf",
          r"^\s*(?:%(?:25)*0|[da])*%(?:25)*0[da](?:%(?:25)*0|[da])*%(?:25)*0[da]"
          r"(?:%(?:25)*0|[da])*\s*$", 0.6,
