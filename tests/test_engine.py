@@ -455,6 +455,19 @@ def test_documents_and_markup_that_only_look_active(
         ("select name from users having 1=1", True),
         ("SELECT CASE WHEN (1=1) THEN 1 ELSE 0 END FROM users", True),
         ("{{ order.total | currency:'EUR':'symbol' }}{{ 7*7 }}", True),
+        ("int main(void) {\n    FILE *fp = fopen(path, \"r\");\n}", False),
+        ("## Installation\n\n<details>\n<summary>Windows</summary>\n\n</details>", False),
+        ('<meta name="viewport" content="width=device-width, initial-scale=1">', False),
+        ("<style>\n.promo { padding: 1em; }\ninput[type=text] { color: red; }\n</style>", False),
+        ("ls -l\nLast login: Mon Jan  8 09:12 on ttys000", False),
+        (";id", True),
+        ("|Whoami", True),
+        ("Content-Length: 0\n\n<html>x</html>", True),
+        ("x%0a%0a<html>", True),
+        ('<meta http-equiv="refresh" content="0;url=https://evil.example/">', True),
+        ('<meta charset="x-imap4-modified-utf7">&ADz&AGn', True),
+        ("<style>#x{font-family:foo[bar;color:green;}#y];color:red;{}</style>", True),
+        ('<style>@import "http://evil.example/x.css";</style>', True),
     ],
 )
 def test_template_sources_configs_and_log_lines(
@@ -463,9 +476,10 @@ def test_template_sources_configs_and_log_lines(
     """Templates of data tags (two or more, or in a framework's bound markup), Dockerfiles and
     other keyword languages, settings and dotted names, Go's ``./...``, C++ streams, a path as a
     sentence's subject, a query a log line shows in brackets, pasted HTTP messages and cards, and
-    report queries (functions, TOP, OR/HAVING/CASE on columns) are text; arithmetic or code in a
-    tag, an executable, a bare sensitive path, a query after a number, encoded breaks and
-    constant probes still count."""
+    report queries (functions, TOP, OR/HAVING/CASE on columns), Unix-only commands in capitals,
+    Markdown paragraph breaks and a page head's meta and style tags are text; arithmetic or code
+    in a tag, an executable, a bare sensitive path, a query after a number, encoded breaks,
+    constant probes, redirects, odd charsets and CSS that breaks its parser still count."""
     assert engine.detect(value)["is_threat"] is flagged
 
 

@@ -342,6 +342,30 @@ _COMMAND_AFTER = re.compile(r"\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"\b", re.IG
 _INDENTED_LINE = re.compile(r"(?:\r?\n|\r)[ \t]+")
 
 
+_UNIX_ONLY = frozenset({
+    "id", "uname", "file", "chmod", "chown", "chgrp", "touch", "head", "tail", "grep", "egrep",
+    "awk", "gawk", "sed", "xargs", "env", "printenv", "export", "expr", "which", "whereis",
+    "uptime", "w", "who", "last", "df", "du", "sudo", "su", "vi", "vim", "nano", "eval", "exec",
+    "source", "unset", "alias", "nohup", "crontab", "mkfifo", "mknod", "gcc", "mail", "sendmail",
+    "useradd", "usermod", "passwd", "base64", "ifconfig", "ip", "ss", "top", "killall", "pkill",
+    "printf", "tac", "nl", "dash", "zsh", "ksh", "csh", "tcsh", "xterm", "lsof", "fuser",
+    "chattr", "lsattr", "getent", "groups", "stat", "strings", "od", "xxd", "hexdump", "dd",
+    "busybox", "locate", "halt", "reboot", "dig", "host", "traceroute", "nmap", "ncat", "socat",
+    "netcat", "nc", "mount",
+})
+"""Command words only a Unix shell knows: neither cmd nor PowerShell has them, as programs or
+aliases, and Unix file names are case sensitive, so ``FILE`` or ``Id`` runs nothing anywhere
+(``FILE *fp`` in pasted C, ``Last`` in a sentence)."""
+
+
+def spelt_for_no_shell(fragment: str) -> bool:
+    """Whether the command word after the separator in ``fragment`` is a Unix-only command
+    written in any case but lower (see :data:`_UNIX_ONLY`)."""
+    separated = _SEPARATED_WORD.match(fragment)
+    word = separated.group(1).rsplit("/", 1)[-1] if separated is not None else ""
+    return not word.islower() and word.lower() in _UNIX_ONLY
+
+
 def opens_indented_mixed_case(fragment: str) -> bool:
     """Whether ``fragment`` is a line break, the next line's indentation and a word in mixed case
     (a traceback's ``  File "app.py"``, an SSH config's ``  HostName``): not how Unix spells a
@@ -368,7 +392,8 @@ def separator_command_runs(fragment: str, view: str) -> bool:
         return _COMMAND_AFTER.match(view, at) is not None
     if _filters_a_pipeline(fragment, view):
         return False
-    if opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view):
+    if (opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view)
+            or spelt_for_no_shell(fragment)):
         return False
     return unix_backtick(fragment, view) and not reads_as_table(view)
 
@@ -690,15 +715,74 @@ def draws_inert_svg(view: str) -> bool:
     return tags >= 3 and body.count("<") == body.count(">") == tags and "&" not in body
 
 
+_HEAD_TAG = re.compile(r"<\s*(/?)\s*(meta|style)\b([^<>]{0,400})>", re.IGNORECASE)
+_STYLE_BODY = re.compile(r"([^<]{0,4000})</style\s*>", re.IGNORECASE)
+_ACTIVE_CSS = re.compile(
+    r"url\s*\(|@import|expression|behavior|binding|script|\\|&#|/\*", re.IGNORECASE
+)
+_OTHER_ACTIVE_TAG = re.compile(
+    r"<\s*/?\s*(?:script|iframe|frame|object|embed|applet|svg|math|base|link|form|import|xml"
+    r"|portal|handler|listener|animate|set|isindex|xss)\b|\bon[a-z]+\s*=|(?:java|vb)script\s*:",
+    re.IGNORECASE,
+)
+
+
+def declares_inert_head(view: str) -> bool:
+    """Whether the value's active-looking tags are only ``<meta>`` tags that name page data
+    (``name=``, ``property=``, ``charset=``; no ``http-equiv``, which redirects or sets cookies)
+    and ``<style>`` blocks of plain rules (no ``url(``, ``@import``, ``expression``, binding or
+    escape), with no script, handler, frame or other active tag anywhere: a page head or a CMS
+    snippet pasted as it is."""
+    if _OTHER_ACTIVE_TAG.search(view):
+        return False
+    found = False
+    for tag in _HEAD_TAG.finditer(view):
+        closing, name, attributes = tag.groups()
+        if closing:
+            continue
+        found = True
+        if name.lower() == "meta":
+            if _ACTIVE_META.search(attributes):
+                return False
+            continue
+        body = _STYLE_BODY.match(view, tag.end())
+        if (body is None or _ACTIVE_CSS.search(attributes + body.group(1))
+                or not _nests(body.group(1))):
+            return False
+    return found
+
+
+_ACTIVE_META = re.compile(r"http-equiv|charset\s*=\s*[\"']?(?![\"']|utf-?8\b)", re.IGNORECASE)
+"""A meta tag that redirects or sets cookies, or declares a charset other than UTF-8 (a
+UTF-7 declaration makes the rest of the page a script)."""
+
+
+def _nests(css: str) -> bool:
+    """Whether the braces and brackets of ``css`` nest: a parser's error recovery on a rule
+    like ``#x{font-family:foo[bar;}#y]`` swallows the markup after it."""
+    stack: list[str] = []
+    for match in _CSS_BRACKET.finditer(css):
+        bracket = match.group()
+        if bracket in "{[":
+            stack.append("}" if bracket == "{" else "]")
+        elif not stack or stack.pop() != bracket:
+            return False
+    return not stack
+
+
+_CSS_BRACKET = re.compile(r"[{}\[\]]")
+
+
 def quotes_inert_markup_or_svg(view: str) -> bool:
-    """The model's test for quoted markup: text naming inert tags (:func:`quotes_inert_markup`)
-    or an SVG image of shapes alone (:func:`draws_inert_svg`)."""
-    return quotes_inert_markup(view) or draws_inert_svg(view)
+    """The model's test for quoted markup: text naming inert tags (:func:`quotes_inert_markup`),
+    an SVG image of shapes alone (:func:`draws_inert_svg`), or a page head's inert meta and
+    style tags (:func:`declares_inert_head`)."""
+    return quotes_inert_markup(view) or draws_inert_svg(view) or declares_inert_head(view)
 
 
 def markup_active(fragment: str, view: str) -> bool:
-    """A tag hit stands unless the value is text naming inert HTML tags, or an SVG image of
-    shapes alone."""
+    """A tag hit stands unless the value is text naming inert HTML tags, an SVG image of
+    shapes alone, or inert meta and style tags."""
     return not quotes_inert_markup_or_svg(view)
 
 
@@ -1134,6 +1218,23 @@ def breaks_into_headers(fragment: str, view: str) -> bool:
     return not (fragment[:1] in ("\r", "\n") and pastes_a_message(view))
 
 
+_PARAGRAPH_LINE = re.compile(r"#{1,6} \S|(?:[^\W\d_]+\W+){2,}[^\W\d_]+[.:!?]\s*$")
+
+
+def body_after_headers(fragment: str, view: str) -> bool:
+    """A blank line then markup starts an injected body, unless two line feeds follow a
+    Markdown heading or a sentence (``## Installation`` then ``<details>``): a paragraph break
+    in a document, where a header block ends with a ``Name: value`` line or a bare value. A
+    script after one is what the XSS rules read."""
+    if not breaks_into_headers(fragment, view):
+        return False
+    at = view.find(fragment)
+    if not fragment.startswith("\n\n") or at <= 0:
+        return True
+    line = view[view.rfind("\n", 0, at) + 1 : at]
+    return _PARAGRAPH_LINE.match(line) is None
+
+
 VIEW_LEVEL = frozenset({
     "climbs_out", "not_a_table", "sink_in_code", "query_breaks_out", "markup_active",
     "template_expression_active", "parent_step_escapes",
@@ -1184,4 +1285,5 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "template_statement_active": template_statement_active,
     "template_expression_active": template_expression_active,
     "breaks_into_headers": breaks_into_headers,
+    "body_after_headers": body_after_headers,
 }

@@ -513,7 +513,7 @@ RULES: tuple[Rule, ...] = (
          r"|subject|reply-to|sender)\s*:", 0.85, "mail header injected after an address"),
     Rule("crlf-double-break-body", "crlf",
          r"(?:\r?\n|\\r\\n)(?:\r?\n|\\r\\n)\s*(?:<[a-z!]|http/\d)", 0.75,
-         "blank line then injected body", confirm="breaks_into_headers"),
+         "blank line then injected body", confirm="body_after_headers"),
     Rule("crlf-http-response", "crlf",
          r"[\r\n]\s*http/\d(?:\.\d)?\s+\d{3}\b", 0.9, "injected status line",
          confirm="breaks_into_headers"),

@@ -53,6 +53,7 @@ from guard.engine.confirm import (
     quotes_whole_query,
     reads_as_table,
     references_a_neighbour,
+    spelt_for_no_shell,
     unix_backtick,
     word_is_a_name,
 )
@@ -405,6 +406,7 @@ def _unix_metachar_command(original: str) -> bool:
         and not word_is_a_name(original, match.end())
         and not opens_indented_mixed_case(match.group())
         and not opens_keyword_line(match.group(), original)
+        and not spelt_for_no_shell(match.group())
         for match in matches
     )
 
