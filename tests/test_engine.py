@@ -468,6 +468,15 @@ def test_documents_and_markup_that_only_look_active(
         ('<meta charset="x-imap4-modified-utf7">&ADz&AGn', True),
         ("<style>#x{font-family:foo[bar;color:green;}#y];color:red;{}</style>", True),
         ('<style>@import "http://evil.example/x.css";</style>', True),
+        ("<%= link_to 'Edit', edit_article_path(@article) %> | <%= link_to 'Back', items_path %>",
+         False),
+        ("{% macro input(name, value='', type='text') -%}\n<input name=\"{{ name }}\""
+         " value=\"{{ value|e }}\">\n{%- endmacro %}", False),
+        ("{{ route('admin.dashboard') }} {{ route('home') }}", False),
+        ("{% for x in items %}{{ x.name }}{% endfor %}{{ range(99999999) }}", True),
+        ("{{ x.name }}{{ getattr(x, 'y') }}", True),
+        ("{{ x }}{{ 'a'.upper() }}", True),
+        ("<%= link_to 'x', y %><%= open('/etc/passwd').read %>", True),
     ],
 )
 def test_template_sources_configs_and_log_lines(
@@ -475,11 +484,12 @@ def test_template_sources_configs_and_log_lines(
 ) -> None:
     """Templates of data tags (two or more, or in a framework's bound markup), Dockerfiles and
     other keyword languages, settings and dotted names, Go's ``./...``, C++ streams, a path as a
-    sentence's subject, a query a log line shows in brackets, pasted HTTP messages and cards, and
+    sentence's subject, a query a log line shows in brackets, pasted HTTP messages and cards,
     report queries (functions, TOP, OR/HAVING/CASE on columns), Unix-only commands in capitals,
-    Markdown paragraph breaks and a page head's meta and style tags are text; arithmetic or code
-    in a tag, an executable, a bare sensitive path, a query after a number, encoded breaks,
-    constant probes, redirects, odd charsets and CSS that breaks its parser still count."""
+    Markdown paragraph breaks, a page head's meta and style tags and template helpers called with
+    names and literals are text; arithmetic, builtins, methods of literals or code in a tag, an
+    executable, a bare sensitive path, a query after a number, encoded breaks, constant probes,
+    redirects, odd charsets and CSS that breaks its parser still count."""
     assert engine.detect(value)["is_threat"] is flagged
 
 

@@ -1091,7 +1091,7 @@ _DELIMITER_SPAN = re.compile(r"(``?)\s*(?:\{\{|\}\}|\{%-?|-?%\}|\{#|#\}|<%=?|%>|
 # The tokens of a tag body that only names data: a (dotted) name, a number, a short string, a
 # comparison or assignment, a comma, a filter with no arguments or literal ones (``|e``,
 # ``|date('Y-m-d')``).
-_INERT_STRING = r"""(?:"[\w ,%-][\w .,/%:-]*"|'[\w ,%-][\w .,/%:-]*')"""
+_INERT_STRING = r"""(?:"(?:[\w ,%-][\w .,/%:-]*)?"|'(?:[\w ,%-][\w .,/%:-]*)?')"""
 _INERT_LITERAL = r"(?:\d+|" + _INERT_STRING + ")"
 _INERT_ARGUMENTS = _INERT_LITERAL + r"\s*(?:,\s*" + _INERT_LITERAL + r"\s*)*"
 _INERT_STRINGS = _INERT_STRING + r"(?:\s*[,:]\s*" + _INERT_STRING + ")*"
@@ -1145,7 +1145,8 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
     names: list[str] = []
     if statement is not None:
         body = statement.strip("-+=")
-        if not _tokens_cover(_INERT_TOKEN, body) or ".." in body:
+        reduced = _calls_reduced(body)
+        if reduced is None or not _tokens_cover(_INERT_TOKEN, reduced) or ".." in body:
             return False
         words = _NAME.findall(statement)
         if not words or words[0].lower() not in _LAYOUT_TAGS:
@@ -1154,10 +1155,51 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
     else:
         body = script.removeprefix("=") if script is not None else mustache or expression or ""
         body = body.lstrip("#/^>!").strip("-")
-        if not _tokens_cover(_INERT_TOKEN, body) or ".." in body:
+        reduced = _calls_reduced(body)
+        if reduced is None or not _tokens_cover(_INERT_TOKEN, reduced) or ".." in body:
             return False
         names = _NAME.findall(body)
     return not any(name.startswith("_") or name.lower() in _CODE_NAMES for name in names)
+
+
+_CALL = re.compile(
+    r"(?<![\w.'\"\])])([@.]?[a-z]\w*(?:\.\w+)*)\s*\(([^()]{0,160})\)", re.IGNORECASE
+)
+"""A call of a (dotted) name; not a method of a literal or of a call's result, which only
+proves the expression runs (``{{'a'.toUpperCase()}}``)."""
+_INERT_ARGUMENT = re.compile(_INERT_TOKEN.pattern + r"|[a-z]\w*:(?=\s)", re.IGNORECASE)
+_CODE_CALLS = frozenset({
+    "range", "dict", "open", "compile", "globals", "locals", "vars", "dir", "type", "setattr",
+    "delattr", "super", "breakpoint", "exit", "quit", "getenv", "spawn", "fork", "load", "loads",
+    "unserialize", "deserialize", "readfile", "render", "template", "new", "t",
+})
+"""Callees that reach beyond the data even with plain arguments (besides ``_CODE_NAMES``):
+builtins that open, list or build objects, and ``T(…)``, Spring's type operator."""
+
+
+def _calls_reduced(body: str) -> str | None:
+    """``body`` with each call of plain arguments replaced by its callee, innermost first, three
+    levels deep (``link_to 'Edit', edit_article_path(@article)``, ``route('admin.dashboard')``):
+    a helper given names and literals formats data. None where an argument is anything else, or
+    the callee builds or opens objects (:data:`_CODE_CALLS`)."""
+    for _ in range(3):
+        if "(" not in body and ")" not in body:
+            return body
+        plain = True
+
+        def callee(call: re.Match[str]) -> str:
+            nonlocal plain
+            name, arguments = call.groups()
+            if name.lstrip("@.").split(".")[-1] in _CODE_CALLS or not _tokens_cover(
+                _INERT_ARGUMENT, arguments
+            ):
+                plain = False
+            return name
+
+        body = _CALL.sub(callee, body)
+        if not plain:
+            return None
+    return None if "(" in body or ")" in body else body
 
 
 def quotes_inert_templates(view: str) -> bool:
