@@ -477,6 +477,18 @@ def test_documents_and_markup_that_only_look_active(
         ("{{ x.name }}{{ getattr(x, 'y') }}", True),
         ("{{ x }}{{ 'a'.upper() }}", True),
         ("<%= link_to 'x', y %><%= open('/etc/passwd').read %>", True),
+        ('<script type="application/ld+json">{"@context": "https://schema.org", "name": "Shoe"}'
+         "</script>", False),
+        ("Does Jinja2 autoescape protect against XSS inside <script> blocks or in attributes?",
+         False),
+        ('db.orders.find({ status: { $in: ["shipped"] } }).sort({ createdAt: -1 }).limit(20)',
+         False),
+        ('<script type="application/ld+json">{"a":"</script><script>alert(1)</script>"}</script>',
+         True),
+        ('<script type="application/json">alert(1)</script>', True),
+        ('db.users.find({$where: "sleep(1000)"})', True),
+        ("db.users.deleteMany({ lastSeen: { $lt: 5 } })", True),
+        ("db.users.find({}); db.users.drop()", True),
     ],
 )
 def test_template_sources_configs_and_log_lines(
@@ -486,10 +498,11 @@ def test_template_sources_configs_and_log_lines(
     other keyword languages, settings and dotted names, Go's ``./...``, C++ streams, a path as a
     sentence's subject, a query a log line shows in brackets, pasted HTTP messages and cards,
     report queries (functions, TOP, OR/HAVING/CASE on columns), Unix-only commands in capitals,
-    Markdown paragraph breaks, a page head's meta and style tags and template helpers called with
-    names and literals are text; arithmetic, builtins, methods of literals or code in a tag, an
-    executable, a bare sensitive path, a query after a number, encoded breaks, constant probes,
-    redirects, odd charsets and CSS that breaks its parser still count."""
+    Markdown paragraph breaks, a page head's meta and style tags, template helpers called with
+    names and literals, JSON data blocks and database-shell reads are text; arithmetic,
+    builtins, methods of literals or code in a tag, an executable, a bare sensitive path, a
+    query after a number, encoded breaks, constant probes, redirects, odd charsets and CSS that
+    breaks its parser still count."""
     assert engine.detect(value)["is_threat"] is flagged
 
 

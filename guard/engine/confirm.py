@@ -6,6 +6,7 @@ the hit stands. They only run on values that already matched, so they cost clean
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Callable
@@ -564,6 +565,8 @@ def operator_reaches_query(fragment: str, view: str) -> bool:
     operator = _QUERY_OPERATOR.search(fragment)
     if operator is None:
         return True
+    if is_shell_read_query(view):
+        return False
     outside = view
     for _ in range(8):
         inner = _DOCUMENT_BLOCK.sub(" ", outside)
@@ -593,6 +596,38 @@ _QUERY_CALL = re.compile(r"db\s*\.", re.IGNORECASE)
 _CODE_AROUND = re.compile(r"[;{}$=`]|&&|\|\||['\"]\s*[+,)]")
 
 
+_SHELL_READ = re.compile(
+    r"\s*db\s*\.\s*\w+\s*\.\s*(?:find|findone|aggregate|countdocuments|count|distinct)\s*\(",
+    re.IGNORECASE,
+)
+_READ_MODIFIER = re.compile(
+    r"\s*\.\s*(?:sort|limit|skip|project|projection|pretty|toarray|explain|count|hint|collation"
+    r"|batchsize|maxtimems)\s*\(", re.IGNORECASE,
+)
+_SERVER_SCRIPT = re.compile(r"\$(?:where|function|accumulator)\b", re.IGNORECASE)
+
+
+def is_shell_read_query(view: str) -> bool:
+    """Whether the whole value is one read a database shell runs (``db.orders.find({ total:
+    { $gt: 100 } }).sort({ createdAt: -1 }).limit(20)``, ``db.invoices.aggregate([…])``): a
+    query someone wrote out, its operators its own. A read of everything (``db.users.find()``),
+    writes (``deleteMany``, ``drop``) and server-side script (``$where``, ``$function``)
+    stand."""
+    call = _SHELL_READ.match(view)
+    if call is None or _SERVER_SCRIPT.search(view):
+        return False
+    end = _closing_bracket(view, call.end() - 1)
+    if ":" not in view[call.end() : end]:
+        # No field named: db.users.find() reads everything, the shape of a probe.
+        return False
+    while end > 0:
+        modifier = _READ_MODIFIER.match(view, end)
+        if modifier is None:
+            break
+        end = _closing_bracket(view, modifier.end() - 1)
+    return end > 0 and not view[end:].strip().strip(";").strip()
+
+
 def query_call_runs(fragment: str, view: str) -> bool:
     """A database-shell call (``db.users.find(…)``) runs when it is injected into a query
     string; set in a sentence of four or more other words, with no code punctuation around it
@@ -601,6 +636,8 @@ def query_call_runs(fragment: str, view: str) -> bool:
     at = view.find(fragment)
     if at < 0 or _QUERY_CALL.match(fragment) is None:
         return True
+    if is_shell_read_query(view):
+        return False
     end = _closing_bracket(view, view.find("(", at))
     if end < 0:
         return True
@@ -635,19 +672,54 @@ def script_tag_runs(fragment: str, view: str) -> bool:
     loads no foreign code (no handler or namespaced attribute; a ``src`` only of a path on the
     site itself, ``src="app.js"``, ``src="/static/main.js"``), followed by words with no code
     punctuation (``The `<script type="module">` tag defers by default.``), names the tag: its
-    would-be body is a sentence. Fragments of the rule's other branches, and a value with a
-    second script tag or a closing one, stand as matched.
+    would-be body is a sentence. A data block (:func:`_holds_json_data`) runs nothing either.
+    Fragments of the rule's other branches, and a value with a second script tag or a closing
+    one, stand as matched.
     """
-    if not fragment.lstrip("<").lstrip().lower().startswith("script"):
-        return True
     tags = list(_SCRIPT_OPEN.finditer(view))
-    if len(tags) != 1 or _SCRIPT_CLOSE.search(view):
+    if len(tags) == 1 and _holds_json_data(tags[0], view):
+        return False
+    if not fragment.lstrip("<").lstrip().lower().startswith("script") or len(tags) != 1:
         return True
     tag = tags[0]
+    # The opening tag's own "script>" is not a closing one.
+    if _SCRIPT_CLOSE.search(view[: tag.start()] + " " + view[tag.end() :]):
+        return True
     if _SCRIPT_LOADS.search(tag.group(1)):
         return True
     body = view[tag.end() :].lstrip("`")
     return _SCRIPT_CODE.search(body) is not None or not _at_least(_PROSE_WORD, body, 2)
+
+
+_DATA_BLOCK_TYPE = re.compile(
+    # "ld json": the canonical view reads a "+" as a URL-encoded space.
+    r"""\s*type\s*=\s*(["']?)application/(?:ld[+ ])?json\1\s*""", re.IGNORECASE
+)
+
+
+def is_json_data_block(view: str) -> bool:
+    """Whether the value is one script data block holding JSON (see :func:`_holds_json_data`)."""
+    tags = list(islice(_SCRIPT_OPEN.finditer(view), 2))
+    return len(tags) == 1 and _holds_json_data(tags[0], view)
+
+
+def _holds_json_data(tag: re.Match[str], view: str) -> bool:
+    """Whether the one script element is a data block (``<script type="application/ld+json">``
+    holding a JSON document, as pages carry structured data), which browsers never run: only a
+    ``type`` attribute, a body that parses as JSON, one closing tag, and nothing around it."""
+    if _DATA_BLOCK_TYPE.fullmatch(tag.group(1)) is None or view[: tag.start()].strip():
+        return False
+    close = re.search(r"</script\s*>", view[tag.end() :], re.IGNORECASE)
+    if close is None or view[tag.end() + close.end() :].strip():
+        return False
+    body = view[tag.end() : tag.end() + close.start()]
+    if "<" in body:
+        return False
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True
 
 
 _MARKUP_TAG = re.compile(r"<\s*/?\s*([a-z][\w:-]{0,30})([^<>]{0,300})>", re.IGNORECASE)
@@ -775,9 +847,10 @@ _CSS_BRACKET = re.compile(r"[{}\[\]]")
 
 def quotes_inert_markup_or_svg(view: str) -> bool:
     """The model's test for quoted markup: text naming inert tags (:func:`quotes_inert_markup`),
-    an SVG image of shapes alone (:func:`draws_inert_svg`), or a page head's inert meta and
-    style tags (:func:`declares_inert_head`)."""
-    return quotes_inert_markup(view) or draws_inert_svg(view) or declares_inert_head(view)
+    an SVG image of shapes alone (:func:`draws_inert_svg`), a page head's inert meta and
+    style tags (:func:`declares_inert_head`), or a JSON data block (:func:`is_json_data_block`)."""
+    return (quotes_inert_markup(view) or draws_inert_svg(view) or declares_inert_head(view)
+            or is_json_data_block(view))
 
 
 def markup_active(fragment: str, view: str) -> bool:
