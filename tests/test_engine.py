@@ -489,6 +489,8 @@ def test_documents_and_markup_that_only_look_active(
         ('db.users.find({$where: "sleep(1000)"})', True),
         ("db.users.deleteMany({ lastSeen: { $lt: 5 } })", True),
         ("db.users.find({}); db.users.drop()", True),
+        ("C:\\Program Files (x86)\\Steam\\steamapps\\common\\", False),
+        ("c:\\windows\\win.ini", True),
     ],
 )
 def test_template_sources_configs_and_log_lines(

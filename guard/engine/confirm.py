@@ -1077,7 +1077,8 @@ def windows_path_names_file(fragment: str, view: str) -> bool:
     """A Windows path is a file-read target when it ends in a file: a name with an extension
     (``httpd.conf``, ``win.ini``) or a system file without one (``SAM``, ``hosts``). One that
     ends in a directory (``C:\\Program Files (x86)\\…\\VC\\Tools``,
-    ``%SystemRoot%\\System32\\drivers``) names a place, as install notes and bug reports do.
+    ``%SystemRoot%\\System32\\drivers``, or a trailing separator) names a place, as install
+    notes and bug reports do.
     Fragments of the rule's Unix branches stand as matched.
     """
     start = _WINDOWS_PATH.search(fragment)
@@ -1085,6 +1086,8 @@ def windows_path_names_file(fragment: str, view: str) -> bool:
     if start is None or at < 0:
         return True
     rest = view[at + start.start() :].split("\n", 1)[0]
+    if rest.rstrip().endswith(("\\", "/")):
+        return False
     last = re.split(r"[/\\]", rest)[-1].split()
     return not last or _FILE_NAME.search(last[0].rstrip(".,;:)'\"")) is not None
 
