@@ -127,14 +127,20 @@ def statement_breaks_out(fragment: str, view: str) -> bool:
 def _bracketed_in_text(view: str, before: str, at: int) -> bool:
     """Whether the statement at ``at`` is a whole query a log line or a sentence shows in square
     brackets (``bad SQL grammar [select id, name from customer where region = ?]``): a word and
-    a blank before the ``[``, and the first ``]`` after it closing a whole query."""
-    if not before.endswith("[") or not before[-2:-1].isspace():
+    a blank before the ``[`` on the same line, with no comment or quote before it, and the first
+    ``]`` after it closing a whole query on that line."""
+    if not before.endswith("[") or not before[-2:-1].isspace() or _BEFORE_BRACKET.search(before):
         return False
     head = before[:-1].rstrip()
     close = view.find("]", at)
-    return (head[-1:].isalpha() or head.endswith(":")) and close > at and quotes_whole_query(
-        view[at:close]
-    )
+    if close < at or "[" in view[at:close] or "\n" in view[at:close]:
+        return False
+    return (head[-1:].isalpha() or head.endswith(":")) and quotes_whole_query(view[at:close])
+
+
+_BEFORE_BRACKET = re.compile(r"--|#|/\*|['\"`]|\n")
+"""What a log line's text before a bracketed query holds none of: a comment, a quote or a line
+break (behind which a query could go on)."""
 
 
 # A query in brackets is a subquery: the value of a numeric parameter, ``id=(SELECT …)``.
@@ -172,7 +178,9 @@ _QUERY_PROBE = re.compile(
     # OR, HAVING and CASE WHEN as probes use constants (OR 1=1, HAVING 1=1, CASE WHEN (1=1));
     # on columns (OR body ILIKE …, CASE WHEN score >= 90) they are a report's logic.
     r"|\bor\s+(?:not\s+)?(?:['\"\d(]|true\b|false\b|null\b)|\bhaving\s+\(*\s*['\"\d]"
-    r"|\bcase\s+when\s+\(*\s*(?:['\"\d]|ascii|ord|substr|substring|mid|length)",
+    r"|\bcase\s+when\s+\(*\s*(?:['\"\d]|ascii|ord|substr|substring|mid|length)"
+    # LIKE '%' matches every row: a tautology spelt as a pattern.
+    r"|\blike\s+['\"]%+['\"]",
     re.IGNORECASE,
 )
 
@@ -355,13 +363,17 @@ _UNIX_ONLY = frozenset({
     "netcat", "nc", "mount",
 })
 """Command words only a Unix shell knows: neither cmd nor PowerShell has them, as programs or
-aliases, and Unix file names are case sensitive, so ``FILE`` or ``Id`` runs nothing anywhere
-(``FILE *fp`` in pasted C, ``Last`` in a sentence)."""
+aliases, and Unix file names are case sensitive, so ``FILE`` or ``Last`` starting a line of
+pasted C or output runs nothing."""
 
 
 def spelt_for_no_shell(fragment: str) -> bool:
-    """Whether the command word after the separator in ``fragment`` is a Unix-only command
-    written in any case but lower (see :data:`_UNIX_ONLY`)."""
+    """Whether the command word after a line break in ``fragment`` is a Unix-only command
+    written in any case but lower (see :data:`_UNIX_ONLY`): the next line of pasted code or
+    output (``FILE *fp``, ``Last login:``). After ``;``, ``&`` or ``|`` it stands: a
+    case-insensitive file system (macOS, Cygwin) runs ``ID`` as ``id``."""
+    if not fragment.startswith(("\n", "\r")):
+        return False
     separated = _SEPARATED_WORD.match(fragment)
     word = separated.group(1).rsplit("/", 1)[-1] if separated is not None else ""
     return not word.islower() and word.lower() in _UNIX_ONLY
@@ -399,26 +411,30 @@ def separator_command_runs(fragment: str, view: str) -> bool:
     return unix_backtick(fragment, view) and not reads_as_table(view)
 
 
-_KEYWORD_LINE = re.compile(r"^[A-Z]{3,}[ \t]", re.MULTILINE)
-_NAME_GOES_ON = re.compile(r"[ \t]*[:=](?!=)|\.(?!(?:exe|com|bat|cmd|ps1|sh|py|pl)\b)[a-z_]",
-                           re.IGNORECASE)
+_DOCKERFILE = re.compile(r"(?:\s*#[^\n]*\n)*\s*(?:FROM|ARG)[ \t]+\S")
+_INSTRUCTIONS = frozenset({
+    "FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
+    "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+})
+_NAME_GOES_ON = re.compile(r"(?:\.[a-z_][\w-]*)*[:=](?!=)", re.IGNORECASE)
 
 
 def word_is_a_name(view: str, end: int) -> bool:
     """Whether the command word ending at ``end`` is a name rather than a command: a key being
-    set (``type    = string``, ``id: 7``) or the head of a dotted name (``net.core.somaxconn``,
-    not ``net.exe``)."""
+    set straight after it (``id: 7``, ``&id=15``), also as the head of a dotted key
+    (``net.core.somaxconn=1024``, one word no shell finds). A blank before the ``=``
+    (``rm = -rf /``) or a dotted program (``nc.traditional -c bash``) is a command."""
     return _NAME_GOES_ON.match(view, end) is not None
 
 
 def opens_keyword_line(fragment: str, view: str) -> bool:
-    """A line opening with an upper-case word, in a value where three or more lines do, is a
-    statement of a language written in keywords (a Dockerfile's ``COPY . .`` after ``FROM`` and
-    ``WORKDIR``, a SQL script), not a command after a line break."""
+    """A Dockerfile's instruction at a line start (``COPY . .`` in a value that opens with
+    ``FROM python:3.12-slim``) is not a command after a line break. Only there: cmd reads its
+    commands in capitals too, so upper-case lines elsewhere (``REGSVR32 /s …``) stand."""
     if not fragment.startswith(("\n", "\r")):
         return False
     words = fragment.lstrip("\r\n").split(None, 1)
-    return bool(words) and words[0].isupper() and _at_least(_KEYWORD_LINE, view, 3)
+    return bool(words) and words[0] in _INSTRUCTIONS and _DOCKERFILE.match(view) is not None
 
 
 _COMMAND_WORD = re.compile(SHELL_COMMANDS + r"(?:\.exe)?", re.IGNORECASE)
@@ -682,8 +698,7 @@ def script_tag_runs(fragment: str, view: str) -> bool:
     if not fragment.lstrip("<").lstrip().lower().startswith("script") or len(tags) != 1:
         return True
     tag = tags[0]
-    # The opening tag's own "script>" is not a closing one.
-    if _SCRIPT_CLOSE.search(view[: tag.start()] + " " + view[tag.end() :]):
+    if _SCRIPT_CLOSE.search(view):
         return True
     if _SCRIPT_LOADS.search(tag.group(1)):
         return True
@@ -787,75 +802,61 @@ def draws_inert_svg(view: str) -> bool:
     return tags >= 3 and body.count("<") == body.count(">") == tags and "&" not in body
 
 
-_HEAD_TAG = re.compile(r"<\s*(/?)\s*(meta|style)\b([^<>]{0,400})>", re.IGNORECASE)
-_STYLE_BODY = re.compile(r"([^<]{0,4000})</style\s*>", re.IGNORECASE)
-_ACTIVE_CSS = re.compile(
-    r"url\s*\(|@import|expression|behavior|binding|script|\\|&#|/\*", re.IGNORECASE
-)
-_OTHER_ACTIVE_TAG = re.compile(
-    r"<\s*/?\s*(?:script|iframe|frame|object|embed|applet|svg|math|base|link|form|import|xml"
-    r"|portal|handler|listener|animate|set|isindex|xss)\b|\bon[a-z]+\s*=|(?:java|vb)script\s*:",
-    re.IGNORECASE,
-)
-
-
-def declares_inert_head(view: str) -> bool:
-    """Whether the value's active-looking tags are only ``<meta>`` tags that name page data
-    (``name=``, ``property=``, ``charset=``; no ``http-equiv``, which redirects or sets cookies)
-    and ``<style>`` blocks of plain rules (no ``url(``, ``@import``, ``expression``, binding or
-    escape), with no script, handler, frame or other active tag anywhere: a page head or a CMS
-    snippet pasted as it is."""
-    if _OTHER_ACTIVE_TAG.search(view):
-        return False
-    found = False
-    for tag in _HEAD_TAG.finditer(view):
-        closing, name, attributes = tag.groups()
-        if closing:
-            continue
-        found = True
-        if name.lower() == "meta":
-            if _ACTIVE_META.search(attributes):
-                return False
-            continue
-        body = _STYLE_BODY.match(view, tag.end())
-        if (body is None or _ACTIVE_CSS.search(attributes + body.group(1))
-                or not _nests(body.group(1))):
-            return False
-    return found
-
-
+_HEAD_TAG = re.compile(r"<\s*(/?)\s*(meta)\b([^<>]{0,400})>", re.IGNORECASE)
+_HEAD_TAG_START = re.compile(r"<\s*/?\s*meta\b", re.IGNORECASE)
 _ACTIVE_META = re.compile(r"http-equiv|charset\s*=\s*[\"']?(?![\"']|utf-?8\b)", re.IGNORECASE)
 """A meta tag that redirects or sets cookies, or declares a charset other than UTF-8 (a
 UTF-7 declaration makes the rest of the page a script)."""
+_OTHER_ACTIVE_TAG = re.compile(
+    r"<\s*/?\s*(?:script|iframe|frame|object|embed|applet|svg|math|base|link|form|import|xml"
+    r"|portal|handler|listener|animate|set|isindex|xss|style|plaintext|xmp|noembed|noframes"
+    r"|noscript|textarea|title|marquee|template)\b|\bon[a-z]+\s*=|(?:java|vb)script\s*:",
+    re.IGNORECASE,
+)
+_META_NAME = re.compile(r"""\b(?:name|property)\s*=\s*["']?([\w:.-]+)""", re.IGNORECASE)
+_PAGE_DATA_NAME = re.compile(
+    r"viewport|description|keywords|author|theme-color|color-scheme|generator"
+    r"|application-name|format-detection|(?:og|twitter|article|fb):[\w:.-]+",
+    re.IGNORECASE,
+)
+"""Meta names that describe the page. Others act: ``referrer`` leaks URLs to other sites,
+``robots`` can take the page out of search, and a site-verification token claims the domain."""
 
 
-def _nests(css: str) -> bool:
-    """Whether the braces and brackets of ``css`` nest: a parser's error recovery on a rule
-    like ``#x{font-family:foo[bar;}#y]`` swallows the markup after it."""
-    stack: list[str] = []
-    for match in _CSS_BRACKET.finditer(css):
-        bracket = match.group()
-        if bracket in "{[":
-            stack.append("}" if bracket == "{" else "]")
-        elif not stack or stack.pop() != bracket:
+def declares_inert_head(view: str) -> bool:
+    """Whether the value's active-looking tags are only ``<meta>`` tags that describe the page
+    (``name=`` or ``property=`` of :data:`_PAGE_DATA_NAME`, or ``charset=utf-8``), with no
+    ``http-equiv``, script, style, handler, frame or other active tag anywhere, and every meta
+    tag read whole: a page head pasted as it is."""
+    if _OTHER_ACTIVE_TAG.search(view) or _ACTIVE_META.search(view):
+        return False
+    tags = list(_HEAD_TAG.finditer(view))
+    if not tags or len(tags) != len(_HEAD_TAG_START.findall(view)):
+        return False
+    for tag in tags:
+        closing, _, attributes = tag.groups()
+        if closing:
+            continue
+        described = _META_NAME.search(attributes)
+        if described is None:
+            if "charset" not in attributes.lower():
+                return False
+        elif _PAGE_DATA_NAME.fullmatch(described.group(1)) is None:
             return False
-    return not stack
-
-
-_CSS_BRACKET = re.compile(r"[{}\[\]]")
+    return True
 
 
 def quotes_inert_markup_or_svg(view: str) -> bool:
     """The model's test for quoted markup: text naming inert tags (:func:`quotes_inert_markup`),
-    an SVG image of shapes alone (:func:`draws_inert_svg`), a page head's inert meta and
-    style tags (:func:`declares_inert_head`), or a JSON data block (:func:`is_json_data_block`)."""
+    an SVG image of shapes alone (:func:`draws_inert_svg`), a page head's inert meta tags
+    (:func:`declares_inert_head`), or a JSON data block (:func:`is_json_data_block`)."""
     return (quotes_inert_markup(view) or draws_inert_svg(view) or declares_inert_head(view)
             or is_json_data_block(view))
 
 
 def markup_active(fragment: str, view: str) -> bool:
     """A tag hit stands unless the value is text naming inert HTML tags, an SVG image of
-    shapes alone, or inert meta and style tags."""
+    shapes alone, inert meta tags or a JSON data block."""
     return not quotes_inert_markup_or_svg(view)
 
 
@@ -1030,13 +1031,18 @@ def path_mentioned(view: str, start: int, end: int) -> bool:
 
 def _sentence_follows(view: str, end: int) -> bool:
     """Whether the path token reaching ``end`` (a path opening the value) is the subject of a
-    sentence: a blank, then four or more words and no shell syntax (``/var/log/nginx/error.log
-    is empty but the site returns 502``). A file-read probe is the path alone, or the path and
-    what a payload appends to it."""
+    sentence on one line: a space, a word, four words in all, and no shell syntax, option or
+    further separator (``/var/log/nginx/error.log is empty but the site returns 502``). A
+    file-read probe is the path alone, or the path and what a payload appends to it."""
+    if "%00" in view or "\x00" in view:
+        # A NUL cuts the name where a C library reads it: /etc/passwd%00 is what …
+        return False
     rest = view[end:]
     rest = rest[len(rest) - len(rest.lstrip(_PATH_CHARACTERS)):]
-    if not rest[:1].isspace() or _SHELL_SYNTAX.search(rest) or "/" in rest or "\\" in rest:
-        # A separator further on means the path goes on past a blank (C:\Program Files\...).
+    if (not rest.startswith(" ") or not rest[1:2].isalpha() or _SHELL_SYNTAX.search(rest)
+            or any(c in rest for c in "/\\\n\t")):
+        # A separator further on means the path goes on past a blank (C:\Program Files\...),
+        # and a line break or a tab starts another field a reader may take alone.
         return False
     return _at_least(_WORD, rest, 4)
 
@@ -1087,7 +1093,10 @@ def windows_path_names_file(fragment: str, view: str) -> bool:
         return True
     rest = view[at + start.start() :].split("\n", 1)[0]
     if rest.rstrip().endswith(("\\", "/")):
-        return False
+        # A trailing separator ends a directory, unless the name before it is a file's
+        # (Java's File drops the separator: C:\\Users\\Administrator\\NTUSER.DAT\\).
+        segments = [s for s in re.split(r"[/\\]", rest.rstrip()) if s.strip()]
+        return bool(segments) and _FILE_NAME.search(segments[-1].strip()) is not None
     last = re.split(r"[/\\]", rest)[-1].split()
     return not last or _FILE_NAME.search(last[0].rstrip(".,;:)'\"")) is not None
 
@@ -1200,7 +1209,7 @@ _CODE_NAMES = frozenset({
     "require", "runtime", "getclass", "forname", "object", "dump", "include", "source", "file",
     "shell_exec", "passthru", "call_user_func", "lookup", "with", "map", "filter", "sort",
     "reduce", "apply", "call", "format", "password", "passwd", "secret", "secret_key", "signer",
-    "storages", "credentials",
+    "storages", "credentials", "configuration", "rails",
 })
 _NAME = re.compile(r"[a-z_]\w*", re.IGNORECASE)
 
@@ -1221,7 +1230,9 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
     names: list[str] = []
     if statement is not None:
         body = statement.strip("-+=")
-        reduced = _calls_reduced(body)
+        # A macro's signature, when it is the tag's only call: default values that call
+        # something run when the macro does.
+        reduced = _calls_reduced(body, _MACRO.match(body) is not None and body.count("(") == 1)
         if reduced is None or not _tokens_cover(_INERT_TOKEN, reduced) or ".." in body:
             return False
         words = _NAME.findall(statement)
@@ -1244,20 +1255,22 @@ _CALL = re.compile(
 """A call of a (dotted) name; not a method of a literal or of a call's result, which only
 proves the expression runs (``{{'a'.toUpperCase()}}``)."""
 _INERT_ARGUMENT = re.compile(_INERT_TOKEN.pattern + r"|[a-z]\w*:(?=\s)", re.IGNORECASE)
-_CODE_CALLS = frozenset({
-    "range", "dict", "open", "compile", "globals", "locals", "vars", "dir", "type", "setattr",
-    "delattr", "super", "breakpoint", "exit", "quit", "getenv", "spawn", "fork", "load", "loads",
-    "unserialize", "deserialize", "readfile", "render", "template", "new", "t",
-})
-"""Callees that reach beyond the data even with plain arguments (besides ``_CODE_NAMES``):
-builtins that open, list or build objects, and ``T(…)``, Spring's type operator."""
+_MACRO = re.compile(r"\s*macro\s+\w+\s*\(")
+_VIEW_HELPER = re.compile(
+    r"link_to|button_to|mail_to|image_tag|stylesheet_link_tag|javascript_include_tag|route|asset"
+    r"|trans|t|__|[a-z][a-z0-9_]*_(?:path|url)"
+)
+"""Functions a view calls to format data: Rails' link and route helpers (``edit_article_path``),
+Laravel's ``route`` and ``asset``, and the translation helpers ``t``, ``trans`` and ``__``."""
 
 
-def _calls_reduced(body: str) -> str | None:
+def _calls_reduced(body: str, signature: bool = False) -> str | None:
     """``body`` with each call of plain arguments replaced by its callee, innermost first, three
     levels deep (``link_to 'Edit', edit_article_path(@article)``, ``route('admin.dashboard')``):
-    a helper given names and literals formats data. None where an argument is anything else, or
-    the callee builds or opens objects (:data:`_CODE_CALLS`)."""
+    a view helper (:data:`_VIEW_HELPER`, a plain function, no receiver) given names and literals
+    formats data, and so does a macro's signature (``signature``). None where an argument is
+    anything else, or the callee is any other function: ``Open3.capture2('id')``,
+    ``query('pipe', 'id')`` and ``constant('DB_PASSWORD')`` take literals too."""
     for _ in range(3):
         if "(" not in body and ")" not in body:
             return body
@@ -1266,9 +1279,10 @@ def _calls_reduced(body: str) -> str | None:
         def callee(call: re.Match[str]) -> str:
             nonlocal plain
             name, arguments = call.groups()
-            if name.lstrip("@.").split(".")[-1] in _CODE_CALLS or not _tokens_cover(
-                _INERT_ARGUMENT, arguments
-            ):
+            # A filter (``|date('Y-m-d')``, ``|slice(0, 120)``) formats the value before it.
+            is_filter = call.string[: call.start()].rstrip().endswith("|")
+            helper = signature or is_filter or _VIEW_HELPER.fullmatch(name) is not None
+            if not helper or not _tokens_cover(_INERT_ARGUMENT, arguments):
                 plain = False
             return name
 
@@ -1314,45 +1328,6 @@ def template_expression_active(fragment: str, view: str) -> bool:
     return not quotes_inert_templates(view)
 
 
-_PASTED_MESSAGE = re.compile(
-    r"\s*(?:(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \S+ HTTP/\d(?:\.\d)?"
-    r"|HTTP/\d(?:\.\d)? \d{3}\b|BEGIN:(?:VCALENDAR|VCARD)|MIME-Version: 1\.0)[^\r\n]*\r?\n"
-)
-"""A value that opens with an HTTP request or status line, a calendar or contact card, or a
-MIME message's first header."""
-
-
-def pastes_a_message(view: str) -> bool:
-    """Whether the value is a whole message pasted as text (see :data:`_PASTED_MESSAGE`)."""
-    return _PASTED_MESSAGE.match(view) is not None
-
-
-def breaks_into_headers(fragment: str, view: str) -> bool:
-    """A header after a line break is injected, unless the break is a real one in a whole
-    message pasted as text: one that opens with an HTTP request or status line, ``BEGIN:VCARD``
-    or ``MIME-Version: 1.0``, as questions about APIs and mail quote them. Such a value has no
-    value of its own for the headers to follow; a splitting payload puts one before its break,
-    or encodes the break (``%0d%0a``), which stands wherever it is."""
-    return not (fragment[:1] in ("\r", "\n") and pastes_a_message(view))
-
-
-_PARAGRAPH_LINE = re.compile(r"#{1,6} \S|(?:[^\W\d_]+\W+){2,}[^\W\d_]+[.:!?]\s*$")
-
-
-def body_after_headers(fragment: str, view: str) -> bool:
-    """A blank line then markup starts an injected body, unless two line feeds follow a
-    Markdown heading or a sentence (``## Installation`` then ``<details>``): a paragraph break
-    in a document, where a header block ends with a ``Name: value`` line or a bare value. A
-    script after one is what the XSS rules read."""
-    if not breaks_into_headers(fragment, view):
-        return False
-    at = view.find(fragment)
-    if not fragment.startswith("\n\n") or at <= 0:
-        return True
-    line = view[view.rfind("\n", 0, at) + 1 : at]
-    return _PARAGRAPH_LINE.match(line) is None
-
-
 VIEW_LEVEL = frozenset({
     "climbs_out", "not_a_table", "sink_in_code", "query_breaks_out", "markup_active",
     "template_expression_active", "parent_step_escapes",
@@ -1362,7 +1337,6 @@ rejected first match means every match is rejected, so later ones are not read."
 
 
 CONFIRM_GATES: dict[str, Callable[[str], bool]] = {
-    "breaks_into_headers": pastes_a_message,
     "query_breaks_out": lambda view: _WHOLE_QUERY.match(view) is not None,
     "climbs_out": references_a_neighbour,
     "filter_breaks_out": _may_be_whole_filter,
@@ -1402,6 +1376,4 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "system_path_target": system_path_target,
     "template_statement_active": template_statement_active,
     "template_expression_active": template_expression_active,
-    "breaks_into_headers": breaks_into_headers,
-    "body_after_headers": body_after_headers,
 }

@@ -499,7 +499,7 @@ RULES: tuple[Rule, ...] = (
          r"access-control-[\w-]+|http/\d|cache-control|transfer-encoding|link|server|status|"
          r"host|cookie|vary|www-authenticate|strict-transport-security|upgrade|connection|bcc|"
          r"last-modified|pragma|expires|etag|age|p3p)[ \t]*:[ \t]*[^\s]",
-         0.9, "header injected after a line break", confirm="breaks_into_headers"),
+         0.9, "header injected after a line break"),
     Rule("crlf-forged-line", "crlf",
          # An encoded break (a real one is text that spans lines) followed by what a log, an SMTP
          # session or a Redis/Memcached server reads as a line of its own.
@@ -513,10 +513,9 @@ RULES: tuple[Rule, ...] = (
          r"|subject|reply-to|sender)\s*:", 0.85, "mail header injected after an address"),
     Rule("crlf-double-break-body", "crlf",
          r"(?:\r?\n|\\r\\n)(?:\r?\n|\\r\\n)\s*(?:<[a-z!]|http/\d)", 0.75,
-         "blank line then injected body", confirm="body_after_headers"),
+         "blank line then injected body"),
     Rule("crlf-http-response", "crlf",
-         r"[\r\n]\s*http/\d(?:\.\d)?\s+\d{3}\b", 0.9, "injected status line",
-         confirm="breaks_into_headers"),
+         r"[\r\n]\s*http/\d(?:\.\d)?\s+\d{3}\b", 0.9, "injected status line"),
     Rule("crlf-encoded-breaks-only", "crlf",
          r"^\s*(?:%(?:25)*0|[da])*%(?:25)*0[da](?:%(?:25)*0|[da])*%(?:25)*0[da]"
          r"(?:%(?:25)*0|[da])*\s*$", 0.6,

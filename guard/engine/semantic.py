@@ -45,7 +45,6 @@ from guard.engine.confirm import (
     opens_indented_mixed_case,
     opens_keyword_line,
     operator_reaches_query,
-    pastes_a_message,
     path_mentioned,
     quotes_inert_markup_or_svg,
     quotes_inert_templates,
@@ -972,7 +971,6 @@ _QUOTED_CODE: dict[int, Callable[[str], bool]] = {
     CLASSES.index("xss") - 1: quotes_inert_markup_or_svg,
     CLASSES.index("ldap") - 1: quotes_whole_filter,
     CLASSES.index("sqli") - 1: quotes_whole_query,
-    CLASSES.index("crlf") - 1: pastes_a_message,
 }
 """Per attack class (index into the log-odds against benign), a test that the value only quotes
 that class's syntax in text, with nothing in it that runs (see :mod:`guard.engine.confirm`)."""
