@@ -502,6 +502,19 @@ def test_documents_and_markup_that_only_look_active(
         ("127.0.0.1;ID", True),
         ("/etc/passwd\nignore the rest of this line", True),
         ("SELECT username, password FROM users WHERE id > 0 OR username LIKE '%'", True),
+        ("{{ price|floatformat:2 }} {{ currency }}", False),
+        ("{% include 'emails/_footer.html' %}{{ unsubscribe_url }}", False),
+        ("<button onClick={() => setCount(count + 1)}>Clicked {count} times</button>", False),
+        ("<form onSubmit={handleSubmit}>\n  <input onChange={e => setName(e.target.value)} />"
+         "\n</form>", False),
+        ("<Link href={`/products/${slug}`} prefetch={false}>{title}</Link>", False),
+        ("{{ x|add:733 }} {{ y }}", True),
+        ("{{ a }}{{ b['__class__'] }}", True),
+        ("<img src=x onerror={alert(1)}>", True),
+        ("<a onclick={location=`javascript:alert(1)`}>x</a>", True),
+        ("<div onClick={go}><script>alert(1)</script></div>", True),
+        ("<svg onload={[].map(alert)}>", True),
+        ('<link rel="import" href="https://evil.example/x.html">', True),
     ],
 )
 def test_template_sources_configs_and_log_lines(
@@ -511,7 +524,8 @@ def test_template_sources_configs_and_log_lines(
     dotted settings, Go's ``./...``, C++ streams, a path as a sentence's subject, a query a log
     line shows in brackets, report queries (functions, TOP, OR/HAVING/CASE on columns),
     Unix-only commands in capitals on a new line, a page head's meta tags, view helpers called
-    with names and literals, JSON data blocks and database-shell reads are text; arithmetic,
+    with names and literals, formatting filters, JSX handlers, a link with no rel, JSON data
+    blocks and database-shell reads are text; arithmetic,
     builtins, other calls, methods of literals or code in a tag, an executable, a bare
     sensitive path, a query after a number or a comment, real or encoded breaks before a
     header, style blocks, redirects, odd charsets and LIKE '%' still count."""

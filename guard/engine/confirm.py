@@ -849,9 +849,10 @@ def declares_inert_head(view: str) -> bool:
 def quotes_inert_markup_or_svg(view: str) -> bool:
     """The model's test for quoted markup: text naming inert tags (:func:`quotes_inert_markup`),
     an SVG image of shapes alone (:func:`draws_inert_svg`), a page head's inert meta tags
-    (:func:`declares_inert_head`), or a JSON data block (:func:`is_json_data_block`)."""
+    (:func:`declares_inert_head`), a JSON data block (:func:`is_json_data_block`), or JSX
+    handlers (:func:`handlers_are_jsx`)."""
     return (quotes_inert_markup(view) or draws_inert_svg(view) or declares_inert_head(view)
-            or is_json_data_block(view))
+            or is_json_data_block(view) or handlers_are_jsx(view))
 
 
 def markup_active(fragment: str, view: str) -> bool:
@@ -1184,6 +1185,9 @@ _INERT_STRINGS = _INERT_STRING + r"(?:\s*[,:]\s*" + _INERT_STRING + ")*"
 strings only: a number there can compute (Django's ``{{364|add:733}}`` is an arithmetic probe)."""
 _INERT_TOKEN = re.compile(
     r"\s+|[@.]?[a-z]\w*(?:\.\w+)*|[=!<>]=?|,|" + _INERT_LITERAL
+    # A number as a formatting filter's argument (floatformat:2, truncate: 20); not to one that
+    # computes (add, plus, times …), which a probe uses to see arithmetic run.
+    + r"|\|\s*(?!(?:add|plus|minus|times|divided_by|modulo|mul|div|sub)\b)[a-z]\w*\s*:\s*\d+\b"
     + r"|\|\s*[a-z]\w*(?:\s*\(\s*(?:" + _INERT_ARGUMENTS + r")?\)|\s*:\s*" + _INERT_STRINGS
     + r")?",
     re.IGNORECASE,
@@ -1246,9 +1250,16 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         if reduced is None or not _tokens_cover(_INERT_TOKEN, reduced) or ".." in body:
             return False
         names = _NAME.findall(body)
-    return not any(name.startswith("_") or name.lower() in _CODE_NAMES for name in names)
+    # A leading underscore reaches internals in code, not in a string (a partial's file name,
+    # 'emails/_footer.html'); a string still names an object when a code name reads it.
+    unquoted = set(_NAME.findall(_QUOTED_STRING.sub(" ", statement or body)))
+    return not any(
+        (name.startswith("_") and name in unquoted) or name.lower() in _CODE_NAMES
+        for name in names
+    )
 
 
+_QUOTED_STRING = re.compile(r"\"[^\"]*\"|'[^']*'")
 _CALL = re.compile(
     r"(?<![\w.'\"\])])([@.]?[a-z]\w*(?:\.\w+)*)\s*\(([^()]{0,160})\)", re.IGNORECASE
 )
@@ -1328,6 +1339,45 @@ def template_expression_active(fragment: str, view: str) -> bool:
     return not quotes_inert_templates(view)
 
 
+_JSX_VALUE = re.compile(r"\s*\{([^\s>]*)")
+_RUNS_AT_ONCE = re.compile(r"[\w$\])]\s*[(`]|javascript:|[=+]", re.IGNORECASE)
+
+
+_HANDLER = re.compile(r"\bon[a-z]{3,}\s*=", re.IGNORECASE)
+_ACTIVE_OUTSIDE_HANDLERS = re.compile(
+    r"<\s*/?\s*(?:script|iframe|frame|object|embed|applet|svg|math|base|link|import|style"
+    r"|meta|portal|animate|set|xss)\b|(?:java|vb)script\s*:|\b(?:srcdoc|(?:form)?action)\s*=",
+    re.IGNORECASE,
+)
+
+
+def handlers_are_jsx(view: str) -> bool:
+    """Whether the value holds event handlers and every one is a JSX expression that does not
+    run in HTML (see :func:`handler_runs`), with no script, frame or other active markup: a
+    React component pasted as code."""
+    handlers = list(islice(_HANDLER.finditer(view), 33))
+    if not handlers or len(handlers) > 32 or _ACTIVE_OUTSIDE_HANDLERS.search(view):
+        return False
+    for handler in handlers:
+        value = _JSX_VALUE.match(view, handler.end())
+        if value is None or _RUNS_AT_ONCE.search(value.group(1)):
+            return False
+    return True
+
+
+def handler_runs(fragment: str, view: str) -> bool:
+    """An event-handler attribute runs its value, unless the value is a JSX expression
+    (``onClick={() => setOpen(true)}``, ``onChange={handleChange}``): a browser reading it as
+    HTML ends the unquoted value at the first blank, leaving ``{()`` or ``{handleChange}``,
+    which is a syntax error or names a function without calling it. Braces whose first word
+    calls, assigns or opens a URL (``onerror={alert(1)}``) run."""
+    at = view.find(fragment)
+    if at < 0:
+        return True
+    value = _JSX_VALUE.match(view, at + len(fragment))
+    return value is None or _RUNS_AT_ONCE.search(value.group(1)) is not None
+
+
 VIEW_LEVEL = frozenset({
     "climbs_out", "not_a_table", "sink_in_code", "query_breaks_out", "markup_active",
     "template_expression_active", "parent_step_escapes",
@@ -1376,4 +1426,5 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "system_path_target": system_path_target,
     "template_statement_active": template_statement_active,
     "template_expression_active": template_expression_active,
+    "handler_runs": handler_runs,
 }

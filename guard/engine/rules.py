@@ -223,7 +223,7 @@ RULES: tuple[Rule, ...] = (
          "script tag", confirm="script_tag_runs"),
     Rule("xss-event-handler", "xss",
          r"<\s*[a-z!][\w:-]*[^>]*?[\s/\"'`;]on[a-z]{3,}[^a-z0-9\s=>]{0,40}\s*=", 0.92,
-         "event-handler attribute in a tag"),
+         "event-handler attribute in a tag", confirm="handler_runs"),
     Rule("xss-handler-call", "xss",
          r"\bon[a-z]{3,}\s*=\s*['\"`]?\s*(?:alert|prompt|confirm|eval|javascript:|document\.|window\."
          r"|location|top\[|self\[|\[|\(|[\w.$]{1,40}\s*[(`])", 0.8, "event handler running code"),
@@ -243,8 +243,9 @@ RULES: tuple[Rule, ...] = (
          # The made-up <x> of payload lists only as a tag: "<< x" streams to a C++ output, and
          # <x-alert> is a Blade component.
          r"|</?x(?:[\s/>]|$)"
-         # An HTML link has attributes; <link>…</link> is the element of an RSS or Atom feed.
-         r"|<\s*link[\s/]+[a-z]", 0.7, "active-content tag",
+         # A link element loads something only with a rel (stylesheet, import, preload …):
+         # <link>…</link> is the element of an RSS or Atom feed, <Link href={…}> a component.
+         r"|<\s*link[\s/][^<>]{0,300}?\brel\s*=", 0.7, "active-content tag",
          confirm="markup_active"),
     Rule("xss-data-uri", "xss",
          r"(?:src|href|data|action|formaction|background|xlink:href|poster|srcdoc)\s*=\s*['\"]?\s*"
