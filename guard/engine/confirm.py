@@ -135,6 +135,9 @@ def _bracketed_in_text(view: str, before: str, at: int) -> bool:
     close = view.find("]", at)
     if close < at or "[" in view[at:close] or "\n" in view[at:close]:
         return False
+    if _OPENING_QUERY.match(view, at) is None:
+        # A log line shows the query that failed; a write in brackets is no such line.
+        return False
     return (head[-1:].isalpha() or head.endswith(":")) and quotes_whole_query(view[at:close])
 
 
@@ -177,7 +180,8 @@ _QUERY_PROBE = re.compile(
     r"|sys\w*|\w*dual|pg_\w+|sqlite_\w+)\b|\d\s*/\s*0\b"
     # OR, HAVING and CASE WHEN as probes use constants (OR 1=1, HAVING 1=1, CASE WHEN (1=1));
     # on columns (OR body ILIKE …, CASE WHEN score >= 90) they are a report's logic.
-    r"|\bor\s+(?:not\s+)?(?:['\"\d(]|true\b|false\b|null\b)|\bhaving\s+\(*\s*['\"\d]"
+    r"|\bor\b\s*(?:not\b\s*)?(?:['\"\d(.@+~!-]|[nx]'|true\b|false\b|null\b|pi\s*\()"
+    r"|\bhaving\s+\(*\s*['\"\d.@+~!-]"
     r"|\bcase\s+when\s+\(*\s*(?:['\"\d]|ascii|ord|substr|substring|mid|length)"
     # LIKE '%' matches every row: a tautology spelt as a pattern.
     r"|\blike\s+['\"]%+['\"]",
@@ -813,7 +817,7 @@ _OTHER_ACTIVE_TAG = re.compile(
     r"|noscript|textarea|title|marquee|template)\b|\bon[a-z]+\s*=|(?:java|vb)script\s*:",
     re.IGNORECASE,
 )
-_META_NAME = re.compile(r"""\b(?:name|property)\s*=\s*["']?([\w:.-]+)""", re.IGNORECASE)
+_META_NAME = re.compile(r"""(?<![\w-])(?:name|property)\s*=\s*["']?([\w:.-]*)""", re.IGNORECASE)
 _PAGE_DATA_NAME = re.compile(
     r"viewport|description|keywords|author|theme-color|color-scheme|generator"
     r"|application-name|format-detection|(?:og|twitter|article|fb):[\w:.-]+",
@@ -837,11 +841,10 @@ def declares_inert_head(view: str) -> bool:
         closing, _, attributes = tag.groups()
         if closing:
             continue
-        described = _META_NAME.search(attributes)
-        if described is None:
-            if "charset" not in attributes.lower():
-                return False
-        elif _PAGE_DATA_NAME.fullmatch(described.group(1)) is None:
+        names = _META_NAME.findall(attributes)
+        if not names and "charset" not in attributes.lower():
+            return False
+        if not all(_PAGE_DATA_NAME.fullmatch(name) for name in names):
             return False
     return True
 
@@ -855,9 +858,29 @@ def quotes_inert_markup_or_svg(view: str) -> bool:
             or is_json_data_block(view) or handlers_are_jsx(view))
 
 
+_LINK_FRAGMENT = re.compile(r"<\s*link[\s/]", re.IGNORECASE)
+_TAG_PART = re.compile(r"\"[^\"]*\"|'[^']*'|[^\"'>]+")
+
+
+def _tag_text(view: str, at: int) -> str:
+    """The tag that starts at ``at`` as a browser reads it: quoted values may hold ``>``."""
+    end = at
+    for part in _TAG_PART.finditer(view, at):
+        if part.start() != end:
+            break
+        end = part.end()
+    return view[at:end]
+
+
 def markup_active(fragment: str, view: str) -> bool:
     """A tag hit stands unless the value is text naming inert HTML tags, an SVG image of
-    shapes alone, inert meta tags or a JSON data block."""
+    shapes alone, inert meta tags or a JSON data block. A ``<link>`` loads something only with
+    a ``rel`` (stylesheet, import, preload …): ``<Link href={…}>`` is a component, and
+    ``<link>…</link>`` the element of a feed."""
+    if _LINK_FRAGMENT.match(fragment):
+        at = view.find(fragment)
+        if at >= 0 and not re.search(r"(?<![\w-])rel\s*=", _tag_text(view, at), re.IGNORECASE):
+            return False
     return not quotes_inert_markup_or_svg(view)
 
 
@@ -1183,13 +1206,20 @@ _INERT_ARGUMENTS = _INERT_LITERAL + r"\s*(?:,\s*" + _INERT_LITERAL + r"\s*)*"
 _INERT_STRINGS = _INERT_STRING + r"(?:\s*[,:]\s*" + _INERT_STRING + ")*"
 """Liquid's and Angular's filter arguments (``| default: "there"``, ``| currency:'EUR':'symbol'``),
 strings only: a number there can compute (Django's ``{{364|add:733}}`` is an arithmetic probe)."""
+_COMPUTING_FILTER = (
+    r"(?!(?:add|plus|minus|times|divided_by|modulo|mul|div|sub|at_least|at_most|round|ceil|floor"
+    r"|abs|divisibleby|get_digit|center|ljust|rjust|wordwrap|indent|repeat|multiply)\b)"
+)
+"""Filters that compute with their argument (a probe sees arithmetic run: ``{{364|add:733}}``)
+or pad to its size (``{{ "a"|center:999999999 }}`` builds a gigabyte)."""
+_FORMATTING_FILTER = re.compile(_COMPUTING_FILTER + r"[a-z]\w*$", re.IGNORECASE)
 _INERT_TOKEN = re.compile(
     r"\s+|[@.]?[a-z]\w*(?:\.\w+)*|[=!<>]=?|,|" + _INERT_LITERAL
-    # A number as a formatting filter's argument (floatformat:2, truncate: 20); not to one that
-    # computes (add, plus, times …), which a probe uses to see arithmetic run.
-    + r"|\|\s*(?!(?:add|plus|minus|times|divided_by|modulo|mul|div|sub)\b)[a-z]\w*\s*:\s*\d+\b"
-    + r"|\|\s*[a-z]\w*(?:\s*\(\s*(?:" + _INERT_ARGUMENTS + r")?\)|\s*:\s*" + _INERT_STRINGS
-    + r")?",
+    # A short number as a formatting filter's argument (floatformat:2, truncate: 20).
+    + r"|\|\s*" + _COMPUTING_FILTER + r"[a-z]\w*\s*:\s*\d{1,4}\b"
+    + r"|\|\s*" + _COMPUTING_FILTER + r"[a-z]\w*(?:\s*\(\s*(?:" + _INERT_ARGUMENTS
+    + r")?\)|\s*:\s*" + _INERT_STRINGS + r")"
+    + r"|\|\s*[a-z]\w*",
     re.IGNORECASE,
 )
 
@@ -1251,10 +1281,11 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
             return False
         names = _NAME.findall(body)
     # A leading underscore reaches internals in code, not in a string (a partial's file name,
-    # 'emails/_footer.html'); a string still names an object when a code name reads it.
+    # 'emails/_footer.html'); a dunder does in a string too (groupby("__class__")).
     unquoted = set(_NAME.findall(_QUOTED_STRING.sub(" ", statement or body)))
     return not any(
-        (name.startswith("_") and name in unquoted) or name.lower() in _CODE_NAMES
+        (name.startswith("_") and (name in unquoted or name.startswith("__")))
+        or name.lower() in _CODE_NAMES
         for name in names
     )
 
@@ -1291,7 +1322,9 @@ def _calls_reduced(body: str, signature: bool = False) -> str | None:
             nonlocal plain
             name, arguments = call.groups()
             # A filter (``|date('Y-m-d')``, ``|slice(0, 120)``) formats the value before it.
-            is_filter = call.string[: call.start()].rstrip().endswith("|")
+            is_filter = call.string[: call.start()].rstrip().endswith("|") and (
+                _FORMATTING_FILTER.match(name) is not None
+            )
             helper = signature or is_filter or _VIEW_HELPER.fullmatch(name) is not None
             if not helper or not _tokens_cover(_INERT_ARGUMENT, arguments):
                 plain = False
@@ -1339,8 +1372,14 @@ def template_expression_active(fragment: str, view: str) -> bool:
     return not quotes_inert_templates(view)
 
 
-_JSX_VALUE = re.compile(r"\s*\{([^\s>]*)")
-_RUNS_AT_ONCE = re.compile(r"[\w$\])]\s*[(`]|javascript:|[=+]", re.IGNORECASE)
+_JSX_VALUE = re.compile(r"[\t\n\f\r ]*(\{[^\t\n\f\r >]*)")
+_JS_NAME = r"[A-Za-z_$][\w$]*"
+_JSX_START = re.compile(r"\{" + _JS_NAME + r"(?:\." + _JS_NAME + r")*\}?|\{\((?:" + _JS_NAME
+                        + r"(?:," + _JS_NAME + r")*)?\)?")
+"""What a JSX handler's value leaves when HTML ends it at the first blank: a function's name
+(``{handleChange}``), an arrow function's parameter (``{e``) or parameter list (``{()``,
+``{(e)``). Anything else may run (``{alert?.(1)}``, ``{alert/**/(1)}``, ``{import(…)}``)."""
+_ENTITY_REFERENCE = re.compile(r"&(?:#\d|#x[0-9a-f]|[a-z][a-z0-9]*;)", re.IGNORECASE)
 
 
 _HANDLER = re.compile(r"\bon[a-z]{3,}\s*=", re.IGNORECASE)
@@ -1356,30 +1395,35 @@ def handlers_are_jsx(view: str) -> bool:
     run in HTML (see :func:`handler_runs`), with no script, frame or other active markup: a
     React component pasted as code."""
     handlers = list(islice(_HANDLER.finditer(view), 33))
-    if not handlers or len(handlers) > 32 or _ACTIVE_OUTSIDE_HANDLERS.search(view):
+    if (not handlers or len(handlers) > 32 or _ACTIVE_OUTSIDE_HANDLERS.search(view)
+            or _ENTITY_REFERENCE.search(view)):
         return False
-    for handler in handlers:
-        value = _JSX_VALUE.match(view, handler.end())
-        if value is None or _RUNS_AT_ONCE.search(value.group(1)):
-            return False
-    return True
+    return all(_jsx_start(view, handler.end()) for handler in handlers)
+
+
+def _jsx_start(view: str, at: int) -> bool:
+    """Whether the attribute value at ``at`` is one of :data:`_JSX_START` up to HTML's first
+    blank or ``>``."""
+    value = _JSX_VALUE.match(view, at)
+    # A trailing "/" closes an empty element (onBlur={validate}/>).
+    return value is not None and _JSX_START.fullmatch(value.group(1).rstrip("/")) is not None
 
 
 def handler_runs(fragment: str, view: str) -> bool:
     """An event-handler attribute runs its value, unless the value is a JSX expression
     (``onClick={() => setOpen(true)}``, ``onChange={handleChange}``): a browser reading it as
     HTML ends the unquoted value at the first blank, leaving ``{()`` or ``{handleChange}``,
-    which is a syntax error or names a function without calling it. Braces whose first word
-    calls, assigns or opens a URL (``onerror={alert(1)}``) run."""
+    which is a syntax error or names a function without calling it (:data:`_JSX_START`).
+    Anything else in the braces, or an entity anywhere in the value, may run."""
     at = view.find(fragment)
-    if at < 0:
+    if at < 0 or _ENTITY_REFERENCE.search(view):
+        # An entity decodes inside the attribute: {1}&Tab;alert&lpar;1&rpar; runs.
         return True
-    value = _JSX_VALUE.match(view, at + len(fragment))
-    return value is None or _RUNS_AT_ONCE.search(value.group(1)) is not None
+    return not _jsx_start(view, at + len(fragment))
 
 
 VIEW_LEVEL = frozenset({
-    "climbs_out", "not_a_table", "sink_in_code", "query_breaks_out", "markup_active",
+    "climbs_out", "not_a_table", "sink_in_code", "query_breaks_out",
     "template_expression_active", "parent_step_escapes",
 })
 """Confirmers whose answer depends on the value alone, not on which match they are given: a

@@ -243,9 +243,8 @@ RULES: tuple[Rule, ...] = (
          # The made-up <x> of payload lists only as a tag: "<< x" streams to a C++ output, and
          # <x-alert> is a Blade component.
          r"|</?x(?:[\s/>]|$)"
-         # A link element loads something only with a rel (stylesheet, import, preload …):
-         # <link>…</link> is the element of an RSS or Atom feed, <Link href={…}> a component.
-         r"|<\s*link[\s/][^<>]{0,300}?\brel\s*=", 0.7, "active-content tag",
+         # An HTML link has attributes; <link>…</link> is the element of an RSS or Atom feed.
+         r"|<\s*link[\s/]+[a-z]", 0.7, "active-content tag",
          confirm="markup_active"),
     Rule("xss-data-uri", "xss",
          r"(?:src|href|data|action|formaction|background|xlink:href|poster|srcdoc)\s*=\s*['\"]?\s*"
