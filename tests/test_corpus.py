@@ -181,16 +181,19 @@ def test_probe_benign_ceiling(probe: dict[str, Counter[str]]) -> None:
 
 
 def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written attacks (``GENERATED.md``): 1,308/1,326 caught when the floors were set
-    (each class at 93% or more, 95% named right). Floors: 97% overall, 90% per class, 94% named."""
+    """Helper-written attacks (``GENERATED.md``): 2,018/2,046 caught when the floors were last
+    set (each class at 93% or more, 95% named right). Floors: 97% overall, 90% per class, 94%
+    named."""
+    assert sum(generated["total"].values()) > 2000
     assert _rate(sum(generated["tp"].values()), sum(generated["total"].values())) >= 0.97
     assert all(generated["tp"][cls] >= 0.9 * generated["total"][cls] for cls in generated["total"])
     assert sum(generated["right"].values()) >= 0.94 * sum(generated["tp"].values())
 
 
 def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written false-positive bait: 73 of 1,377 flagged when the ceiling was set
-    (flaskapi-guard 89); the ceiling keeps new ones out."""
+    """Helper-written false-positive bait: 333 of 3,694 flagged when the ceiling was last set
+    (flaskapi-guard 315; on the first 1,377 lines 69 against its 89, on the code-heavy sets of
+    session 10 more than it); the ceiling keeps new ones out."""
     benign = sum(generated["neg"].values())
-    assert benign > 1300
-    assert sum(generated["fp"].values()) <= 80
+    assert benign > 3600
+    assert sum(generated["fp"].values()) <= 340
