@@ -181,19 +181,19 @@ def test_probe_benign_ceiling(probe: dict[str, Counter[str]]) -> None:
 
 
 def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written attacks (``GENERATED.md``): 2,018/2,046 caught when the floors were last
-    set (each class at 93% or more, 95% named right). Floors: 97% overall, 90% per class, 94%
+    """Helper-written attacks (``GENERATED.md``): 2,180/2,211 caught when the floors were last
+    set (each class at 94% or more, 95% named right). Floors: 97% overall, 90% per class, 94%
     named."""
-    assert sum(generated["total"].values()) > 2000
+    assert sum(generated["total"].values()) > 2200
     assert _rate(sum(generated["tp"].values()), sum(generated["total"].values())) >= 0.97
     assert all(generated["tp"][cls] >= 0.9 * generated["total"][cls] for cls in generated["total"])
     assert sum(generated["right"].values()) >= 0.94 * sum(generated["tp"].values())
 
 
 def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written false-positive bait: 333 of 3,694 flagged when the ceiling was last set
-    (flaskapi-guard 315; on the first 1,377 lines 69 against its 89, on the code-heavy sets of
+    """Helper-written false-positive bait: 368 of 4,175 flagged when the ceiling was last set
+    (flaskapi-guard 344; on the first 1,377 lines 69 against its 89, on the code-heavy sets of
     session 10 more than it); the ceiling keeps new ones out."""
     benign = sum(generated["neg"].values())
-    assert benign > 3600
-    assert sum(generated["fp"].values()) <= 340
+    assert benign > 4100
+    assert sum(generated["fp"].values()) <= 375
