@@ -378,21 +378,35 @@ def spelt_for_no_shell(fragment: str) -> bool:
     case-insensitive file system (macOS, Cygwin) runs ``ID`` as ``id``."""
     if not fragment.startswith(("\n", "\r")):
         return False
-    separated = _SEPARATED_WORD.match(fragment)
-    word = separated.group(1).rsplit("/", 1)[-1] if separated is not None else ""
+    word = _separated_word(fragment)
     return not word.islower() and word.lower() in _UNIX_ONLY
+
+
+def _separated_word(fragment: str) -> str:
+    """The command word after the separator in ``fragment``, without its directory."""
+    separated = _SEPARATED_WORD.match(fragment)
+    return separated.group(1).rsplit("/", 1)[-1] if separated is not None else ""
 
 
 def opens_indented_mixed_case(fragment: str) -> bool:
     """Whether ``fragment`` is a line break, the next line's indentation and a word in mixed case
     (a traceback's ``  File "app.py"``, an SSH config's ``  HostName``): not how Unix spells a
     command, nor how cmd payloads are written, but how tracebacks and configuration files name
-    things. Read the same way by the separator rule and the model's separator feature."""
+    things."""
     if _INDENTED_LINE.match(fragment) is None:
         return False
-    separated = _SEPARATED_WORD.match(fragment)
-    word = separated.group(1).rsplit("/", 1)[-1] if separated is not None else ""
+    word = _separated_word(fragment)
     return word[:1].isupper() and not word.isupper()
+
+
+def names_no_command(fragment: str, view: str) -> bool:
+    """Whether the word after the separator in ``fragment`` is text, not a command: an indented
+    word in mixed case (:func:`opens_indented_mixed_case`), a Dockerfile instruction
+    (:func:`opens_keyword_line`) or a Unix-only command in capitals on a new line
+    (:func:`spelt_for_no_shell`). Read the same way by the separator rule and the model's
+    separator feature."""
+    return (opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view)
+            or spelt_for_no_shell(fragment))
 
 
 def separator_command_runs(fragment: str, view: str) -> bool:
@@ -409,8 +423,7 @@ def separator_command_runs(fragment: str, view: str) -> bool:
         return _COMMAND_AFTER.match(view, at) is not None
     if _filters_a_pipeline(fragment, view):
         return False
-    if (opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view)
-            or spelt_for_no_shell(fragment)):
+    if names_no_command(fragment, view):
         return False
     return unix_backtick(fragment, view) and not reads_as_table(view)
 
@@ -811,10 +824,15 @@ _HEAD_TAG_START = re.compile(r"<\s*/?\s*meta\b", re.IGNORECASE)
 _ACTIVE_META = re.compile(r"http-equiv|charset\s*=\s*[\"']?(?![\"']|utf-?8\b)", re.IGNORECASE)
 """A meta tag that redirects or sets cookies, or declares a charset other than UTF-8 (a
 UTF-7 declaration makes the rest of the page a script)."""
+_ACTIVE_TAG_NAMES = (
+    "script|iframe|frame|object|embed|applet|svg|math|base|link|import|style|portal|animate|set"
+    "|xss"
+)
+"""Elements that run, load or embed something, as the markup exemptions read them."""
 _OTHER_ACTIVE_TAG = re.compile(
-    r"<\s*/?\s*(?:script|iframe|frame|object|embed|applet|svg|math|base|link|form|import|xml"
-    r"|portal|handler|listener|animate|set|isindex|xss|style|plaintext|xmp|noembed|noframes"
-    r"|noscript|textarea|title|marquee|template)\b|\bon[a-z]+\s*=|(?:java|vb)script\s*:",
+    r"<\s*/?\s*(?:" + _ACTIVE_TAG_NAMES + r"|form|xml|handler|listener|isindex|plaintext|xmp"
+    r"|noembed|noframes|noscript|textarea|title|marquee|template)\b|\bon[a-z]+\s*="
+    r"|(?:java|vb)script\s*:",
     re.IGNORECASE,
 )
 _META_NAME = re.compile(r"""(?<![\w-])(?:name|property)\s*=\s*["']?([\w:.-]*)""", re.IGNORECASE)
@@ -860,6 +878,7 @@ def quotes_inert_markup_or_svg(view: str) -> bool:
 
 _LINK_FRAGMENT = re.compile(r"<\s*link[\s/]", re.IGNORECASE)
 _TAG_PART = re.compile(r"\"[^\"]*\"|'[^']*'|[^\"'>]+")
+_REL_ATTRIBUTE = re.compile(r"(?<![\w-])rel\s*=", re.IGNORECASE)
 
 
 def _tag_text(view: str, at: int) -> str:
@@ -879,7 +898,7 @@ def markup_active(fragment: str, view: str) -> bool:
     ``<link>…</link>`` the element of a feed."""
     if _LINK_FRAGMENT.match(fragment):
         at = view.find(fragment)
-        if at >= 0 and not re.search(r"(?<![\w-])rel\s*=", _tag_text(view, at), re.IGNORECASE):
+        if at >= 0 and not _REL_ATTRIBUTE.search(_tag_text(view, at)):
             return False
     return not quotes_inert_markup_or_svg(view)
 
@@ -931,8 +950,6 @@ def _filter_openings(view: str) -> list[int]:
             found.append(at)
         at = view.find("(", at + 1)
     return found
-
-
 
 
 def _may_be_whole_filter(view: str) -> bool:
@@ -1384,8 +1401,8 @@ _ENTITY_REFERENCE = re.compile(r"&(?:#\d|#x[0-9a-f]|[a-z][a-z0-9]*;)", re.IGNORE
 
 _HANDLER = re.compile(r"\bon[a-z]{3,}\s*=", re.IGNORECASE)
 _ACTIVE_OUTSIDE_HANDLERS = re.compile(
-    r"<\s*/?\s*(?:script|iframe|frame|object|embed|applet|svg|math|base|link|import|style"
-    r"|meta|portal|animate|set|xss)\b|(?:java|vb)script\s*:|\b(?:srcdoc|(?:form)?action)\s*=",
+    r"<\s*/?\s*(?:" + _ACTIVE_TAG_NAMES + r"|meta)\b|(?:java|vb)script\s*:"
+    r"|\b(?:srcdoc|(?:form)?action)\s*=",
     re.IGNORECASE,
 )
 

@@ -42,8 +42,7 @@ from operator import add
 from typing import Any, NamedTuple
 
 from guard.engine.confirm import (
-    opens_indented_mixed_case,
-    opens_keyword_line,
+    names_no_command,
     operator_reaches_query,
     path_mentioned,
     quotes_inert_markup_or_svg,
@@ -52,7 +51,6 @@ from guard.engine.confirm import (
     quotes_whole_query,
     reads_as_table,
     references_a_neighbour,
-    spelt_for_no_shell,
     unix_backtick,
     word_is_a_name,
 )
@@ -403,9 +401,7 @@ def _unix_metachar_command(original: str) -> bool:
     return not reads_as_table(original) and any(
         unix_backtick(match.group(), original)
         and not word_is_a_name(original, match.end())
-        and not opens_indented_mixed_case(match.group())
-        and not opens_keyword_line(match.group(), original)
-        and not spelt_for_no_shell(match.group())
+        and not names_no_command(match.group(), original)
         for match in matches
     )
 
