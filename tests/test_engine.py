@@ -1013,3 +1013,62 @@ def test_confirm_gates_only_skip_hits_that_would_stand() -> None:
                     checked += 1
                     assert CONFIRMERS[confirm](match.group(), value), (rule.id, value[:60])
     assert checked > 100
+
+
+SETTLED_AS_SENT = [
+    "1' UNION SELECT username, password FROM users WHERE '1'='1' -- ",
+    "{{ self.__init__.__globals__.__builtins__.__import__('os').popen('id').read() }}",
+    "x'; DROP TABLE users; -- '\"",
+    "%0A%0A<svg onload=alert(1)>",
+    "<script>alert('a' + \"b\")</script> # trailing comment",
+]
+
+
+@pytest.mark.parametrize("value", SETTLED_AS_SENT)
+def test_a_conclusive_hit_as_sent_skips_the_lossy_views(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = DetectionEngine()
+    full = DetectionEngine()
+    monkeypatch.setattr(full, "_settled_as_sent", lambda *args: False)
+    settled, exhaustive = engine.detect(value), full.detect(value)
+    assert settled["is_threat"] and exhaustive["is_threat"]
+    assert settled["threat_score"] >= detector.CONCLUSIVE_SCORE
+    # The canonical view is still read, so the class a decoded delivery names stands.
+    assert settled["attack_class"] == exhaustive["attack_class"]
+    scanned: list[str] = []
+    for name, databases in engine._patterns.by_view.items():
+        matcher = databases[0][0]
+        monkeypatch.setattr(matcher, "scan", lambda text, m=matcher, n=name:
+                            scanned.append(n) or type(m).scan(m, text))
+    engine.detect(value)
+    assert scanned == []
+
+
+def test_the_shortcut_never_changes_whether_a_value_is_a_threat(
+    engine: DetectionEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full = DetectionEngine()
+    monkeypatch.setattr(full, "_settled_as_sent", lambda *args: False)
+    values = [case["input"] for case in CASES] + SETTLED_AS_SENT
+    for value in values:
+        for context in ("query_param", "request_body", "header"):
+            assert engine.detect(value, context=context)["is_threat"] == (
+                full.detect(value, context=context)["is_threat"]), (value, context)
+
+
+def test_a_confirmer_that_reads_the_whole_value_answers_once_per_view(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guard.engine import confirm
+
+    calls: list[str] = []
+    real = confirm.CONFIRMERS["template_expression_active"]
+    monkeypatch.setitem(confirm.CONFIRMERS, "template_expression_active",
+                        lambda fragment, view: calls.append(view) or real(fragment, view))
+    value = "Hello {{ 7*7 }} and {{ config.items() }}"
+    result = DetectionEngine().detect(value)
+    hits = {t["pattern_id"] for t in result["threats"] + result["signals"]}
+    confirmed = {r.id for r in detector.RULES if r.confirm == "template_expression_active"}
+    assert len(hits & confirmed) >= 2
+    assert len(calls) == len(set(calls))

@@ -235,6 +235,18 @@ class _WithTriggers:
                 normalize.trigger_set(i - rules for i in hits if i >= rules))
 
 
+class _Checks:
+    """The confirmations made while screening one value: ``matches`` maps ``(rule id,
+    view)`` to the first match's exact fragment and whether it stands, ``values`` maps
+    ``(confirmer, view)`` to the answer of a confirmer that judges the value alone."""
+
+    __slots__ = ("matches", "values")
+
+    def __init__(self) -> None:
+        self.matches: dict[tuple[str, str], tuple[str, bool]] = {}
+        self.values: dict[tuple[str, str], bool] = {}
+
+
 @dataclass(frozen=True)
 class _PatternSet:
     """Built-in rules and operator patterns compile into separate databases, so adding a
@@ -732,6 +744,13 @@ class DetectionEngine:
             if plain_verdict is None or plain_verdict.attack_type == "benign":
                 self.monitor.record_scan(time.perf_counter() - started, [])
                 return None
+        checked = _Checks()
+        # A conclusive hit on the value as sent settles the verdict: the lossy views (comments
+        # stripped, quotes removed, separators folded) could only add evidence, so they are
+        # neither built nor scanned. The canonical view still is: a decoded value can show the
+        # delivery (an encoded line break before markup) that names the attack's class.
+        lossy = not (present and not patterns.backtracking
+                     and self._settled_as_sent(text, raw_hits, context, checked))
         canonical_hits: list[list[tuple[Database, dict[int, int]]]] = []
 
         def scan_canonical(view: str) -> frozenset[str]:
@@ -741,11 +760,11 @@ class DetectionEngine:
             canonical_hits.append(view_hits)
             return view_present
 
-        canonical, named = normalize.named_views(text, present, scan_canonical)
+        canonical, named = normalize.named_views(text, present, scan_canonical, lossy)
         views = [text, *(view for _, view in named)]
 
         hits = self._scan(patterns, text, raw_hits, named, started,
-                          canonical_hits[0] if canonical_hits else None)
+                          canonical_hits[0] if canonical_hits else None, checked)
         timeouts: list[str] = []
         if patterns.backtracking:
             timeouts, custom_hits = self._run_backtracking(patterns, views, config)
@@ -799,7 +818,12 @@ class DetectionEngine:
         views: list[tuple[str, str]],
         started: float,
         canonical_hits: list[tuple[Database, dict[int, int]]] | None = None,
+        checked: _Checks | None = None,
     ) -> dict[str, tuple[PatternEntry, str]]:
+        """Each rule's first hit across ``text`` and its ``views``, confirmed. ``checked``
+        holds confirmations already made in this screening (see :meth:`_checked`)."""
+        if checked is None:
+            checked = _Checks()
         hits: dict[str, tuple[PatternEntry, str]] = {}
         # Each rule's first hit, in the order the views were read: the raw text first.
         first: dict[str, tuple[PatternEntry, int, str]] = {}
@@ -825,18 +849,24 @@ class DetectionEngine:
         encoded: dict[str, bytes] = {}
         conclusive = False
         for rank, (entry, end, view) in enumerate(ranked):
+            ok = True
             confirm = entry.confirm
             gate = CONFIRM_GATES.get(confirm or "")
             if gate is not None and not gate(view):
                 confirm = None
-            if rank < EXACT_FRAGMENTS or confirm is not None:
+            if confirm is not None:
+                data = encoded.get(view)
+                if data is None:
+                    data = encoded[view] = encode(view)
+                fragment, ok = self._checked(entry, view, end, data, checked)
+            elif rank < EXACT_FRAGMENTS:
                 data = encoded.get(view)
                 if data is None:
                     data = encoded[view] = encode(view)
                 fragment = matched_fragment(entry.regex, view, end, not entry.user_added, data)
             else:
                 fragment = _window_before(view, end)
-            if confirm is not None and not self._confirmed(entry, fragment, view):
+            if confirm is not None and not ok:
                 # A later match only matters while the verdict is open: not for a confirmer
                 # that judges the value alone, nor after a conclusive hit (ranked first).
                 if confirm in VIEW_LEVEL or conclusive:
@@ -849,6 +879,60 @@ class DetectionEngine:
             conclusive = conclusive or entry.score >= CONCLUSIVE_SCORE
         self.monitor.record_scan(scan_time, list(hits))
         return hits
+
+    def _checked(
+        self,
+        entry: PatternEntry,
+        view: str,
+        end: int,
+        data: bytes,
+        checked: _Checks,
+    ) -> tuple[str, bool]:
+        """``(exact fragment, whether the confirmer lets it stand)`` for ``entry``'s first
+        match in ``view`` (``data``: its UTF-8 form). Within one screening each rule's first
+        match in a view is confirmed once, and a confirmer that judges the value alone
+        (:data:`VIEW_LEVEL`) answers once per view for all its rules."""
+        key = (entry.id, view)
+        known = checked.matches.get(key)
+        if known is not None:
+            return known
+        fragment = matched_fragment(entry.regex, view, end, not entry.user_added, data)
+        confirm = entry.confirm or ""
+        if confirm in VIEW_LEVEL:
+            ok = checked.values.get((confirm, view))
+            if ok is None:
+                ok = checked.values[(confirm, view)] = self._confirmed(entry, fragment, view)
+        else:
+            ok = self._confirmed(entry, fragment, view)
+        checked.matches[key] = (fragment, ok)
+        return fragment, ok
+
+    def _settled_as_sent(
+        self,
+        text: str,
+        raw_hits: list[tuple[Database, dict[int, int]]],
+        context: str,
+        checked: _Checks,
+    ) -> bool:
+        """Whether a hit on the value as sent is conclusive by itself: a rule scoring at least
+        :data:`CONCLUSIVE_SCORE` in ``context`` whose confirmer, if it has one, lets its first
+        match stand. Such a hit takes no prose or doubt discount, and a further hit can only add
+        to the score, so the verdict is a threat whatever the decoded views hold. The
+        confirmations made here are kept in ``checked`` for :meth:`_scan`."""
+        data: bytes | None = None
+        for (_, entries), matched in raw_hits:
+            for index, end in matched.items():
+                entry = entries[index]
+                if entry.score_in(context) < CONCLUSIVE_SCORE:
+                    continue
+                gate = CONFIRM_GATES.get(entry.confirm or "")
+                if entry.confirm is None or (gate is not None and not gate(text)):
+                    return True
+                if data is None:
+                    data = encode(text)
+                if self._checked(entry, text, end, data, checked)[1]:
+                    return True
+        return False
 
     def _later_confirmed(
         self, entry: PatternEntry, fragment: str, view: str, data: bytes

@@ -1063,13 +1063,15 @@ def named_views(
     text: str,
     present: frozenset[str] | None = None,
     canonical_triggers: Callable[[str], frozenset[str]] = triggers,
+    lossy: bool = True,
 ) -> tuple[str, list[tuple[str, str]]]:
     """Return ``(canonical, [(name, view), …])``: the canonical view (``text`` itself for plain
     text) and the same distinct views as :func:`views`, each named ``canonical``, ``sql``,
     ``shell``, ``path`` or ``base64``, so a caller can match each lossy view with the rules it
     serves. ``present`` is ``triggers(text)`` when the caller already has it.
     ``canonical_triggers`` finds the triggers of a canonical view that differs from ``text``:
-    a caller about to scan that view anyway can answer from the same pass."""
+    a caller about to scan that view anyway can answer from the same pass. ``lossy=False``
+    builds the canonical view alone."""
     if present is None:
         present = triggers(text)
     if not present:
@@ -1083,6 +1085,8 @@ def named_views(
     if canonical is not text and canonical not in seen:
         seen.add(canonical)
         found.append(("canonical", canonical))
+    if not lossy:
+        return canonical, found
     for name, derive, needs in _VIEW_STEPS:
         if present & needs:
             view = derive(canonical)
