@@ -476,7 +476,7 @@ def explain(value: str, context: str, as_json: bool) -> None:
     from guard.handlers.suspatterns_handler import sus_patterns_handler
 
     engine = sus_patterns_handler.engine
-    result = engine.detect(value, context=context)
+    result = engine.detect(value, context=context, exhaustive=True)
     canonical = normalize.normalize(value)
     verdict = engine.analyzer.explain(canonical) if engine.analyzer.loaded else None
     report: dict[str, Any] = {

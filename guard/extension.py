@@ -676,12 +676,12 @@ def _screen(state: GuardState, rules: RouteRules, client: str) -> Verdict:
     values = [p.value for p in parts]
     contexts = [p.location for p in parts]
     found = False
+    floor = rules.min_score
     for index, result in engine.screen_many(values, contexts, semantic=semantic,
-                                            semantic_contexts=SEMANTIC_PARTS):
+                                            semantic_contexts=SEMANTIC_PARTS, floor=floor):
         found = True
         if result["truncated"]:
             verdict.truncated = True
-        floor = rules.min_score
         if result["is_threat"] and (floor is None or result["threat_score"] >= floor):
             verdict.part, verdict.result = parts[index], result
             break

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from guard.cli import main
+from guard.engine.detector import DetectionEngine
 from tests.conftest import free_port
 
 
@@ -90,6 +91,15 @@ def test_explain_shows_steps_rules_model_and_verdict() -> None:
     assert report["verdict"]["is_threat"] and report["verdict"]["attack_class"] == "xss"
     clean = CliRunner().invoke(main, ["explain", "Ben & Jerry's"])
     assert "Verdict: clean" in clean.output
+
+
+def test_explain_lists_every_rule_even_after_the_verdict_is_certain() -> None:
+    # Screening stops at the first conclusive hit; an explanation reads on to the end.
+    value = "1' UNION SELECT username, password FROM users WHERE '1'='1' -- "
+    report = json.loads(CliRunner().invoke(main, ["explain", "--json", value]).output)
+    rules = {r["id"] for r in report["rules"]}
+    screened = {t["pattern_id"] for t in DetectionEngine().detect(value)["threats"]}
+    assert "sqli-union-select" in rules and screened < rules
 
 
 @pytest.mark.parametrize(

@@ -1072,3 +1072,40 @@ def test_a_confirmer_that_reads_the_whole_value_answers_once_per_view(
     confirmed = {r.id for r in detector.RULES if r.confirm == "template_expression_active"}
     assert len(hits & confirmed) >= 2
     assert len(calls) == len(set(calls))
+
+
+@pytest.mark.parametrize("floor", [None, 0.95, 0.99, 0.9999])
+def test_settling_early_never_changes_what_a_route_acts_on(
+    engine: DetectionEngine, floor: float | None
+) -> None:
+    # A route's min_score raises the bar the shortcut must clear: the values a route blocks
+    # are the ones an exhaustive screening scores at or above its floor.
+    def acted(result: dict[str, Any] | None) -> bool:
+        return bool(result and result["is_threat"]
+                    and (floor is None or result["threat_score"] >= floor))
+
+    values = [case["input"] for case in CASES] + SETTLED_AS_SENT + [
+        # One conclusive hit as sent (0.9); the views and confirmed hits add the rest.
+        "1'||(select 'uebk' from dual where 6990=6990;select count(*) from rdb$fields as t1--",
+        "1'||(select 'ezse' from dual where 3821=3821;select count(*) from generate_series(1,5)--",
+        "{php}echo `id`;{/php}",
+    ]
+    for value in values:
+        settled = engine.screen(value, "query_param", True, floor)
+        # A bar no score reaches: every view is read and every hit confirmed.
+        exhaustive = engine.detect(value, context="query_param", exhaustive=True)
+        assert acted(settled) == acted(exhaustive), (value, floor)
+
+
+@pytest.mark.parametrize("value", [
+    "1'||(select 'uebk' from dual where 6990=6990;select count(*) from rdb$fields as t1--",
+    "{php}echo `id`;{/php}",
+])
+def test_a_raised_floor_reads_on_past_one_conclusive_hit(
+    engine: DetectionEngine, value: str
+) -> None:
+    # One conclusive hit as sent scores 0.9-0.97 alone; the rest of the evidence takes these
+    # past 0.99, so a route blocking from 0.99 still blocks them.
+    assert engine.detect(value)["threat_score"] < 0.99
+    result = engine.screen(value, "query_param", True, 0.99)
+    assert result is not None and result["threat_score"] >= 0.99

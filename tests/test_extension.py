@@ -181,7 +181,11 @@ def test_exclusions(store_url: str | None, key_prefix: str) -> None:
     assert client.post("/", json={"html": "<b onclick=x()>hi</b>"}).status_code == 200
     assert client.post("/", json={"other": "<b onclick=x()>hi</b>"}).status_code == 403
     assert client.post("/raw", data={"q": SQLI}).status_code == 200
-    assert client.get("/lenient", query_string={"q": "../../etc/passwd"}).status_code in (200, 403)
+    # A route blocking from 0.999 reads on past the first conclusive hit: the query's whole
+    # evidence reaches the floor (the first hit alone would not), a lone template tag does not.
+    union = "1' UNION SELECT username, password FROM users WHERE '1'='1' -- "
+    assert client.get("/lenient", query_string={"q": union}).status_code == 403
+    assert client.get("/lenient", query_string={"q": "{php}echo `id`;{/php}"}).status_code == 200
 
 
 def test_oversized_body_is_413(app: Flask) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import math
 import re
 import threading
 import time
@@ -491,15 +492,20 @@ class DetectionEngine:
         context: str = "unknown",
         correlation_id: str | None = None,
         semantic: bool = True,
+        exhaustive: bool = False,
     ) -> dict[str, Any]:
         """Screen one value and return the full verdict.
 
         ``semantic=False`` skips the model (the linear screen alone), as the request path does
-        when the semantic pass is left to the pipeline.
+        when the semantic pass is left to the pipeline. Screening stops gathering evidence once
+        the verdict is certain (see :meth:`_settled_as_sent`), so ``threats`` and
+        ``threat_score`` reflect the evidence read until then; ``exhaustive=True`` reads every
+        view and confirms every hit, as ``guard explain`` does.
         """
         started = time.perf_counter()
         text, original_length, truncated, prescanned = self._limited(content)
-        result = self._analyze(text, context, semantic, prescanned)
+        bar = math.inf if exhaustive else CONCLUSIVE_SCORE
+        result = self._analyze(text, context, semantic, prescanned, bar)
         if result is None:
             result = {"is_threat": False, "threat_score": 0.0, "threats": [],
                       "attack_class": None, "signals": []}
@@ -516,14 +522,20 @@ class DetectionEngine:
         result.setdefault("timeouts", [])
         return result
 
-    def screen(self, content: Any, context: str = "unknown", semantic: bool = True) -> (
-        dict[str, Any] | None
-    ):
+    def screen(
+        self,
+        content: Any,
+        context: str = "unknown",
+        semantic: bool = True,
+        floor: float | None = None,
+    ) -> dict[str, Any] | None:
         """The request path's form of :meth:`detect`: ``None`` for a value with no evidence at
         all (no result is built), else the same verdict ``detect`` returns, minus the request
-        metadata. A value that was cut to the inspection limit is never ``None``."""
+        metadata. A value that was cut to the inspection limit is never ``None``. ``floor`` is
+        the score from which the caller acts on a threat (a route's ``min_score``): evidence
+        is read until the verdict is certain against it (see :meth:`_settled_as_sent`)."""
         text, original_length, truncated, prescanned = self._limited(content)
-        result = self._analyze(text, context, semantic, prescanned)
+        result = self._analyze(text, context, semantic, prescanned, _settling_bar(floor))
         if result is None and not truncated:
             return None
         result = result or {"is_threat": False, "threat_score": 0.0, "threats": [],
@@ -538,9 +550,11 @@ class DetectionEngine:
         contexts: Sequence[str],
         semantic: bool = True,
         semantic_contexts: frozenset[str] | None = None,
+        floor: float | None = None,
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         """Screen many small values (the parts of one request) and yield ``(index, result)``
-        for each value :meth:`screen` would not return ``None`` for, in order.
+        for each value :meth:`screen` would not return ``None`` for, in order. ``floor`` is
+        passed on to :meth:`screen`.
 
         Values up to :data:`BATCH_CHARS` are joined by newlines and scanned as one text by the
         prefilter database (the same patterns with ``^``/``$`` matching at line breaks, so each
@@ -556,7 +570,7 @@ class DetectionEngine:
                  for c in contexts]
         if patterns.backtracking:
             for index, value in enumerate(values):
-                result = self.screen(value, contexts[index], flags[index])
+                result = self.screen(value, contexts[index], flags[index], floor)
                 if result is not None:
                     yield index, result
             return
@@ -568,17 +582,18 @@ class DetectionEngine:
             if len(value) <= limit and (value, contexts[index], flags[index]) in memo:
                 continue
             if len(value) > BATCH_CHARS:
-                result = self.screen(value, contexts[index], flags[index])
+                result = self.screen(value, contexts[index], flags[index], floor)
                 if result is not None:
                     yield index, result
                 continue
             batch.append(index)
             size += len(value) + 1
             if size >= BATCH_CHARS:
-                yield from self._screen_batch(batch, values, contexts, flags, patterns, limit)
+                yield from self._screen_batch(batch, values, contexts, flags, patterns, limit,
+                                              floor)
                 batch, size = [], 0
         if batch:
-            yield from self._screen_batch(batch, values, contexts, flags, patterns, limit)
+            yield from self._screen_batch(batch, values, contexts, flags, patterns, limit, floor)
 
     def strings_are_clean(self, strings: Sequence[str], semantic: bool = True) -> bool:
         """True when no string of a JSON body can match any pattern, and (with ``semantic``)
@@ -657,12 +672,13 @@ class DetectionEngine:
         semantic: Sequence[bool],
         patterns: _PatternSet,
         memo_limit: int,
+        floor: float | None = None,
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         if len(batch) == 1:
             # One value is screened as detect() reads it, with the databases that read single
             # values: the same verdict, without a prefilter pass (and its database) first.
             index = batch[0]
-            result = self.screen(values[index], contexts[index], semantic[index])
+            result = self.screen(values[index], contexts[index], semantic[index], floor)
             if result is not None:
                 yield index, result
             elif rememberable(values[index], memo_limit):
@@ -686,9 +702,10 @@ class DetectionEngine:
             if key in seen:
                 result = seen[key]
             elif suspect:
-                result = seen[key] = self.screen(*key)
+                result = seen[key] = self.screen(*key, floor)
             elif semantic[index]:
-                result = seen[key] = self._semantic_only(values[index], contexts[index], plain)
+                result = seen[key] = self._semantic_only(values[index], contexts[index], plain,
+                                                         floor)
             else:
                 result = None
             if result is not None:
@@ -697,13 +714,13 @@ class DetectionEngine:
                 patterns.memo.values.add(key)
 
     def _semantic_only(
-        self, value: str, context: str, plain: bool = False
+        self, value: str, context: str, plain: bool = False, floor: float | None = None
     ) -> dict[str, Any] | None:
         canonical = value if plain else normalize.normalize(value)
         model = self._semantic(canonical, self._config)
         if model is None or not model["above_threshold"]:
             return None
-        return self.screen(value, context, semantic=True)
+        return self.screen(value, context, True, floor)
 
     def _limited(self, content: Any) -> tuple[str, int, bool, _RawScan | None]:
         """``(kept text, original length, truncated, raw scan of the kept text if known)``.
@@ -729,7 +746,12 @@ class DetectionEngine:
         return kept, len(text), truncated, scans[0] if scans else None
 
     def _analyze(
-        self, text: str, context: str, semantic: bool, prescanned: _RawScan | None = None
+        self,
+        text: str,
+        context: str,
+        semantic: bool,
+        prescanned: _RawScan | None = None,
+        bar: float = CONCLUSIVE_SCORE,
     ) -> dict[str, Any] | None:
         config = self._config
         patterns = self._patterns
@@ -750,7 +772,7 @@ class DetectionEngine:
         # neither built nor scanned. The canonical view still is: a decoded value can show the
         # delivery (an encoded line break before markup) that names the attack's class.
         lossy = not (present and not patterns.backtracking
-                     and self._settled_as_sent(text, raw_hits, context, checked))
+                     and self._settled_as_sent(text, raw_hits, context, checked, bar))
         canonical_hits: list[list[tuple[Database, dict[int, int]]]] = []
 
         def scan_canonical(view: str) -> frozenset[str]:
@@ -764,7 +786,7 @@ class DetectionEngine:
         views = [text, *(view for _, view in named)]
 
         hits = self._scan(patterns, text, raw_hits, named, started,
-                          canonical_hits[0] if canonical_hits else None, checked)
+                          canonical_hits[0] if canonical_hits else None, checked, context, bar)
         timeouts: list[str] = []
         if patterns.backtracking:
             timeouts, custom_hits = self._run_backtracking(patterns, views, config)
@@ -819,9 +841,16 @@ class DetectionEngine:
         started: float,
         canonical_hits: list[tuple[Database, dict[int, int]]] | None = None,
         checked: _Checks | None = None,
+        context: str = "unknown",
+        bar: float = CONCLUSIVE_SCORE,
     ) -> dict[str, tuple[PatternEntry, str]]:
         """Each rule's first hit across ``text`` and its ``views``, confirmed. ``checked``
-        holds confirmations already made in this screening (see :meth:`_checked`)."""
+        holds confirmations already made in this screening (see :meth:`_checked`).
+
+        Once the hits kept so far are certain to reach ``bar`` (see :meth:`_settled_as_sent`),
+        a later hit that needs a confirmer is neither confirmed nor kept unless its class
+        could name the detection (a container class, :func:`_naming_threat`): it could only
+        add to a score already past the bar."""
         if checked is None:
             checked = _Checks()
         hits: dict[str, tuple[PatternEntry, str]] = {}
@@ -848,12 +877,16 @@ class DetectionEngine:
         ranked = sorted(first.values(), key=_by_score)
         encoded: dict[str, bytes] = {}
         conclusive = False
+        unsettled = 1.0
         for rank, (entry, end, view) in enumerate(ranked):
             ok = True
             confirm = entry.confirm
             gate = CONFIRM_GATES.get(confirm or "")
             if gate is not None and not gate(view):
                 confirm = None
+            if (confirm is not None and 1.0 - unsettled >= bar
+                    and entry.attack_class not in CONTAINER_CLASSES):
+                continue
             if confirm is not None:
                 data = encoded.get(view)
                 if data is None:
@@ -877,6 +910,9 @@ class DetectionEngine:
                 fragment = later
             hits[entry.id] = (entry, fragment)
             conclusive = conclusive or entry.score >= CONCLUSIVE_SCORE
+            weight = entry.score_in(context)
+            if weight >= CONCLUSIVE_SCORE:
+                unsettled *= 1.0 - weight
         self.monitor.record_scan(scan_time, list(hits))
         return hits
 
@@ -913,24 +949,31 @@ class DetectionEngine:
         raw_hits: list[tuple[Database, dict[int, int]]],
         context: str,
         checked: _Checks,
+        bar: float = CONCLUSIVE_SCORE,
     ) -> bool:
-        """Whether a hit on the value as sent is conclusive by itself: a rule scoring at least
-        :data:`CONCLUSIVE_SCORE` in ``context`` whose confirmer, if it has one, lets its first
-        match stand. Such a hit takes no prose or doubt discount, and a further hit can only add
-        to the score, so the verdict is a threat whatever the decoded views hold. The
-        confirmations made here are kept in ``checked`` for :meth:`_scan`."""
+        """Whether the hits on the value as sent settle the verdict against ``bar`` (at least
+        :data:`CONCLUSIVE_SCORE`: a route's ``min_score`` may raise it). Only hits of rules
+        scoring :data:`CONCLUSIVE_SCORE` or more in ``context`` count, each with its
+        confirmer's consent where it has one: such a hit takes no prose or doubt discount,
+        and a further hit can only add to the score, so once these reach ``bar`` the verdict
+        stands whatever the decoded views hold. The confirmations made here are kept in
+        ``checked`` for :meth:`_scan`."""
         data: bytes | None = None
+        unsettled = 1.0
         for (_, entries), matched in raw_hits:
             for index, end in matched.items():
                 entry = entries[index]
-                if entry.score_in(context) < CONCLUSIVE_SCORE:
+                weight = entry.score_in(context)
+                if weight < CONCLUSIVE_SCORE:
                     continue
                 gate = CONFIRM_GATES.get(entry.confirm or "")
-                if entry.confirm is None or (gate is not None and not gate(text)):
-                    return True
-                if data is None:
-                    data = encode(text)
-                if self._checked(entry, text, end, data, checked)[1]:
+                if entry.confirm is not None and (gate is None or gate(text)):
+                    if data is None:
+                        data = encode(text)
+                    if not self._checked(entry, text, end, data, checked)[1]:
+                        continue
+                unsettled *= 1.0 - weight
+                if 1.0 - unsettled >= bar:
                     return True
         return False
 
@@ -1104,6 +1147,11 @@ def _model_threat(
         "fragment": canonical[:FRAGMENT_LIMIT],
         "above_threshold": verdict.probability >= config.detection_semantic_threshold,
     }
+
+
+def _settling_bar(floor: float | None) -> float:
+    """The score at which a screening's verdict is settled for a caller acting from ``floor``."""
+    return CONCLUSIVE_SCORE if floor is None else max(CONCLUSIVE_SCORE, floor)
 
 
 def _by_score(hit: tuple[PatternEntry, int, str]) -> float:
