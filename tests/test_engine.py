@@ -216,6 +216,28 @@ def test_mixed_case_words_and_entities_are_not_commands(
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
+        ("TAILQ_INIT(&head); /* Initialize the queue */", False),
+        ("n1 = STAILQ_FIRST(&head);", False),
+        ("if (fstat(fd, &stat) == -1)", False),
+        ("(x, &id)", True),
+        ("$(x, &id)", True),
+        ("f(a, &id) ; id", True),
+        ("a&id)", True),
+        ("foo(bar, &id)|id", True),
+    ],
+)
+def test_an_address_in_a_call_is_not_a_separator(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """``&`` straight after a call's ``(``, or after a ``,`` inside a call, takes a C address:
+    sh, dash and bash refuse the whole line (``(&`` and ``name(`` are syntax errors). A bare
+    ``(`` opens a subshell, which runs what follows ``&``."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
         ('import { Button } from "../../components/Button";', False),
         ('"extends": "../../tsconfig.base.json"', False),
         ("include ../../Makefile.common", True),

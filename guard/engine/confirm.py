@@ -406,7 +406,43 @@ def names_no_command(fragment: str, view: str) -> bool:
     (:func:`spelt_for_no_shell`). Read the same way by the separator rule and the model's
     separator feature."""
     return (opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view)
-            or spelt_for_no_shell(fragment))
+            or spelt_for_no_shell(fragment) or takes_an_address(fragment, view))
+
+
+_ADDRESSED = re.compile(r"&([a-z_]\w*)\s*[),\[]", re.IGNORECASE)
+
+
+def takes_an_address(fragment: str, view: str) -> bool:
+    """Whether the ``&`` in ``fragment`` is C's address-of operator in a call's arguments
+    (``TAILQ_INIT(&head)``, ``getpwnam_r(name, &pwd, buf, n, &result)``): straight after the
+    call's ``(``, or after a ``,`` inside a call (a name directly before its ``(``), with a
+    Unix-only word (:data:`_UNIX_ONLY`) before a ``)``, ``,`` or ``[``. A Unix shell cannot run
+    that line: ``(&`` and ``name(`` are syntax errors to sh, dash and bash, which parse the
+    whole line before running any of it. A bare ``(`` opening a subshell (``(x, &id)``) runs."""
+    addressed = _ADDRESSED.match(fragment)
+    if addressed is None or addressed.group(1).lower() not in _UNIX_ONLY:
+        return False
+    at = view.find(fragment)
+    if at <= 0:
+        return False
+    before = view[:at]
+    if before.endswith("("):
+        return True
+    before = before.rstrip(" \t")
+    if not before.endswith(","):
+        return False
+    depth = 0
+    for index in range(len(before) - 1, max(-1, len(before) - 400), -1):
+        char = before[index]
+        if char == ")":
+            depth += 1
+        elif char == "(":
+            if depth == 0:
+                return index > 0 and (before[index - 1].isalnum() or before[index - 1] == "_")
+            depth -= 1
+        elif char in "\n\r;&|`":
+            return False
+    return False
 
 
 def separator_command_runs(fragment: str, view: str) -> bool:
