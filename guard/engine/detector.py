@@ -805,8 +805,7 @@ class DetectionEngine:
         # model alone; a value with only conclusive hits skips the three passes it costs.
         weighed = [(entry, fragment, *_weighed(entry, context, doubted))
                    for entry, fragment in hits.values()]
-        prose = (not hits or any(_discountable(entry, weight)
-                                 for entry, _, weight, _ in weighed)) and _reads_as_prose(text)
+        prose = _prose_may_matter(weighed, bar) and _reads_as_prose(text)
         quoting = text if prose else None
         score, threats = _score(weighed, model, timeouts, quoting)
         is_threat = score >= THREAT_SCORE or any(t["type"] == "semantic" for t in threats)
@@ -1147,6 +1146,21 @@ def _model_threat(
         "fragment": canonical[:FRAGMENT_LIMIT],
         "above_threshold": verdict.probability >= config.detection_semantic_threshold,
     }
+
+
+def _prose_may_matter(weighed: list[tuple[PatternEntry, str, float, bool]], bar: float) -> bool:
+    """Whether reading the value as prose could change the outcome: there is no hit (the
+    model alone then needs more in prose), or a hit the prose discount applies to, unless the
+    undiscountable hits already reach ``bar`` and no discountable hit could name the class (a
+    container class outranks a payload in :func:`_naming_threat`)."""
+    discountable = [entry for entry, _, weight, _ in weighed if _discountable(entry, weight)]
+    if not weighed or not discountable:
+        return not weighed
+    unsettled = 1.0
+    for entry, _, weight, _ in weighed:
+        if not _discountable(entry, weight):
+            unsettled *= 1.0 - weight
+    return 1.0 - unsettled < bar or any(e.attack_class in CONTAINER_CLASSES for e in discountable)
 
 
 def _settling_bar(floor: float | None) -> float:
