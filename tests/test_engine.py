@@ -216,6 +216,43 @@ def test_mixed_case_words_and_entities_are_not_commands(
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
+        ("TypeError: x is null\n    at /srv/app/routes/orders.js:57:23\n    at Layer.handle "
+         "[as handle_request] (/srv/app/node_modules/express/lib/router/layer.js:95:5)", False),
+        ("java.lang.NullPointerException\n\tat com.example.Foo.bar(Foo.java:42)", False),
+        ('x; at "now" <<< id', True),
+        ("x\nat -f /tmp/job now", True),
+        ("x;at /delete /yes", True),
+        ("x & at \\\\host 12:00 cmd", True),
+        ("a;at $T", True),
+    ],
+)
+def test_a_stack_frame_schedules_nothing(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """``at`` followed by a path or a name that is no time (a stack frame) is refused by Unix
+    ``at`` and by cmd's; a time, an option, a switch, a quote or a variable after it stands."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Hello team, the total is {{ 7*191 }} units as discussed",
+        "the order total is ${7*7} as agreed",
+        "Your code is #{1337+1} thanks",
+        "<%= 7*7 %> is what the greeting shows",
+    ],
+)
+def test_a_template_arithmetic_probe_in_a_sentence(engine: DetectionEngine, value: str) -> None:
+    """Constant arithmetic in template delimiters is the canonical probe; the sentence padded
+    around it does not discount it."""
+    result = engine.detect(value)
+    assert result["is_threat"] and result["attack_class"] == "ssti"
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
         ("TAILQ_INIT(&head); /* Initialize the queue */", False),
         ("n1 = STAILQ_FIRST(&head);", False),
         ("if (fstat(fd, &stat) == -1)", False),

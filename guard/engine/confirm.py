@@ -406,7 +406,31 @@ def names_no_command(fragment: str, view: str) -> bool:
     (:func:`spelt_for_no_shell`). Read the same way by the separator rule and the model's
     separator feature."""
     return (opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view)
-            or spelt_for_no_shell(fragment) or takes_an_address(fragment, view))
+            or spelt_for_no_shell(fragment) or takes_an_address(fragment, view)
+            or schedules_nothing(fragment, view))
+
+
+_AT_FRAME = re.compile(
+    r"[ \t]+(?:/(?!(?:delete|yes|interactive|every|next)\b)\w|(?!(?:now|noon|midnight|teatime"
+    r"|today|tomorrow|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat"
+    r"|sun)[a-z]*\b)[a-z_])",
+    re.IGNORECASE,
+)
+"""A stack frame after ``at``: an absolute path (not one of cmd's ``at`` switches) or a name
+that is no time word (``Layer.handle``, ``com.example.Foo.bar``, ``new Promise``)."""
+
+
+def schedules_nothing(fragment: str, view: str) -> bool:
+    """Whether the command word after the separator is ``at`` reading a stack frame
+    (``    at /srv/app/routes.js:57:23``, ``\tat com.example.Foo.bar(Foo.java:42)``): Unix
+    ``at`` takes its first word as the time and refuses such a line ("Garbled time"), cmd's
+    ``at`` needs a time or ``\\\\host`` first, so nothing is scheduled or run. A time, an
+    option, a quote or a variable after ``at`` stands."""
+    separated = _SEPARATED_WORD.match(fragment)
+    if separated is None or separated.group(1).lower() != "at":
+        return False
+    at = view.find(fragment)
+    return at >= 0 and _AT_FRAME.match(view, at + separated.end(1)) is not None
 
 
 _ADDRESSED = re.compile(r"&([a-z_]\w*)\s*[),\[]", re.IGNORECASE)
