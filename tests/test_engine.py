@@ -224,6 +224,8 @@ def test_mixed_case_words_and_entities_are_not_commands(
         ("x;at /delete /yes", True),
         ("x & at \\\\host 12:00 cmd", True),
         ("a;at $T", True),
+        # A frame with the same text earlier does not clear a real "at" later.
+        ("x;at /srv;at /delete /yes", True),
     ],
 )
 def test_a_stack_frame_schedules_nothing(
@@ -248,28 +250,6 @@ def test_a_template_arithmetic_probe_in_a_sentence(engine: DetectionEngine, valu
     around it does not discount it."""
     result = engine.detect(value)
     assert result["is_threat"] and result["attack_class"] == "ssti"
-
-
-@pytest.mark.parametrize(
-    ("value", "flagged"),
-    [
-        ("TAILQ_INIT(&head); /* Initialize the queue */", False),
-        ("n1 = STAILQ_FIRST(&head);", False),
-        ("if (fstat(fd, &stat) == -1)", False),
-        ("(x, &id)", True),
-        ("$(x, &id)", True),
-        ("f(a, &id) ; id", True),
-        ("a&id)", True),
-        ("foo(bar, &id)|id", True),
-    ],
-)
-def test_an_address_in_a_call_is_not_a_separator(
-    engine: DetectionEngine, value: str, flagged: bool
-) -> None:
-    """``&`` straight after a call's ``(``, or after a ``,`` inside a call, takes a C address:
-    sh, dash and bash refuse the whole line (``(&`` and ``name(`` are syntax errors). A bare
-    ``(`` opens a subshell, which runs what follows ``&``."""
-    assert engine.detect(value)["is_threat"] is flagged
 
 
 @pytest.mark.parametrize(
@@ -1131,7 +1111,7 @@ def test_a_confirmer_that_reads_the_whole_value_answers_once_per_view(
     assert len(calls) == len(set(calls))
 
 
-@pytest.mark.parametrize("floor", [None, 0.95, 0.99, 0.9999])
+@pytest.mark.parametrize("floor", [None, 0.95, 0.99, 0.9999, 0.99991, 0.99992])
 def test_settling_early_never_changes_what_a_route_acts_on(
     engine: DetectionEngine, floor: float | None
 ) -> None:
@@ -1146,6 +1126,9 @@ def test_settling_early_never_changes_what_a_route_acts_on(
         "1'||(select 'uebk' from dual where 6990=6990;select count(*) from rdb$fields as t1--",
         "1'||(select 'ezse' from dual where 3821=3821;select count(*) from generate_series(1,5)--",
         "{php}echo `id`;{/php}",
+        # Conclusive hits as sent reach 0.99992 unrounded, 0.9999 as reported: a route
+        # blocking from 0.99991 must read on to the base64 view's UNION SELECT.
+        "<xi:include <!--#echo /e?c/x* a\nHTTP/1.1 200 eCBVTklPTiBTRUxFQ1Q=",
     ]
     for value in values:
         settled = engine.screen(value, "query_param", True, floor)

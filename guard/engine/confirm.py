@@ -402,12 +402,11 @@ def opens_indented_mixed_case(fragment: str) -> bool:
 def names_no_command(fragment: str, view: str) -> bool:
     """Whether the word after the separator in ``fragment`` is text, not a command: an indented
     word in mixed case (:func:`opens_indented_mixed_case`), a Dockerfile instruction
-    (:func:`opens_keyword_line`) or a Unix-only command in capitals on a new line
-    (:func:`spelt_for_no_shell`). Read the same way by the separator rule and the model's
-    separator feature."""
+    (:func:`opens_keyword_line`), a Unix-only command in capitals on a new line
+    (:func:`spelt_for_no_shell`) or ``at`` reading a stack frame (:func:`schedules_nothing`).
+    Read the same way by the separator rule and the model's separator feature."""
     return (opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view)
-            or spelt_for_no_shell(fragment) or takes_an_address(fragment, view)
-            or schedules_nothing(fragment, view))
+            or spelt_for_no_shell(fragment) or schedules_nothing(fragment, view))
 
 
 _AT_FRAME = re.compile(
@@ -429,44 +428,25 @@ def schedules_nothing(fragment: str, view: str) -> bool:
     separated = _SEPARATED_WORD.match(fragment)
     if separated is None or separated.group(1).lower() != "at":
         return False
+    # Every place the fragment occurs must read a frame: the confirmer is not told which one
+    # it was given, and a quoted frame must not clear a real "at" with the same text later.
+    starts = _occurrences(view, fragment)
+    return bool(starts) and all(
+        _AT_FRAME.match(view, at + separated.end(1)) is not None for at in starts
+    )
+
+
+def _occurrences(view: str, fragment: str, limit: int = 64) -> list[int]:
+    """Where ``fragment`` starts in ``view`` (overlapping), up to ``limit`` places; more, and
+    the list is empty, so that a caller requiring all of them to pass lets the hit stand."""
+    starts: list[int] = []
     at = view.find(fragment)
-    return at >= 0 and _AT_FRAME.match(view, at + separated.end(1)) is not None
-
-
-_ADDRESSED = re.compile(r"&([a-z_]\w*)\s*[),\[]", re.IGNORECASE)
-
-
-def takes_an_address(fragment: str, view: str) -> bool:
-    """Whether the ``&`` in ``fragment`` is C's address-of operator in a call's arguments
-    (``TAILQ_INIT(&head)``, ``getpwnam_r(name, &pwd, buf, n, &result)``): straight after the
-    call's ``(``, or after a ``,`` inside a call (a name directly before its ``(``), with a
-    Unix-only word (:data:`_UNIX_ONLY`) before a ``)``, ``,`` or ``[``. A Unix shell cannot run
-    that line: ``(&`` and ``name(`` are syntax errors to sh, dash and bash, which parse the
-    whole line before running any of it. A bare ``(`` opening a subshell (``(x, &id)``) runs."""
-    addressed = _ADDRESSED.match(fragment)
-    if addressed is None or addressed.group(1).lower() not in _UNIX_ONLY:
-        return False
-    at = view.find(fragment)
-    if at <= 0:
-        return False
-    before = view[:at]
-    if before.endswith("("):
-        return True
-    before = before.rstrip(" \t")
-    if not before.endswith(","):
-        return False
-    depth = 0
-    for index in range(len(before) - 1, max(-1, len(before) - 400), -1):
-        char = before[index]
-        if char == ")":
-            depth += 1
-        elif char == "(":
-            if depth == 0:
-                return index > 0 and (before[index - 1].isalnum() or before[index - 1] == "_")
-            depth -= 1
-        elif char in "\n\r;&|`":
-            return False
-    return False
+    while at >= 0:
+        if len(starts) == limit:
+            return []
+        starts.append(at)
+        at = view.find(fragment, at + 1)
+    return starts
 
 
 def separator_command_runs(fragment: str, view: str) -> bool:

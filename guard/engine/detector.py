@@ -72,6 +72,9 @@ TIMEOUT_MARGIN = 0.04
 """Seconds kept back from ``detection_compiler_timeout`` for the backtracking custom patterns,
 for the rest of the request's work around their search."""
 
+SCORE_DIGITS = 4
+"""Decimal places of a reported ``threat_score``."""
+
 CONCLUSIVE_SCORE = 0.9
 """When the rules alone reach this score the model is not consulted: it could only agree, and
 it is the most expensive step (about half of an attack value's screening time)."""
@@ -824,7 +827,8 @@ class DetectionEngine:
         top = _naming_threat(threats)
         return {
             "is_threat": is_threat,
-            "threat_score": round(score if is_threat else min(score, THREAT_SCORE - 0.01), 4),
+            "threat_score": round(score if is_threat else min(score, THREAT_SCORE - 0.01),
+                                   SCORE_DIGITS),
             "threats": threats,
             "attack_class": top["class"] if top else None,
             "signals": signals,
@@ -883,7 +887,7 @@ class DetectionEngine:
             gate = CONFIRM_GATES.get(confirm or "")
             if gate is not None and not gate(view):
                 confirm = None
-            if (confirm is not None and 1.0 - unsettled >= bar
+            if (confirm is not None and _reached(unsettled, bar)
                     and entry.attack_class not in CONTAINER_CLASSES):
                 continue
             if confirm is not None:
@@ -972,7 +976,7 @@ class DetectionEngine:
                     if not self._checked(entry, text, end, data, checked)[1]:
                         continue
                 unsettled *= 1.0 - weight
-                if 1.0 - unsettled >= bar:
+                if _reached(unsettled, bar):
                     return True
         return False
 
@@ -1160,7 +1164,16 @@ def _prose_may_matter(weighed: list[tuple[PatternEntry, str, float, bool]], bar:
     for entry, _, weight, _ in weighed:
         if not _discountable(entry, weight):
             unsettled *= 1.0 - weight
-    return 1.0 - unsettled < bar or any(e.attack_class in CONTAINER_CLASSES for e in discountable)
+    return not _reached(unsettled, bar) or any(
+        e.attack_class in CONTAINER_CLASSES for e in discountable
+    )
+
+
+def _reached(unsettled: float, bar: float) -> bool:
+    """Whether evidence leaving ``unsettled`` (the product of ``1 - score``) reaches ``bar`` as
+    a result reports it: rounded to :data:`SCORE_DIGITS`, the form a route's floor is held
+    against."""
+    return round(1.0 - unsettled, SCORE_DIGITS) >= bar
 
 
 def _settling_bar(floor: float | None) -> float:
