@@ -1149,3 +1149,20 @@ def test_a_raised_floor_reads_on_past_one_conclusive_hit(
     assert engine.detect(value)["threat_score"] < 0.99
     result = engine.screen(value, "query_param", True, 0.99)
     assert result is not None and result["threat_score"] >= 0.99
+
+
+def test_a_confirmer_judges_the_match_it_was_given(engine: DetectionEngine) -> None:
+    # The first "/etc/passwd" is named in a sentence, the second is a parameter's target: the
+    # later match is confirmed where it stands, not at the first copy of its text.
+    value = "The file /etc/passwd lists accounts on every host; see also x=/etc/passwd"
+    rules = {t["pattern_id"] for t in engine.detect(value, exhaustive=True)["threats"]}
+    assert "path-sensitive-file" in rules
+    from guard.engine.confirm import MATCH_AT, locate
+
+    assert locate(value, "etc/passwd") == value.find("etc/passwd")
+    token = MATCH_AT.set(value.rfind("etc/passwd"))
+    try:
+        assert locate(value, "etc/passwd") == value.rfind("etc/passwd")
+        assert locate(value, "lists") == value.find("lists")
+    finally:
+        MATCH_AT.reset(token)

@@ -10,9 +10,24 @@ import json
 import re
 import shlex
 from collections.abc import Callable
+from contextvars import ContextVar
 from itertools import islice
 
 from guard.engine.rules import SHELL_COMMANDS
+
+MATCH_AT: ContextVar[int] = ContextVar("guard_match_at", default=-1)
+"""Where, in the view, the fragment being confirmed starts (a character offset), set by the
+detector around each confirmation; -1 when the caller does not know."""
+
+
+def locate(view: str, fragment: str) -> int:
+    """Where ``fragment`` starts in ``view``: the detector's own match (:data:`MATCH_AT`) when it
+    holds that text, else the first occurrence. A confirmer reading the first occurrence of a
+    repeated fragment would judge a quoted copy in place of the match it was given."""
+    at = MATCH_AT.get()
+    if at >= 0 and view.startswith(fragment, at):
+        return at
+    return view.find(fragment)
 
 _COMPARISON = re.compile(
     r"""(\d+|'[^']{0,20}'|"[^"]{0,20}")\s*\)*\s*(=|<>|!=|<=>|>|<|like)\s*\(*\s*"""
@@ -34,7 +49,7 @@ def constant_comparison(fragment: str, view: str) -> bool:
     left, op, right = match.groups()
     if left.isdigit() and right.isdigit() and op.lower() != "like":
         # An inequality after another comparison is arithmetic (2 < 3 and 5 > 4).
-        before = view.find(fragment)
+        before = locate(view, fragment)
         return op in ("=", "<>", "!=", "<=>") or not _COMPARATOR.search(view, 0, before)
     if op not in ("=", "<>", "!=", "<=>") and left != right:
         return False
@@ -57,7 +72,7 @@ def quote_breaks_out(fragment: str, view: str) -> bool:
     close before the comparator (``between ' and " in PowerShell``), the comparator is string
     content.
     """
-    at = view.find(fragment)
+    at = locate(view, fragment)
     operand = _BOOLEAN_OPERAND.match(fragment)
     if at < 0 or operand is None:
         return True
@@ -80,7 +95,7 @@ def not_parameterised(fragment: str, view: str) -> bool:
     ``?``, ``:name``, ``$1``) just before the string closes (``cursor.execute("SELECT name FROM t
     WHERE id = %s", …)``). Data does not carry placeholders; an injection carries values.
     """
-    at = view.find(fragment)
+    at = locate(view, fragment)
     if at <= 0 or view[at - 1] not in "'\"":
         return True
     return _BIND_COMPARISON.match(view, at + len(fragment)) is None
@@ -109,7 +124,7 @@ def statement_breaks_out(fragment: str, view: str) -> bool:
         return True
     if fragment.rstrip().endswith(("--", "#")):
         return True
-    at = view.find(fragment)
+    at = locate(view, fragment)
     if at < 0:
         return True
     if _inside_opening_query(view, at):
@@ -251,7 +266,7 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     # start to skip to, so it would try every position.
     if view.count("`") < 2:
         return False
-    at = view.find(fragment)
+    at = locate(view, fragment)
     if at < 0:
         return False
     spans = list(_CODE_SPAN.finditer(view))
@@ -332,7 +347,7 @@ def _filters_a_pipeline(fragment: str, view: str) -> bool:
     ``-r`` or ``-f``): a stage that only narrows what the command before it printed runs
     nothing new. The command before it is judged on its own (``cmdi-command-line``, the path
     rules)."""
-    at = view.find(fragment)
+    at = locate(view, fragment)
     if at <= 0 or not fragment.startswith("|") or view[at - 1] == "|" or not view[:at].strip():
         return False
     stage = _FILTER_STAGE.match(view, at)
@@ -459,7 +474,7 @@ def separator_command_runs(fragment: str, view: str) -> bool:
     later matches when one is turned down, so a let-off entity hides nothing after it."""
     if _ENTITY.fullmatch(fragment):
         # An entity is text unless a command follows its ";" (which a shell reads as a break).
-        at = view.find(fragment) + len(fragment)
+        at = locate(view, fragment) + len(fragment)
         return _COMMAND_AFTER.match(view, at) is not None
     if _filters_a_pipeline(fragment, view):
         return False
@@ -553,7 +568,7 @@ def shell_path_runs(fragment: str, view: str) -> bool:
     """
     if not fragment.startswith("/") or fragment.startswith("/dev/"):
         return True
-    at = view.find(fragment)
+    at = locate(view, fragment)
     path = fragment.rstrip("'\"")
     closing = view[at + len(path) : at + len(path) + 1]
     if (
@@ -567,7 +582,7 @@ def shell_path_runs(fragment: str, view: str) -> bool:
 def _at_command_position(fragment: str, view: str) -> bool:
     """Whether ``fragment`` stands where a shell command starts in ``view`` (see
     :func:`shell_path_runs`); True when it is not found there."""
-    at = view.find(fragment)
+    at = locate(view, fragment)
     before = view[: max(at, 0)].rstrip(" \t")
     return (
         at < 0 or not before or before.endswith(_COMMAND_POSITION)
@@ -603,7 +618,7 @@ def unix_backtick(fragment: str, view: str) -> bool:
     match = _BACKTICK_COMMAND.match(fragment)
     if match is None or not match.group(1).islower():
         return False
-    at = view.find(fragment)
+    at = locate(view, fragment)
     if (at > 0 and view[at - 1] == "`") or fragment.startswith("``"):
         return False
     # After an odd number of backticks this one closes a code span (`` `Field()` set to `True` ``).
@@ -620,7 +635,7 @@ def attribute_breakout(fragment: str, view: str) -> bool:
     (``<a href="https://…"><img …>``), the value is ordinary markup: it would be escaped or
     rendered as written, and any script in it is what the other XSS rules look for.
     """
-    at = view.find(fragment)
+    at = locate(view, fragment)
     return at < 0 or _OPEN_TAG.search(view, 0, at) is None
 
 
@@ -706,7 +721,7 @@ def query_call_runs(fragment: str, view: str) -> bool:
     string; set in a sentence of four or more other words, with no code punctuation around it
     (``In MongoDB you'd write db.users.find({ age: { $gt: 18 } }) to get adults``), it is
     quoted. The rule's other branches (``$where``, ``this.…``, ``;return``) stand as matched."""
-    at = view.find(fragment)
+    at = locate(view, fragment)
     if at < 0 or _QUERY_CALL.match(fragment) is None:
         return True
     if is_shell_read_query(view):
@@ -937,7 +952,7 @@ def markup_active(fragment: str, view: str) -> bool:
     a ``rel`` (stylesheet, import, preload …): ``<Link href={…}>`` is a component, and
     ``<link>…</link>`` the element of a feed."""
     if _LINK_FRAGMENT.match(fragment):
-        at = view.find(fragment)
+        at = locate(view, fragment)
         if at >= 0 and not _REL_ATTRIBUTE.search(_tag_text(view, at)):
             return False
     return not quotes_inert_markup_or_svg(view)
@@ -1037,7 +1052,7 @@ def filter_breaks_out(fragment: str, view: str) -> bool:
     (``*)(uid=*))(|(uid=*``); a sentence that quotes a complete filter closes nothing."""
     if view.count("(") != view.count(")"):
         return True
-    at = view.find(fragment)
+    at = locate(view, fragment)
     spans = [span for span in _whole_filters(view) if span[0] <= at < span[1]]
     if at < 0 or not spans:
         return True
@@ -1072,7 +1087,7 @@ def path_not_named_in_sentence(fragment: str, view: str) -> bool:
     ``Файл /etc/hosts не найден``) or after a word's colon or comma and a space (``the group
     files: /etc/passwd, /etc/group``), is mentioned, not requested.
     """
-    at = view.find(fragment)
+    at = locate(view, fragment)
     return at < 0 or not path_mentioned(view, at, at + len(fragment))
 
 
@@ -1140,7 +1155,7 @@ def sensitive_path_targeted(fragment: str, view: str) -> bool:
     ./public/ deploy@web01:/var/www/site/``)."""
     if not windows_path_names_file(fragment, view):
         return False
-    at = view.find(fragment)
+    at = locate(view, fragment)
     if at < 0:
         return True
     lead = _SENSITIVE_ABSOLUTE_START.match(fragment)
@@ -1169,7 +1184,7 @@ def windows_path_names_file(fragment: str, view: str) -> bool:
     Fragments of the rule's Unix branches stand as matched.
     """
     start = _WINDOWS_PATH.search(fragment)
-    at = view.find(fragment)
+    at = locate(view, fragment)
     if start is None or at < 0:
         return True
     rest = view[at + start.start() :].split("\n", 1)[0]
@@ -1472,7 +1487,7 @@ def handler_runs(fragment: str, view: str) -> bool:
     HTML ends the unquoted value at the first blank, leaving ``{()`` or ``{handleChange}``,
     which is a syntax error or names a function without calling it (:data:`_JSX_START`).
     Anything else in the braces, or an entity anywhere in the value, may run."""
-    at = view.find(fragment)
+    at = locate(view, fragment)
     if at < 0 or _ENTITY_REFERENCE.search(view):
         # An entity decodes inside the attribute: {1}&Tab;alert&lpar;1&rpar; runs.
         return True

@@ -28,14 +28,15 @@ import regex
 
 from guard.config import SecurityConfig
 from guard.engine import normalize
-from guard.engine.confirm import CONFIRM_GATES, CONFIRMERS, VIEW_LEVEL
+from guard.engine.confirm import CONFIRM_GATES, CONFIRMERS, MATCH_AT, VIEW_LEVEL
 from guard.engine.limits import limit_content
 from guard.engine.matcher import (
     LinearMatcher,
     MatchSpec,
     build_matcher,
     encode,
-    later_fragments,
+    first_match,
+    later_matches,
     linear_compile_error,
     matched_fragment,
 )
@@ -935,14 +936,14 @@ class DetectionEngine:
         known = checked.matches.get(key)
         if known is not None:
             return known
-        fragment = matched_fragment(entry.regex, view, end, not entry.user_added, data)
+        fragment, start = first_match(entry.regex, view, end, not entry.user_added, data)
         confirm = entry.confirm or ""
         if confirm in VIEW_LEVEL:
             ok = checked.values.get((confirm, view))
             if ok is None:
                 ok = checked.values[(confirm, view)] = self._confirmed(entry, fragment, view)
         else:
-            ok = self._confirmed(entry, fragment, view)
+            ok = self._confirmed(entry, fragment, view, _char_at(view, data, start))
         checked.matches[key] = (fragment, ok)
         return fragment, ok
 
@@ -986,14 +987,21 @@ class DetectionEngine:
         """The first later match of ``entry`` in ``view`` (``data``: its UTF-8 form) its
         confirmer lets stand, if any (see :func:`later_fragments`)."""
         first = data.find(encode(fragment))
-        for other in later_fragments(entry.regex, data, max(first, 0), not entry.user_added):
-            if self._confirmed(entry, other, view):
+        for other, start in later_matches(entry.regex, data, max(first, 0),
+                                          not entry.user_added):
+            if self._confirmed(entry, other, view, _char_at(view, data, start)):
                 return other
         return None
 
-    def _confirmed(self, entry: PatternEntry, fragment: str, view: str) -> bool:
+    def _confirmed(self, entry: PatternEntry, fragment: str, view: str, at: int = -1) -> bool:
+        """Whether ``entry``'s confirmer lets ``fragment`` stand; ``at`` is where in ``view`` the
+        match starts (-1 if unknown), which the confirmer reads through :data:`MATCH_AT`."""
         started = time.perf_counter()
-        ok = CONFIRMERS[entry.confirm or ""](fragment, view)
+        token = MATCH_AT.set(at)
+        try:
+            ok = CONFIRMERS[entry.confirm or ""](fragment, view)
+        finally:
+            MATCH_AT.reset(token)
         self.monitor.record_check(entry.id, time.perf_counter() - started, ok)
         return ok
 
@@ -1318,6 +1326,20 @@ def _as_text(content: Any) -> str:
     if isinstance(content, bytes | bytearray | memoryview):
         return bytes(content).decode("utf-8", "replace")
     return str(content)
+
+
+_NOT_CONTINUATION = bytes(b for b in range(256) if not 0x80 <= b < 0xC0)
+
+
+def _char_at(text: str, data: bytes, offset: int) -> int:
+    """The character offset in ``text`` of byte ``offset`` in ``data`` (its UTF-8 form), or -1
+    for -1."""
+    if offset <= 0 or text.isascii():
+        return offset
+    # Each character starts with exactly one byte that is not a continuation byte (10xxxxxx);
+    # a match may start inside a character, and then the count is that character's.
+    prefix = data[:offset]
+    return offset - len(prefix.translate(None, _NOT_CONTINUATION))
 
 
 def _char_offsets(text: str, byte_offsets: list[int]) -> list[int]:

@@ -256,25 +256,34 @@ def matched_fragment(
     Offsets are byte offsets into the UTF-8 form (``data``, when the caller has it already);
     where RE2 cannot express the pattern, the fragment is a short window ending at ``end_hint``.
     """
+    return first_match(regex, text, end_hint, default_flags, data)[0]
+
+
+def first_match(
+    regex: str, text: str, end_hint: int, default_flags: bool = True, data: bytes | None = None
+) -> tuple[str, int]:
+    """:func:`matched_fragment` and the byte offset in ``data`` where the match starts (-1
+    where RE2 cannot express the pattern and the fragment is a window)."""
     if data is None:
         data = encode(text)
     try:
         span = span_finder(regex, default_flags)(data, 0)
     except Exception:
         span = None
-    start, end = (max(0, end_hint - 64), end_hint) if span is None else span
-    return data[start:end].decode("utf-8", "replace")
+    if span is None:
+        return data[max(0, end_hint - 64) : end_hint].decode("utf-8", "replace"), -1
+    return data[span[0] : span[1]].decode("utf-8", "replace"), span[0]
 
 
-def later_fragments(
+def later_matches(
     regex: str, data: bytes, first: int, default_flags: bool = True, limit: int = 8
-) -> Iterator[str]:
+) -> Iterator[tuple[str, int]]:
     """The texts of the matches of ``regex`` in UTF-8 ``data`` that start after byte ``first``
-    (where its first match starts), up to ``limit`` of them, left to right (none where RE2
-    cannot express the pattern). A confirmer that turns down the first match reads these: one
-    quoted-looking hit must not hide a working one later in the value. Each search starts at the
-    byte after the last match's start, since the next match may reuse its last separator
-    (``&copy; nc …``: the ``;`` of the entity starts ``; nc``)."""
+    (where its first match starts), with their starting byte offsets, up to ``limit`` of them,
+    left to right (none where RE2 cannot express the pattern). A confirmer that turns down the
+    first match reads these: one quoted-looking hit must not hide a working one later in the
+    value. Each search starts at the byte after the last match's start, since the next match
+    may reuse its last separator (``&copy; nc …``: the ``;`` of the entity starts ``; nc``)."""
     try:
         finder = span_finder(regex, default_flags)
     except Exception:
@@ -285,7 +294,7 @@ def later_fragments(
         if span is None:
             return
         start = span[0]
-        yield data[span[0] : span[1]].decode("utf-8", "replace")
+        yield data[span[0] : span[1]].decode("utf-8", "replace"), span[0]
 
 
 _UNANCHORED = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
