@@ -888,7 +888,7 @@ class DetectionEngine:
             gate = CONFIRM_GATES.get(confirm or "")
             if gate is not None and not gate(view):
                 confirm = None
-            if (confirm is not None and _reached(unsettled, bar)
+            if (confirm is not None and unsettled < 1.0 and _reached(unsettled, bar)
                     and entry.attack_class not in CONTAINER_CLASSES):
                 continue
             if confirm is not None:
@@ -914,9 +914,10 @@ class DetectionEngine:
                 fragment = later
             hits[entry.id] = (entry, fragment)
             conclusive = conclusive or entry.score >= CONCLUSIVE_SCORE
-            weight = entry.score_in(context)
-            if weight >= CONCLUSIVE_SCORE:
-                unsettled *= 1.0 - weight
+            if entry.score >= CONCLUSIVE_SCORE:
+                weight = entry.score_in(context)
+                if weight >= CONCLUSIVE_SCORE:
+                    unsettled *= 1.0 - weight
         self.monitor.record_scan(scan_time, list(hits))
         return hits
 
@@ -967,6 +968,8 @@ class DetectionEngine:
         for (_, entries), matched in raw_hits:
             for index, end in matched.items():
                 entry = entries[index]
+                if entry.score < CONCLUSIVE_SCORE:
+                    continue
                 weight = entry.score_in(context)
                 if weight < CONCLUSIVE_SCORE:
                     continue
@@ -1165,16 +1168,17 @@ def _prose_may_matter(weighed: list[tuple[PatternEntry, str, float, bool]], bar:
     model alone then needs more in prose), or a hit the prose discount applies to, unless the
     undiscountable hits already reach ``bar`` and no discountable hit could name the class (a
     container class outranks a payload in :func:`_naming_threat`)."""
-    discountable = [entry for entry, _, weight, _ in weighed if _discountable(entry, weight)]
-    if not weighed or not discountable:
-        return not weighed
+    if not weighed:
+        return True
     unsettled = 1.0
+    naming = discountable = False
     for entry, _, weight, _ in weighed:
-        if not _discountable(entry, weight):
+        if _discountable(entry, weight):
+            discountable = True
+            naming = naming or entry.attack_class in CONTAINER_CLASSES
+        else:
             unsettled *= 1.0 - weight
-    return not _reached(unsettled, bar) or any(
-        e.attack_class in CONTAINER_CLASSES for e in discountable
-    )
+    return discountable and (naming or unsettled == 1.0 or not _reached(unsettled, bar))
 
 
 def _reached(unsettled: float, bar: float) -> bool:
