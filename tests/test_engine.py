@@ -261,15 +261,21 @@ def test_a_command_given_a_url_or_host_name(
     [
         "Hello team, the total is {{ 7*191 }} units as discussed",
         "the order total is ${7*7} as agreed",
-        "Your code is #{1337+1} thanks",
+        "Your code is #{1337*1} thanks",
         "<%= 7*7 %> is what the greeting shows",
     ],
 )
 def test_a_template_arithmetic_probe_in_a_sentence(engine: DetectionEngine, value: str) -> None:
-    """Constant arithmetic in template delimiters is the canonical probe; the sentence padded
+    """A constant product in template delimiters is the canonical probe; the sentence padded
     around it does not discount it."""
     result = engine.detect(value)
     assert result["is_threat"] and result["attack_class"] == "ssti"
+
+
+def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
+    value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
+             "the view.")
+    assert not engine.detect(value)["is_threat"]
 
 
 @pytest.mark.parametrize(

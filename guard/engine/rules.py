@@ -455,11 +455,12 @@ RULES: tuple[Rule, ...] = (
          r"|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages)\s*\.\s*__\w+__",
          0.9, "Python dunder-attribute chain"),
     Rule("ssti-arithmetic-probe", "ssti",
-         # Constant arithmetic in a template's output delimiters: the canonical probe, whose
+         # A constant product in a template's output delimiters: the canonical probe, whose
          # rendered result (49, 1337) shows the template engine read it. Sentences around it
-         # do not make it a quotation, so it scores past the prose discount.
-         r"(?:\{\{=?|\$\{|#\{|\*\{|<%=|\[\[)\s*\d{1,6}\s*[*+/]\s*\d{1,6}\s*(?:\}\}|\}|%>|\]\])",
-         0.9, "constant arithmetic inside template delimiters"),
+         # do not make it a quotation, so it scores past the prose discount. Sums are left to
+         # the other rules: documentation shows {{ 1 + 1 }} rendering 2.
+         r"(?:\{\{=?|\$\{|#\{|\*\{|<%=|\[\[)\s*\d{1,6}\s*\*\s*\d{1,6}\s*(?:\}\}|\}|%>|\]\])",
+         0.9, "a constant product inside template delimiters"),
     Rule("ssti-expression", "ssti",
          r"\{\{[^{}]{0,200}?(?:\d\s*[*+/%-]\s*\d|['\"]\s*[*+]|[*+]\s*['\"]|\w\s*\(|\|\s*\w|\b(?:config|self|request|lipsum"
          r"|cycler|joiner|namespace|url_for|range|dict|attr|popen|system|import|eval|exec|os"
