@@ -20,6 +20,16 @@ MATCH_AT: ContextVar[int] = ContextVar("guard_match_at", default=-1)
 detector around each confirmation; -1 when the caller does not know."""
 
 
+def confirm_at(at: int, check: Callable[[str, str], bool], fragment: str, view: str) -> bool:
+    """``check(fragment, view)`` told that the match starts at character ``at`` of ``view``
+    (-1 if unknown), which it reads through :func:`locate`."""
+    token = MATCH_AT.set(at)
+    try:
+        return check(fragment, view)
+    finally:
+        MATCH_AT.reset(token)
+
+
 def locate(view: str, fragment: str) -> int:
     """Where ``fragment`` starts in ``view``: the detector's own match (:data:`MATCH_AT`) when it
     holds that text, else the first occurrence. A confirmer reading the first occurrence of a
@@ -443,25 +453,8 @@ def schedules_nothing(fragment: str, view: str) -> bool:
     separated = _SEPARATED_WORD.match(fragment)
     if separated is None or separated.group(1).lower() != "at":
         return False
-    # Every place the fragment occurs must read a frame: the confirmer is not told which one
-    # it was given, and a quoted frame must not clear a real "at" with the same text later.
-    starts = _occurrences(view, fragment)
-    return bool(starts) and all(
-        _AT_FRAME.match(view, at + separated.end(1)) is not None for at in starts
-    )
-
-
-def _occurrences(view: str, fragment: str, limit: int = 64) -> list[int]:
-    """Where ``fragment`` starts in ``view`` (overlapping), up to ``limit`` places; more, and
-    the list is empty, so that a caller requiring all of them to pass lets the hit stand."""
-    starts: list[int] = []
-    at = view.find(fragment)
-    while at >= 0:
-        if len(starts) == limit:
-            return []
-        starts.append(at)
-        at = view.find(fragment, at + 1)
-    return starts
+    at = locate(view, fragment)
+    return at >= 0 and _AT_FRAME.match(view, at + separated.end(1)) is not None
 
 
 def separator_command_runs(fragment: str, view: str) -> bool:

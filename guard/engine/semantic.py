@@ -42,6 +42,8 @@ from operator import add
 from typing import Any, NamedTuple
 
 from guard.engine.confirm import (
+    confirm_at,
+    locate,
     names_no_command,
     operator_reaches_query,
     path_mentioned,
@@ -399,11 +401,17 @@ def _unix_metachar_command(original: str) -> bool:
     if len(matches) > _MATCHES_READ:
         return True
     return not reads_as_table(original) and any(
-        unix_backtick(match.group(), original)
-        and not word_is_a_name(original, match.end())
-        and not names_no_command(match.group(), original)
+        confirm_at(match.start(), _runs_as_command, match.group(), original)
         for match in matches
     )
+
+
+def _runs_as_command(fragment: str, original: str) -> bool:
+    """The separator rule's reading of one separator-and-command match (told where it starts
+    by :func:`confirm_at`)."""
+    return (unix_backtick(fragment, original)
+            and not word_is_a_name(original, locate(original, fragment) + len(fragment))
+            and not names_no_command(fragment, original))
 
 
 _TRAILING_COMMENT = re.compile(
