@@ -28,7 +28,7 @@ import regex
 
 from guard.config import SecurityConfig
 from guard.engine import normalize
-from guard.engine.confirm import CONFIRM_GATES, CONFIRMERS, MATCH_AT, VIEW_LEVEL
+from guard.engine.confirm import CONFIRM_GATES, CONFIRMERS, VIEW_LEVEL, confirm_at
 from guard.engine.limits import limit_content
 from guard.engine.matcher import (
     LinearMatcher,
@@ -843,10 +843,10 @@ class DetectionEngine:
         raw_hits: list[tuple[Database, dict[int, int]]],
         views: list[tuple[str, str]],
         started: float,
-        canonical_hits: list[tuple[Database, dict[int, int]]] | None = None,
-        checked: _Checks | None = None,
-        context: str = "unknown",
-        bar: float = CONCLUSIVE_SCORE,
+        canonical_hits: list[tuple[Database, dict[int, int]]] | None,
+        checked: _Checks,
+        context: str,
+        bar: float,
     ) -> dict[str, tuple[PatternEntry, str]]:
         """Each rule's first hit across ``text`` and its ``views``, confirmed. ``checked``
         holds confirmations already made in this screening (see :meth:`_checked`).
@@ -855,8 +855,6 @@ class DetectionEngine:
         a later hit that needs a confirmer is neither confirmed nor kept unless its class
         could name the detection (a container class, :func:`_naming_threat`): it could only
         add to a score already past the bar."""
-        if checked is None:
-            checked = _Checks()
         hits: dict[str, tuple[PatternEntry, str]] = {}
         # Each rule's first hit, in the order the views were read: the raw text first.
         first: dict[str, tuple[PatternEntry, int, str]] = {}
@@ -891,16 +889,15 @@ class DetectionEngine:
             if (confirm is not None and unsettled < 1.0 and _reached(unsettled, bar)
                     and entry.attack_class not in CONTAINER_CLASSES):
                 continue
-            if confirm is not None:
+            if confirm is not None or rank < EXACT_FRAGMENTS:
                 data = encoded.get(view)
                 if data is None:
                     data = encoded[view] = encode(view)
-                fragment, ok = self._checked(entry, view, end, data, checked)
-            elif rank < EXACT_FRAGMENTS:
-                data = encoded.get(view)
-                if data is None:
-                    data = encoded[view] = encode(view)
-                fragment = matched_fragment(entry.regex, view, end, not entry.user_added, data)
+                if confirm is not None:
+                    fragment, ok = self._checked(entry, view, end, data, checked)
+                else:
+                    fragment = matched_fragment(entry.regex, view, end, not entry.user_added,
+                                                data)
             else:
                 fragment = _window_before(view, end)
             if confirm is not None and not ok:
@@ -914,10 +911,7 @@ class DetectionEngine:
                 fragment = later
             hits[entry.id] = (entry, fragment)
             conclusive = conclusive or entry.score >= CONCLUSIVE_SCORE
-            if entry.score >= CONCLUSIVE_SCORE:
-                weight = entry.score_in(context)
-                if weight >= CONCLUSIVE_SCORE:
-                    unsettled *= 1.0 - weight
+            unsettled *= 1.0 - _conclusive_weight(entry, context)
         self.monitor.record_scan(scan_time, list(hits))
         return hits
 
@@ -968,10 +962,8 @@ class DetectionEngine:
         for (_, entries), matched in raw_hits:
             for index, end in matched.items():
                 entry = entries[index]
-                if entry.score < CONCLUSIVE_SCORE:
-                    continue
-                weight = entry.score_in(context)
-                if weight < CONCLUSIVE_SCORE:
+                weight = _conclusive_weight(entry, context)
+                if not weight:
                     continue
                 gate = CONFIRM_GATES.get(entry.confirm or "")
                 if entry.confirm is not None and (gate is None or gate(text)):
@@ -998,13 +990,9 @@ class DetectionEngine:
 
     def _confirmed(self, entry: PatternEntry, fragment: str, view: str, at: int = -1) -> bool:
         """Whether ``entry``'s confirmer lets ``fragment`` stand; ``at`` is where in ``view`` the
-        match starts (-1 if unknown), which the confirmer reads through :data:`MATCH_AT`."""
+        match starts (-1 if unknown), which the confirmer reads through :func:`confirm_at`."""
         started = time.perf_counter()
-        token = MATCH_AT.set(at)
-        try:
-            ok = CONFIRMERS[entry.confirm or ""](fragment, view)
-        finally:
-            MATCH_AT.reset(token)
+        ok = confirm_at(at, CONFIRMERS[entry.confirm or ""], fragment, view)
         self.monitor.record_check(entry.id, time.perf_counter() - started, ok)
         return ok
 
@@ -1181,6 +1169,15 @@ def _prose_may_matter(weighed: list[tuple[PatternEntry, str, float, bool]], bar:
     return discountable and (naming or unsettled == 1.0 or not _reached(unsettled, bar))
 
 
+def _conclusive_weight(entry: PatternEntry, context: str) -> float:
+    """``entry``'s score in ``context`` when it is conclusive on its own (no discount applies
+    to it), else 0: what a hit adds to the evidence that settles a verdict."""
+    if entry.score < CONCLUSIVE_SCORE:
+        return 0.0
+    weight = entry.score_in(context)
+    return weight if weight >= CONCLUSIVE_SCORE else 0.0
+
+
 def _reached(unsettled: float, bar: float) -> bool:
     """Whether evidence leaving ``unsettled`` (the product of ``1 - score``) reaches ``bar`` as
     a result reports it: rounded to :data:`SCORE_DIGITS`, the form a route's floor is held
@@ -1332,24 +1329,19 @@ def _as_text(content: Any) -> str:
     return str(content)
 
 
-_NOT_CONTINUATION = bytes(b for b in range(256) if not 0x80 <= b < 0xC0)
-
-
 def _char_at(text: str, data: bytes, offset: int) -> int:
     """The character offset in ``text`` of byte ``offset`` in ``data`` (its UTF-8 form), or -1
     for -1."""
-    if offset <= 0 or text.isascii():
-        return offset
-    # Each character starts with exactly one byte that is not a continuation byte (10xxxxxx);
-    # a match may start inside a character, and then the count is that character's.
-    prefix = data[:offset]
-    return offset - len(prefix.translate(None, _NOT_CONTINUATION))
+    return offset if offset < 0 else _char_offsets(text, [offset], data)[0]
 
 
-def _char_offsets(text: str, byte_offsets: list[int]) -> list[int]:
+def _char_offsets(text: str, byte_offsets: list[int], data: bytes | None = None) -> list[int]:
+    """The character offsets in ``text`` of ascending byte offsets into its UTF-8 form
+    (``data``, when the caller has it)."""
     if text.isascii():
         return list(byte_offsets)
-    data = text.encode("utf-8", "surrogatepass")
+    if data is None:
+        data = encode(text)
     positions: list[int] = []
     chars = last = 0
     for offset in byte_offsets:
