@@ -272,6 +272,34 @@ def test_a_template_arithmetic_probe_in_a_sentence(engine: DetectionEngine, valu
     assert result["is_threat"] and result["attack_class"] == "ssti"
 
 
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("<?php system($_GET['cmd']); ?>", "file_upload"),
+        ("<?=`$_GET[0]`?>", "file_upload"),
+        ("GIF89a<?php passthru($_REQUEST['c']); ?>", "file_upload"),
+        ('<% Runtime.getRuntime().exec(request.getParameter("cmd")); %>', "file_upload"),
+        ('<%@ Page Language="C#" %><% Process.Start("cmd.exe", "/c " + Request["c"]); %>',
+         "file_upload"),
+        ('<% eval request("cmd") %>', "file_upload"),
+        ("<?php phpinfo(); ?>", "file_upload"),
+        # A script carrying its own command is the command's injection...
+        ('<?php system("sleep 10");?>', "cmdi"),
+        # ...and a web shell quoted as an argument is written by the command around it.
+        ("; echo \"<?php system($_GET['cmd']); ?>\" > cmd.php", "cmdi"),
+        ("' UNION SELECT '<?php system($_GET[c]); ?>',2 INTO OUTFILE '/var/www/html/s.php'-- -",
+         "sqli"),
+        ("<%= system('cat /etc/passwd') %>", "ssti"),
+    ],
+)
+def test_a_web_shell_is_named_an_upload(engine: DetectionEngine, value: str, named: str) -> None:
+    """A server script that runs what later requests send is a planted file, named a malicious
+    upload over the command it runs; a script with the command written in it, or a script that
+    is the quoted argument of another command, is named after that command."""
+    result = engine.detect(value)
+    assert result["is_threat"] and result["attack_class"] == named
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

@@ -43,7 +43,7 @@ from guard.engine.matcher import (
 from guard.engine.memo import MAX_CHARS, Memos, rememberable
 from guard.engine.monitor import PerformanceMonitor
 from guard.engine.native import featurize
-from guard.engine.rules import CONTAINER_CLASSES, RULES, VIEW_CLASSES, context_score
+from guard.engine.rules import RULES, VIEW_CLASSES, context_score, names_detection
 from guard.engine.semantic import SemanticAnalyzer, SemanticVerdict, default_analyzer
 from guard.errors import PatternError
 
@@ -887,7 +887,7 @@ class DetectionEngine:
             if gate is not None and not gate(view):
                 confirm = None
             if (confirm is not None and unsettled < 1.0 and _reached(unsettled, bar)
-                    and entry.attack_class not in CONTAINER_CLASSES):
+                    and not names_detection(entry.attack_class, entry.id)):
                 continue
             if confirm is not None or rank < EXACT_FRAGMENTS:
                 data = encoded.get(view)
@@ -1163,7 +1163,7 @@ def _prose_may_matter(weighed: list[tuple[PatternEntry, str, float, bool]], bar:
     for entry, _, weight, _ in weighed:
         if _discountable(entry, weight):
             discountable = True
-            naming = naming or entry.attack_class in CONTAINER_CLASSES
+            naming = naming or names_detection(entry.attack_class, entry.id)
         else:
             unsettled *= 1.0 - weight
     return discountable and (naming or unsettled == 1.0 or not _reached(unsettled, bar))
@@ -1301,12 +1301,13 @@ def _naming_threat(threats: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The threat whose class names the detection.
 
     Rules name a class more reliably than the model, so a rule hit decides; among rules, a
-    confident container class (see :data:`CONTAINER_CLASSES`) outranks the payload it carries.
+    confident container (see :func:`names_detection`) outranks the payload it carries.
     """
     regex_threats = [t for t in threats if t["type"] == "regex"]
     return max(
         regex_threats or threats,
-        key=lambda t: (t["class"] in CONTAINER_CLASSES and t["score"] >= 0.7, t["score"]),
+        key=lambda t: (names_detection(t["class"], t.get("pattern_id", "")) and t["score"] >= 0.7,
+                       t["score"]),
         default=None,
     )
 

@@ -72,6 +72,15 @@ CONTAINER_CLASSES = frozenset({"crlf", "ssti", "xml", "nosql", "ldap"})
 DTD, a query operator, a filter). When one of these fires confidently alongside a payload class
 (the script or shell command it carries), the detection is named after the container."""
 
+CONTAINER_RULES = frozenset({"upload-request-shell"})
+"""Rules of a payload class that still describe the container: a web shell is a file that
+carries a command, and is named a malicious upload over the command it runs."""
+
+
+def names_detection(attack_class: str, rule_id: str) -> bool:
+    """Whether a confident hit of this rule names the detection over the payload it carries."""
+    return attack_class in CONTAINER_CLASSES or rule_id in CONTAINER_RULES
+
 SHELL_COMMANDS = (
     r"(?:cat|tac|nl|ls|dir|id|whoami|uname|pwd|hostname|wget|curl|fetch|nc|ncat|netcat|socat"
     r"|telnet|bash|sh|zsh|ksh|csh|tcsh|dash|python[23]?|perl|ruby|php|node|lua|ping|nslookup"
@@ -119,6 +128,21 @@ _SENSITIVE_FILES = (
     r"|settings\.py|\.env|id_rsa|id_dsa|authorized_keys|known_hosts|\.bash_history"
     r"|\.mysql_history|\.git/|\.svn/|[/\\]sam\b|system32|autoexec\.bat|applicationhost\.config"
     r"|access\.log|error\.log|access_log|error_log|environ|cmdline|shadow|passwd)"
+)
+
+# Where a server script hands something to the system or the interpreter.
+_SCRIPT_SINK = (
+    r"(?:`|\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|eval|assert|execute"
+    r"|create_function|call_user_func(?:_array)?|include(?:_once)?|require(?:_once)?|start"
+    r"|processbuilder)\b)"
+)
+# Where a server script reads what a request sent: PHP's superglobals, a JSP request's
+# parameters, classic ASP's and ASP.NET's Request collections.
+_REQUEST_INPUT = (
+    r"(?:\$_(?:get|post|request|cookie|files)\b|\$_server\s*\[\s*['\"]http_|php://input"
+    r"|\bgetallheaders\s*\(|\brequest\s*\.\s*get(?:parameter|header|inputstream|reader)\s*\("
+    r"|\brequest\s*(?:\.\s*(?:form|querystring|item|params|headers|cookies)\s*)?[(\[]\s*['\"]"
+    r"|\brequest\s*\.\s*(?:form|querystring)\b)"
 )
 
 RULES: tuple[Rule, ...] = (
@@ -313,7 +337,7 @@ RULES: tuple[Rule, ...] = (
          r"|fopen|readfile|highlight_file|show_source|phpinfo)\s*\(\s*(?:\$_|['\"][^'\"]{0,80}"
          r"['\"]\s*\)\s*;|\$\w|base64_decode|str_rot13|gzinflate)|\beval\s*\(\s*(?:\$_|base64_decode"
          r"|gzinflate|str_rot13|request|atob|['\"])|\$_(?:get|post|request|cookie|server|files)"
-         r"\s*\[|<\?(?:php|=)|\bphpinfo\s*\(\s*\)",
+         r"\s*\[",
          0.85, "server-side code execution"),
     Rule("cmdi-exec-shell-string", "cmdi",
          r"(?:^|[^.\w])(?:system|exec|shell_exec|passthru|popen|proc_open|spawn|execsync)\s*\(\s*"
@@ -633,10 +657,21 @@ RULES: tuple[Rule, ...] = (
     Rule("upload-webshell", "file_upload",
          r"<\?php|<\?=\s*[`$]|<%@\s*page|<%\s*(?:eval|execute|response\.write|runtime)"
          r"|<jsp:|<script\s+language\s*=\s*['\"]?php"
-         r"|<\s*asp:|\bwscript\.shell\b|\bscripting\.filesystemobject\b", 0.85,
+         r"|<\s*asp:|\bwscript\.shell\b|\bscripting\.filesystemobject\b", 0.8,
          "server-side script content"),
+    # A web shell: a server script, as a file holds it, that runs what later requests send.
+    # An injected payload carries its command; a planted file reads it from the request, so
+    # the script is the container and names the detection (CONTAINER_RULES). A script opened
+    # inside a quoted string is an argument of something else (echo "<?php …" > x.php).
+    Rule("upload-request-shell", "file_upload",
+         r"(?:^|[^'\"\\])(?:<\?(?:php\b|=)|<%|<jsp:scriptlet>"
+         r"|<script\s+(?:language|runat)\s*=\s*['\"]?(?:php|server))"
+         r".{0,300}(?:" + _SCRIPT_SINK + r".{0,120}" + _REQUEST_INPUT + r"|"
+         + _REQUEST_INPUT + r".{0,300}" + _SCRIPT_SINK + r")",
+         0.85, "web shell: a server script running what the request sends"),
     Rule("upload-polyglot", "file_upload",
-         r"^.{0,8}(?:gif8[79]a|png\r\n|jfif|exif|%pdf-).{0,400}<(?:\?|%|script)", 0.95,
+         # Up to twelve bytes before the marker: a JPEG's SOI and APP0 header is ten in UTF-8.
+         r"^.{0,12}(?:gif8[79]a|png\r\n|jfif|exif|%pdf-).{0,400}<(?:\?|%|script)", 0.95,
          "image or document header followed by script"),
     Rule("upload-name-traversal", "file_upload",
          r"^[\w-]{1,64}\.[a-z0-9]{2,5}\.\.[/\\]", 0.96,
