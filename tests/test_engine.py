@@ -283,6 +283,9 @@ def test_a_template_arithmetic_probe_in_a_sentence(engine: DetectionEngine, valu
          "file_upload"),
         ('<% eval request("cmd") %>', "file_upload"),
         ("<?php phpinfo(); ?>", "file_upload"),
+        # The multipart part that names a server script is the upload, wherever it points.
+        ('Content-Disposition: form-data; name="file"; filename="../../shell.php"',
+         "file_upload"),
         # A script carrying its own command is the command's injection...
         ('<?php system("sleep 10");?>', "cmdi"),
         # ...and a web shell quoted as an argument is written by the command around it.
@@ -294,8 +297,9 @@ def test_a_template_arithmetic_probe_in_a_sentence(engine: DetectionEngine, valu
 )
 def test_a_web_shell_is_named_an_upload(engine: DetectionEngine, value: str, named: str) -> None:
     """A server script that runs what later requests send is a planted file, named a malicious
-    upload over the command it runs; a script with the command written in it, or a script that
-    is the quoted argument of another command, is named after that command."""
+    upload over the command it runs, and so is a multipart file name of a server script; a
+    script with the command written in it, or a script that is the quoted argument of another
+    command, is named after that command."""
     result = engine.detect(value)
     assert result["is_threat"] and result["attack_class"] == named
 

@@ -72,9 +72,12 @@ CONTAINER_CLASSES = frozenset({"crlf", "ssti", "xml", "nosql", "ldap"})
 DTD, a query operator, a filter). When one of these fires confidently alongside a payload class
 (the script or shell command it carries), the detection is named after the container."""
 
-CONTAINER_RULES = frozenset({"upload-request-shell"})
-"""Rules of a payload class that still describe the container: a web shell is a file that
-carries a command, and is named a malicious upload over the command it runs."""
+CONTAINER_RULES = frozenset(
+    {"upload-request-shell", "upload-disposition-script", "upload-polyglot"}
+)
+"""Rules of a payload class that still describe the container: a web shell (a file that runs
+the commands later requests send), a multipart part naming a server script, and an image
+header in front of a script are named a malicious upload over what they carry."""
 
 
 def names_detection(attack_class: str, rule_id: str) -> bool:
