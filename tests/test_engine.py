@@ -304,6 +304,27 @@ def test_a_web_shell_is_named_an_upload(engine: DetectionEngine, value: str, nam
     assert result["is_threat"] and result["attack_class"] == named
 
 
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("/etc/pureftpd.pdb%00", "path_traversal"),
+        ("/Program Files\\Apache Group\\Apache2\\conf\\httpd.conf%00", "path_traversal"),
+        ("../../../etc/hosts%00", "path_traversal"),
+        ("cmd.cfm%00", "file_upload"),
+        ("shell.php%00.jpg", "file_upload"),
+        ("uploads/shell.asp%00.gif", "file_upload"),
+    ],
+)
+def test_a_null_byte_after_a_path_is_an_inclusion(
+    engine: DetectionEngine, value: str, named: str
+) -> None:
+    """A null byte ending a path cuts off the suffix the application appends to a file it opens
+    (file inclusion); one ending a bare file name, or followed by the allowed extension, hides a
+    script's extension from an upload filter."""
+    result = engine.detect(value)
+    assert result["is_threat"] and result["attack_class"] == named
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

@@ -469,7 +469,11 @@ RULES: tuple[Rule, ...] = (
          r"|[\w-]+\.(?:xml|properties))",
          0.8, "a well-known sensitive file", confirm="path_not_named_in_sentence"),
     Rule("path-null-suffix", "path_traversal",
-         r"\.\.[/\\][^\x00]{0,200}(?:\x00|%00)", 0.8, "traversal with null-byte truncation"),
+         r"\.\.[/\\][^\x00]{0,200}(?:\x00|%00)"
+         # An absolute path to a file, ended by a null byte: it cuts off the suffix the
+         # application appends before opening the file (include($page . ".php")).
+         r"|^\s*(?:[a-z]:)?[/\\][^\x00\s]{0,200}\.\w{1,5}(?:\x00|%00|\\x00)$",
+         0.8, "path with null-byte truncation"),
     Rule("path-dot-runs", "path_traversal",
          r"(?:^|[/\\])\.{3,}[/\\]|[/\\]\.{3,}[/\\]|(?:^|[^.])[/\\]\.{3,}$"
          r"|(?:\.\.[/\\]?;[/\\]){1,}|\.\.;/",
@@ -684,6 +688,10 @@ RULES: tuple[Rule, ...] = (
          r"[/\\][\w.-]{1,64}\.(?:php\d?|phtml|phar|aspx?|ashx|asmx|jspx?|cgi|pl|shtml|cfm)\s*$",
          0.96, "a server script written into the web root through a traversal"),
     Rule("upload-null-extension", "file_upload",
-         r"\.\w{1,5}(?:%00|\x00|\\x00|\\0)\.?\w{0,5}$|::\$data\b", 0.8,
+         # A null byte ending a path truncates a suffix the application appends to a file it
+         # opens (path-null-suffix); in a bare file name, or before the allowed extension, it
+         # hides the script's own extension from an upload filter.
+         r"^[^/\\]{0,200}\.\w{1,5}(?:%00|\x00|\\x00|\\0)\.?\w{0,5}$"
+         r"|\.\w{1,5}(?:%00|\x00|\\x00|\\0)\.?\w{1,5}$|::\$data\b", 0.8,
          "null byte or stream suffix in a file name"),
 )
