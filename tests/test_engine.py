@@ -325,6 +325,32 @@ def test_a_null_byte_after_a_path_is_an_inclusion(
     assert result["is_threat"] and result["attack_class"] == named
 
 
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("{system('id')}", "ssti"),
+        ("{if system('id')}{/if}", "ssti"),
+        ("@php system('id'); @endphp", "ssti"),
+        ("#{`id`}", "ssti"),
+        ("{Smarty_Internal_Write_File::writeFile($SCRIPT_NAME,'x',self::clearConfig())}", "ssti"),
+        # PHP's complex string syntax is the command injection's own delivery.
+        ("{${phpinfo()}}", "cmdi"),
+        ('${@print("RCEVulnerable")}', "cmdi"),
+        # CSS's universal selector is not Thymeleaf's *{…}; markup inside <% %> is no code.
+        ("<style>*{x:expression(alert(1))}</style>", "xss"),
+        ('<% foo><x foo="%><script>alert(91)</script>">', "xss"),
+        ("*{T(java.lang.Runtime).getRuntime().exec('id')}", "ssti"),
+    ],
+)
+def test_template_tags_and_their_look_alikes(
+    engine: DetectionEngine, value: str, named: str
+) -> None:
+    """A template engine's own call syntax names template injection; PHP string interpolation,
+    a CSS rule and markup between <% and %> are named after what they are."""
+    result = engine.detect(value)
+    assert result["is_threat"] and result["attack_class"] == named
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

@@ -73,11 +73,13 @@ DTD, a query operator, a filter). When one of these fires confidently alongside 
 (the script or shell command it carries), the detection is named after the container."""
 
 CONTAINER_RULES = frozenset(
-    {"upload-request-shell", "upload-disposition-script", "upload-polyglot"}
+    {"upload-request-shell", "upload-disposition-script", "upload-polyglot",
+     "cmdi-php-complex-syntax"}
 )
 """Rules of a payload class that still describe the container: a web shell (a file that runs
 the commands later requests send), a multipart part naming a server script, and an image
-header in front of a script are named a malicious upload over what they carry."""
+header in front of a script are named a malicious upload over what they carry; PHP's
+complex string syntax (``{${…}}``) is the command injection's own delivery, not a template."""
 
 
 def names_detection(attack_class: str, rule_id: str) -> bool:
@@ -504,7 +506,9 @@ RULES: tuple[Rule, ...] = (
          r"|\bfile\s*\(|getenv|system)[^{}]{0,120}|[\w.]+\s*\([^{}]*\)\s*|\s*=\s*[^}]*)\}",
          0.85, "expression inside ${ }"),
     Rule("ssti-hash-brace", "ssti",
-         r"[#*@~]\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:\.|\(|\bt\s*\()[^{}]{0,120})\s*\}"
+         r"[#@~]\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:\.|\(|\bt\s*\()[^{}]{0,120})\s*\}"
+         # Thymeleaf's *{…} opens on a name or a call; CSS's *{x:expression(…)} on a property.
+         r"|\*\{\s*(?:\d+\s*[*+/%-]\s*\d+|[\w.]{0,60}(?:\.|\(|\bt\s*\()[^{}]{0,120})\s*\}"
          r"|@\(\s*\d+\s*[*+/%-]\s*\d+\s*\)|\{\$smarty\.|\{\{=\s*[\w.]",
          0.75, "expression inside #{ } *{ } @{ }"),
     Rule("ssti-call-in-braces", "ssti",
@@ -514,12 +518,21 @@ RULES: tuple[Rule, ...] = (
          "function call inside a template expression", confirm="template_expression_active"),
     Rule("ssti-statement", "ssti",
          r"\{%-?\s*(?:import|include|extends|set|for|if|debug|print|raw|macro|call|filter|with"
-         r"|autoescape|load|block|endfor|endif|php|exec)\b|\{%-?\s*\w+[^%{}]{0,100}%\}|<%=?\s*[^%]{0,200}%>"
+         r"|autoescape|load|block|endfor|endif|php|exec)\b|\{%-?\s*\w+[^%{}]{0,100}%\}|<%=?\s*[^%<]{0,200}%>"
          r"|<#(?:assign|import|include|list|if|ftl|setting)\b|\#(?:set|foreach|if|include|parse"
          r"|evaluate|define|macro)\s*\(|\$class\.inspect|\{php\}|\$\{[^{}]{0,100}\w\s*\([^{}]{0,100}\}|\{\{\s*\d+\s*\}\}"
          # A Dust helper is {@name params} or {@name/}; {"@context": …} is JSON-LD.
          r"|\{@\w+(?:\s|/?\})|\{\{#?\s*(?:with|each|lookup|#with)\b",
          0.7, "template statement tag", confirm="template_statement_active"),
+    Rule("ssti-tag-call", "ssti",
+         # Smarty's function tag ({system('id')}, {if system('id')}{/if}) and its internals,
+         # Blade's @php block running a command, Ruby or Pug interpolating a backtick command.
+         # (Not fetch, include or assert: JSX and C bodies call those inside braces.)
+         r"(?:^|[^{$\w])\{\s*(?:if\s+)?(?:system|exec|passthru|shell_exec|popen|proc_open|eval"
+         r"|file_get_contents|readfile|phpinfo)\s*\([^(){}]{0,100}\)\s*\}"
+         r"|\{\s*smarty(?:_\w+)?::\w+\s*\(|@php\b[^@]{0,200}\b(?:system|exec|passthru|shell_exec"
+         r"|popen|proc_open|eval)\s*\(|[#$]\{\s*`[^`]{1,100}`\s*\}",
+         0.85, "template tag running a function"),
     Rule("ssti-object-probe", "ssti",
          r"\b(?:freemarker\.template\.utility\.execute|java\.lang\.(?:runtime|processbuilder|system)"
          r"|ognl|getclass\(\)\.forname|velocity\b.{0,40}\$)"
