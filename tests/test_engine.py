@@ -286,6 +286,8 @@ def test_a_template_arithmetic_probe_in_a_sentence(engine: DetectionEngine, valu
         # The multipart part that names a server script is the upload, wherever it points.
         ('Content-Disposition: form-data; name="file"; filename="../../shell.php"',
          "file_upload"),
+        ('image/jpeg\r\nContent-Disposition: form-data; name="file"; filename="shell.php"',
+         "file_upload"),
         # A script carrying its own command is the command's injection...
         ('<?php system("sleep 10");?>', "cmdi"),
         # ...and a web shell quoted as an argument is written by the command around it.
@@ -340,6 +342,11 @@ def test_a_null_byte_after_a_path_is_an_inclusion(
         ("<style>*{x:expression(alert(1))}</style>", "xss"),
         ('<% foo><x foo="%><script>alert(91)</script>">', "xss"),
         ("*{T(java.lang.Runtime).getRuntime().exec('id')}", "ssti"),
+        # A template calling the browser's dialogs or cookie runs in the browser.
+        ("{{$on.constructor('alert(1)')()}}", "xss"),
+        ("${alert(document.cookie)}", "xss"),
+        ("{{ '<script>alert(3)</script>' | safe }}", "ssti"),
+        ("{{config.__class__.__init__.__globals__['os'].popen('id').read()}}", "ssti"),
     ],
 )
 def test_template_tags_and_their_look_alikes(

@@ -43,7 +43,13 @@ from guard.engine.matcher import (
 from guard.engine.memo import MAX_CHARS, Memos, rememberable
 from guard.engine.monitor import PerformanceMonitor
 from guard.engine.native import featurize
-from guard.engine.rules import RULES, VIEW_CLASSES, context_score, names_detection
+from guard.engine.rules import (
+    CONTAINER_RULES,
+    RULES,
+    VIEW_CLASSES,
+    context_score,
+    names_detection,
+)
 from guard.engine.semantic import SemanticAnalyzer, SemanticVerdict, default_analyzer
 from guard.errors import PatternError
 
@@ -1301,15 +1307,18 @@ def _naming_threat(threats: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The threat whose class names the detection.
 
     Rules name a class more reliably than the model, so a rule hit decides; among rules, a
-    confident container (see :func:`names_detection`) outranks the payload it carries.
+    confident container (see :func:`names_detection`) outranks the payload it carries, and a
+    rule that names its container itself (:data:`CONTAINER_RULES`) outranks a container class.
     """
     regex_threats = [t for t in threats if t["type"] == "regex"]
-    return max(
-        regex_threats or threats,
-        key=lambda t: (names_detection(t["class"], t.get("pattern_id", "")) and t["score"] >= 0.7,
-                       t["score"]),
-        default=None,
-    )
+
+    def rank(threat: dict[str, Any]) -> tuple[bool, bool, float]:
+        rule = threat.get("pattern_id", "")
+        confident = threat["score"] >= 0.7
+        return (confident and names_detection(threat["class"], rule),
+                confident and rule in CONTAINER_RULES, threat["score"])
+
+    return max(regex_threats or threats, key=rank, default=None)
 
 
 def _matcher_works(matcher: LinearMatcher) -> bool:

@@ -74,7 +74,7 @@ DTD, a query operator, a filter). When one of these fires confidently alongside 
 
 CONTAINER_RULES = frozenset(
     {"upload-request-shell", "upload-disposition-script", "upload-polyglot",
-     "cmdi-php-complex-syntax"}
+     "cmdi-php-complex-syntax", "xss-template-call"}
 )
 """Rules of a payload class that still describe the container: a web shell (a file that runs
 the commands later requests send), a multipart part naming a server script, and an image
@@ -292,6 +292,15 @@ RULES: tuple[Rule, ...] = (
     Rule("xss-breakout-call", "xss",
          r"['\"]\s*\)?\s*;[^\n]{0,80}\b(?:alert|prompt|confirm)\s*[(`]|=\s*['\"]?\s*&\{[^}]{0,80}\(",
          0.8, "string breakout followed by a script call"),
+    Rule("xss-template-call", "xss",
+         # A template expression or template literal calling the browser's dialogs or reading
+         # its cookie runs in the browser (an AngularJS sandbox escape, a JavaScript template
+         # literal): client-side template injection is cross-site scripting, and no server's
+         # template engine has an alert() to call. A quoted <script> in braces is the template
+         # rendering markup unescaped, left to the template rules.
+         r"(?:\{\{|\$\{)[^}<]{0,200}\b(?:alert|prompt|confirm)\s*(?:\(|`|\\x28|\\u0028|&#40;)"
+         r"|(?:\{\{|\$\{)[^}<]{0,200}\bdocument\s*\.\s*(?:cookie|domain)\b",
+         0.8, "template expression calling the browser"),
     Rule("xss-css-expression", "xss",
          r"[:=]\s*expression\s*\(|-moz-binding\s*:|\bbehavior\s*:\s*url|@import\s+['\"]?"
          r"(?:javascript|data|https?:)|url\s*\(\s*['\"]?\s*(?:javascript|vbscript|data)\s*:",
@@ -665,8 +674,11 @@ RULES: tuple[Rule, ...] = (
          0.6, "executable or server-script file name"),
     Rule("upload-disposition-script", "file_upload",
          # The file name of a multipart part, written into a field: filename="profile.phtml".
-         r"\bfilename\*?\s*=\s*[\"']?[^\"';\r\n]{0,200}\.(?:ph(?:p|tm)\w*|phar|pht|phps|shtml?|asp"
-         r"|aspx|asa|cer|ashx|asmx|jsp|jspx|cfm|cgi|pl|exe|war|htaccess)(?:[\"';\s]|%00|$)", 0.8,
+         # (A multipart parameter follows a ";" or starts the value; a program's .FileName=
+         # property names what it runs.)
+         r"(?:^|[;\s])filename\*?\s*=\s*[\"']?[^\"';\r\n]{0,200}\.(?:ph(?:p|tm)\w*|phar|pht|phps"
+         r"|shtml?|asp|aspx|asa|cer|ashx|asmx|jsp|jspx|cfm|cgi|pl|exe|war|htaccess)"
+         r"(?:[\"';\s]|%00|$)", 0.8,
          "multipart file name of a server script"),
     Rule("upload-server-config", "file_upload",
          r"^\s*(?:\.htaccess|\.htpasswd|\.user\.ini|web\.config|php\.ini|uwsgi\.ini|httpd\.conf)"
