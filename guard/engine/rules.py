@@ -74,12 +74,13 @@ DTD, a query operator, a filter). When one of these fires confidently alongside 
 
 CONTAINER_RULES = frozenset(
     {"upload-request-shell", "upload-disposition-script", "upload-polyglot",
-     "cmdi-php-complex-syntax", "xss-template-call"}
+     "cmdi-php-complex-syntax", "xss-template-call", "sqli-copy-program"}
 )
 """Rules of a payload class that still describe the container: a web shell (a file that runs
 the commands later requests send), a multipart part naming a server script, and an image
 header in front of a script are named a malicious upload over what they carry; PHP's
-complex string syntax (``{${…}}``) is the command injection's own delivery, not a template."""
+complex string syntax (``{${…}}``) is the command injection's own delivery, not a template; a
+SQL statement that runs a program is the SQL injection that carries the command."""
 
 
 def names_detection(attack_class: str, rule_id: str) -> bool:
@@ -183,6 +184,12 @@ RULES: tuple[Rule, ...] = (
          r"|exec(?:ute)?\s+|declare\s+[@\w]|shutdown|waitfor\s|grant\s|revoke\s|rename\s"
          r"|load_file|select\s+(?:sleep|pg_sleep|benchmark|@@|\w+\s*\())",
          0.9, "stacked query"),
+    Rule("sqli-copy-program", "sqli",
+         # PostgreSQL's COPY … TO PROGRAM and H2's CREATE ALIAS run a command from SQL: the
+         # query is the container that carries it (CONTAINER_RULES).
+         r"\bcopy\s*\([^)]{0,200}\)\s*to\s+program\b|\bcopy\s+\w+\s+(?:from|to)\s+program\b"
+         r"|\bcreate\s+alias\s+\w+\s+as\s+['\"$]",
+         0.9, "SQL statement running a program"),
     Rule("sqli-time-based", "sqli",
          r"\b(?:pg_sleep|benchmark|sys\.dbms_lock\.sleep|dbms_lock\.sleep)\s*\(\s*[\w'\"(@]"
          r"|\bwaitfor\s+(?:delay|time)\s+['\"\d]|\bdbms_pipe\.receive_message\s*\("
@@ -626,6 +633,11 @@ RULES: tuple[Rule, ...] = (
          # (</name><role>admin</role><name>), or an XPath predicate and unions a path.
          r"^[^<>\n]{0,60}</[a-z][\w:.-]*>\s*<[a-z][\w:.-]*>|['\"]\s*\]\s*\|\s*//?[a-z*@]", 0.65,
          "XML element or XPath injection", confirm="opens_data_element"),
+    Rule("xml-xpath-function", "xml",
+         # A quote broken out into a boolean that calls an XPath function on a location path
+         # (' or count(/*)=1 or 'a'='b, ' and substring(//user[1]/password,1,1)='a), not a URL.
+         r"['\"]\s*(?:or|and)\s+[\w-]{2,20}\s*\([^):]{0,40}(?:/\*|//\w|/\w+\[\d)", 0.85,
+         "XPath injection reading the document's structure"),
     # ----------------------------------------------------------------- NoSQL injection
     Rule("nosql-operator", "nosql",
          r"[\[{,'\"]\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not"
@@ -650,6 +662,10 @@ RULES: tuple[Rule, ...] = (
          # LoopBack's filter syntax: filter[where][password][regexp]=/^a/
          r"|\[where\](?:\[[\w.]+\])*\[(?:regexp|like|nlike|ilike|neq|inq|nin|gt|gte|lt|lte)\]\s*=",
          0.9, "operator smuggled in a form-field key"),
+    Rule("nosql-js-sleep", "nosql",
+         # JavaScript's sleep counts milliseconds (MongoDB's $where); SQL's counts seconds.
+         r"(?:^|['\";]\s*|\$where['\"]?\s*:\s*['\"]?)sleep\s*\(\s*\d{4,}\s*\)", 0.85,
+         "a JavaScript sleep of seconds, in milliseconds"),
     Rule("nosql-js-injection", "nosql",
          r"['\"]\s*\|\|\s*['\"]?[\w'\"]+['\"]?\s*==|\bsleep\s*\(\s*\d{3,}\s*\)\s*(?:;|\||$|['\"])"
          r"|\bobjectid\s*\(\s*['\"]|\bisodate\s*\(|\bmapreduce\b|tojson\s*\(",
