@@ -112,9 +112,9 @@ def test_overall_tpr_floor(measured: dict[str, Counter[str]]) -> None:
 @pytest.mark.parametrize("cls", [*MAIN_CLASSES, "ssti", "crlf", "ldap", "xml", "nosql",
                                  "file_upload"])
 def test_class_accuracy_floor(measured: dict[str, Counter[str]], cls: str) -> None:
-    # file_upload's own labels overlap cmdi (whole PHP files) and xss (HTML files): 94.9% today.
-    floor = 0.94 if cls == "file_upload" else 0.95
-    assert _rate(measured["right"][cls], measured["tp"][cls]) >= floor
+    # file_upload's own labels overlap cmdi (whole PHP files) and xss (HTML files): 96.5% today,
+    # since a web shell and a null byte after a path are told apart (session 12).
+    assert _rate(measured["right"][cls], measured["tp"][cls]) >= 0.95
 
 
 def test_benign_fpr_ceiling(measured: dict[str, Counter[str]]) -> None:
@@ -183,12 +183,12 @@ def test_probe_benign_ceiling(probe: dict[str, Counter[str]]) -> None:
 
 def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
     """Helper-written attacks (``GENERATED.md``): 2,634/2,675 caught when the floors were last
-    set (each class at 96% or more, 95.1% named right). Floors: 97% overall, 90% per class, 94%
+    set (each class at 96% or more, 97.5% named right). Floors: 97% overall, 90% per class, 96%
     named."""
     assert sum(generated["total"].values()) > 2650
     assert _rate(sum(generated["tp"].values()), sum(generated["total"].values())) >= 0.97
     assert all(generated["tp"][cls] >= 0.9 * generated["total"][cls] for cls in generated["total"])
-    assert sum(generated["right"].values()) >= 0.94 * sum(generated["tp"].values())
+    assert sum(generated["right"].values()) >= 0.96 * sum(generated["tp"].values())
 
 
 def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
