@@ -400,6 +400,24 @@ def test_options_injected_into_a_command(
     assert not flagged or result["attack_class"] == "cmdi"
 
 
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ('puts "Hello, #{user.first_name}!"', False),
+        ('<p th:text="#{home.welcome}">Welcome</p>', False),
+        ("#{7*7}", True),
+        ("#{ENV['SECRET_KEY_BASE']}", True),
+        ("#{''.getClass().forName('java.lang.Runtime')}", True),
+    ],
+)
+def test_hash_brace_interpolation_of_a_value(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """#{…} that names a value (Ruby's string interpolation, a Thymeleaf message key) is data;
+    one that computes, calls, subscripts or quotes is a probe."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

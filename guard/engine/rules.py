@@ -530,7 +530,10 @@ RULES: tuple[Rule, ...] = (
          r"|\bfile\s*\(|getenv|system)[^{}]{0,120}|[\w.]+\s*\([^{}]*\)\s*|\s*=\s*[^}]*)\}",
          0.85, "expression inside ${ }"),
     Rule("ssti-hash-brace", "ssti",
-         r"[#@~]\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:\.|\(|\bt\s*\()[^{}]{0,120})\s*\}"
+         r"[@~]\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:\.|\(|\bt\s*\()[^{}]{0,120})\s*\}"
+         # Ruby's and Pug's "#{user.name}" interpolate a value, Thymeleaf's #{home.title} names
+         # a message: a probe calls, subscripts, quotes or computes (#{7*7}, #{ENV['X']}).
+         r"|#\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}[(\[`'\"][^{}]{0,120})\s*\}"
          # Thymeleaf's *{…} opens on a name or a call; CSS's *{x:expression(…)} on a property.
          r"|\*\{\s*(?:\d+\s*[*+/%-]\s*\d+|[\w.]{0,60}(?:\.|\(|\bt\s*\()[^{}]{0,120})\s*\}"
          r"|@\(\s*\d+\s*[*+/%-]\s*\d+\s*\)|\{\$smarty\.|\{\{=\s*[\w.]",
