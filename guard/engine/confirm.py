@@ -1487,9 +1487,40 @@ def handler_runs(fragment: str, view: str) -> bool:
     return not _jsx_start(view, at + len(fragment))
 
 
+_PHP_OPENER = re.compile(r"<\?(?:php\b|=)", re.IGNORECASE)
+_PHP_REACHES_SYSTEM = re.compile(
+    # A function that runs, evaluates, writes, reads files or fetches, or takes a callback.
+    r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|eval|assert"
+    r"|create_function|call_user_func(?:_array)?|preg_replace|array_map|array_filter|array_walk"
+    r"|usort|uasort|uksort|register_shutdown_function|register_tick_function|ob_start"
+    r"|file_get_contents|file_put_contents|fopen|fwrite|fputs|readfile|file|highlight_file"
+    r"|show_source|phpinfo|base64_decode|gzinflate|gzuncompress|str_rot13|hex2bin|chr"
+    r"|move_uploaded_file|copy|rename|unlink|rmdir|mkdir|scandir|glob|opendir|chmod|chown"
+    r"|curl_exec|fsockopen|pfsockopen|socket_create|stream_socket_client|mail|putenv|getenv"
+    r"|ini_set|dl|extract|parse_str|mb_ereg_replace|unserialize|header|setcookie)\s*\("
+    # Request input, a variable or dynamic name called, a backtick, a variable variable.
+    r"|\$_(?:get|post|request|cookie|files|server|env)\b|\$\w+\s*\(|\$\{|`|\$\$"
+    # A file included from a variable, a URL, a wrapper or a climb.
+    r"|\b(?:include|require)(?:_once)?\s*\(?\s*(?:[^'\"\s(]|['\"][^'\"]*(?:\.\.|://))",
+    re.IGNORECASE,
+)
+
+
+def script_reaches_system(fragment: str, view: str) -> bool:
+    """A PHP block is malicious content only when it reaches past its own output: it calls a
+    function that runs, evaluates, fetches, reads or writes files (or takes a callback), reads
+    the request, calls a name held in a variable, or includes a file named by a variable, a URL
+    or a climb. ``<?php echo htmlspecialchars($name); ?>`` or a ``foreach`` over a template's
+    items is a page's own code, pasted. Every PHP block in the value counts; other server
+    script markers (JSP, ASP) stand as they are."""
+    if _PHP_OPENER.search(fragment) is None:
+        return True
+    return _PHP_REACHES_SYSTEM.search(view) is not None
+
+
 VIEW_LEVEL = frozenset({
     "climbs_out", "not_a_table", "sink_in_code", "query_breaks_out",
-    "template_expression_active", "parent_step_escapes",
+    "template_expression_active", "parent_step_escapes", "script_reaches_system",
 })
 """Confirmers whose answer depends on the value alone, not on which match they are given: a
 rejected first match means every match is rejected, so later ones are not read."""
@@ -1536,4 +1567,5 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "template_statement_active": template_statement_active,
     "template_expression_active": template_expression_active,
     "handler_runs": handler_runs,
+    "script_reaches_system": script_reaches_system,
 }

@@ -357,8 +357,7 @@ RULES: tuple[Rule, ...] = (
          r"|call_user_func(?:_array)?|preg_replace|include|require(?:_once)?|file_get_contents"
          r"|fopen|readfile|highlight_file|show_source|phpinfo)\s*\(\s*(?:\$_|['\"][^'\"]{0,80}"
          r"['\"]\s*\)\s*;|\$\w|base64_decode|str_rot13|gzinflate)|\beval\s*\(\s*(?:\$_|base64_decode"
-         r"|gzinflate|str_rot13|request|atob|['\"])|\$_(?:get|post|request|cookie|server|files)"
-         r"\s*\[",
+         r"|gzinflate|str_rot13|request|atob|['\"])",
          0.85, "server-side code execution"),
     Rule("cmdi-exec-shell-string", "cmdi",
          r"(?:^|[^.\w])(?:system|exec|shell_exec|passthru|popen|proc_open|spawn|execsync)\s*\(\s*"
@@ -717,7 +716,7 @@ RULES: tuple[Rule, ...] = (
          r"<\?php|<\?=\s*[`$]|<%@\s*page|<%\s*(?:eval|execute|response\.write|runtime)"
          r"|<jsp:|<script\s+language\s*=\s*['\"]?php"
          r"|<\s*asp:|\bwscript\.shell\b|\bscripting\.filesystemobject\b", 0.8,
-         "server-side script content"),
+         "server-side script content", confirm="script_reaches_system"),
     # A web shell: a server script, as a file holds it, that runs what later requests send.
     # An injected payload carries its command; a planted file reads it from the request, so
     # the script is the container and names the detection (CONTAINER_RULES). A script opened
