@@ -443,6 +443,34 @@ def test_php_that_only_renders_its_page(
     assert engine.detect(value)["is_threat"] is flagged
 
 
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
+         '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">', False),
+        ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
+         '"http://attacker.example/x.dtd">', True),
+        ('<!DOCTYPE html PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd"'
+         ' [<!ENTITY x SYSTEM "file:///etc/passwd">]><p>&x;</p>', True),
+        ("<?php include 'partials/header.php'; ?>", False),
+        ("{{ user.first_name | capitalize }}", False),
+        ("{{ 'now' | date: \"%Y-%m-%d\" }}", False),
+        ("{{ request|attr('application') }}", True),
+        ("{{ 7|add:7 }}", True),
+        ("{{ ''|attr('__class__') }}", True),
+        ("{{ config.items()|list }}", True),
+    ],
+)
+def test_grammar_that_clears_a_construct_also_clears_the_model(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """A W3C page declaration, PHP that only renders its page and a template tag that formats a
+    value through a filter are inert by their grammar; the model, which only sees their shape,
+    does not flag them on its own. An entity, a foreign DTD, an object that reaches code, a
+    computing filter or a call still count."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

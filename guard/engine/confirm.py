@@ -1420,7 +1420,14 @@ def quotes_inert_templates(view: str) -> bool:
         return False
     if len(tags) >= 2 or _FRAMEWORK_BINDING.search(outside):
         return True
+    if all(tag.group(1) is not None and _FILTER.search(tag.group(1)) for tag in tags):
+        # Output that formats a value through a filter ({{ user.name | capitalize }}): an
+        # inert tag and a filter name no payload needs.
+        return True
     return _PROSE_WORD.search(_HTML_TAG.sub(" ", outside)) is not None
+
+
+_FILTER = re.compile(r"(?<!\|)\|(?!\|)\s*[a-z]\w*", re.IGNORECASE)
 
 
 _FRAMEWORK_BINDING = re.compile(
@@ -1487,6 +1494,25 @@ def handler_runs(fragment: str, view: str) -> bool:
     return not _jsx_start(view, at + len(fragment))
 
 
+_EXTERNAL_ID = re.compile(r"\b(?:system|public)\s+['\"]", re.IGNORECASE)
+_W3C_DOCTYPE = re.compile(
+    r"<!doctype\s+\w+\s+public\s+(['\"])-//W3C//DTD [^'\"<>]{1,100}\1"
+    r"(?:\s+(['\"])https?://www\.w3\.org/[\w./-]{1,120}\.dtd\2)?\s*>",
+    re.IGNORECASE,
+)
+"""A page's HTML or XHTML declaration: a W3C public identifier and, if any, the W3C's own DTD."""
+
+
+def dtd_reaches_out(fragment: str, view: str) -> bool:
+    """A DOCTYPE or external identifier stands unless every one in the value is a W3C HTML or
+    XHTML declaration (:data:`_W3C_DOCTYPE`): no internal subset, no entity, and no system
+    identifier but the W3C's DTD, which no attacker serves."""
+    declarations = len(_W3C_DOCTYPE.findall(view))
+    if not declarations or "[" in view or "<!entity" in view.lower():
+        return True
+    return len(_EXTERNAL_ID.findall(view)) > declarations
+
+
 _PHP_OPENER = re.compile(r"<\?(?:php\b|=)", re.IGNORECASE)
 _PHP_REACHES_SYSTEM = re.compile(
     # A function that runs, evaluates, writes, reads files or fetches, or takes a callback.
@@ -1497,9 +1523,13 @@ _PHP_REACHES_SYSTEM = re.compile(
     r"|show_source|phpinfo|base64_decode|gzinflate|gzuncompress|str_rot13|hex2bin|chr"
     r"|move_uploaded_file|copy|rename|unlink|rmdir|mkdir|scandir|glob|opendir|chmod|chown"
     r"|curl_exec|fsockopen|pfsockopen|socket_create|stream_socket_client|mail|putenv|getenv"
-    r"|ini_set|dl|extract|parse_str|mb_ereg_replace|unserialize|header|setcookie)\s*\("
+    r"|ini_set|dl|extract|parse_str|mb_ereg_replace|unserialize|header|setcookie|getallheaders"
+    r"|apache_request_headers)\s*\("
+    # A class that reads files or directories, reflects on functions, or parses and fetches.
+    r"|\bnew\s+\\?(?:spl\w+|\w*iterator|reflection\w*|ziparchive|phar\w*|soapclient"
+    r"|simplexmlelement|domdocument|xsltprocessor)\b"
     # Request input, a variable or dynamic name called, a backtick, a variable variable.
-    r"|\$_(?:get|post|request|cookie|files|server|env)\b|\$\w+\s*\(|\$\{|`|\$\$"
+    r"|\$_(?:get|post|request|cookie|files|server|env)\b|\$globals\b|\$\w+\s*\(|\$\{|`|\$\$"
     # A file included from a variable, a URL, a wrapper or a climb.
     r"|\b(?:include|require)(?:_once)?\s*\(?\s*(?:[^'\"\s(]|['\"][^'\"]*(?:\.\.|://))",
     re.IGNORECASE,
@@ -1521,6 +1551,7 @@ def script_reaches_system(fragment: str, view: str) -> bool:
 VIEW_LEVEL = frozenset({
     "climbs_out", "not_a_table", "sink_in_code", "query_breaks_out",
     "template_expression_active", "parent_step_escapes", "script_reaches_system",
+    "dtd_reaches_out",
 })
 """Confirmers whose answer depends on the value alone, not on which match they are given: a
 rejected first match means every match is rejected, so later ones are not read."""
@@ -1568,4 +1599,5 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "template_expression_active": template_expression_active,
     "handler_runs": handler_runs,
     "script_reaches_system": script_reaches_system,
+    "dtd_reaches_out": dtd_reaches_out,
 }

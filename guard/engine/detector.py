@@ -246,16 +246,25 @@ class _WithTriggers:
                 normalize.trigger_set(i - rules for i in hits if i >= rules))
 
 
+VETOES_MODEL = frozenset({"dtd_reaches_out", "script_reaches_system", "template_expression_active"})
+"""Confirmers that clear a construct by its grammar (a W3C page declaration, PHP that only
+renders its page, template tags that only format data). When one rejects every hit of a class,
+the model's verdict in that class is dropped too: the model saw the same construct's shape and
+nothing the grammar did not."""
+
+
 class _Checks:
     """The confirmations made while screening one value: ``matches`` maps ``(rule id,
     view)`` to the first match's exact fragment and whether it stands, ``values`` maps
-    ``(confirmer, view)`` to the answer of a confirmer that judges the value alone."""
+    ``(confirmer, view)`` to the answer of a confirmer that judges the value alone, and
+    ``rejected`` holds the classes a confirmer of :data:`VETOES_MODEL` turned a hit down in."""
 
-    __slots__ = ("matches", "values")
+    __slots__ = ("matches", "rejected", "values")
 
     def __init__(self) -> None:
         self.matches: dict[tuple[str, str], tuple[str, bool]] = {}
         self.values: dict[tuple[str, str], bool] = {}
+        self.rejected: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -805,6 +814,10 @@ class DetectionEngine:
         if verdict is None and semantic and _rules_score(hits, context) < CONCLUSIVE_SCORE:
             verdict = self._model_verdict(canonical)
         model = _model_threat(verdict, canonical, config)
+        if (model is not None and model["class"] in checked.rejected
+                and all(entry.attack_class != model["class"] for entry, _ in hits.values())):
+            # The grammar cleared what the model read as this class (VETOES_MODEL).
+            model = None
         if not hits and model is None:
             return None
 
@@ -910,9 +923,13 @@ class DetectionEngine:
                 # A later match only matters while the verdict is open: not for a confirmer
                 # that judges the value alone, nor after a conclusive hit (ranked first).
                 if confirm in VIEW_LEVEL or conclusive:
+                    if confirm in VETOES_MODEL:
+                        checked.rejected.add(entry.attack_class)
                     continue
                 later = self._later_confirmed(entry, fragment, view, encoded[view])
                 if later is None:
+                    if confirm in VETOES_MODEL:
+                        checked.rejected.add(entry.attack_class)
                     continue
                 fragment = later
             hits[entry.id] = (entry, fragment)

@@ -622,11 +622,11 @@ RULES: tuple[Rule, ...] = (
     # ----------------------------------------------------------------- XML / XXE
     Rule("xml-doctype-entity", "xml",
          r"<!doctype[^>]{0,200}\[|<!entity\b|<!doctype\s+\w+\s+(?:system|public)\b", 0.95,
-         "DOCTYPE with internal subset or external DTD"),
+         "DOCTYPE with internal subset or external DTD", confirm="dtd_reaches_out"),
     Rule("xml-external-ref", "xml",
          r"\bsystem\s+['\"](?:file|https?|ftp|php|expect|jar|netdoc|gopher|data)\s*:"
          r"|\bpublic\s+['\"][^'\"]{0,200}['\"]\s*['\"](?:file|https?|ftp)\s*:", 0.9,
-         "external entity reference"),
+         "external entity reference", confirm="dtd_reaches_out"),
     Rule("xml-xinclude", "xml",
          r"<\s*xi\s*:\s*include\b|xmlns\s*:\s*xi\s*=|\bhttp://www\.w3\.org/2001/xinclude", 0.9,
          "XInclude"),
