@@ -471,6 +471,28 @@ def test_grammar_that_clears_a_construct_also_clears_the_model(
     assert engine.detect(value)["is_threat"] is flagged
 
 
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ("Intro paragraph\r\n\r\n<b>Bold</b> text", False),
+        ("<p>Hi</p>\n\n<p>Bye</p>", False),
+        ("## Install\n\n<details>\n<summary>Click</summary>\n</details>", False),
+        ("en\r\n\r\n<h1>Hacked</h1>", True),
+        ("x\\r\\n\\r\\n<h1>Hacked</h1>", True),
+        ("Some words\r\n\r\n<iframe src=//attacker.example>", True),
+        ("Welcome\r\nContent-Length: 0\r\n\r\n<html>owned</html>", True),
+        ("a b\r\n\r\nHTTP/1.1 200 OK", True),
+    ],
+)
+def test_a_paragraph_break_before_markup(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """A blank line before markup splits a response when what precedes it can be a header's
+    value (one token, header lines, an encoded break) or the body is active or a status line;
+    words or markup, a paragraph break and inert markup are a text box's content."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

@@ -1494,6 +1494,26 @@ def handler_runs(fragment: str, view: str) -> bool:
     return not _jsx_start(view, at + len(fragment))
 
 
+_FIRST_BREAK = re.compile(r"\r|\n")
+_HEADER_LINE = re.compile(r"[\r\n][\w-]{1,40}[ \t]*:[ \t]*\S")
+
+
+def body_splits_response(fragment: str, view: str) -> bool:
+    """A blank line before markup splits a response when the value can be a header's value
+    followed by a body of its own: the part before the first break is one token (``en``, a
+    URL, an id) or header lines follow it, the break is written encoded (``\\r\\n``), a
+    status line follows, or the markup is active (a script, a frame, a form, a handler). Words
+    or markup before a paragraph break, with inert markup after it, are text written in a
+    box (``<p>Hi</p>`` then ``<p>Bye</p>``)."""
+    if "\\r" in fragment or "\\n" in fragment or fragment.rstrip().lower().endswith("http/"):
+        return True
+    if _OTHER_ACTIVE_TAG.search(view) or _HEADER_LINE.search(view):
+        return True
+    first = _FIRST_BREAK.search(view)
+    head = view[: first.start()] if first else view
+    return not (" " in head.strip() or "<" in head)
+
+
 _EXTERNAL_ID = re.compile(r"\b(?:system|public)\s+['\"]", re.IGNORECASE)
 _W3C_DOCTYPE = re.compile(
     r"<!doctype\s+\w+\s+public\s+(['\"])-//W3C//DTD [^'\"<>]{1,100}\1"
@@ -1551,7 +1571,7 @@ def script_reaches_system(fragment: str, view: str) -> bool:
 VIEW_LEVEL = frozenset({
     "climbs_out", "not_a_table", "sink_in_code", "query_breaks_out",
     "template_expression_active", "parent_step_escapes", "script_reaches_system",
-    "dtd_reaches_out",
+    "dtd_reaches_out", "body_splits_response",
 })
 """Confirmers whose answer depends on the value alone, not on which match they are given: a
 rejected first match means every match is rejected, so later ones are not read."""
@@ -1600,4 +1620,5 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "handler_runs": handler_runs,
     "script_reaches_system": script_reaches_system,
     "dtd_reaches_out": dtd_reaches_out,
+    "body_splits_response": body_splits_response,
 }

@@ -592,7 +592,7 @@ RULES: tuple[Rule, ...] = (
          r"|subject|reply-to|sender)\s*:", 0.85, "mail header injected after an address"),
     Rule("crlf-double-break-body", "crlf",
          r"(?:\r?\n|\\r\\n)(?:\r?\n|\\r\\n)\s*(?:<[a-z!]|http/\d)", 0.75,
-         "blank line then injected body"),
+         "blank line then injected body", confirm="body_splits_response"),
     Rule("crlf-http-response", "crlf",
          r"[\r\n]\s*http/\d(?:\.\d)?\s+\d{3}\b", 0.9, "injected status line"),
     Rule("crlf-encoded-breaks-only", "crlf",
