@@ -493,6 +493,19 @@ def test_a_paragraph_break_before_markup(
     assert engine.detect(value)["is_threat"] is flagged
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        'cursor.execute("SELECT * FROM users WHERE email = %s", (email,))',
+        "pd.read_sql(\"SELECT * FROM orders WHERE created_at >= %(start)s\", con=engine)",
+    ],
+)
+def test_a_parameterised_query_in_code(engine: DetectionEngine, value: str) -> None:
+    """A query passed with its parameters apart is code that defends against injection; with
+    its quotes removed (the shell view) it would read as a sub-query."""
+    assert not engine.detect(value)["is_threat"]
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")
@@ -1370,7 +1383,7 @@ def test_settling_early_never_changes_what_a_route_acts_on(
 
     values = [case["input"] for case in CASES] + SETTLED_AS_SENT + [
         # One conclusive hit as sent (0.9); the views and confirmed hits add the rest.
-        "1'||(select 'uebk' from dual where 6990=6990;select count(*) from rdb$fields as t1--",
+        "1' and/**/6990=6990;select/**/count(*)/**/from rdb$fields--",
         "1'||(select 'ezse' from dual where 3821=3821;select count(*) from generate_series(1,5)--",
         "{php}echo `id`;{/php}",
         # Conclusive hits as sent reach 0.99992 unrounded, 0.9999 as reported: a route
@@ -1385,7 +1398,7 @@ def test_settling_early_never_changes_what_a_route_acts_on(
 
 
 @pytest.mark.parametrize("value", [
-    "1'||(select 'uebk' from dual where 6990=6990;select count(*) from rdb$fields as t1--",
+    "1' and/**/6990=6990;select/**/count(*)/**/from rdb$fields--",
     "{php}echo `id`;{/php}",
 ])
 def test_a_raised_floor_reads_on_past_one_conclusive_hit(

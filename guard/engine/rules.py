@@ -59,13 +59,16 @@ def context_score(score: float, full_score_contexts: frozenset[str] | None, cont
 
 VIEW_CLASSES: dict[str, frozenset[str]] = {
     "sql": frozenset({"sqli", "nosql"}),
-    "shell": frozenset({"cmdi", "path_traversal", "ssti", "sqli"}),
+    "shell": frozenset({"cmdi", "path_traversal", "ssti"}),
     "path": frozenset({"path_traversal", "file_upload", "cmdi"}),
 }
 """Which classes' rules read each lossy normalised view. The raw value and the canonical view
 are read by every rule; the SQL view (comments stripped), the shell view (quotes and ``$IFS``
 removed) and the path view (separators folded) only exist to undo one family's evasions, so
-only that family's rules read them: each view then costs a fraction of a full scan."""
+only that family's rules read them: each view then costs a fraction of a full scan. SQL has no
+shell quoting to undo, and with its quotes removed a parameterised query in code reads as a
+bare sub-query (``cursor.execute("SELECT * FROM t WHERE id = %s", (i,))``), so the SQL rules do
+not read the shell view: no attack line of any corpus needed them there."""
 
 CONTAINER_CLASSES = frozenset({"crlf", "ssti", "xml", "nosql", "ldap"})
 """Classes that describe how a payload is delivered (a header break, a template expression, a
