@@ -538,6 +538,43 @@ def test_a_payload_near_the_end_of_a_sentence(engine: DetectionEngine, value: st
     assert result["is_threat"] and result["attack_class"] == "ssti"
 
 
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("admin\n2024-01-01 12:00:00 INFO User admin logged in successfully", "crlf"),
+        ('Mozilla/5.0\r\n127.0.0.1 - admin [01/Jan/2024:00:00:00] "GET /admin HTTP/1.1" 200',
+         "crlf"),
+        ('{"email":"alice@example.com\\r\\nCc: bob@attacker.example","msg":"hi"}', "crlf"),
+        ("foo\r\nFLUSHALL\r\n", "nosql"),
+        ('{"script_fields":{"p":{"lang":"groovy","script":"\'id\'.execute().text"}}}', "nosql"),
+        ("nice item'; while(true){}; var z='", "nosql"),
+        ("')] | //user/password | a[('", "xml"),
+        ("push graphic-context\nviewbox 0 0 640 480\nfill 'url(https://x.example/a.jpg\"|id\")'",
+         "file_upload"),
+    ],
+)
+def test_protocol_and_file_formats_that_carry_a_payload(
+    engine: DetectionEngine, value: str, named: str
+) -> None:
+    """A forged log line, a mail header after an address, a Redis command on a line of its
+    own, a search script that runs a program, JavaScript spliced into a query string, an XPath
+    union and an ImageMagick drawing are caught and named after what carries them."""
+    result = engine.detect(value)
+    assert result["is_threat"] and result["attack_class"] == named
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Logs:\n2024-01-01 12:00:00 ERROR Connection refused",
+        "Here is what I see\n2024-01-01 12:00:00 INFO started\n2024-01-01 12:00:01 INFO ready",
+        "Contact: alice@example.com",
+    ],
+)
+def test_pasted_logs_and_addresses(engine: DetectionEngine, value: str) -> None:
+    assert not engine.detect(value)["is_threat"]
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

@@ -77,7 +77,7 @@ DTD, a query operator, a filter). When one of these fires confidently alongside 
 
 CONTAINER_RULES = frozenset(
     {"upload-request-shell", "upload-disposition-script", "upload-polyglot",
-     "cmdi-php-complex-syntax", "xss-template-call", "sqli-copy-program"}
+     "cmdi-php-complex-syntax", "xss-template-call", "sqli-copy-program", "upload-image-script"}
 )
 """Rules of a payload class that still describe the container: a web shell (a file that runs
 the commands later requests send), a multipart part naming a server script, and an image
@@ -599,8 +599,15 @@ RULES: tuple[Rule, ...] = (
          0.85, "a forged log, SMTP or cache-protocol line after an encoded break"),
     Rule("crlf-mail-header", "crlf",
          # The value is an address (a mail form's field) that goes on into a header of its own.
-         r"^\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*(?:[\r\n]|\\r|\\n|%0d|%0a)+\s*(?:bcc|cc|to|from"
+         # Also the address as a JSON string or a form value: {"email":"a@b.example\r\nCc: …"}.
+         r"(?:^|[\"=])\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*(?:[\r\n]|\\r|\\n|%0d|%0a)+\s*(?:bcc|cc|to|from"
          r"|subject|reply-to|sender)\s*:", 0.85, "mail header injected after an address"),
+    Rule("crlf-forged-log-line", "crlf",
+         # A name, an agent or an id, then a line break and one more line written as a log
+         # writes its own (a time stamp, a level, an access-log entry), ending the value.
+         r"^\s*[\w.@+/-]{1,60}\s*(?:\r?\n|\r)(?:\d{4}-\d\d-\d\d[ t]\d\d:\d\d|\[(?:info|warn|warning"
+         r"|error|debug|notice|audit)\]|\d{1,3}(?:\.\d{1,3}){3} - \S+ \[)[^\r\n]*$", 0.8,
+         "a log line forged after a line break"),
     Rule("crlf-double-break-body", "crlf",
          r"(?:\r?\n|\\r\\n)(?:\r?\n|\\r\\n)\s*(?:<[a-z!]|http/\d)", 0.75,
          "blank line then injected body", confirm="body_splits_response"),
@@ -657,7 +664,9 @@ RULES: tuple[Rule, ...] = (
     Rule("xml-xpath-function", "xml",
          # A quote broken out into a boolean that calls an XPath function on a location path
          # (' or count(/*)=1 or 'a'='b, ' and substring(//user[1]/password,1,1)='a), not a URL.
-         r"['\"]\s*(?:or|and)\s+[\w-]{2,20}\s*\([^):]{0,40}(?:/\*|//\w|/\w+\[\d)", 0.85,
+         r"['\"]\s*(?:or|and)\s+[\w-]{2,20}\s*\([^):]{0,40}(?:/\*|//\w|/\w+[\[/])"
+         # A predicate closed and a union of paths: ')] | //user/password | a[('.
+         r"|['\"]\s*\)*\s*\]\s*\|\s*//?[\w*@]", 0.85,
          "XPath injection reading the document's structure"),
     # ----------------------------------------------------------------- NoSQL injection
     Rule("nosql-operator", "nosql",
@@ -687,6 +696,21 @@ RULES: tuple[Rule, ...] = (
          # JavaScript's sleep counts milliseconds (MongoDB's $where); SQL's counts seconds.
          r"(?:^|['\";]\s*|\$where['\"]?\s*:\s*['\"]?)sleep\s*\(\s*\d{4,}\s*\)", 0.85,
          "a JavaScript sleep of seconds, in milliseconds"),
+    Rule("nosql-quote-rebalance", "nosql",
+         # JavaScript spliced into a $where string: a quote and ';' close it, statements run,
+         # and a variable opens a string again for the query's closing quote ('; … ; var x=').
+         r"['\"]\s*;[^;'\"]{1,100};\s*var\s+\w+\s*=\s*['\"]\s*$", 0.85,
+         "JavaScript statements spliced into a query string"),
+    Rule("nosql-redis-command", "nosql",
+         # A Redis command on a line of its own, after a line break (a cache key or a value
+         # written into the protocol): FLUSHALL, SLAVEOF, CONFIG SET dir.
+         r"(?:[\r\n]|\\r|\\n|%0d|%0a)\s*(?:flushall|flushdb|(?:slaveof|replicaof)\s+\S|config\s+set\s+"
+         r"(?:dir|dbfilename)\b|module\s+load\s)", 0.85, "Redis command after a line break"),
+    Rule("nosql-search-script", "nosql",
+         # An Elasticsearch script field running Java or Groovy that reaches the system.
+         r"[\"']script(?:_fields)?[\"']\s*:.{0,300}(?:\.execute\s*\(|getruntime|processbuilder"
+         r"|java\.lang\.(?:runtime|process|system))", 0.9,
+         "search-engine script running a program"),
     Rule("nosql-js-injection", "nosql",
          r"['\"]\s*\|\|\s*['\"]?[\w'\"]+['\"]?\s*==|\bsleep\s*\(\s*\d{3,}\s*\)\s*(?:;|\||$|['\"])"
          r"|\bobjectid\s*\(\s*['\"]|\bisodate\s*\(|\bmapreduce\b|tojson\s*\(",
@@ -738,6 +762,10 @@ RULES: tuple[Rule, ...] = (
          r".{0,300}(?:" + _SCRIPT_SINK + r".{0,120}" + _REQUEST_INPUT + r"|"
          + _REQUEST_INPUT + r".{0,300}" + _SCRIPT_SINK + r")",
          0.85, "web shell: a server script running what the request sends"),
+    Rule("upload-image-script", "file_upload",
+         # ImageMagick's vector format (MVG) with a url() that a delegate hands to a shell.
+         r"\bpush\s+graphic-context\b|\bviewbox\s+\d+\s+\d+\s+\d+\s+\d+\b.{0,200}\burl\s*\(", 0.9,
+         "an ImageMagick drawing that fetches through a delegate"),
     Rule("upload-polyglot", "file_upload",
          # Up to twelve bytes before the marker: a JPEG's SOI and APP0 header is ten in UTF-8.
          r"^.{0,12}(?:gif8[79]a|png\r\n|jfif|exif|%pdf-).{0,400}<(?:\?|%|script)", 0.95,
