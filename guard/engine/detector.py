@@ -47,6 +47,7 @@ from guard.engine.rules import (
     CONTAINER_RULES,
     RULES,
     VIEW_CLASSES,
+    YIELDS_TO,
     context_score,
     names_detection,
 )
@@ -1330,12 +1331,14 @@ def _naming_threat(threats: list[dict[str, Any]]) -> dict[str, Any] | None:
     rule that names its container itself (:data:`CONTAINER_RULES`) outranks a container class.
     """
     regex_threats = [t for t in threats if t["type"] == "regex"]
+    conclusive = {t["class"] for t in regex_threats if t["score"] >= CONCLUSIVE_SCORE}
 
     def rank(threat: dict[str, Any]) -> tuple[bool, bool, float]:
         rule = threat.get("pattern_id", "")
         confident = threat["score"] >= 0.7
-        return (confident and names_detection(threat["class"], rule),
-                confident and rule in CONTAINER_RULES, threat["score"])
+        own = rule in CONTAINER_RULES and YIELDS_TO.get(rule) not in conclusive
+        return (confident and names_detection(threat["class"], rule), confident and own,
+                threat["score"])
 
     return max(regex_threats or threats, key=rank, default=None)
 

@@ -86,6 +86,12 @@ complex string syntax (``{${…}}``) is the command injection's own delivery, no
 SQL statement that runs a program is the SQL injection that carries the command."""
 
 
+YIELDS_TO: dict[str, str] = {"xss-template-call": "ssti"}
+"""Container rules that give way to a conclusive hit of another class in the same value: a
+browser call in a template tag (``{{alert(1)}}``) beside a proven server-side evaluation
+(``{{''.__class__…}}``, ``${7*7}``) is that server-side injection's decoy."""
+
+
 def names_detection(attack_class: str, rule_id: str) -> bool:
     """Whether a confident hit of this rule names the detection over the payload it carries."""
     return attack_class in CONTAINER_CLASSES or rule_id in CONTAINER_RULES
@@ -508,7 +514,9 @@ RULES: tuple[Rule, ...] = (
          r"\.\.[/\\][^\x00]{0,200}(?:\x00|%00)"
          # An absolute path to a file, ended by a null byte: it cuts off the suffix the
          # application appends before opening the file (include($page . ".php")).
-         r"|^\s*(?:[a-z]:)?[/\\][^\x00\s]{0,200}\.\w{1,5}(?:\x00|%00|\\x00)$",
+         r"|^\s*(?:[a-z]:)?[/\\][^\x00\s]{0,200}\.\w{1,5}(?:\x00|%00|\\x00)$"
+         # A relative path to a file in a directory, ended the same way (uploads/avatar.jpg%00).
+         r"|^\s*[\w.-]+(?:[/\\][\w.-]+)+\.\w{1,5}(?:\x00|%00|\\x00)$",
          0.8, "path with null-byte truncation"),
     Rule("path-dot-runs", "path_traversal",
          r"(?:^|[/\\])\.{3,}[/\\]|[/\\]\.{3,}[/\\]|(?:^|[^.])[/\\]\.{3,}$"
@@ -542,8 +550,14 @@ RULES: tuple[Rule, ...] = (
     Rule("ssti-hash-brace", "ssti",
          r"[@~]\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:\.|\(|\bt\s*\()[^{}]{0,120})\s*\}"
          # Ruby's and Pug's "#{user.name}" interpolate a value, Thymeleaf's #{home.title} names
-         # a message: a probe calls, subscripts, quotes or computes (#{7*7}, #{ENV['X']}).
-         r"|#\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}[(\[`'\"][^{}]{0,120})\s*\}"
+         # a message: a probe calls (with or without parentheses: #{Kernel.send :system, …}),
+         # subscripts, quotes or computes (#{7*7}, #{ENV['X']}), or reaches an object that
+         # runs code or holds secrets (#{process.env}, #{User.first.password_digest}).
+         r"|#\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:[(\[`'\"%]|\w\s+[:%@$\w]|::|\b(?:kernel|io"
+         r"|file|dir|env|process|global|globalthis|rails|send|public_send|eval|system|exec|spawn"
+         r"|open|require|load|binding|object|class|method|const_get|constantize|instance_\w+"
+         r"|syscall|fork|exit|abort|\w*passw\w*|secret\w*|\w*token\w*|\w*digest\w*|credential\w*"
+         r"|\w*_key|private\w*)\b)[^{}]{0,120})\s*\}"
          # Thymeleaf's *{…} opens on a name or a call; CSS's *{x:expression(…)} on a property.
          r"|\*\{\s*(?:\d+\s*[*+/%-]\s*\d+|[\w.]{0,60}(?:\.|\(|\bt\s*\()[^{}]{0,120})\s*\}"
          r"|@\(\s*\d+\s*[*+/%-]\s*\d+\s*\)|\{\$smarty\.|\{\{=\s*[\w.]",
@@ -664,7 +678,8 @@ RULES: tuple[Rule, ...] = (
     Rule("xml-xpath-function", "xml",
          # A quote broken out into a boolean that calls an XPath function on a location path
          # (' or count(/*)=1 or 'a'='b, ' and substring(//user[1]/password,1,1)='a), not a URL.
-         r"['\"]\s*(?:or|and)\s+[\w-]{2,20}\s*\([^):]{0,40}(?:/\*|//\w|/\w+[\[/])"
+         # (/* then ')', '[' or '/' is a node test; /**/ is a SQL comment.)
+         r"['\"]\s*(?:or|and)\s+[\w-]{2,20}\s*\([^):]{0,40}(?:/\*[)\[/]|//\w|/\w+[\[/])"
          # A predicate closed and a union of paths: ')] | //user/password | a[('.
          r"|['\"]\s*\)*\s*\]\s*\|\s*//?[\w*@]", 0.85,
          "XPath injection reading the document's structure"),
@@ -694,7 +709,10 @@ RULES: tuple[Rule, ...] = (
          0.9, "operator smuggled in a form-field key"),
     Rule("nosql-js-sleep", "nosql",
          # JavaScript's sleep counts milliseconds (MongoDB's $where); SQL's counts seconds.
-         r"(?:^|['\";]\s*|\$where['\"]?\s*:\s*['\"]?)sleep\s*\(\s*\d{4,}\s*\)", 0.85,
+         # Then the string or the statement ends, as JavaScript goes on; a SQL comment after it
+         # ('; sleep(1000); --) is a stacked SQL query.
+         r"(?:^|['\";]\s*|\$where['\"]?\s*:\s*['\"]?)sleep\s*\(\s*\d{4,}\s*\)\s*;?\s*"
+         r"(?:$|['\"+}]|var\b|\w+\s*=)", 0.85,
          "a JavaScript sleep of seconds, in milliseconds"),
     Rule("nosql-quote-rebalance", "nosql",
          # JavaScript spliced into a $where string: a quote and ';' close it, statements run,
