@@ -601,6 +601,12 @@ def test_pasted_logs_and_addresses(engine: DetectionEngine, value: str) -> None:
         ("report 2024.pdf\r\n\r\n<h1>Your session expired</h1>", "crlf"),
         ("x y\r\n\r\n<button formaction=https://evil.example>Submit</button>", "crlf"),
         ("uploads/avatar.jpg%00", "path_traversal"),
+        ("<?= system/**/(filter_input(INPUT_GET,'c')) ?>", "file_upload"),
+        ("/redirect?to=home page\r\n\r\n<p>foo", "crlf"),
+        ("Hello #{session.id}, welcome back to your dashboard", "ssti"),
+        ("{{ get_env.DATABASE_URL|e }}", "ssti"),
+        ('<!DOCTYPE x PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+         '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">', "xml"),
         # Names: a SQL comment is no XPath node test; a decoy browser call yields to a proven
         # server-side evaluation.
         ("admin' or sleep(/**/5)-- -", "sqli"),

@@ -1432,7 +1432,8 @@ def quotes_inert_templates(view: str) -> bool:
 
 _FILTER = re.compile(r"(?<!\|)\|(?!\|)\s*[a-z]\w*", re.IGNORECASE)
 _PATH_OR_SECRET = re.compile(
-    r"[a-z]:[/\\]|://|[/\\~]|\.\.|passw|secret|token|_key\b|digest|credential|private",
+    r"[a-z]:[/\\]|://|[/\\~]|\.\.|passw|secret|token|_key\b|digest|credential|private|env"
+    r"|database|dsn",
     re.IGNORECASE,
 )
 
@@ -1511,7 +1512,7 @@ _BODY_REACHES = re.compile(
 """Markup that loads, links or submits: an injected body with it can send the page's secrets
 or the user's input elsewhere (dangling markup, a phishing link, a form's target)."""
 _HTML_BLOCK = re.compile(r"<[a-z][\w-]*(?:\s[^<>]*)?>", re.IGNORECASE)
-_WORD = re.compile(r"[^\W\d_]{2,}")
+_LOCATION_SYNTAX = re.compile(r"[<>/=?&%]")
 
 
 def body_splits_response(fragment: str, view: str) -> bool:
@@ -1527,13 +1528,14 @@ def body_splits_response(fragment: str, view: str) -> bool:
         return True
     first = _FIRST_BREAK.search(view)
     head = (view[: first.start()] if first else view).strip()
-    paragraph = len(_WORD.findall(head)) >= 4 and "<" not in head
+    # Words, not a location: a URL or a query string is what a redirect's header carries.
+    paragraph = len(_WORD.findall(head)) >= 4 and not _LOCATION_SYNTAX.search(head)
     return not (paragraph or head.startswith("#") or _HTML_BLOCK.match(head))
 
 
 _EXTERNAL_ID = re.compile(r"\b(?:system|public)\s+['\"]", re.IGNORECASE)
 _W3C_DOCTYPE = re.compile(
-    r"<!doctype\s+\w+\s+public\s+(['\"])-//W3C//DTD [^'\"<>]{1,100}\1"
+    r"<!doctype\s+html\s+public\s+(['\"])-//W3C//DTD [^'\"<>]{1,100}\1"
     r"(?:\s+(['\"])https?://www\.w3\.org/[\w./-]{1,120}\.dtd\2)?\s*>",
     re.IGNORECASE,
 )

@@ -555,6 +555,7 @@ RULES: tuple[Rule, ...] = (
          # runs code or holds secrets (#{process.env}, #{User.first.password_digest}).
          r"|#\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:[(\[`'\"%]|\w\s+[:%@$\w]|::|\b(?:kernel|io"
          r"|file|dir|env|process|global|globalthis|rails|send|public_send|eval|system|exec|spawn"
+         r"|session|request|params|cookies|config|settings|app"
          r"|open|require|load|binding|object|class|method|const_get|constantize|instance_\w+"
          r"|syscall|fork|exit|abort|\w*passw\w*|secret\w*|\w*token\w*|\w*digest\w*|credential\w*"
          r"|\w*_key|private\w*)\b)[^{}]{0,120})\s*\}"
@@ -766,7 +767,7 @@ RULES: tuple[Rule, ...] = (
          r"\s*=|<handlers>.{0,200}<add\b|=\s*@\(\s*exec://", 0.85,
          "server configuration override (a uWSGI option read from a command: @(exec://…))"),
     Rule("upload-webshell", "file_upload",
-         r"<\?php|<\?=\s*[`$]|<%@\s*page|<%\s*(?:eval|execute|response\.write|runtime)"
+         r"<\?php|<\?=|<%@\s*page|<%\s*(?:eval|execute|response\.write|runtime)"
          r"|<jsp:|<script\s+language\s*=\s*['\"]?php"
          r"|<\s*asp:|\bwscript\.shell\b|\bscripting\.filesystemobject\b", 0.8,
          "server-side script content", confirm="script_reaches_system"),
