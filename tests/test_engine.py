@@ -625,6 +625,28 @@ def test_review_of_the_grammar_exemptions(
     assert named is None or result["attack_class"] == named
 
 
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ('<iframe width="560" height="315" src="https://www.youtube.com/embed/dQw4w9WgXcQ" '
+         'title="YouTube video player" allowfullscreen></iframe>', False),
+        ('<iframe src="https://player.vimeo.com/video/76979871?h=8272103f6e"></iframe>', False),
+        ('<iframe src="https://www.google.com/maps/embed?pb=!1m18" width=600></iframe>', False),
+        ('<iframe src="https://evil.example/login"></iframe>', True),
+        ('<iframe src="https://www.google.com/url?q=https://evil.example"></iframe>', True),
+        ('<iframe src="https://www.youtube.com.evil.example/embed/x"></iframe>', True),
+        ('<iframe src="https://www.youtube.com/embed/x" onload="alert(1)"></iframe>', True),
+        ("<iframe src=https://www.youtube.com/embed/x></iframe><iframe src=//evil.example>", True),
+        ('<iframe src="javascript:alert(1)"></iframe>', True),
+    ],
+)
+def test_a_providers_embed_code(engine: DetectionEngine, value: str, flagged: bool) -> None:
+    """A frame of a provider's player or embed page (the embed code a site's editor pastes)
+    shows that page cross-origin; a frame of any other page, of a provider's other pages, of a
+    look-alike host, or with a handler or a script URL is injected markup."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

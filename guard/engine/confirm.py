@@ -951,6 +951,50 @@ def markup_active(fragment: str, view: str) -> bool:
     return not quotes_inert_markup_or_svg(view)
 
 
+_FRAME_TAG = re.compile(r"<\s*(?:iframe|frame)\b", re.IGNORECASE)
+_FRAME_CLOSE = re.compile(r"<\s*/\s*(?:iframe|frame)\s*>", re.IGNORECASE)
+_FRAME_SOURCE = re.compile(r"(?<![\w-])src\s*=\s*([\"']?)https://([^/\"'\s>?#]+)(/[^\"'\s>]*)?\1",
+                           re.IGNORECASE)
+_EMBED_PROVIDER = re.compile(
+    r"(?:[\w-]+\.)*(?:youtube\.com|youtube-nocookie\.com|vimeo\.com|dailymotion\.com"
+    r"|twitch\.tv|ted\.com|spotify\.com|soundcloud\.com|bandcamp\.com|mixcloud\.com"
+    r"|podbean\.com|anchor\.fm|loom\.com|wistia\.(?:com|net)|vidyard\.com|streamable\.com"
+    r"|giphy\.com|google\.com|googleusercontent\.com|openstreetmap\.org|bing\.com"
+    r"|codepen\.io|codesandbox\.io|jsfiddle\.net|replit\.com|stackblitz\.com|figma\.com"
+    r"|miro\.com|canva\.com|airtable\.com|typeform\.com|calendly\.com|slideshare\.net"
+    r"|speakerdeck\.com|prezi\.com|datawrapper\.de|dwcdn\.net|flourish\.studio"
+    r"|tableau\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|linkedin\.com"
+    r"|tiktok\.com|reddit\.com|redditmedia\.com)",
+    re.IGNORECASE,
+)
+"""Hosts that publish embed codes (oEmbed providers and their players): a frame of theirs shows
+their page, cross-origin, where the site put it."""
+_EMBED_PATH = re.compile(r"embed|player|widget|/video/|/plugins/", re.IGNORECASE)
+"""The player or embed page of a provider, not any page of its host (a redirect there could
+frame anything)."""
+_FRAME_RUNS = re.compile(r"\bon[a-z]+\s*=|\bsrcdoc\s*=|(?:java|vb)script\s*:|\bdata\s*:",
+                         re.IGNORECASE)
+
+
+def frame_loads_foreign(fragment: str, view: str) -> bool:
+    """A frame is injected markup unless every frame in the value is an embed code a site's
+    editor pastes: an ``https`` source on a provider's player or embed page
+    (:data:`_EMBED_PROVIDER`, :data:`_EMBED_PATH`), no handler, ``srcdoc`` or script or data
+    URL anywhere. A frame of any other page (a login
+    form on the attacker's host) stands."""
+    if _FRAME_RUNS.search(view):
+        return True
+    frames = list(_FRAME_TAG.finditer(view))
+    if not frames:
+        return _FRAME_CLOSE.match(fragment) is None or not quotes_inert_markup_or_svg(view)
+    for frame in frames:
+        source = _FRAME_SOURCE.search(_tag_text(view, frame.start()))
+        if (source is None or not _EMBED_PROVIDER.fullmatch(source.group(2))
+                or not _EMBED_PATH.search(source.group(2) + (source.group(3) or ""))):
+            return True
+    return False
+
+
 _CLIMB = re.compile(r"(?:\.\./){1,3}(?=[\w@-])")
 _REFERENCE = re.compile(
     r"(?:\bfrom\s+|\brequire\s*\(\s*|\b(?:src|href)\s*=\s*|[\"']extends[\"']\s*:\s*)[\"']$",
@@ -1612,7 +1656,7 @@ def script_reaches_system(fragment: str, view: str) -> bool:
 VIEW_LEVEL = frozenset({
     "climbs_out", "not_a_table", "sink_in_code", "query_breaks_out",
     "template_expression_active", "parent_step_escapes", "script_reaches_system",
-    "dtd_reaches_out", "body_splits_response",
+    "dtd_reaches_out", "body_splits_response", "frame_loads_foreign",
 })
 """Confirmers whose answer depends on the value alone, not on which match they are given: a
 rejected first match means every match is rejected, so later ones are not read."""
@@ -1662,4 +1706,5 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "script_reaches_system": script_reaches_system,
     "dtd_reaches_out": dtd_reaches_out,
     "body_splits_response": body_splits_response,
+    "frame_loads_foreign": frame_loads_foreign,
 }

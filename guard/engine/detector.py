@@ -247,11 +247,14 @@ class _WithTriggers:
                 normalize.trigger_set(i - rules for i in hits if i >= rules))
 
 
-VETOES_MODEL = frozenset({"dtd_reaches_out", "script_reaches_system", "template_expression_active"})
+VETOES_MODEL = frozenset({
+    "dtd_reaches_out", "script_reaches_system", "template_expression_active",
+    "frame_loads_foreign",
+})
 """Confirmers that clear a construct by its grammar (a W3C page declaration, PHP that only
-renders its page, template tags that only format data). When one rejects every hit of a class,
-the model's verdict in that class is dropped too: the model saw the same construct's shape and
-nothing the grammar did not."""
+renders its page, template tags that only format data, a provider's embed code). When one
+rejects every hit of a class, the model's verdict in that class is dropped too: the model saw
+the same construct's shape and nothing the grammar did not."""
 
 
 class _Checks:

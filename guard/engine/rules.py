@@ -281,8 +281,11 @@ RULES: tuple[Rule, ...] = (
     Rule("xss-js-url", "xss",
          r"\b(?:j\s*a\s*v\s*a|v\s*b|l\s*i\s*v\s*e)\s*s\s*c\s*r\s*i\s*p\s*t\s*:[^\s]", 0.85,
          "javascript:/vbscript: URL"),
+    Rule("xss-frame-tag", "xss",
+         r"<\s*/?\s*(?:iframe|frame|frameset)\b", 0.7, "a frame loading another page",
+         confirm="frame_loads_foreign"),
     Rule("xss-dangerous-tag", "xss",
-         r"<\s*/?\s*(?:iframe|frame|frameset|object|embed|applet|svg|math|meta|base|style"
+         r"<\s*/?\s*(?:object|embed|applet|svg|math|meta|base|style"
          r"|xss|xml|isindex|bgsound|layer|ilayer|import|marquee|template|portal|xmp|plaintext"
          r"|noscript|animate|set|handler|listener|vmlframe)\b"
          # The made-up <x> of payload lists only as a tag: "<< x" streams to a C++ output, and
