@@ -1577,6 +1577,20 @@ def body_splits_response(fragment: str, view: str) -> bool:
     return not (paragraph or head.startswith("#") or _HTML_BLOCK.match(head))
 
 
+_NULL_AT_END = re.compile(r"(?:%00|\x00|\\x00|\\0)$")
+
+
+def null_hides_extension(fragment: str, view: str) -> bool:
+    """A null byte in a file name hides a script's extension from an upload filter: in a bare
+    name (``cmd.cfm%00``) or before the allowed extension (``shell.php%00.jpg``). One ending a
+    path in a directory (``/etc/php.ini%00``) cuts off the suffix a file inclusion appends, which
+    ``path-null-suffix`` names."""
+    if not _NULL_AT_END.search(fragment):
+        return True
+    at = locate(view, fragment)
+    return at < 0 or ("/" not in view[:at] and "\\" not in view[:at])
+
+
 _EXTERNAL_ID = re.compile(r"\b(?:system|public)\s+['\"]", re.IGNORECASE)
 _W3C_DOCTYPE = re.compile(
     r"<!doctype\s+html\s+public\s+(['\"])-//W3C//DTD [^'\"<>]{1,100}\1"
@@ -1707,4 +1721,5 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "dtd_reaches_out": dtd_reaches_out,
     "body_splits_response": body_splits_response,
     "frame_loads_foreign": frame_loads_foreign,
+    "null_hides_extension": null_hides_extension,
 }

@@ -44,6 +44,7 @@ from guard.engine.memo import MAX_CHARS, Memos, rememberable
 from guard.engine.monitor import PerformanceMonitor
 from guard.engine.native import featurize
 from guard.engine.rules import (
+    CONTAINER_CLASSES,
     CONTAINER_RULES,
     RULES,
     VIEW_CLASSES,
@@ -193,6 +194,9 @@ class PatternEntry:
     linear: bool
     confirm: str | None = None
     full_score_contexts: frozenset[str] | None = None
+    names: bool = False
+    """Whether a confident hit names the detection over the payload it carries
+    (:func:`~guard.engine.rules.names_detection`)."""
 
     def score_in(self, context: str) -> float:
         """Confidence for a value screened in ``context`` (see :meth:`Rule.score_in`)."""
@@ -327,6 +331,7 @@ def _builtin_entries() -> tuple[PatternEntry, ...]:
             linear=True,
             confirm=r.confirm,
             full_score_contexts=r.full_score_contexts,
+            names=names_detection(r.attack_class, r.id),
         )
         for r in RULES
     )
@@ -910,7 +915,7 @@ class DetectionEngine:
             if gate is not None and not gate(view):
                 confirm = None
             if (confirm is not None and unsettled < 1.0 and _reached(unsettled, bar)
-                    and not names_detection(entry.attack_class, entry.id)):
+                    and not entry.names):
                 continue
             if confirm is not None or rank < EXACT_FRAGMENTS:
                 data = encoded.get(view)
@@ -1192,7 +1197,7 @@ def _prose_may_matter(weighed: list[tuple[PatternEntry, str, float, bool]], bar:
     for entry, _, weight, _ in weighed:
         if _discountable(entry, weight):
             discountable = True
-            naming = naming or names_detection(entry.attack_class, entry.id)
+            naming = naming or entry.names
         else:
             unsettled *= 1.0 - weight
     return discountable and (naming or unsettled == 1.0 or not _reached(unsettled, bar))
@@ -1331,19 +1336,32 @@ def _naming_threat(threats: list[dict[str, Any]]) -> dict[str, Any] | None:
 
     Rules name a class more reliably than the model, so a rule hit decides; among rules, a
     confident container (see :func:`names_detection`) outranks the payload it carries, and a
-    rule that names its container itself (:data:`CONTAINER_RULES`) outranks a container class.
+    rule that names its container itself (:data:`CONTAINER_RULES`) outranks a container class
+    unless it yields to a conclusive hit of another class (:data:`YIELDS_TO`).
     """
-    regex_threats = [t for t in threats if t["type"] == "regex"]
-    conclusive = {t["class"] for t in regex_threats if t["score"] >= CONCLUSIVE_SCORE}
-
-    def rank(threat: dict[str, Any]) -> tuple[bool, bool, float]:
+    candidates = [t for t in threats if t["type"] == "regex"] or threats
+    if not any(t.get("pattern_id") in CONTAINER_RULES for t in candidates):
+        return max(candidates, key=_class_rank, default=None)
+    best: dict[str, Any] | None = None
+    best_key = (False, False, -1.0)
+    for threat in candidates:
+        score = threat["score"]
         rule = threat.get("pattern_id", "")
-        confident = threat["score"] >= 0.7
-        own = rule in CONTAINER_RULES and YIELDS_TO.get(rule) not in conclusive
-        return (confident and names_detection(threat["class"], rule), confident and own,
-                threat["score"])
+        container = own = False
+        if score >= 0.7 and names_detection(threat["class"], rule):
+            container = True
+            if rule in CONTAINER_RULES:
+                yields = YIELDS_TO.get(rule)
+                own = yields is None or not any(
+                    t["class"] == yields and t["score"] >= CONCLUSIVE_SCORE for t in candidates)
+        key = (container, own, score)
+        if best is None or key > best_key:
+            best, best_key = threat, key
+    return best
 
-    return max(regex_threats or threats, key=rank, default=None)
+
+def _class_rank(threat: dict[str, Any]) -> tuple[bool, float]:
+    return threat["class"] in CONTAINER_CLASSES and threat["score"] >= 0.7, threat["score"]
 
 
 def _matcher_works(matcher: LinearMatcher) -> bool:

@@ -529,11 +529,9 @@ RULES: tuple[Rule, ...] = (
          0.8, "a well-known sensitive file", confirm="path_not_named_in_sentence"),
     Rule("path-null-suffix", "path_traversal",
          r"\.\.[/\\][^\x00]{0,200}(?:\x00|%00)"
-         # An absolute path to a file, ended by a null byte: it cuts off the suffix the
-         # application appends before opening the file (include($page . ".php")).
-         r"|^\s*(?:[a-z]:)?[/\\][^\x00\s]{0,200}\.\w{1,5}(?:\x00|%00|\\x00)$"
-         # A relative path to a file in a directory, ended the same way (uploads/avatar.jpg%00).
-         r"|^\s*[\w.-]+(?:[/\\][\w.-]+)+\.\w{1,5}(?:\x00|%00|\\x00)$",
+         # A file in a directory (/etc/php.ini, uploads/avatar.jpg), ended by a null byte: it
+         # cuts off the suffix the application appends before opening it (include($p.".php")).
+         r"|[/\\][^\x00\s/\\]{0,100}\.\w{1,5}(?:\x00|%00|\\x00)$",
          0.8, "path with null-byte truncation"),
     Rule("path-dot-runs", "path_traversal",
          r"(?:^|[/\\])\.{3,}[/\\]|[/\\]\.{3,}[/\\]|(?:^|[^.])[/\\]\.{3,}$"
@@ -845,10 +843,6 @@ RULES: tuple[Rule, ...] = (
          r"[/\\][\w.-]{1,64}\.(?:php\d?|phtml|phar|aspx?|ashx|asmx|jspx?|cgi|pl|shtml|cfm)\s*$",
          0.96, "a server script written into the web root through a traversal"),
     Rule("upload-null-extension", "file_upload",
-         # A null byte ending a path truncates a suffix the application appends to a file it
-         # opens (path-null-suffix); in a bare file name, or before the allowed extension, it
-         # hides the script's own extension from an upload filter.
-         r"^[^/\\]{0,200}\.\w{1,5}(?:%00|\x00|\\x00|\\0)\.?\w{0,5}$"
-         r"|\.\w{1,5}(?:%00|\x00|\\x00|\\0)\.?\w{1,5}$|::\$data\b", 0.8,
-         "null byte or stream suffix in a file name"),
+         r"\.\w{1,5}(?:%00|\x00|\\x00|\\0)\.?\w{0,5}$|::\$data\b", 0.8,
+         "null byte or stream suffix in a file name", confirm="null_hides_extension"),
 )
