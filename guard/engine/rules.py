@@ -468,10 +468,11 @@ RULES: tuple[Rule, ...] = (
     # ----------------------------------------------------------------- path traversal / LFI
     Rule("path-remote-include", "path_traversal",
          # A remote file inclusion probe: a whole value that is a URL (or a scheme-relative
-         # one) to a script or text file, cut short by '?', '#' or a null byte so that the
-         # application's own suffix (.php) lands in the query string or is dropped.
-         r"^\s*(?:(?:https?|ftp)://|//)[^\s/?#]+/\S*\.(?:txt|php\d?|inc|phtml|html?|gif|jpe?g|png)"
-         r"(?:\?|%3f|#|%23|%00|\x00)\s*$", 0.8, "remote file inclusion with its suffix cut off"),
+         # one) to a text file holding code (shell.txt, c99.txt), cut short by '?', '#' or a
+         # null byte so that the application's own suffix (.php) lands in the query string or
+         # is dropped. A page's own URL ending in '?' (cart.php?) is a link.
+         r"^\s*(?:(?:https?|ftp)://|//)[^\s/?#]+/\S*\.(?:txt|inc)(?:\?|%3f|#|%23|%00|\x00)\s*$",
+         0.8, "remote file inclusion with its suffix cut off"),
     Rule("path-traversal-sensitive", "path_traversal",
          r"(?:\.\.[/\\]|[/\\]\.\.)[\w./\\-]*(?:" + _SENSITIVE_UNIX[1:] + r"|"
          + _SENSITIVE_FILES + r"|(?:windows|winnt)[/\\])", 0.95,
@@ -531,7 +532,7 @@ RULES: tuple[Rule, ...] = (
          r"\.\.[/\\][^\x00]{0,200}(?:\x00|%00)"
          # A file in a directory (/etc/php.ini, uploads/avatar.jpg), ended by a null byte: it
          # cuts off the suffix the application appends before opening it (include($p.".php")).
-         r"|[/\\][^\x00\s/\\]{0,100}\.\w{1,5}(?:\x00|%00|\\x00)$",
+         r"|[/\\][^\x00\s/\\]*\.\w{1,5}(?:\x00|%00|\\x00)$",
          0.8, "path with null-byte truncation"),
     Rule("path-dot-runs", "path_traversal",
          r"(?:^|[/\\])\.{3,}[/\\]|[/\\]\.{3,}[/\\]|(?:^|[^.])[/\\]\.{3,}$"
@@ -629,8 +630,9 @@ RULES: tuple[Rule, ...] = (
          0.85, "a forged log, SMTP or cache-protocol line after an encoded break"),
     Rule("crlf-smtp-command", "crlf",
          # An SMTP session's own commands on lines of their own: a message ended with a lone
-         # dot and a new one begun (real or encoded breaks).
-         r"(?:[\r\n]|\\r|\\n|%0d|%0a)\.?(?:[\r\n]|\\r|\\n|%0d|%0a)*(?:mail\s+from|rcpt\s+to)\s*:\s*<",
+         # dot and a new one begun (real or encoded breaks). A transcript pasted whole has no
+         # message to end first.
+         r"(?:[\r\n]|\\r|\\n|%0d|%0a)\.(?:[\r\n]|\\r|\\n|%0d|%0a)+(?:mail\s+from|rcpt\s+to)\s*:",
          0.85, "SMTP commands injected after a line break"),
     Rule("crlf-mail-header", "crlf",
          # The value is an address (a mail form's field) that goes on into a header of its own.
@@ -640,8 +642,12 @@ RULES: tuple[Rule, ...] = (
     Rule("crlf-forged-log-line", "crlf",
          # A name, an agent or an id, then a line break and one more line written as a log
          # writes its own (a time stamp, a level, an access-log entry), ending the value.
+         # The forged line claims something a log records: a level, a login, a grant.
          r"^\s*[\w.@+/-]{1,60}\s*(?:\r?\n|\r)(?:\[?\d{4}-\d\d-\d\d[ t]\d\d:\d\d|\[(?:info|warn"
-         r"|warning|error|debug|notice|audit)\]|\d{1,3}(?:\.\d{1,3}){3} - \S+ \[)[^\r\n]*$", 0.8,
+         r"|warning|error|debug|notice|audit)\]|\d{1,3}(?:\.\d{1,3}){3} - \S+ \[)[^\r\n]*"
+         r"(?:info|warn|error|debug|notice|audit|log(?:ged)?\s*in|login|success|granted|admin|root"
+         r"|http/)"
+         r"[^\r\n]*$", 0.8,
          "a log line forged after a line break"),
     Rule("crlf-double-break-body", "crlf",
          r"(?:\r?\n|\\r\\n)(?:\r?\n|\\r\\n)\s*(?:<[a-z!]|http/\d)", 0.75,
@@ -670,7 +676,8 @@ RULES: tuple[Rule, ...] = (
          "LDAP filter closed early"),
     Rule("ldap-dn-injection", "ldap",
          # A name that goes on into more components of a distinguished name.
-         r"^\s*[\w.@-]+\s*[,+]\s*(?:ou|dc|cn|uid|o)\s*=\s*[\w-]", 0.75,
+         # Or a multi-valued RDN (jdoe+ou=Administrators); not '+o=', which formulas write.
+         r"^\s*[\w.@-]+\s*(?:,\s*(?:ou|dc|cn|uid|o)|\+\s*(?:ou|dc|cn|uid))\s*=\s*[\w-]", 0.75,
          "distinguished-name components after a name"),
     # ----------------------------------------------------------------- XML / XXE
     Rule("xml-doctype-entity", "xml",
@@ -694,7 +701,10 @@ RULES: tuple[Rule, ...] = (
     Rule("xml-comment-split", "xml",
          # A comment splitting an address's domain (admin@corp.example<!---->.attacker.example):
          # a signature covers the text around it, a parser that drops comments reads it joined.
-         r"@[\w-]+(?:\.[\w-]+)*<!--[^>]{0,20}-->[\w.-]", 0.8,
+         # In an XML document (an assertion, a NameID): on a web page the same trick hides
+         # an address from spam harvesters.
+         r"<[\w:-]*(?:nameid|subject|assertion|response|attributevalue|issuer)\b[^<]{0,200}>[^<]{0,200}"
+         r"@[\w-]+(?:\.[\w-]+)*<!--[^>]{0,100}-->[\w.-]", 0.8,
          "XML comment splitting a signed address"),
     Rule("xml-element-injection", "xml",
          # The value closes the element it is written into and opens another
@@ -753,10 +763,7 @@ RULES: tuple[Rule, ...] = (
          # A Redis command on a line of its own, after a line break (a cache key or a value
          # written into the protocol): FLUSHALL, SLAVEOF, CONFIG SET dir.
          r"(?:[\r\n]|\\r|\\n|%0d|%0a)\s*(?:flushall|flushdb|(?:slaveof|replicaof)\s+\S|config\s+set\s+"
-         r"(?:dir|dbfilename)\b|module\s+load\s"
-         # Memcached's storage command: set <key> <flags> <expiry> <bytes>.
-         r"|(?:set|add|replace|append|prepend|cas)\s+\S+\s+\d+\s+\d+\s+\d+\s*(?:[\r\n]|\\r|\\n|%0d))",
-         0.85, "Redis or Memcached command after a line break"),
+         r"(?:dir|dbfilename)\b|module\s+load\s)", 0.85, "Redis command after a line break"),
     Rule("nosql-search-script", "nosql",
          # An Elasticsearch script field running Java or Groovy that reaches the system.
          r"[\"']script(?:_fields)?[\"']\s*:.{0,300}(?:\.execute\s*\(|getruntime|processbuilder"
@@ -787,10 +794,11 @@ RULES: tuple[Rule, ...] = (
     Rule("upload-script-as-image", "file_upload",
          # Upload metadata naming a server script and declaring an image type (either order):
          # the type check passes and the server runs the file.
+         # (Within one object: a list of files may hold a script and an image.)
          r"[\"']?(?:file_?)?name[\"']?\s*[:=]\s*[\"'][^\"'/\\]{0,200}\.(?:ph(?:p\d?|tml|ar|t|ps)|jspx?"
-         r"|aspx?|asa|cer|ashx|asmx|cfm|cgi|shtml)[\"'].{0,200}[\"'](?:mime_?|content_?|file_?)?type"
+         r"|aspx?|asa|cer|ashx|asmx|cfm|cgi|shtml)[\"'][^{}]{0,200}[\"'](?:mime_?|content_?|file_?)?type"
          r"[\"']?\s*[:=]\s*[\"']image/"
-         r"|[\"'](?:mime_?|content_?|file_?)?type[\"']?\s*[:=]\s*[\"']image/[^\"']{1,40}[\"'].{0,200}"
+         r"|[\"'](?:mime_?|content_?|file_?)?type[\"']?\s*[:=]\s*[\"']image/[^\"']{1,40}[\"'][^{}]{0,200}"
          r"[\"']?(?:file_?)?name[\"']?\s*[:=]\s*[\"'][^\"'/\\]{0,200}\.(?:ph(?:p\d?|tml|ar|t|ps)|jspx?"
          r"|aspx?|asa|cer|ashx|asmx|cfm|cgi|shtml)[\"']", 0.85,
          "a server script declared as an image"),
