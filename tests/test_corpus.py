@@ -182,7 +182,7 @@ def test_probe_benign_ceiling(probe: dict[str, Counter[str]]) -> None:
 
 
 def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written attacks (``GENERATED.md``): 3,125/3,170 caught when the floors were last
+    """Helper-written attacks (``GENERATED.md``): 3,123/3,170 caught when the floors were last
     set (each class at 96% or more, 97.8% of those caught named right). Floors: 97% overall,
     90% per class, 96% named."""
     assert sum(generated["total"].values()) > 3150
@@ -192,7 +192,7 @@ def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
 
 
 def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written false-positive bait: 469 of 6,051 flagged when the ceiling was last set
+    """Helper-written false-positive bait: 470 of 6,051 flagged when the ceiling was last set
     (flaskapi-guard 481; on the code-heavy sets of sessions 10 to 12 and the man-page style of
     session 11 still more than it); the ceiling keeps new ones out."""
     benign = sum(generated["neg"].values())
