@@ -931,11 +931,8 @@ class DetectionEngine:
             if confirm is not None and not ok:
                 # A later match only matters while the verdict is open: not for a confirmer
                 # that judges the value alone, nor after a conclusive hit (ranked first).
-                if confirm in VIEW_LEVEL or conclusive:
-                    if confirm in VETOES_MODEL:
-                        checked.rejected.add(entry.attack_class)
-                    continue
-                later = self._later_confirmed(entry, fragment, view, encoded[view])
+                later = (None if confirm in VIEW_LEVEL or conclusive
+                         else self._later_confirmed(entry, fragment, view, encoded[view]))
                 if later is None:
                     if confirm in VETOES_MODEL:
                         checked.rejected.add(entry.attack_class)
@@ -1012,7 +1009,7 @@ class DetectionEngine:
         self, entry: PatternEntry, fragment: str, view: str, data: bytes
     ) -> str | None:
         """The first later match of ``entry`` in ``view`` (``data``: its UTF-8 form) its
-        confirmer lets stand, if any (see :func:`later_fragments`)."""
+        confirmer lets stand, if any (see :func:`~guard.engine.matcher.later_matches`)."""
         first = data.find(encode(fragment))
         for other, start in later_matches(entry.regex, data, max(first, 0),
                                           not entry.user_added):
