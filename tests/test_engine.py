@@ -1422,7 +1422,7 @@ def test_a_greeting_line_keeps_a_message_prose() -> None:
     "value",
     [
         "wget -r -np -k https://docs.example.org/manual/ -o /home/me/mirror.log",
-        "sed -n 5,10p notes.txt",
+        "curl -L https://docs.example.org/guide.pdf -o /home/me/guide.pdf",
         "wget --mirror https://www.example.org/docs/ -P /srv/mirror",
     ],
 )

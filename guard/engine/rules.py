@@ -125,6 +125,9 @@ _SEP = (
 _COMMAND_LINE_START = r"^\s*[<^]?\s*"
 """A value that starts as a command line, also behind an input redirection (``<cat …``) or a
 Windows ``cmd`` caret escape (``^cat …``), which leave the command to run."""
+_BROKEN_OUT_COMMAND = r"^\s*(?:[<^]\s*['\"]?|['\"])\s*"
+"""A value that starts as a command line behind a breakout: a quote closing the argument it
+lands in, or an input redirection or caret escape (see :data:`_COMMAND_LINE_START`)."""
 _SQL_COMPARATOR = r"(?:=|<>|!=|<=>|>=?|<=?|\blike\b|\brlike\b|\bregexp\b|\bis\b|\bbetween\b|\bin\b)"
 _SENSITIVE_UNIX = (
     r"/(?:etc/(?:passwd|shadow|group|hosts|issue|motd|hostname|crontab|sudoers|master\.passwd"
@@ -437,16 +440,29 @@ RULES: tuple[Rule, ...] = (
          r"|>\s*/dev/null|\bchmod\s+(?:\+x|[0-7]{3,4})\s",
          0.8, "download-and-run or redirection", confirm="fetch_runs"),
     Rule("cmdi-command-line", "cmdi",
-         _COMMAND_LINE_START + r"['\"]?\s*" + SHELL_COMMANDS
-         + r"(?:\.exe)?\s+(?:-{1,2}[a-z][\w-]*\s+)+(?:[/\\~*.\d$]|[a-z]:)|" + _COMMAND_LINE_START
+         # A command with options and a path, or a reader of an absolute path, counts only
+         # behind a breakout (a quote, an input redirection, a caret): written bare, it is what
+         # documentation and support threads show ("du -sh * | sort -h", "ssh -i ~/.ssh/key").
+         # Bare, a reader counts on a system file.
+         _BROKEN_OUT_COMMAND + SHELL_COMMANDS
+         + r"(?:\.exe)?\s+(?:-{1,2}[a-z][\w-]*\s+)+(?:[/\\~*.\d$]|[a-z]:)|" + _BROKEN_OUT_COMMAND
          + r"(?:cat|more|less|head|tail|type|nl|tac|strings|od|xxd|dir|ls|copy|del|rm)"
          r"\s+(?:[a-z]:)?[/\\]\w|" + _COMMAND_LINE_START
+         + r"(?:cat|more|less|head|tail|type|nl|tac|strings|od|xxd)\s+(?:" + _SENSITIVE_UNIX
+         + r"|(?:[a-z]:)?[/\\](?:[\w.-]+[/\\]){0,3}" + _SENSITIVE_FILES + r")|"
+         + _COMMAND_LINE_START
          + r"(?:cat|more|less|type|dir|ls|id|whoami|uname|ifconfig|ipconfig"
          r"|netstat|ps|pwd|hostname|ping)(?:\.exe)?\s*[|;&]|^\s*dir\s+[a-z]:"
-         r"|(?:^\s*['\"`]?|[;|&])\s*(?:whoami|uname|ifconfig|ipconfig|sysinfo|systeminfo|netstat"
+         r"|(?:^\s*[<^]?\s*['\"`]|^\s*[<^]|[;|&])\s*(?:whoami|uname|ifconfig|ipconfig|sysinfo"
+         r"|systeminfo|netstat"
          r"|nslookup|netcat|ncat|useradd|crontab|mkfifo|certutil|bitsadmin|powershell|wmic"
          # An option is a dash and a name: "mkfifo - make FIFOs" is a manual's NAME line.
-         r"|phpversion\s*\(\s*\)|getenforce|id\s*;)\s*(?:$|['\"`;|&]|\s+(?:-[\w-]|/))", 0.82,
+         r"|phpversion\s*\(\s*\)|getenforce|id\s*;)\s*(?:$|['\"`;|&]|\s+(?:-[\w-]|/))"
+         # Bare, only the commands that do nothing but report on the host to whoever runs them,
+         # and a timed ping of the host itself (a blind injection's clock).
+         r"|^\s*(?:whoami|sysinfo|systeminfo|getenforce|phpversion\s*\(\s*\)|id\s*;)"
+         r"\s*(?:$|['\"`;|&]|\s+(?:-[\w-]|/))"
+         r"|^\s*ping(?:\.exe)?\s+(?:-[a-z]\s*\d+\s+)+(?:127(?:\.\d{1,3}){3}|localhost|::1)\b", 0.82,
          "value is a shell command line", confirm="outside_prose_code_span"),
     Rule("cmdi-variable-command", "cmdi",
          # Only the name's last character before '=': a leading [a-z_]\w{0,30} after any space
