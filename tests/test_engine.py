@@ -628,6 +628,43 @@ def test_review_of_the_grammar_exemptions(
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
+        # Messages pasted whole, whose fields set nothing an injection gains by.
+        ("GET /api/v1/orders?page=2 HTTP/1.1\nHost: api.example.com\nAccept: application/json\n"
+         "Authorization: Bearer <token>", False),
+        ("HTTP/2 429\nretry-after: 30\nx-ratelimit-limit: 100", False),
+        ("Cache-Control: no-cache, no-store\nPragma: no-cache\nExpires: 0", False),
+        ("------WebKitFormBoundary7MA\r\nContent-Disposition: form-data; name=\"notes\"\r\n\r\n"
+         "Vacation photos\r\n------WebKitFormBoundary7MA--", False),
+        # The text of a parameter, or an empty line, before the break: an injection.
+        ("en\r\nX-Injected: 1", True),
+        ("\r\nX-Injected: 1", True),
+        # A field an injection gains by, whatever opens the value.
+        ("X-Foo: bar\r\nSet-Cookie: sid=evil", True),
+        ("X-Foo: bar\r\nLocation: //evil.example", True),
+        ("lang: en\nRefresh: 0; url=https://evil.example", True),
+        ("a: b\r\nX-Forwarded-For: 127.0.0.1", True),
+        ("X: y\r\nTransfer-Encoding: chunked", True),
+        ("X: y\r\nHost: evil.example", True),
+        ("HTTP/1.1 200 OK\r\nContent-Type: text/html", True),
+        ("GET / HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade", True),
+        # A second request or status line splits; a break written any other way is not pasted.
+        ("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /admin HTTP/1.1\r\nHost: internal", True),
+        ("HTTP/1.1 302 Found%0d%0aX-A:%201", True),
+        ("X-A: 1\u560a\u560dX-B: 2", True),
+    ],
+)
+def test_a_message_pasted_whole_sets_nothing(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """``header_injected``: a header after a line break stands unless the value is a message
+    opening with itself whose every field is one an injection gains nothing by; the model's
+    reading of the same message as response splitting is dropped with it."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
         ('<iframe width="560" height="315" src="https://www.youtube.com/embed/dQw4w9WgXcQ" '
          'title="YouTube video player" allowfullscreen></iframe>', False),
         ('<iframe src="https://player.vimeo.com/video/76979871?h=8272103f6e"></iframe>', False),

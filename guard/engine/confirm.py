@@ -1598,6 +1598,91 @@ def body_splits_response(fragment: str, view: str) -> bool:
     return not (paragraph or head.startswith("#") or _HTML_BLOCK.match(head))
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_REQUEST_LINE = re.compile(r"[A-Z]{3,12} \S{1,2000} (?:HTTP|SIP|RTSP)/\d(?:\.\d)?")
+_STATUS_LINE = re.compile(r"(?:HTTP|SIP|RTSP)/\d(?:\.\d)? \d{3}(?: [^\r\n]*)?")
+_FIELD = re.compile(r"(:?[a-z][\w-]{0,60})[ \t]*:(?!//)[ \t]*([^\r\n]*)", re.IGNORECASE)
+_BOUNDARY_LINE = re.compile(r"--[\w'()+,./:=?-]{1,70}")
+_HARMFUL_FIELDS = frozenset({
+    "set-cookie", "set-cookie2", "location", "refresh", "content-length", "transfer-encoding",
+    "content-disposition", "content-security-policy", "content-security-policy-report-only",
+    "x-xss-protection", "strict-transport-security", "www-authenticate", "proxy-authenticate",
+    "link", "access-control-allow-origin", "access-control-allow-credentials",
+    "access-control-allow-headers", "access-control-allow-methods",
+    "access-control-expose-headers", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+    "x-forwarded-server", "forwarded", "x-real-ip", "x-client-ip", "true-client-ip",
+    "x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method",
+    "x-method-override", "x-host", "x-forwarded-prefix",
+})
+"""Header fields an injection gains by: a cookie, a redirect, the framing of the response
+(length, chunking), a download's name, the browser's protections, cross-origin access, and the
+client address, host or method a proxy or an application trusts."""
+_REQUEST_FIELDS = frozenset({"host", "cookie", "authorization", "proxy-authorization"})
+"""Fields a request carries: harmless only under the request line of a pasted request."""
+_RUNNING_TYPE = re.compile(
+    r"html|xml|svg|javascript|ecmascript|jscript|vbscript|x-shockwave|x-mixed-replace|utf-7",
+    re.IGNORECASE,
+)
+_UPGRADE_SMUGGLES = re.compile(r"h2c", re.IGNORECASE)
+_WRITTEN_BREAK = re.compile(r"%(?:25)*0[ad]|%u000[ad]|\\[rn]|[\u010a\u010d\u560a\u560d]",
+                            re.IGNORECASE)
+"""A line break written any other way than as itself: percent-encoded, escaped, or a character
+whose low byte a header writer truncates to one (``嘊``, ``Ċ``). A message pasted whole breaks
+its lines with the characters themselves."""
+_MAX_MESSAGE_LINES = 200
+
+
+def header_injected(fragment: str, view: str) -> bool:
+    """A header after a line break is injected unless the value is a message pasted whole
+    whose headers gain an attacker nothing. Such a value opens with the message itself, as a
+    request or status line, a header field or a MIME boundary, never with the text of a
+    parameter (``en``, ``/``, a URL) or an empty line before a break; each line of each head
+    is a field (or folds the one before); no second request or status line follows; and no
+    field is one an injection gains by (:data:`_HARMFUL_FIELDS`, a content type a browser runs,
+    an ``Upgrade`` to h2c, and outside a pasted request its ``Host``, ``Cookie`` or
+    credentials). Its line breaks are the characters themselves, not written another way
+    (:data:`_WRITTEN_BREAK`). Built that way, the same value reflected into a response or a
+    request sets nothing that matters, so the pasted request, response, e-mail head or header
+    list of a support thread is let through."""
+    if _WRITTEN_BREAK.search(view):
+        return True
+    lines = _LINE_BREAK.split(view, _MAX_MESSAGE_LINES)
+    if len(lines) > _MAX_MESSAGE_LINES:
+        return True
+    first = lines[0].rstrip()
+    request = _REQUEST_LINE.fullmatch(first) is not None
+    opening = (request or _STATUS_LINE.fullmatch(first) is not None
+               or _BOUNDARY_LINE.fullmatch(first) is not None)
+    if not opening and _FIELD.fullmatch(first) is None:
+        return True
+    in_head = True
+    in_part = _BOUNDARY_LINE.fullmatch(first) is not None
+    for index, raw in enumerate(lines):
+        line = raw.rstrip()
+        if index and (_REQUEST_LINE.fullmatch(line) or _STATUS_LINE.fullmatch(line)):
+            return True
+        if _BOUNDARY_LINE.fullmatch(line):
+            in_head = in_part = True
+            continue
+        if not line:
+            in_head = False
+            continue
+        if not in_head or (index == 0 and opening) or raw[:1] in (" ", "\t"):
+            continue
+        field = _FIELD.fullmatch(line)
+        if field is None:
+            return True
+        name, value = field.group(1).lower(), field.group(2)
+        if in_part and name in ("content-disposition", "content-type",
+                                "content-transfer-encoding"):
+            continue
+        if (name in _HARMFUL_FIELDS or (name in _REQUEST_FIELDS and not request)
+                or (name == "content-type" and _RUNNING_TYPE.search(value))
+                or (name == "upgrade" and _UPGRADE_SMUGGLES.search(value))):
+            return True
+    return False
+
+
 _NULL_AT_END = re.compile(r"(?:%00|\x00|\\x00|\\0)$")
 
 
@@ -1691,7 +1776,7 @@ def script_reaches_system(fragment: str, view: str) -> bool:
 VIEW_LEVEL = frozenset({
     "climbs_out", "not_a_table", "sink_in_code", "query_breaks_out",
     "template_expression_active", "parent_step_escapes", "script_reaches_system",
-    "dtd_reaches_out", "body_splits_response", "frame_loads_foreign",
+    "dtd_reaches_out", "body_splits_response", "frame_loads_foreign", "header_injected",
 })
 """Confirmers whose answer depends on the value alone, not on which match they are given: a
 rejected first match means every match is rejected, so later ones are not read."""
@@ -1741,6 +1826,7 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "script_reaches_system": script_reaches_system,
     "dtd_reaches_out": dtd_reaches_out,
     "body_splits_response": body_splits_response,
+    "header_injected": header_injected,
     "frame_loads_foreign": frame_loads_foreign,
     "null_hides_extension": null_hides_extension,
 }

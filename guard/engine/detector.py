@@ -253,10 +253,11 @@ class _WithTriggers:
 
 VETOES_MODEL = frozenset({
     "dtd_reaches_out", "script_reaches_system", "template_expression_active",
-    "frame_loads_foreign",
+    "frame_loads_foreign", "header_injected",
 })
 """Confirmers that clear a construct by its grammar (a W3C page declaration, PHP that only
-renders its page, template tags that only format data, a provider's embed code). When one
+renders its page, template tags that only format data, a provider's embed code, a message
+pasted whole whose headers set nothing that matters). When one
 rejects every hit of a class, the model's verdict in that class is dropped too: the model saw
 the same construct's shape and nothing the grammar did not."""
 

@@ -636,7 +636,7 @@ RULES: tuple[Rule, ...] = (
          r"access-control-[\w-]+|http/\d|cache-control|transfer-encoding|link|server|status|"
          r"host|cookie|vary|www-authenticate|strict-transport-security|upgrade|connection|bcc|"
          r"last-modified|pragma|expires|etag|age|p3p)[ \t]*:[ \t]*[^\s]",
-         0.9, "header injected after a line break"),
+         0.9, "header injected after a line break", confirm="header_injected"),
     Rule("crlf-forged-line", "crlf",
          # An encoded break (a real one is text that spans lines) followed by what a log, an SMTP
          # session or a Redis/Memcached server reads as a line of its own.
