@@ -1058,12 +1058,25 @@ static PyObject *TriggerReader_read(TriggerReader *self, PyObject *data) {
     Py_ssize_t n = PyBytes_GET_SIZE(data);
     uint32_t found = 0;
     Py_ssize_t run = 0;
+    /* quote: a second quote in the same word (c'a't, "id"), or a quote opening a word at the
+     * start or after a shell operator ('ls, ;"cat"); an apostrophe in prose (it's) is neither */
+    int quote_in_word = 0, after_operator = 1;
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned char c = s[i];
         unsigned char next = i + 1 < n ? s[i + 1] : 0;
         run = is_base64(c) ? run + 1 : 0;
         if (run >= 16)
             found |= 1u << T_BASE64;
+        if (c == '\'' || c == '"') {
+            if (quote_in_word || after_operator)
+                found |= 1u << T_QUOTE;
+            quote_in_word = 1;
+            after_operator = 0;
+        } else if (c == ' ' || (c >= '\t' && c <= '\r')) {
+            quote_in_word = 0;
+        } else {
+            after_operator = c == ';' || c == '&' || c == '|' || c == '`' || c == '(';
+        }
         if (c >= 0x80) {
             found |= 1u << T_NON_ASCII;
             continue;
@@ -1108,9 +1121,6 @@ static PyObject *TriggerReader_read(TriggerReader *self, PyObject *data) {
             break;
         case '#':
             found |= 1u << T_HASH;
-            break;
-        case '\'': case '"':
-            found |= 1u << T_QUOTE;
             break;
         case '$':
             found |= 1u << T_DOLLAR;

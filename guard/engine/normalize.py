@@ -95,7 +95,10 @@ _TRIGGERS: dict[str, str] = {
     "/*": r"/\*",
     "*/": r"\*/",
     "#": "#",
-    "quote": "['\"]",
+    # A quote the shell view can undo: a second quote in the same word (c'a't, "id"), or one
+    # opening a word at the start or after an operator ('ls, ;"cat"). An apostrophe in prose
+    # (it's, O'Brien) is neither, and leaves the value plain.
+    "quote": "['\"][^\\s'\"]*['\"]|(?:^|[;&|`(])\\s*['\"]",
     "$": r"\$",
     "{": r"\{",
     "/": "/",
@@ -766,7 +769,9 @@ def _without_line_comments(text: str) -> str:
 
 # --- Shell words (a view) --------------------------------------------------------------------
 
-_SHELL_CHARS = re.compile(r"[\\'\"$]")
+_SHELL_CHARS = re.compile(r"[\\$]|['\"][^\s'\"]*['\"]|(?:^|[;&|`(])\s*['\"]", re.ASCII)
+"""What the shell view undoes: a backslash, a parameter, or a quote its trigger counts (a second
+one in the same word, or one opening a word). A lone apostrophe in prose is left as written."""
 _ONE_CHARACTER_CLASS = re.compile(r"\[([A-Za-z])\]")
 _BRACE_LIST = re.compile(r"\{([^{}\s,]*(?:,[^{}\s,]*)+)\}")
 _EMPTY_PARAMETERS = frozenset("@*0123456789")
