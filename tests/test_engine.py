@@ -1555,6 +1555,55 @@ def test_confirm_gates_only_skip_hits_that_would_stand() -> None:
     assert checked > 100
 
 
+def test_every_match_of_a_rule_holds_its_cue() -> None:
+    """A rule's cue stands in for it in the database (Rule.cue), so it must match wherever the
+    rule does: checked with RE2, as the detector reads both, on every value and every view of
+    the development, held-out and generated corpora, and with the matcher's own flags."""
+    import re2
+
+    from guard.engine.matcher import MatchSpec, _re2_options, _re2_text, linear_compile_error
+    from guard.engine.normalize import views
+    from guard.engine.rules import RULES
+
+    cued = [rule for rule in RULES if rule.cue is not None]
+    assert len(cued) >= 8
+    compiled = []
+    for rule in cued:
+        assert rule.cue is not None
+        assert linear_compile_error(rule.cue, default_flags=True) is None, rule.id
+        compiled.append((rule.id, *(re2.compile(_re2_text(MatchSpec(r, True)), _re2_options())
+                                    for r in (rule.regex, rule.cue))))
+    root = Path(__file__).parent / "corpora"
+    matched = 0
+    for name in ("dev.jsonl", "heldout.jsonl", "generated_tuning.jsonl"):
+        for line in (root / name).read_text("utf-8").split("\n"):
+            if not line:
+                continue
+            value = json.loads(line)["payload"]
+            for text in (value, *views(value)):
+                data = text.encode("utf-8", "surrogatepass")
+                for rule_id, rule, cue in compiled:
+                    if rule.search(data):
+                        matched += 1
+                        assert cue.search(data), (rule_id, text[:80])
+    assert matched > 1000
+
+
+def test_a_cue_hit_without_its_rule_counts_for_nothing(engine: DetectionEngine) -> None:
+    """Values that hold a rule's cue but not the rule: no hit of that rule, in any view."""
+    for value, rule_id in [
+        ("Great price -- and it ships in two days", "sqli-comparison-comment"),
+        ("page=3&per_page=50", "sqli-numeric-tautology"),
+        ("see the manual (select a size first)", "sqli-subquery"),
+        ("the form checks that a == b before it saves", "nosql-where-js"),
+    ]:
+        result = engine.detect(value, exhaustive=True)
+        ids = {t.get("pattern_id") for t in result["threats"] + result["signals"]}
+        assert rule_id not in ids, value
+    result = engine.detect("1--x%0AOR--y%0A1=1", exhaustive=True)
+    assert "sqli-numeric-tautology" in {t.get("pattern_id") for t in result["threats"]}
+
+
 SETTLED_AS_SENT = [
     "1' UNION SELECT username, password FROM users WHERE '1'='1' -- ",
     "{{ self.__init__.__globals__.__builtins__.__import__('os').popen('id').read() }}",

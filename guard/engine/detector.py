@@ -39,6 +39,7 @@ from guard.engine.matcher import (
     later_matches,
     linear_compile_error,
     matched_fragment,
+    span_finder,
 )
 from guard.engine.memo import MAX_CHARS, Memos, rememberable
 from guard.engine.monitor import PerformanceMonitor
@@ -197,6 +198,9 @@ class PatternEntry:
     names: bool = False
     """Whether a confident hit names the detection over the payload it carries
     (:func:`~guard.engine.rules.names_detection`)."""
+    cue: str | None = None
+    """What the database reads in place of ``regex`` (see :attr:`Rule.cue`): a hit of the cue
+    stands only where RE2 finds ``regex``."""
 
     def score_in(self, context: str) -> float:
         """Confidence for a value screened in ``context`` (see :meth:`Rule.score_in`)."""
@@ -333,6 +337,7 @@ def _builtin_entries() -> tuple[PatternEntry, ...]:
             confirm=r.confirm,
             full_score_contexts=r.full_score_contexts,
             names=names_detection(r.attack_class, r.id),
+            cue=r.cue,
         )
         for r in RULES
     )
@@ -343,11 +348,12 @@ def _compile_set(entries: tuple[PatternEntry, ...], version: int, engine: str) -
     user = tuple(e for e in entries if e.linear and e.user_added)
 
     def compile_group(group: tuple[PatternEntry, ...], multiline: bool) -> Database:
-        specs = [MatchSpec(e.regex, not e.user_added, multiline=multiline) for e in group]
+        specs = [MatchSpec(e.cue or e.regex, not e.user_added, multiline=multiline)
+                 for e in group]
         return build_matcher(specs, engine), group
 
     def with_triggers(group: tuple[PatternEntry, ...], multiline: bool) -> Database:
-        specs = [MatchSpec(e.regex, True, multiline=multiline) for e in group]
+        specs = [MatchSpec(e.cue or e.regex, True, multiline=multiline) for e in group]
         reader = normalize.TRIGGER_READER
         matcher = build_matcher(specs if reader else [*specs, *normalize.TRIGGER_SPECS], engine)
         return _WithTriggers(matcher, len(specs), reader), group
@@ -893,12 +899,21 @@ class DetectionEngine:
                 scans.append((view, canonical_hits))
             else:
                 scans.append((view, [(db, db[0].scan(view)) for db in patterns.for_view(name)]))
+        encoded: dict[str, bytes] = {}
         for view, scanned in scans:
             for (_, entries), matched in scanned:
                 for index, end in matched.items():
                     entry = entries[index]
-                    if entry.id not in first:
-                        first[entry.id] = (entry, end, view)
+                    if entry.id in first:
+                        continue
+                    if entry.cue is not None:
+                        # The database read the rule's cue: the rule's first hit is in the
+                        # first view where RE2 finds the rule itself.
+                        found = _cue_confirmed(entry, view, encoded)
+                        if found is None:
+                            continue
+                        end = found
+                    first[entry.id] = (entry, end, view)
         scan_time = time.perf_counter() - started
         if not first:
             self.monitor.record_scan(scan_time, [])
@@ -906,7 +921,6 @@ class DetectionEngine:
         # Exact spans cost an RE2 search each: the strongest few (and every rule a confirmer
         # reads) get one; the rest show the text that ends where their match ended.
         ranked = sorted(first.values(), key=_by_score)
-        encoded: dict[str, bytes] = {}
         conclusive = False
         unsettled = 1.0
         for rank, (entry, end, view) in enumerate(ranked):
@@ -954,19 +968,27 @@ class DetectionEngine:
         checked: _Checks,
     ) -> tuple[str, bool]:
         """``(exact fragment, whether the confirmer lets it stand)`` for ``entry``'s first
-        match in ``view`` (``data``: its UTF-8 form). Within one screening each rule's first
-        match in a view is confirmed once, and a confirmer that judges the value alone
-        (:data:`VIEW_LEVEL`) answers once per view for all its rules."""
+        match in ``view`` (``data``: its UTF-8 form); ``("", False)`` for a rule read through
+        its cue (:attr:`PatternEntry.cue`) that does not match itself. Within one screening
+        each rule's first match in a view is confirmed once, and a confirmer that judges the
+        value alone (:data:`VIEW_LEVEL`) answers once per view for all its rules."""
         key = (entry.id, view)
         known = checked.matches.get(key)
         if known is not None:
             return known
         fragment, start = first_match(entry.regex, view, end, not entry.user_added, data)
         confirm = entry.confirm or ""
-        if confirm in VIEW_LEVEL:
-            ok = checked.values.get((confirm, view))
-            if ok is None:
-                ok = checked.values[(confirm, view)] = self._confirmed(entry, fragment, view)
+        if entry.cue is not None and start < 0:
+            # The cue matched and the rule did not: no fragment, and nothing stands.
+            checked.matches[key] = ("", False)
+            return "", False
+        if not confirm:
+            ok = True
+        elif confirm in VIEW_LEVEL:
+            answer = checked.values.get((confirm, view))
+            if answer is None:
+                answer = checked.values[(confirm, view)] = self._confirmed(entry, fragment, view)
+            ok = answer
         else:
             ok = self._confirmed(entry, fragment, view, _char_at(view, data, start))
         checked.matches[key] = (fragment, ok)
@@ -996,7 +1018,8 @@ class DetectionEngine:
                 if not weight:
                     continue
                 gate = CONFIRM_GATES.get(entry.confirm or "")
-                if entry.confirm is not None and (gate is None or gate(text)):
+                if entry.cue is not None or (entry.confirm is not None
+                                             and (gate is None or gate(text))):
                     if data is None:
                         data = encode(text)
                     if not self._checked(entry, text, end, data, checked)[1]:
@@ -1296,6 +1319,16 @@ def _around(text: str, fragment: str) -> str | None:
     if at < 0:
         return None
     return text[max(0, at - DOUBT_CONTEXT) : at + len(fragment) + DOUBT_CONTEXT]
+
+
+def _cue_confirmed(entry: PatternEntry, view: str, encoded: dict[str, bytes]) -> int | None:
+    """Where (a byte offset) the first match of a rule read through its cue ends in ``view``,
+    or None where RE2 finds no match of the rule; ``encoded`` caches each view's UTF-8 form."""
+    data = encoded.get(view)
+    if data is None:
+        data = encoded[view] = encode(view)
+    span = span_finder(entry.regex, not entry.user_added)(data, 0)
+    return None if span is None else span[1]
 
 
 def _window_before(view: str, end: int) -> str:

@@ -44,6 +44,12 @@ class Rule:
     confirm: str | None = None
     full_score_contexts: frozenset[str] | None = None
     """When set, the rule keeps its score only for these contexts and counts half elsewhere."""
+    cue: str | None = None
+    """What the pattern database reads in place of ``regex``: a pattern that every match of
+    ``regex`` also matches (a part it cannot match without), chosen for a literal prose seldom
+    holds. A rule led by a common word (``or``, ``and``, ``this``) keeps the database busy at
+    every such word of a long text; its cue costs a search of ``regex`` (RE2) only on the
+    values that hold the cue, and a cue hit counts only where ``regex`` itself matches."""
 
     def score_in(self, context: str) -> float:
         """The rule's confidence for a value screened in ``context``."""
@@ -173,7 +179,8 @@ RULES: tuple[Rule, ...] = (
     Rule("sqli-quote-boolean", "sqli",
          r"['\"`]\s*\)*\s*(?:\b(?:or|and|xor|div)\b|\|\||&&)\s*\(*\s*(?:not\s+)?['\"]?[\w.@$-]*['\"]?\s*"
          + _SQL_COMPARATOR,
-         0.9, "quote breaks out into a boolean comparison", confirm="quote_breaks_out"),
+         0.9, "quote breaks out into a boolean comparison", confirm="quote_breaks_out",
+         cue=r"['\"`]\s*\)*\s*(?:\b(?:or|and|xor|div)\b|\|\||&&)"),
     Rule("sqli-quote-bool-literal", "sqli",
          r"['\"`]\s*\)*\s*(?:\bor\b|\|\|)\s*\(*\s*(?:true|false|not\s+false|\d+|null)\b\s*\)*\s*"
          r"(?:--|#|/\*|;|$|['\"]|\bor\b|\band\b)",
@@ -181,10 +188,12 @@ RULES: tuple[Rule, ...] = (
     Rule("sqli-numeric-tautology", "sqli",
          r"\b(?:or|and|xor|having|where)\s+\(*\s*(?:\d+|'[^']{0,20}'|\"[^\"]{0,20}\")\s*\)*\s*"
          r"(?:=|<>|!=|<=>|>|<|\blike\b)\s*\(*\s*(?:\d+|'[^']{0,20}'?|\"[^\"]{0,20}\"?)",
-         0.75, "boolean operator before a constant comparison", confirm="constant_comparison"),
+         0.75, "boolean operator before a constant comparison", confirm="constant_comparison",
+         cue=r"(?:[=<>]|\blike\b)\s*\(*\s*[\d'\"]"),
     Rule("sqli-quote-comment", "sqli",
          r"['\"`]\s*\)*\s*(?:--[\s+-]*\w{0,8}\s*$|#\s*$|/\*|;\s*(?:--|#|%00|\x00))", 0.55,
-         "quote closed then comment or terminator"),
+         "quote closed then comment or terminator",
+         cue=r"(?:--[\s+-]*\w{0,8}\s*$|#\s*$|/\*|;\s*(?:--|#|%00|\x00))"),
     Rule("sqli-quote-keyword", "sqli",
          r"(?:^|[\w)])['\"`]\s*\)*\s*;?\s*(?:union\s+(?:all\s+)?select|select\s+(?:\*|@@|null"
          r"|\d|\w+\s*\(|[\w.,\s]{1,80}\bfrom\b)|insert\s+into|update\s+\w+\s+set|delete\s+from"
@@ -250,13 +259,16 @@ RULES: tuple[Rule, ...] = (
          0.8, "ORDER BY / GROUP BY column probe"),
     Rule("sqli-bool-blind", "sqli",
          r"\b(?:and|or)\s+\(*\s*(?:select|ascii|substring|substr|length|exists|mid|ord|count)"
-         r"\s*\(", 0.8, "boolean blind sub-query"),
+         r"\s*\(", 0.8, "boolean blind sub-query",
+         cue=r"(?:select|ascii|substring|substr|length|exists|mid|ord|count)\s*\("),
     Rule("sqli-comparison-comment", "sqli",
          r"\b(?:or|and|having|where)\s+[^\n]{0,40}(?:=|<|>|\blike\b)[^\n]{0,40}(?:--[\s+-]*$"
-         r"|--\s|#\s*$|/\*|;\s*--)", 0.8, "boolean comparison then SQL comment"),
+         r"|--\s|#\s*$|/\*|;\s*--)", 0.8, "boolean comparison then SQL comment",
+         cue=r"(?:--[\s+-]*$|--\s|#\s*$|/\*|;\s*--)"),
     Rule("sqli-subquery", "sqli",
          r"\(\s*select\s+(?:top\s+\d|\*|count\s*\(|@@|\w+\s*\(|null\b|\d)"
-         r"|\b(?:or|and)\s+[\w'\"]*\s*(?:=|<|>)\s*\(\s*select\b", 0.75, "sub-query"),
+         r"|\b(?:or|and)\s+[\w'\"]*\s*(?:=|<|>)\s*\(\s*select\b", 0.75, "sub-query",
+         cue=r"\(\s*select\b"),
     Rule("sqli-string-probe", "sqli",
          r"^\s*['\"`][\s)]*(?:[-+*/|&^=<>%]|\|\||&&|or|and)+[\s(]*['\"`]\s*$", 0.6,
          "quote-operator-quote probe"),
@@ -285,7 +297,8 @@ RULES: tuple[Rule, ...] = (
          "quote breaks out into an event handler"),
     Rule("xss-js-url", "xss",
          r"\b(?:j\s*a\s*v\s*a|v\s*b|l\s*i\s*v\s*e)\s*s\s*c\s*r\s*i\s*p\s*t\s*:[^\s]", 0.85,
-         "javascript:/vbscript: URL"),
+         "javascript:/vbscript: URL",
+         cue=r"p\s*t\s*:[^\s]"),
     Rule("xss-frame-tag", "xss",
          r"<\s*/?\s*(?:iframe|frame|frameset)\b", 0.7, "a frame loading another page",
          confirm="frame_loads_foreign"),
@@ -368,7 +381,8 @@ RULES: tuple[Rule, ...] = (
     Rule("cmdi-glob-path", "cmdi",
          r"(?:^|[\s;|&`'\"(=<>])/\w{0,3}\?[\w?]{0,3}/(?:[\w?*.-]{1,16}/){0,3}[\w.-]{0,12}[?*]",
          0.92, "program named by a wildcard path"),
-    Rule("cmdi-shellshock", "cmdi", r"\(\s*\)\s*\{\s*[^}]{0,20};?\s*\}\s*;", 0.95, "Shellshock"),
+    Rule("cmdi-shellshock", "cmdi", r"\(\s*\)\s*\{\s*[^}]{0,20};?\s*\}\s*;", 0.95, "Shellshock",
+         cue=r"\(\s*\)\s*\{"),
     Rule("cmdi-code-exec", "cmdi",
          # PHP's functions, called bare: a method of that name (regex.exec(…), $pdo->exec(…)) is
          # another thing, and the languages whose methods run commands have their own rule. A
@@ -654,7 +668,8 @@ RULES: tuple[Rule, ...] = (
          # The value is an address (a mail form's field) that goes on into a header of its own.
          # Also the address as a JSON string or a form value: {"email":"a@b.example\r\nCc: …"}.
          r"(?:^|[\"=])\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*(?:[\r\n]|\\r|\\n|%0d|%0a)+\s*(?:bcc|cc|to|from"
-         r"|subject|reply-to|sender)\s*:", 0.85, "mail header injected after an address"),
+         r"|subject|reply-to|sender)\s*:", 0.85, "mail header injected after an address",
+         cue=r"(?:[\r\n]|\\r|\\n|%0d|%0a)+\s*(?:bcc|cc|to|from|subject|reply-to|sender)\s*:"),
     Rule("crlf-forged-log-line", "crlf",
          # A name, an agent or an id, then a line break and one more line written as a log
          # writes its own (a time stamp, a level, an access-log entry), ending the value.
@@ -757,7 +772,11 @@ RULES: tuple[Rule, ...] = (
          r"|\bredis\s*\.\s*p?call\s*\("
          # Cypher (Neo4j) after a breakout: MATCH (n) DETACH DELETE n
          r"|\bdetach\s+delete\b|['\"]\s*[})]*\s*(?:match|merge|create)\s*\(\s*\w*\s*(?::\s*\w+)?\s*\)",
-         0.85, "server-side JavaScript in a NoSQL query", confirm="query_call_runs"),
+         0.85, "server-side JavaScript in a NoSQL query", confirm="query_call_runs",
+         cue=(
+             r"\$where|==|!=|\.match\s*\(|\.length|;\s*return|:\s*/\.\*/|\|\||&&\s*this\."
+             r"|(?:find|insert|drop|remove|update|getcollectionnames|dropdatabase|eval"
+             r"|getsiblingdb|p?call|match|merge|create)\s*\(|\bdetach\s+delete\b")),
     Rule("nosql-bracket-operator", "nosql",
          r"\w\[\s*\$\w+\s*\]\s*=|\[\s*\$(?:ne|gt|lt|regex|in|nin|exists|where|eq|gte|lte)\s*\]"
          # LoopBack's filter syntax: filter[where][password][regexp]=/^a/
