@@ -584,17 +584,32 @@ def _at_command_position(fragment: str, view: str) -> bool:
 
 
 _FETCH_COMMAND = re.compile(r"(?:wget|curl|fetch|lwp-download|tftp)\b", re.IGNORECASE)
+_HOUSEKEEPING = re.compile(r"2>&1|>\s*/dev/null|chmod\b", re.IGNORECASE)
+"""The rule's branches a runbook writes too: output thrown away, a script made executable."""
+_WRITTEN_AS_COMMAND_LINE = re.compile(
+    r"\s*(?:(?:[\d*/,-]+\s+){5})?(?:[\w.~-]*/[\w./-]*|" + SHELL_COMMANDS
+    + r"(?:\.exe)?|npm|npx|yarn|pnpm|node|python3?|pip3?|go|cargo|make|git|docker|kubectl"
+    + r"|systemctl|openssl|nohup|time)(?=[ \t]|$)",
+    re.IGNORECASE,
+)
+"""A value that opens as a command line written out: a command word or a path to a program,
+also behind a crontab schedule (``*/15 * * * * /usr/local/bin/sync``)."""
 
 
 def fetch_runs(fragment: str, view: str) -> bool:
     """A download command (``curl -f http://…``) runs where a command starts, as
     :func:`shell_path_runs` reads it; after a label or in a sentence (``healthcheck: curl -f
     http://localhost/health``) it is a command quoted as text. Not in a prose code span either.
-    The rule's other branches (``| sh``, ``2>&1``, ``> /dev/null``, ``chmod +x``) stand as matched.
-    """
+    The housekeeping branches (``2>&1``, ``> /dev/null``, ``chmod +x``) stand unless the
+    whole value is a command line written out (:data:`_WRITTEN_AS_COMMAND_LINE`): ``nohup
+    ./server > server.out 2>&1 &``, a crontab line, ``chmod +x deploy.sh``, as a runbook shows
+    them; an injection reaches them behind a separator or a quote. The rest (``| sh``, a write
+    to ``/tmp``) stand as matched."""
     if _in_prose_code_span(fragment, view):
         return False
-    return _FETCH_COMMAND.match(fragment) is None or _at_command_position(fragment, view)
+    if _FETCH_COMMAND.match(fragment):
+        return _at_command_position(fragment, view)
+    return not (_HOUSEKEEPING.match(fragment) and _WRITTEN_AS_COMMAND_LINE.match(view))
 
 
 def unix_backtick(fragment: str, view: str) -> bool:
