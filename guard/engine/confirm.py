@@ -1224,8 +1224,9 @@ def sensitive_path_targeted(fragment: str, view: str) -> bool:
     (:func:`windows_path_names_file`); a path named in a sentence, after a word or a word's
     colon or comma (``operate on the group files: /etc/passwd, /etc/group``, ``the hosts file is
     at C:\\Windows\\System32\\drivers\\etc\\hosts``), is mentioned, not requested
-    (:func:`path_mentioned`); and one after ``user@host:`` is on another machine (``rsync -a
-    ./public/ deploy@web01:/var/www/site/``)."""
+    (:func:`path_mentioned`), as is one that text goes on after (:func:`path_goes_on`); and
+    one after ``user@host:`` is on another machine (``rsync -a ./public/
+    deploy@web01:/var/www/site/``)."""
     if not windows_path_names_file(fragment, view):
         return False
     at = locate(view, fragment)
@@ -1237,7 +1238,23 @@ def sensitive_path_targeted(fragment: str, view: str) -> bool:
     if lead is not None and lead.group().startswith(":") and _REMOTE_HOST.search(view[:at]):
         return False
     start = at + lead.end() if lead is not None else at
-    return not path_mentioned(view, start, at + len(fragment))
+    end = at + len(fragment)
+    # A Windows path may hold blanks (C:\Program Files\…), so only a Unix one ends at one.
+    unix = "\\" not in fragment and ":" not in fragment[lead.end() if lead else 0:]
+    return not (path_mentioned(view, start, end) or (unix and path_goes_on(view, end)))
+
+
+_PATH_REST = re.compile(r"[^\s\"'&)\]},;|<>?#]*")
+_FIELD_ENDS = re.compile(r"\s*(?:$|[\"'&)\]},;|<>?#])")
+
+
+def path_goes_on(view: str, end: int) -> bool:
+    """Whether more text follows the path whose match ends at ``end``: after the rest of its
+    token, a blank and a word or a line of something else (``/etc/passwd file format
+    explained``, ``/var/log/app/*.log {`` opening a logrotate block). A file parameter holds
+    the path alone, or ends it with a field's delimiter (a quote, ``&``, a bracket, ``?``)."""
+    rest = _PATH_REST.match(view, end)
+    return rest is not None and _FIELD_ENDS.match(view, rest.end()) is None
 
 
 _WINDOWS_PATH = re.compile(r"(?:[a-z]:[/\\]|system32[/\\])", re.IGNORECASE)
