@@ -1069,6 +1069,9 @@ def test_documents_and_markup_that_only_look_active(
         ("<div onClick={go}><script>alert(1)</script></div>", True),
         ("<svg onload={[].map(alert)}>", True),
         ('<link rel="import" href="https://evil.example/x.html">', True),
+        ("{{ range $i, $e := .List }}{{ $i }}: {{ $e }}{{ end }}", False),
+        ('{{define "T1"}}{{.}}{{end}}{{template "T1" .}}', True),
+        ("{{ $x := .Secret }}{{ $x }}", True),
     ],
 )
 def test_template_sources_configs_and_log_lines(

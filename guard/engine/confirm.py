@@ -1377,6 +1377,9 @@ or pad to its size (``{{ "a"|center:999999999 }}`` builds a gigabyte)."""
 _FORMATTING_FILTER = re.compile(_COMPUTING_FILTER + r"[a-z]\w*$", re.IGNORECASE)
 _INERT_TOKEN = re.compile(
     r"\s+|[@.]?[a-z]\w*(?:\.\w+)*|[=!<>]=?|,|" + _INERT_LITERAL
+    # Go's template variables and their declaration ({{ range $key, $value := .Values.env }}).
+    # Not the dot alone: {{.}} prints the whole data object, a probe's first move.
+    + r"|\$[a-z_]\w*(?:\.\w+)*|:="
     # A short number as a formatting filter's argument (floatformat:2, truncate: 20).
     + r"|\|\s*" + _COMPUTING_FILTER + r"[a-z]\w*\s*:\s*\d{1,4}\b"
     + r"|\|\s*" + _COMPUTING_FILTER + r"[a-z]\w*(?:\s*\(\s*(?:" + _INERT_ARGUMENTS
