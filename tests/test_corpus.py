@@ -182,19 +182,19 @@ def test_probe_benign_ceiling(probe: dict[str, Counter[str]]) -> None:
 
 
 def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written attacks (``GENERATED.md``): 3,367/3,426 caught when the floors were last
+    """Helper-written attacks (``GENERATED.md``): 3,553/3,618 caught when the floors were last
     set (each class at 94% or more, 97.5% of those caught named right). Floors: 97% overall,
     90% per class, 96% named."""
-    assert sum(generated["total"].values()) > 3400
+    assert sum(generated["total"].values()) > 3600
     assert _rate(sum(generated["tp"].values()), sum(generated["total"].values())) >= 0.97
     assert all(generated["tp"][cls] >= 0.9 * generated["total"][cls] for cls in generated["total"])
     assert sum(generated["right"].values()) >= 0.96 * sum(generated["tp"].values())
 
 
 def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written false-positive bait: 484 of 6,518 flagged when the ceiling was last set
-    (flaskapi-guard 504; on the code-heavy sets of sessions 10 to 12 and the man-page style of
-    session 11 still more than it); the ceiling keeps new ones out."""
+    """Helper-written false-positive bait: 473 of 6,981 flagged when the ceiling was last set
+    (session 13, with bait 15 joined; 484 of 6,518 before it, flaskapi-guard 504 of those; on
+    template and i18n source still more than it); the ceiling keeps new ones out."""
     benign = sum(generated["neg"].values())
-    assert benign > 6500
-    assert sum(generated["fp"].values()) <= 491
+    assert benign > 6950
+    assert sum(generated["fp"].values()) <= 480
