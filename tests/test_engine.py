@@ -1072,6 +1072,15 @@ def test_documents_and_markup_that_only_look_active(
         ("{{ range $i, $e := .List }}{{ $i }}: {{ $e }}{{ end }}", False),
         ('{{define "T1"}}{{.}}{{end}}{{template "T1" .}}', True),
         ("{{ $x := .Secret }}{{ $x }}", True),
+        # Translation and link helpers handed a key or a label, with keyword labels.
+        ("<%= t('.welcome', name: current_user.first_name) %>", False),
+        ('<%= link_to "Edit", edit_post_path(@post), class: "btn btn-sm" %>', False),
+        ("{{ _('Sign in') }} | {{ _('Register') }}", False),
+        ("{{ t(config) }}", True),
+        ("{{ _(request.environ) }}", True),
+        ("{{ _('a').__class__ }}", True),
+        ("<%= t('x', name: system('id')) %>", True),
+        ("<%= link_to 'x', '/../../etc/passwd' %>", True),
     ],
 )
 def test_template_sources_configs_and_log_lines(

@@ -1362,7 +1362,7 @@ _DELIMITER_SPAN = re.compile(r"(``?)\s*(?:\{\{|\}\}|\{%-?|-?%\}|\{#|#\}|<%=?|%>|
 # The tokens of a tag body that only names data: a (dotted) name, a number, a short string, a
 # comparison or assignment, a comma, a filter with no arguments or literal ones (``|e``,
 # ``|date('Y-m-d')``).
-_INERT_STRING = r"""(?:"(?:[\w ,%-][\w .,/%:-]*)?"|'(?:[\w ,%-][\w .,/%:-]*)?')"""
+_INERT_STRING = r"""(?:"(?:[\w .,%-][\w .,/%:-]*)?"|'(?:[\w .,%-][\w .,/%:-]*)?')"""
 _INERT_LITERAL = r"(?:\d+|" + _INERT_STRING + ")"
 _INERT_ARGUMENTS = _INERT_LITERAL + r"\s*(?:,\s*" + _INERT_LITERAL + r"\s*)*"
 _INERT_STRINGS = _INERT_STRING + r"(?:\s*[,:]\s*" + _INERT_STRING + ")*"
@@ -1376,6 +1376,8 @@ _COMPUTING_FILTER = (
 or pad to its size (``{{ "a"|center:999999999 }}`` builds a gigabyte)."""
 _FORMATTING_FILTER = re.compile(_COMPUTING_FILTER + r"[a-z]\w*$", re.IGNORECASE)
 _INERT_TOKEN = re.compile(
+    # A keyword argument's label (class: "btn", limit: 4) before a name can take its word.
+    r"[a-z]\w*:(?=\s)|"
     r"\s+|[@.]?[a-z]\w*(?:\.\w+)*|[=!<>]=?|,|" + _INERT_LITERAL
     # Go's template variables and their declaration ({{ range $key, $value := .Values.env }}).
     # Not the dot alone: {{.}} prints the whole data object, a probe's first move.
@@ -1446,6 +1448,9 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         if reduced is None or not _tokens_cover(_INERT_TOKEN, reduced) or ".." in body:
             return False
         names = _NAME.findall(body)
+    # A keyword argument's label (class: "btn") and gettext's _( and __( name no object.
+    labels = {label or callee for label, callee in _LABEL.findall(statement or body)}
+    names = [name for name in names if name not in labels]
     # A leading underscore reaches internals in code, not in a string (a partial's file name,
     # 'emails/_footer.html'); a dunder does in a string too (groupby("__class__")).
     unquoted = set(_NAME.findall(_QUOTED_STRING.sub(" ", statement or body)))
@@ -1457,16 +1462,18 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
 
 
 _QUOTED_STRING = re.compile(r"\"[^\"]*\"|'[^']*'")
+_LABEL = re.compile(r"(?<![\w.$])([a-z]\w*):(?=\s)|(?<![\w.$])(_{1,2})(?=\s*\()", re.IGNORECASE)
 _CALL = re.compile(
-    r"(?<![\w.'\"\])])([@.]?[a-z]\w*(?:\.\w+)*)\s*\(([^()]{0,160})\)", re.IGNORECASE
+    r"(?<![\w.'\"\])$])((?:[@.]?[a-z]\w*|\$t|_{1,2})(?:\.\w+)*)\s*\(([^()]{0,160})\)",
+    re.IGNORECASE,
 )
 """A call of a (dotted) name; not a method of a literal or of a call's result, which only
 proves the expression runs (``{{'a'.toUpperCase()}}``)."""
-_INERT_ARGUMENT = re.compile(_INERT_TOKEN.pattern + r"|[a-z]\w*:(?=\s)", re.IGNORECASE)
+_INERT_ARGUMENT = _INERT_TOKEN
 _MACRO = re.compile(r"\s*macro\s+\w+\s*\(")
 _VIEW_HELPER = re.compile(
     r"link_to|button_to|mail_to|image_tag|stylesheet_link_tag|javascript_include_tag|route|asset"
-    r"|trans|t|__|[a-z][a-z0-9_]*_(?:path|url)"
+    r"|trans|t|_{1,2}|\$t|[a-z][a-z0-9_]*_(?:path|url)"
 )
 """Functions a view calls to format data: Rails' link and route helpers (``edit_article_path``),
 Laravel's ``route`` and ``asset``, and the translation helpers ``t``, ``trans`` and ``__``."""
@@ -1494,7 +1501,8 @@ def _calls_reduced(body: str, signature: bool = False) -> str | None:
             helper = signature or is_filter or _VIEW_HELPER.fullmatch(name) is not None
             if not helper or not _tokens_cover(_INERT_ARGUMENT, arguments):
                 plain = False
-            return name
+            # gettext's _ and __, vue-i18n's $t: translation helpers, read as the name t.
+            return "t" if name in ("_", "__", "$t", "$T") else name
 
         body = _CALL.sub(callee, body)
         if not plain:
@@ -1527,7 +1535,21 @@ def quotes_inert_templates(view: str) -> bool:
         # inert tag and a filter name no payload needs. Not a path or a URL handed to the
         # filter (a filter can read a file), nor a name that holds a secret.
         return True
+    if all(_HELPER_WITH_TEXT.search(tag.group()) and not _PATH_OR_SECRET.search(tag.group())
+           for tag in tags):
+        # A view helper handed a message key or a label (<%= t('.welcome', name: …) %>,
+        # {{ $t('cart.total', { amount: total }) }}, <%= link_to 'Edit', edit_post_path(@post) %>):
+        # an inert tag that translates or links, which no payload list needs.
+        return True
     return _PROSE_WORD.search(_HTML_TAG.sub(" ", outside)) is not None
+
+
+_HELPER_WITH_TEXT = re.compile(
+    r"(?<![\w.$])(?:\$?t|_{1,2}|trans|link_to|button_to|mail_to|image_tag|route|asset"
+    r"|[a-z][a-z0-9_]*_(?:path|url))(?:\s*\(\s*|\s+)['\"]",
+    re.IGNORECASE,
+)
+"""A translation or link helper whose first argument is a string: a message key, a label."""
 
 
 _FILTER = re.compile(r"(?<!\|)\|(?!\|)\s*[a-z]\w*", re.IGNORECASE)
