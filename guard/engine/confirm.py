@@ -586,6 +586,12 @@ def _at_command_position(fragment: str, view: str) -> bool:
 _FETCH_COMMAND = re.compile(r"(?:wget|curl|fetch|lwp-download|tftp)\b", re.IGNORECASE)
 _HOUSEKEEPING = re.compile(r"2>&1|>\s*/dev/null|chmod\b", re.IGNORECASE)
 """The rule's branches a runbook writes too: output thrown away, a script made executable."""
+_STAGED_PROGRAM = re.compile(
+    r"(?:^|[\s=;&|`(])/(?:tmp|dev/shm|var/tmp)/|chmod\s+(?:[ugoa]*\+[rwx]*s|[0-7]?[2-7][0-7]{3})\b",
+    re.IGNORECASE,
+)
+"""A program run from a world-writable directory, or a set-id bit: what a dropper does."""
+_CHAINED = re.compile(r"[;\n]|&&|\|\||\|(?!\|)|`|\$\(")
 _WRITTEN_AS_COMMAND_LINE = re.compile(
     r"\s*(?:(?:[\d*/,-]+\s+){5})?(?:[\w.~-]*/[\w./-]*|" + SHELL_COMMANDS
     + r"(?:\.exe)?|npm|npx|yarn|pnpm|node|python3?|pip3?|go|cargo|make|git|docker|kubectl"
@@ -601,15 +607,22 @@ def fetch_runs(fragment: str, view: str) -> bool:
     :func:`shell_path_runs` reads it; after a label or in a sentence (``healthcheck: curl -f
     http://localhost/health``) it is a command quoted as text. Not in a prose code span either.
     The housekeeping branches (``2>&1``, ``> /dev/null``, ``chmod +x``) stand unless the
-    whole value is a command line written out (:data:`_WRITTEN_AS_COMMAND_LINE`): ``nohup
-    ./server > server.out 2>&1 &``, a crontab line, ``chmod +x deploy.sh``, as a runbook shows
-    them; an injection reaches them behind a separator or a quote. The rest (``| sh``, a write
-    to ``/tmp``) stand as matched."""
+    whole value is a command line written out (:data:`_WRITTEN_AS_COMMAND_LINE`) with nothing
+    chained before the match: ``nohup ./server > server.out 2>&1 &``, a crontab line, ``chmod
+    +x deploy.sh``, as a runbook shows them; an injection reaches them behind a separator or a
+    quote. A program under ``/tmp`` or ``/dev/shm`` or a set-id bit (:data:`_STAGED_PROGRAM`)
+    always stands, as do the rest (``| sh``, a write to ``/tmp``)."""
     if _in_prose_code_span(fragment, view):
         return False
     if _FETCH_COMMAND.match(fragment):
         return _at_command_position(fragment, view)
-    return not (_HOUSEKEEPING.match(fragment) and _WRITTEN_AS_COMMAND_LINE.match(view))
+    if not _HOUSEKEEPING.match(fragment) or _STAGED_PROGRAM.search(view):
+        return True
+    at = locate(view, fragment)
+    # Written out whole, and nothing chained before the match: a separator would start a
+    # command of its own there (x/y ; /tmp/.x > /dev/null 2>&1).
+    return not (_WRITTEN_AS_COMMAND_LINE.match(view) and at >= 0
+                and _CHAINED.search(view, 0, at) is None)
 
 
 def unix_backtick(fragment: str, view: str) -> bool:
@@ -1246,6 +1259,7 @@ def sensitive_path_targeted(fragment: str, view: str) -> bool:
 
 _PATH_REST = re.compile(r"[^\s\"'&)\]},;|<>?#]*")
 _FIELD_ENDS = re.compile(r"\s*(?:$|[\"'&)\]},;|<>?#])")
+_NEXT_ARGUMENT = re.compile(r"\s+[/~.-]")
 
 
 def path_goes_on(view: str, end: int) -> bool:
@@ -1254,7 +1268,10 @@ def path_goes_on(view: str, end: int) -> bool:
     explained``, ``/var/log/app/*.log {`` opening a logrotate block). A file parameter holds
     the path alone, or ends it with a field's delimiter (a quote, ``&``, a bracket, ``?``)."""
     rest = _PATH_REST.match(view, end)
-    return rest is not None and _FIELD_ENDS.match(view, rest.end()) is None
+    if rest is None or _FIELD_ENDS.match(view, rest.end()) is not None:
+        return False
+    # Another path or an option after the blank is a second argument, not text.
+    return _NEXT_ARGUMENT.match(view, rest.end()) is None
 
 
 _WINDOWS_PATH = re.compile(r"(?:[a-z]:[/\\]|system32[/\\])", re.IGNORECASE)
@@ -1411,7 +1428,9 @@ _CODE_NAMES = frozenset({
     "shell_exec", "passthru", "call_user_func", "lookup", "with", "map", "filter", "sort",
     "reduce", "apply", "call", "format", "password", "passwd", "secret", "secret_key", "signer",
     "storages", "credentials", "configuration", "rails", "file_excerpt", "readfile", "find",
-    "pprint", "g",
+    "pprint", "g", "kernel", "open3", "pty", "objectspace", "marshal", "send", "public_send",
+    "instance_eval", "class_eval", "module_eval", "constantize", "spawn", "syscall", "fork",
+    "popen3", "capture2", "capture3",
 })
 _NAME = re.compile(r"[a-z_]\w*", re.IGNORECASE)
 
@@ -1448,9 +1467,14 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         if reduced is None or not _tokens_cover(_INERT_TOKEN, reduced) or ".." in body:
             return False
         names = _NAME.findall(body)
-    # A keyword argument's label (class: "btn") and gettext's _( and __( name no object.
-    labels = {label or callee for label, callee in _LABEL.findall(statement or body)}
-    names = [name for name in names if name not in labels]
+    # A keyword argument's label (class: "btn") and gettext's _( and __( name no object; the
+    # same word elsewhere in the tag still does (ENV: 0, default: ENV.to_h).
+    if statement is not None:
+        names = _NAME.findall(_LABEL.sub(" ", statement))[1:]
+    else:
+        names = _NAME.findall(_LABEL.sub(" ", body))
+    if _METHOD_WITHOUT_PARENTHESES.search(_QUOTED_STRING.sub(" ", statement or body)):
+        return False
     # A leading underscore reaches internals in code, not in a string (a partial's file name,
     # 'emails/_footer.html'); a dunder does in a string too (groupby("__class__")).
     unquoted = set(_NAME.findall(_QUOTED_STRING.sub(" ", statement or body)))
@@ -1462,7 +1486,12 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
 
 
 _QUOTED_STRING = re.compile(r"\"[^\"]*\"|'[^']*'")
-_LABEL = re.compile(r"(?<![\w.$])([a-z]\w*):(?=\s)|(?<![\w.$])(_{1,2})(?=\s*\()", re.IGNORECASE)
+_LABEL = re.compile(r"(?<![\w.$])(?:[a-z]\w*:(?=\s)|_{1,2}(?=\s*\())", re.IGNORECASE)
+_METHOD_WITHOUT_PARENTHESES = re.compile(
+    r"(?<![\w.$@])(?:[a-z_]\w*(?:\.\w+)+|[A-Z]\w*(?:::\w+)*)\s+(?:['\"`:@$]|[a-z_]\w*\s*,)"
+)
+"""A method of an object or a constant called without parentheses (``Open3.capture2 'id'``,
+``Kernel.public_send 'spawn', …``): a call, which Ruby and CoffeeScript templates allow."""
 _CALL = re.compile(
     r"(?<![\w.'\"\])$])((?:[@.]?[a-z]\w*|\$t|_{1,2})(?:\.\w+)*)\s*\(([^()]{0,160})\)",
     re.IGNORECASE,
@@ -1536,7 +1565,7 @@ def quotes_inert_templates(view: str) -> bool:
         # filter (a filter can read a file), nor a name that holds a secret.
         return True
     if all(_HELPER_WITH_TEXT.search(tag.group()) and not _PATH_OR_SECRET.search(tag.group())
-           for tag in tags):
+           and not _MODIFIER.search(tag.group()) for tag in tags):
         # A view helper handed a message key or a label (<%= t('.welcome', name: …) %>,
         # {{ $t('cart.total', { amount: total }) }}, <%= link_to 'Edit', edit_post_path(@post) %>):
         # an inert tag that translates or links, which no payload list needs.
@@ -1550,6 +1579,8 @@ _HELPER_WITH_TEXT = re.compile(
     re.IGNORECASE,
 )
 """A translation or link helper whose first argument is a string: a message key, a label."""
+_MODIFIER = re.compile(r"\b(?:if|unless|while|until|and|or|not|rescue|then|else)\b|;|&&|\|\|")
+"""What makes a tag more than its helper call: a condition or a second statement."""
 
 
 _FILTER = re.compile(r"(?<!\|)\|(?!\|)\s*[a-z]\w*", re.IGNORECASE)
@@ -1659,27 +1690,40 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _REQUEST_LINE = re.compile(r"[A-Z]{3,12} \S{1,2000} (?:HTTP|SIP|RTSP)/\d(?:\.\d)?")
 _STATUS_LINE = re.compile(r"(?:HTTP|SIP|RTSP)/\d(?:\.\d)? \d{3}(?: [^\r\n]*)?")
 _FIELD = re.compile(r"(:?[a-z][\w-]{0,60})[ \t]*:(?!//)[ \t]*([^\r\n]*)", re.IGNORECASE)
-_BOUNDARY_LINE = re.compile(r"--[\w'()+,./:=?-]{1,70}")
+_BOUNDARY_LINE = re.compile(r"--([\w'()+,./:=?-]{1,70}?)(?:--)?")
+_DECLARED_BOUNDARY = re.compile(r"boundary=\"?([\w'()+,./:=?-]{1,70})", re.IGNORECASE)
 _HARMFUL_FIELDS = frozenset({
     "set-cookie", "set-cookie2", "location", "refresh", "content-length", "transfer-encoding",
     "content-disposition", "content-security-policy", "content-security-policy-report-only",
     "x-xss-protection", "strict-transport-security", "www-authenticate", "proxy-authenticate",
     "link", "access-control-allow-origin", "access-control-allow-credentials",
     "access-control-allow-headers", "access-control-allow-methods",
-    "access-control-expose-headers", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
-    "x-forwarded-server", "forwarded", "x-real-ip", "x-client-ip", "true-client-ip",
+    "access-control-expose-headers", "forwarded", "x-real-ip", "x-client-ip", "true-client-ip",
     "x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method",
-    "x-method-override", "x-host", "x-forwarded-prefix",
+    "x-method-override", "x-host", "cookie", "authorization", "proxy-authorization",
+    "x-originating-ip", "x-remote-addr", "x-remote-ip", "x-cluster-client-ip", "remote-user",
+    "x-remote-user", "x-user", "x-user-id", "x-authenticated-user", "x-middleware-subrequest",
+    "x-sendfile", "x-lighttpd-send-file",
+    # A mail head's own fields: more recipients, another sender, another subject.
+    "bcc", "cc", "to", "from", "reply-to", "sender", "subject",
 })
 """Header fields an injection gains by: a cookie, a redirect, the framing of the response
-(length, chunking), a download's name, the browser's protections, cross-origin access, and the
-client address, host or method a proxy or an application trusts."""
-_REQUEST_FIELDS = frozenset({"host", "cookie", "authorization", "proxy-authorization"})
+(length, chunking), a download's name, the browser's protections, cross-origin access, the
+client address, identity, credentials or method a proxy or an application trusts, a file the
+server sends for the application, and a mail's recipients and sender."""
+_HARMFUL_FIELD_PREFIXES = ("x-forwarded-", "x-original-", "x-auth-request-", "x-accel-",
+                           "x-litespeed-")
+_REQUEST_FIELDS = frozenset({"host"})
 """Fields a request carries: harmless only under the request line of a pasted request."""
-_RUNNING_TYPE = re.compile(
-    r"html|xml|svg|javascript|ecmascript|jscript|vbscript|x-shockwave|x-mixed-replace|utf-7",
+_PLAIN_TYPE = re.compile(
+    r"\s*(?:application/(?:json|problem\+json|x-www-form-urlencoded|octet-stream|pdf|zip"
+    r"|x-ndjson)|text/(?:plain|csv)|image/(?:png|jpeg|gif|webp)|multipart/[a-z-]+)\s*(?:;|$)",
     re.IGNORECASE,
 )
+"""Content types no browser runs or sniffs into one that does."""
+_SHARED_CACHE = re.compile(r"public|s-maxage|max-age\s*=\s*[1-9]", re.IGNORECASE)
+_CONNECTION_TOKENS = re.compile(r"\s*(?:keep-alive|close|upgrade)(?:\s*,\s*(?:keep-alive|close"
+                                r"|upgrade))*\s*", re.IGNORECASE)
 _UPGRADE_SMUGGLES = re.compile(r"h2c", re.IGNORECASE)
 _WRITTEN_BREAK = re.compile(r"%(?:25)*0[ad]|%u000[ad]|\\[rn]|[\u010a\u010d\u560a\u560d]",
                             re.IGNORECASE)
@@ -1689,18 +1733,31 @@ its lines with the characters themselves."""
 _MAX_MESSAGE_LINES = 200
 
 
+def _field_gains(name: str, value: str, request: bool) -> bool:
+    """Whether setting header field ``name`` to ``value`` gains an injection something."""
+    return (name in _HARMFUL_FIELDS or name.startswith(_HARMFUL_FIELD_PREFIXES)
+            or (name in _REQUEST_FIELDS and not request)
+            or (name == "content-type" and _PLAIN_TYPE.match(value) is None)
+            or (name == "cache-control" and _SHARED_CACHE.search(value) is not None)
+            or (name == "connection" and _CONNECTION_TOKENS.fullmatch(value) is None)
+            or (name == "upgrade" and _UPGRADE_SMUGGLES.search(value) is not None))
+
+
 def header_injected(fragment: str, view: str) -> bool:
     """A header after a line break is injected unless the value is a message pasted whole
     whose headers gain an attacker nothing. Such a value opens with the message itself, as a
-    request or status line, a header field or a MIME boundary, never with the text of a
-    parameter (``en``, ``/``, a URL) or an empty line before a break; each line of each head
-    is a field (or folds the one before); no second request or status line follows; and no
-    field is one an injection gains by (:data:`_HARMFUL_FIELDS`, a content type a browser runs,
-    an ``Upgrade`` to h2c, and outside a pasted request its ``Host``, ``Cookie`` or
-    credentials). Its line breaks are the characters themselves, not written another way
-    (:data:`_WRITTEN_BREAK`). Built that way, the same value reflected into a response or a
-    request sets nothing that matters, so the pasted request, response, e-mail head or header
-    list of a support thread is let through."""
+    request or status line or a header field, never with the text of a parameter (``en``,
+    ``/``, a URL) or an empty line before a break; each line of its head is a field (or folds
+    the one before); no second request or status line follows; a value opening with a field
+    ends its head with no blank line (after one, the rest would be a body it injects); and no
+    field is one an injection gains by (:func:`_field_gains`: :data:`_HARMFUL_FIELDS`, a
+    content type other than plain data, a shared cache's lifetime, a ``Connection`` naming
+    fields, an ``Upgrade`` to h2c, ``Host`` outside a pasted request). A multipart body's parts
+    may carry their own ``Content-Disposition`` under a boundary the head declared. Its line
+    breaks are the characters themselves, not written another way (:data:`_WRITTEN_BREAK`).
+    Built that way, the same value reflected into a response or a request sets nothing that
+    matters, so the pasted request, response or header list of a support thread is let
+    through."""
     if _WRITTEN_BREAK.search(view):
         return True
     lines = _LINE_BREAK.split(view, _MAX_MESSAGE_LINES)
@@ -1708,20 +1765,24 @@ def header_injected(fragment: str, view: str) -> bool:
         return True
     first = lines[0].rstrip()
     request = _REQUEST_LINE.fullmatch(first) is not None
-    opening = (request or _STATUS_LINE.fullmatch(first) is not None
-               or _BOUNDARY_LINE.fullmatch(first) is not None)
+    opening = request or _STATUS_LINE.fullmatch(first) is not None
     if not opening and _FIELD.fullmatch(first) is None:
         return True
-    in_head = True
-    in_part = _BOUNDARY_LINE.fullmatch(first) is not None
+    declared: set[str] = set()
+    in_head, in_part = True, False
     for index, raw in enumerate(lines):
         line = raw.rstrip()
         if index and (_REQUEST_LINE.fullmatch(line) or _STATUS_LINE.fullmatch(line)):
             return True
-        if _BOUNDARY_LINE.fullmatch(line):
+        boundary = _BOUNDARY_LINE.fullmatch(line)
+        if boundary is not None and boundary.group(1) in declared:
             in_head = in_part = True
             continue
         if not line:
+            # A blank line (not the last line's own break) ends a head the value opened with
+            # a field: what follows, even nothing, would be the body it injects.
+            if in_head and not opening and not in_part and index < len(lines) - 1:
+                return True
             in_head = False
             continue
         if not in_head or (index == 0 and opening) or raw[:1] in (" ", "\t"):
@@ -1730,12 +1791,10 @@ def header_injected(fragment: str, view: str) -> bool:
         if field is None:
             return True
         name, value = field.group(1).lower(), field.group(2)
-        if in_part and name in ("content-disposition", "content-type",
-                                "content-transfer-encoding"):
+        declared.update(_DECLARED_BOUNDARY.findall(value))
+        if in_part and name in ("content-disposition", "content-transfer-encoding"):
             continue
-        if (name in _HARMFUL_FIELDS or (name in _REQUEST_FIELDS and not request)
-                or (name == "content-type" and _RUNNING_TYPE.search(value))
-                or (name == "upgrade" and _UPGRADE_SMUGGLES.search(value))):
+        if _field_gains(name, value, request):
             return True
     return False
 

@@ -95,10 +95,13 @@ _TRIGGERS: dict[str, str] = {
     "/*": r"/\*",
     "*/": r"\*/",
     "#": "#",
-    # A quote the shell view can undo: a second quote in the same word (c'a't, "id"), or one
-    # opening a word at the start or after an operator ('ls, ;"cat"). An apostrophe in prose
-    # (it's, O'Brien) is neither, and leaves the value plain.
-    "quote": "['\"][^\\s'\"]*['\"]|(?:^|[;&|`(])\\s*['\"]",
+    # A quote the shell view can undo: a second quote in the same word (c'a't, "id"), one
+    # opening a word at the start or after an operator ('ls, ;"cat"), or two quotes in a value
+    # that chains commands (eval reads a quoted stretch with blanks as words of its own). An
+    # apostrophe in prose (it's, O'Brien) is none of these, and leaves the value plain.
+    "quote": "['\"][^\\s'\"]*['\"]|(?:^|[;&|`(])\\s*['\"]"
+             "|[;&|`(][\\s\\S]*['\"][\\s\\S]*['\"]|['\"][\\s\\S]*[;&|`(][\\s\\S]*['\"]"
+             "|['\"][\\s\\S]*['\"][\\s\\S]*[;&|`(]",
     "$": r"\$",
     "{": r"\{",
     "/": "/",
@@ -771,7 +774,17 @@ def _without_line_comments(text: str) -> str:
 
 _SHELL_CHARS = re.compile(r"[\\$]|['\"][^\s'\"]*['\"]|(?:^|[;&|`(])\s*['\"]", re.ASCII)
 """What the shell view undoes: a backslash, a parameter, or a quote its trigger counts (a second
-one in the same word, or one opening a word). A lone apostrophe in prose is left as written."""
+one in the same word, one opening a word, or two in a value that chains commands). A lone
+apostrophe in prose is left as written."""
+
+
+def _chains_quotes(text: str) -> bool:
+    """Two quotes in a value that also holds a shell operator (the quote trigger's last case),
+    counted without a regex: a pattern spanning the text between them would backtrack."""
+    return (text.count("'") + text.count('"') >= 2
+            and any(operator in text for operator in ";&|`("))
+
+
 _ONE_CHARACTER_CLASS = re.compile(r"\[([A-Za-z])\]")
 _BRACE_LIST = re.compile(r"\{([^{}\s,]*(?:,[^{}\s,]*)+)\}")
 _EMPTY_PARAMETERS = frozenset("@*0123456789")
@@ -787,7 +800,8 @@ def shell_unquote(text: str) -> str:
     letter (``[w]ho[a]mi``). Glob characters stay. Runs of spaces are
     collapsed. Lossy for SQL, whose quotes it removes, hence a separate view.
     """
-    if not _SHELL_CHARS.search(text) and not ("{" in text and _BRACE_LIST.search(text)):
+    if not (_SHELL_CHARS.search(text) or _chains_quotes(text)) and not (
+            "{" in text and _BRACE_LIST.search(text)):
         return text
     words = _ANSI_C_QUOTED.sub(_ansi_c_decode, text) if "$" in text and "$'" in text else text
     if "`" in words and "'" in words:

@@ -142,6 +142,7 @@ _SENSITIVE_UNIX = (
     r"|os-release|init\.d/|rc\.d/|pam\.d/|network|apt/|yum|cron)"
     r"|proc/(?:self|\d+|version|cpuinfo|meminfo|net/|sched_debug|mounts)"
     r"|var/(?:log|www|lib|mail|spool|run|adm|backups)/|root/|home/\w+/\.|usr/local/|opt/|tmp/"
+    r"|run/secrets/"
     r"|dev/(?:tcp|udp|shm|null|stdin|fd)|sys/|boot/|bin/|sbin/|usr/(?:bin|sbin|lib|share)/)"
 )
 _PATH_START = r"(?:^\s*|[=:'\"(,;|&>]\s*|file://)"
@@ -476,7 +477,10 @@ RULES: tuple[Rule, ...] = (
          # and a timed ping of the host itself (a blind injection's clock).
          r"|^\s*(?:whoami|sysinfo|systeminfo|getenforce|phpversion\s*\(\s*\)|id\s*;)"
          r"\s*(?:$|['\"`;|&]|\s+(?:-[\w-]|/))"
-         r"|^\s*ping(?:\.exe)?\s+(?:-[a-z]\s*\d+\s+)+(?:127(?:\.\d{1,3}){3}|localhost|::1)\b", 0.82,
+         r"|^\s*ping(?:\.exe)?\s+(?:-{1,2}[a-z0-9][\w-]*(?:\s*\d+)?\s+)*-[a-z]\s*\d+\s+"
+         r"(?:-{1,2}[a-z0-9][\w-]*(?:\s*\d+)?\s+)*"
+         r"(?:127(?:\.\d{1,3}){0,3}|0x7f[0-9a-f]{0,6}|0(?:\.0){0,3}|localhost|::1)(?:\s|$)",
+         0.82,
          "value is a shell command line", confirm="outside_prose_code_span"),
     Rule("cmdi-variable-command", "cmdi",
          # Only the name's last character before '=': a leading [a-z_]\w{0,30} after any space
