@@ -1060,8 +1060,8 @@ static PyObject *TriggerReader_read(TriggerReader *self, PyObject *data) {
     Py_ssize_t run = 0;
     /* quote: a second quote in the same word (c'a't, "id"), or a quote opening a word at the
      * start or after a shell operator ('ls, ;"cat"); an apostrophe in prose (it's) is neither,
-     * unless the value also holds a second quote and an operator (see after the loop) */
-    int quote_in_word = 0, after_operator = 1, quotes = 0, operator_seen = 0;
+     * unless the value also names a command that reads its words again (after the loop) */
+    int quote_in_word = 0, after_operator = 1, quotes = 0, rereader = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned char c = s[i];
         unsigned char next = i + 1 < n ? s[i + 1] : 0;
@@ -1078,7 +1078,11 @@ static PyObject *TriggerReader_read(TriggerReader *self, PyObject *data) {
             quote_in_word = 0;
         } else {
             after_operator = c == ';' || c == '&' || c == '|' || c == '`' || c == '(';
-            operator_seen |= after_operator;
+            if (!rereader &&
+                ((c == 'e' && i + 3 < n && memcmp(s + i, "eval", 4) == 0) ||
+                 (c == 's' && i + 2 < n && memcmp(s + i, "ssh", 3) == 0) ||
+                 (c == '-' && i + 2 < n && memcmp(s + i, "-c ", 3) == 0)))
+                rereader = 1;
         }
         if (c >= 0x80) {
             found |= 1u << T_NON_ASCII;
@@ -1138,9 +1142,9 @@ static PyObject *TriggerReader_read(TriggerReader *self, PyObject *data) {
             two_units_at(s, n, i))
             found |= 1u << T_ENCODED;
     }
-    /* ...or two quotes in a value that chains commands: eval or sh -c may read a quoted
-     * stretch with blanks in it (;eval c'at /et'c/passwd) as words of its own */
-    if (quotes >= 2 && operator_seen)
+    /* ...or two quotes in a value that names a command reading its arguments again (eval,
+     * ssh, sh -c): it takes a quoted stretch with blanks (;eval c'at /et'c/passwd) as words */
+    if (quotes >= 2 && rereader)
         found |= 1u << T_QUOTE;
     if (found == 0) {
         Py_INCREF(self->empty);

@@ -97,11 +97,13 @@ _TRIGGERS: dict[str, str] = {
     "#": "#",
     # A quote the shell view can undo: a second quote in the same word (c'a't, "id"), one
     # opening a word at the start or after an operator ('ls, ;"cat"), or two quotes in a value
-    # that chains commands (eval reads a quoted stretch with blanks as words of its own). An
-    # apostrophe in prose (it's, O'Brien) is none of these, and leaves the value plain.
+    # naming a command that reads its words again (eval, ssh, sh -c: a quoted stretch with
+    # blanks becomes words of its own). An apostrophe in prose (it's, O'Brien) is none of these,
+    # and leaves the value plain.
     "quote": "['\"][^\\s'\"]*['\"]|(?:^|[;&|`(])\\s*['\"]"
-             "|[;&|`(][\\s\\S]*['\"][\\s\\S]*['\"]|['\"][\\s\\S]*[;&|`(][\\s\\S]*['\"]"
-             "|['\"][\\s\\S]*['\"][\\s\\S]*[;&|`(]",
+             "|(?:eval|ssh|-c )[\\s\\S]*['\"][\\s\\S]*['\"]"
+             "|['\"][\\s\\S]*(?:eval|ssh|-c )[\\s\\S]*['\"]"
+             "|['\"][\\s\\S]*['\"][\\s\\S]*(?:eval|ssh|-c )",
     "$": r"\$",
     "{": r"\{",
     "/": "/",
@@ -774,15 +776,18 @@ def _without_line_comments(text: str) -> str:
 
 _SHELL_CHARS = re.compile(r"[\\$]|['\"][^\s'\"]*['\"]|(?:^|[;&|`(])\s*['\"]", re.ASCII)
 """What the shell view undoes: a backslash, a parameter, or a quote its trigger counts (a second
-one in the same word, one opening a word, or two in a value that chains commands). A lone
-apostrophe in prose is left as written."""
+one in the same word, one opening a word, or two in a value naming ``eval``, ``ssh`` or
+``sh -c``). A lone apostrophe in prose is left as written."""
 
 
 def _chains_quotes(text: str) -> bool:
-    """Two quotes in a value that also holds a shell operator (the quote trigger's last case),
-    counted without a regex: a pattern spanning the text between them would backtrack."""
+    """Two quotes in a value that names a command reading its words again (the quote
+    trigger's last case), counted without a regex: one spanning the text would backtrack."""
     return (text.count("'") + text.count('"') >= 2
-            and any(operator in text for operator in ";&|`("))
+            and any(word in text for word in _REREADERS))
+
+
+_REREADERS = ("eval", "ssh", "-c ")
 
 
 _ONE_CHARACTER_CLASS = re.compile(r"\[([A-Za-z])\]")
