@@ -1448,7 +1448,6 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         wiki = _WIKI_TEMPLATE.fullmatch(mustache)
         if wiki is not None:
             return wiki.group(1).lower() not in _CODE_NAMES
-    names: list[str] = []
     if statement is not None:
         body = statement.strip("-+=")
         # A macro's signature, when it is the tag's only call: default values that call
@@ -1459,25 +1458,23 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         words = _NAME.findall(statement)
         if not words or words[0].lower() not in _LAYOUT_TAGS:
             return False
-        names = words[1:]
     else:
         body = script.removeprefix("=") if script is not None else mustache or expression or ""
         body = body.lstrip("#/^>!").strip("-")
         reduced = _calls_reduced(body)
         if reduced is None or not _tokens_cover(_INERT_TOKEN, reduced) or ".." in body:
             return False
-        names = _NAME.findall(body)
-    # A keyword argument's label (class: "btn") and gettext's _( and __( name no object; the
-    # same word elsewhere in the tag still does (ENV: 0, default: ENV.to_h).
-    if statement is not None:
-        names = _NAME.findall(_LABEL.sub(" ", statement))[1:]
-    else:
-        names = _NAME.findall(_LABEL.sub(" ", body))
-    if _METHOD_WITHOUT_PARENTHESES.search(_QUOTED_STRING.sub(" ", statement or body)):
+    source = statement or body
+    unquoted_source = _QUOTED_STRING.sub(" ", source)
+    if _METHOD_WITHOUT_PARENTHESES.search(unquoted_source):
         return False
+    # A keyword argument's label (class: "btn") and gettext's _( and __( name no object; the
+    # same word elsewhere in the tag still does (ENV: 0, default: ENV.to_h). A statement's
+    # first word is its layout tag.
+    names = _NAME.findall(_LABEL.sub(" ", source))[1 if statement is not None else 0:]
     # A leading underscore reaches internals in code, not in a string (a partial's file name,
     # 'emails/_footer.html'); a dunder does in a string too (groupby("__class__")).
-    unquoted = set(_NAME.findall(_QUOTED_STRING.sub(" ", statement or body)))
+    unquoted = set(_NAME.findall(unquoted_source))
     return not any(
         (name.startswith("_") and (name in unquoted or name.startswith("__")))
         or name.lower() in _CODE_NAMES
@@ -1498,12 +1495,13 @@ _CALL = re.compile(
 )
 """A call of a (dotted) name; not a method of a literal or of a call's result, which only
 proves the expression runs (``{{'a'.toUpperCase()}}``)."""
-_INERT_ARGUMENT = _INERT_TOKEN
 _MACRO = re.compile(r"\s*macro\s+\w+\s*\(")
-_VIEW_HELPER = re.compile(
-    r"link_to|button_to|mail_to|image_tag|stylesheet_link_tag|javascript_include_tag|route|asset"
-    r"|trans|t|_{1,2}|\$t|[a-z][a-z0-9_]*_(?:path|url)"
+_TEXT_HELPERS = (
+    r"link_to|button_to|mail_to|image_tag|route|asset|trans|t|_{1,2}|\$t"
+    r"|[a-z][a-z0-9_]*_(?:path|url)"
 )
+"""View helpers that take a message key or a label first (see :data:`_HELPER_WITH_TEXT`)."""
+_VIEW_HELPER = re.compile(r"stylesheet_link_tag|javascript_include_tag|" + _TEXT_HELPERS)
 """Functions a view calls to format data: Rails' link and route helpers (``edit_article_path``),
 Laravel's ``route`` and ``asset``, and the translation helpers ``t``, ``trans`` and ``__``."""
 
@@ -1528,7 +1526,7 @@ def _calls_reduced(body: str, signature: bool = False) -> str | None:
                 _FORMATTING_FILTER.match(name) is not None
             )
             helper = signature or is_filter or _VIEW_HELPER.fullmatch(name) is not None
-            if not helper or not _tokens_cover(_INERT_ARGUMENT, arguments):
+            if not helper or not _tokens_cover(_INERT_TOKEN, arguments):
                 plain = False
             # gettext's _ and __, vue-i18n's $t: translation helpers, read as the name t.
             return "t" if name in ("_", "__", "$t", "$T") else name
@@ -1574,9 +1572,7 @@ def quotes_inert_templates(view: str) -> bool:
 
 
 _HELPER_WITH_TEXT = re.compile(
-    r"(?<![\w.$])(?:\$?t|_{1,2}|trans|link_to|button_to|mail_to|image_tag|route|asset"
-    r"|[a-z][a-z0-9_]*_(?:path|url))(?:\s*\(\s*|\s+)['\"]",
-    re.IGNORECASE,
+    r"(?<![\w.$])(?:" + _TEXT_HELPERS + r")(?:\s*\(\s*|\s+)['\"]", re.IGNORECASE
 )
 """A translation or link helper whose first argument is a string: a message key, a label."""
 _MODIFIER = re.compile(r"\b(?:if|unless|while|until|and|or|not|rescue|then|else)\b|;|&&|\|\|")

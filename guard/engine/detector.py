@@ -933,9 +933,7 @@ class DetectionEngine:
                     and not entry.names):
                 continue
             if confirm is not None or rank < EXACT_FRAGMENTS:
-                data = encoded.get(view)
-                if data is None:
-                    data = encoded[view] = encode(view)
+                data = _encoded(view, encoded)
                 if confirm is not None:
                     fragment, ok = self._checked(entry, view, end, data, checked)
                 else:
@@ -1324,11 +1322,16 @@ def _around(text: str, fragment: str) -> str | None:
 def _cue_confirmed(entry: PatternEntry, view: str, encoded: dict[str, bytes]) -> int | None:
     """Where (a byte offset) the first match of a rule read through its cue ends in ``view``,
     or None where RE2 finds no match of the rule; ``encoded`` caches each view's UTF-8 form."""
+    span = span_finder(entry.regex, not entry.user_added)(_encoded(view, encoded), 0)
+    return None if span is None else span[1]
+
+
+def _encoded(view: str, encoded: dict[str, bytes]) -> bytes:
+    """``view`` in UTF-8, encoded once per screening and kept in ``encoded``."""
     data = encoded.get(view)
     if data is None:
         data = encoded[view] = encode(view)
-    span = span_finder(entry.regex, not entry.user_added)(data, 0)
-    return None if span is None else span[1]
+    return data
 
 
 def _window_before(view: str, end: int) -> str:
