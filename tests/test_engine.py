@@ -12,7 +12,7 @@ import pytest
 import re2
 
 from guard import SecurityConfig
-from guard.engine import detector
+from guard.engine import confirm, detector
 from guard.engine.detector import DetectionEngine
 from guard.engine.matcher import HYPERSCAN_AVAILABLE, MatchSpec
 from guard.engine.normalize import named_views
@@ -1156,6 +1156,62 @@ def test_template_sources_configs_and_log_lines(
 @pytest.mark.parametrize(
     ("value", "flagged"),
     [
+        # Template source the model learned from generated pages (session 14).
+        ('<p th:text="#{orders.heading(${order.number})}">Orders</p>', False),
+        ("{% include 'partials/_sidebar.html' with links=nav_links %}", False),
+        ('{% extends "layouts/base.html" %}{% block title %}Orders{% endblock %}', False),
+        ('<spring:message code="orders.empty" arguments="${customer.firstName}" />', False),
+        ("{{ .Values.image.repository }}:{{ .Values.image.tag }}", False),
+        # The same syntax reaching code, secrets or the whole data object.
+        ("{{.}}", True),
+        ("Name: {{ . }}", True),
+        ("{{ messages.storages.0.signer.key }}", True),
+        ("{{ user.password }}", True),
+        ('Dear #{ENV["SECRET_KEY_BASE"]}, thanks for the order', True),
+        ("Our release notes mention {{ settings.SECRET_KEY }} by mistake", True),
+        ("<p>{{ order.total }}</p>{{ app.secret_key }}", True),
+    ],
+)
+def test_template_data_and_template_reach(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """A tag naming data is template source, also to the model; a tag reaching code, a secret
+    or Go's whole data object (``{{.}}`` outside ``with`` and ``range``) is an injection, and a
+    sentence around it does not make it a quotation."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("fragment", "view", "stands"),
+    [
+        ("{{.}}", "{{.}}", True),
+        ("{{ . }}", '{{define "T"}}{{ . }}{{end}}', True),
+        ("{{ . }}", "{{ with .Params.author }}By {{ . }}{{ end }}", False),
+        ("{{.}}", "{{- range .Items }}{{.}}{{- end }}", False),
+    ],
+)
+def test_dot_outside_block(fragment: str, view: str, stands: bool) -> None:
+    assert confirm.dot_outside_block(fragment, view) is stands
+
+
+@pytest.mark.parametrize(
+    ("fragment", "reaches"),
+    [
+        ("#{Kernel.send :system, 'id'}", True),
+        ("{{ request.environ }}", True),
+        ("{{ post.__class__ }}", True),
+        ("{{ user.name|e }}", False),
+        ("{{ __html: body }}", False),
+        ("{{ t('config') }}", False),
+    ],
+)
+def test_template_reaches_code(fragment: str, reaches: bool) -> None:
+    assert confirm.template_reaches_code(fragment) is reaches
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
         ("cd /usr/include; h2ph * sys/* arpa/* netinet/*", False),
         ("or 1=1/*", True),
         ("admin'/*", True),
@@ -1552,10 +1608,10 @@ def test_every_confirmer_stays_linear_on_hostile_runs() -> None:
     a quadratic confirmer take seconds; the bound only catches that."""
     from guard.engine.confirm import CONFIRMERS
 
-    for name, confirm in CONFIRMERS.items():
+    for name, check in CONFIRMERS.items():
         for value in _hostile_runs(20_000):
             started = time.perf_counter()
-            confirm(value, value)
+            check(value, value)
             assert time.perf_counter() - started < 0.5, (name, value[:20])
 
 

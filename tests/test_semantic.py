@@ -36,18 +36,22 @@ CORPUS = Path(__file__).parent / "corpora" / "dev.jsonl"
 THRESHOLD = 0.7
 
 # Held-out TPR per class at 0.7 as measured at training time (in the comments), minus a margin
-# of about one point on the big classes and two or three lines on the small ones.
+# of about one point on the big classes and two or three lines on the small ones. Values under
+# the engine's length gate count as missed: the engine never shows them to the model (its
+# rules catch ";id"), so the committed model before the template lines joined training read
+# cmdi 76/89 and file_upload 68/75 this way. Bare layout tags ({% block body %}) are template
+# source the model no longer flags on their own (ssti 53/54 before).
 TPR_FLOORS = {
-    "sqli": 0.955,  # 921/949 = 97.1%
-    "xss": 0.975,  # 1116/1135 = 98.3% (1122 before benign markup joined training)
-    "cmdi": 0.89,  # 82/89 = 92.1%
-    "path_traversal": 0.97,  # 691/707 = 97.7%
-    "ssti": 0.94,  # 54/54
+    "sqli": 0.955,  # 916/949 = 96.5%
+    "xss": 0.97,  # 1114/1135 = 98.1% (1122 before benign markup joined training)
+    "cmdi": 0.83,  # 76/89 = 85.4%
+    "path_traversal": 0.96,  # 686/707 = 97.0%
+    "ssti": 0.90,  # 50/54 = 92.6%
     "crlf": 0.97,  # 124/124
-    "ldap": 0.96,  # 50/50
+    "ldap": 0.94,  # 48/50
     "xml": 0.93,  # 32/32
     "nosql": 0.95,  # 48/48
-    "file_upload": 0.93,  # 72/75 = 96.0%
+    "file_upload": 0.86,  # 67/75 = 89.3%
 }
 FPR_CEILING = 0.005
 HARD_SOURCE_FPR_CEILING = {"synthetic:handwritten": 0.01, "synthetic:python-docstrings": 0.01}
@@ -199,10 +203,26 @@ def test_heldout_fpr_ceiling(report: semantic_train.Report) -> None:
         assert flagged / total <= ceiling, f"{source}: {flagged}/{total}"
 
 
+def test_unseen_generated_templates(analyzer: SemanticAnalyzer) -> None:
+    """Template source and template injections drawn with a seed training never used: the model
+    tells them apart by the names a tag reaches (4 of 1,000 benign and 517 of 600 attacks
+    flagged when trained; the model before them flagged 610 of 1,500 such benign lines)."""
+    seed = semantic_train.TEMPLATE_SEED + 1
+    benign = semantic_train.benign_templates(semantic_train.TEMPLATE_LINES, seed)
+    attacks = semantic_train.attack_templates(semantic_train.ATTACK_TEMPLATE_LINES, seed)
+    assert all(line.label == "benign" for line in benign)
+    assert all(line.cls == "ssti" for line in attacks)
+    result = semantic_train.evaluate(analyzer, benign + attacks, THRESHOLD)
+    flagged, total = result.fpr()
+    assert flagged / total <= 0.01, f"{flagged}/{total}"
+    caught, count = result.detected["ssti"]
+    assert caught / count >= 0.8, f"{caught}/{count}"
+
+
 def test_heldout_class_accuracy(report: semantic_train.Report) -> None:
     correct = sum(hits for hits, _ in report.correct_class.values())
     detected = sum(hits for hits, _ in report.detected.values())
-    assert correct / detected >= 0.985  # 3182/3196 = 99.6% when trained
+    assert correct / detected >= 0.985  # 3148/3161 = 99.6% when trained
 
 
 @pytest.mark.parametrize(

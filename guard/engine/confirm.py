@@ -1596,6 +1596,32 @@ _FRAMEWORK_BINDING = re.compile(
 component template, whose ``{{ }}`` the browser's framework fills with data."""
 
 
+_DUNDER = re.compile(r"__\w+__")
+
+
+def template_reaches_code(fragment: str) -> bool:
+    """Whether a template tag in ``fragment`` names an object that reaches code or secrets
+    (:data:`_CODE_NAMES`: ``config``, ``session``, ``Kernel``, ``system``, ``password``…) or a
+    dunder, outside its strings. A sentence around such a tag does not make it a quotation:
+    it is the payload (``Dear #{ENV['SECRET']}, …``), whatever the words around it say."""
+    for tag in islice(_ANY_TEMPLATE_TAG.finditer(fragment), 16):
+        body = _QUOTED_STRING.sub(" ", next(group for group in tag.groups() if group is not None))
+        if _DUNDER.search(body) or any(name.lower() in _CODE_NAMES for name in _NAME.findall(body)):
+            return True
+    return False
+
+
+_GO_BLOCK = re.compile(r"\{\{-?\s*(?:with|range)\b")
+
+
+def dot_outside_block(fragment: str, view: str) -> bool:
+    """A Go template's ``{{.}}`` prints the whole data object unless a ``{{with}}`` or
+    ``{{range}}`` opened before it, where the dot is the current item (``{{ with
+    .Params.author }}By {{ . }}{{ end }}``)."""
+    at = locate(view, fragment)
+    return at < 0 or _GO_BLOCK.search(view, 0, at) is None
+
+
 def template_expression_active(fragment: str, view: str) -> bool:
     """A template hit stands unless the value is text quoting inert template tags."""
     return not quotes_inert_templates(view)
@@ -1934,6 +1960,7 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "system_path_target": system_path_target,
     "template_statement_active": template_statement_active,
     "template_expression_active": template_expression_active,
+    "dot_outside_block": dot_outside_block,
     "handler_runs": handler_runs,
     "script_reaches_system": script_reaches_system,
     "dtd_reaches_out": dtd_reaches_out,

@@ -28,7 +28,13 @@ import regex
 
 from guard.config import SecurityConfig
 from guard.engine import normalize
-from guard.engine.confirm import CONFIRM_GATES, CONFIRMERS, VIEW_LEVEL, confirm_at
+from guard.engine.confirm import (
+    CONFIRM_GATES,
+    CONFIRMERS,
+    VIEW_LEVEL,
+    confirm_at,
+    template_reaches_code,
+)
 from guard.engine.limits import limit_content
 from guard.engine.matcher import (
     LinearMatcher,
@@ -1108,7 +1114,8 @@ class DetectionEngine:
         self, hits: dict[str, tuple[PatternEntry, str]], quoted: list[str], text: str
     ) -> frozenset[str]:
         """Of the ``quoted`` hits (those :func:`_score` gave the prose discount), the ones the
-        model, reading only their neighbourhood, takes for an attack.
+        model, reading only their neighbourhood, takes for an attack, and the template tags
+        that reach code (:func:`~guard.engine.confirm.template_reaches_code`).
 
         A sentence added to a payload makes the value read as prose, but it does not make the
         payload any less of one: read close up, ``<img src=x onerror=…>`` is still markup that
@@ -1116,18 +1123,21 @@ class DetectionEngine:
         hits keep their full score in prose. Hits whose neighbourhoods overlap (several rules on
         one snippet) are read together, once."""
         analyzer = self.analyzer
-        if not analyzer.loaded:
-            return frozenset()
         typed = _typed(text)
         spans: list[tuple[int, int, str]] = []
+        found: set[str] = set()
         for entry_id in quoted:
-            fragment = hits[entry_id][1]
+            entry, fragment = hits[entry_id]
+            if entry.attack_class == "ssti" and template_reaches_code(fragment):
+                found.add(entry_id)
+                continue
             at = typed.find(fragment)
             # Clamped to the text: the sentinel below must start after every span ends, or the
             # last group (a payload near the end of the text) would never be read.
             spans.append((max(0, at - DOUBT_CONTEXT),
                           min(len(text), at + len(fragment) + DOUBT_CONTEXT), entry_id))
-        found: set[str] = set()
+        if not analyzer.loaded:
+            return frozenset(found)
         group: list[str] = []
         start = end = 0
         for span_start, span_end, entry_id in [*sorted(spans), (len(text) + 1, 0, "")]:

