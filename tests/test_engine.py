@@ -1162,6 +1162,16 @@ def test_template_sources_configs_and_log_lines(
         ('{% extends "layouts/base.html" %}{% block title %}Orders{% endblock %}', False),
         ('<spring:message code="orders.empty" arguments="${customer.firstName}" />', False),
         ("{{ .Values.image.repository }}:{{ .Values.image.tag }}", False),
+        # Object literals, FreeMarker and Velocity directives, Thymeleaf's utility objects,
+        # Helm's named templates and date formats are read as tags too.
+        ("{{ $t('orders.count', { n: orders.length }) }}", False),
+        ("<#list invoices as inv>${inv.number}<#sep>; </#list>", False),
+        ("<#if buyer??>Hi ${buyer.name}<#else>Hi there</#if>", False),
+        ("#foreach( $row in $rows )$row.label#end", False),
+        ("#set($sum = $net + $tax) Sum: $sum", False),
+        ("<td th:text=\"${#temporals.format(invoice.issuedAt, 'yyyy-MM-dd')}\">date</td>", False),
+        ('{{- include "shop.selectorLabels" . | nindent 6 }}', False),
+        ("{{ invoice.issued_at|date('m/d/Y') }}", False),
         # The same syntax reaching code, secrets or the whole data object.
         ("{{.}}", True),
         ("Name: {{ . }}", True),
@@ -1170,6 +1180,16 @@ def test_template_sources_configs_and_log_lines(
         ('Dear #{ENV["SECRET_KEY_BASE"]}, thanks for the order', True),
         ("Our release notes mention {{ settings.SECRET_KEY }} by mistake", True),
         ("<p>{{ order.total }}</p>{{ app.secret_key }}", True),
+        ("{{ $t('x', { a: config }) }}", True),
+        ("{{ 'x'|date('/etc/passwd') }}", True),
+        ('{{ include "/etc/passwd" . }}', True),
+        ("<#list .data_model?keys as k>${k}</#list>", True),
+        ("<#if user??>${user.name}</#if><#assign x = user?api>", True),
+        ('<#list users as u>${u.name}</#list>${"x"?interpret}', True),
+        ("#set($x = 7*7)$x", True),
+        ('#if($a == $b)x#end$rt.getRuntime().exec("id")', True),
+        ('<p th:text="${#strings.toString(@environment)}">x</p>', True),
+        ("<p th:text=\"${#lists.isEmpty(T(java.lang.System).getenv())}\">x</p>", True),
     ],
 )
 def test_template_data_and_template_reach(

@@ -1360,11 +1360,19 @@ def template_statement_active(fragment: str, view: str) -> bool:
 # Bodies are bounded and brace-free, so a search stays linear; a longer or nested tag is left in
 # the text outside the tags, where it counts as other template syntax.
 _ANY_TEMPLATE_TAG = re.compile(
-    r"\{\{([^{}]{0,200})\}\}|\{%([^{}%]{0,200})%\}|<%([^%]{0,200})%>|[$#*@]\{([^{}]{0,200})\}"
+    # One level of braces nests (an object literal: {{ $t('cart.total', { amount: total }) }}).
+    r"\{\{((?:[^{}]|\{[^{}]{0,100}\}){0,200})\}\}|\{%((?:[^{}%]|\{[^{}%]{0,100}\}){0,200})%\}"
+    r"|<%([^%]{0,200})%>|[$#*@]\{([^{}]{0,200})\}"
+    # FreeMarker's directives (<#list users as user>, </#if>) and Velocity's (#foreach( … )).
+    r"|</?(#[a-z]\w*[^<>]{0,200})>|#(?:foreach|if|elseif|set)\s*\(([^()]{0,200})\)",
+    re.IGNORECASE,
 )
 _OTHER_TEMPLATE_SYNTAX = re.compile(
     r"[$#*@~]\{|@\(|\{php\}|\{\$|#(?:set|foreach|if|include|parse|evaluate|define|macro)\s*\("
     r"|<#|\[\[\s*[$*#@]|__|\{\{|\}\}|\{%|%\}|<%|%>"
+    # A Velocity reference calling a method in the text itself ($rt.getRuntime().exec(…)).
+    r"|\$!?[a-z_]\w*(?:\.\w+)*\s*\(",
+    re.IGNORECASE,
 )
 _HTML_TAG = re.compile(r"</?[a-z][^<>]*>", re.IGNORECASE)
 _WIKI_TEMPLATE = re.compile(
@@ -1395,10 +1403,16 @@ _FORMATTING_FILTER = re.compile(_COMPUTING_FILTER + r"[a-z]\w*$", re.IGNORECASE)
 _INERT_TOKEN = re.compile(
     # A keyword argument's label (class: "btn", limit: 4) before a name can take its word.
     r"[a-z]\w*:(?=\s)|"
-    r"\s+|[@.]?[a-z]\w*(?:\.\w+)*|[=!<>]=?|,|" + _INERT_LITERAL
+    # An object or dict literal's braces and colons ({ name: user.name }, {'title': t}).
+    r"\s+|[@.]?[a-z]\w*(?:\.\w+)*|[=!<>]=?|,|[{}]|(?<=['\"]):|(?<=['\"]\s):|" + _INERT_LITERAL
     # Go's template variables and their declaration ({{ range $key, $value := .Values.env }}).
     # Not the dot alone: {{.}} prints the whole data object, a probe's first move.
     + r"|\$[a-z_]\w*(?:\.\w+)*|:="
+    # Arithmetic on a variable (#set($total = $price * $qty)): no constant result to probe for.
+    + r"|[*+/%-](?=\s*\$[a-z_])"
+    # FreeMarker's built-ins (?string, ?has_content, ??), but not those that make or run
+    # code (?new, ?api, ?eval, ?interpret).
+    + r"|\?\?|\?(?!(?:new|api|eval|eval_json|interpret|exec)\b)[a-z_]\w*(?:\.\w+)*"
     # A short number as a formatting filter's argument (floatformat:2, truncate: 20).
     + r"|\|\s*" + _COMPUTING_FILTER + r"[a-z]\w*\s*:\s*\d{1,4}\b"
     + r"|\|\s*" + _COMPUTING_FILTER + r"[a-z]\w*(?:\s*\(\s*(?:" + _INERT_ARGUMENTS
@@ -1430,7 +1444,7 @@ _CODE_NAMES = frozenset({
     "storages", "credentials", "configuration", "rails", "file_excerpt", "readfile", "find",
     "pprint", "g", "kernel", "open3", "pty", "objectspace", "marshal", "send", "public_send",
     "instance_eval", "class_eval", "module_eval", "constantize", "spawn", "syscall", "fork",
-    "popen3", "capture2", "capture3",
+    "popen3", "capture2", "capture3", "data_model", "environment",
 })
 _NAME = re.compile(r"[a-z_]\w*", re.IGNORECASE)
 
@@ -1441,9 +1455,17 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
     ``{% include "partials/nav.html" %}``). No call (but a filter's literal arguments),
     subscript, operator, dunder, path string, or name of an object that reaches code
     (``config``, ``self``, ``request``, ``system``, ...)."""
-    mustache, statement, script, expression = tag.groups()
+    mustache, statement, script, expression, directive, velocity = tag.groups()
+    if directive is not None:
+        return _directive_is_inert(directive)
+    if velocity is not None:
+        return _velocity_is_inert(velocity)
     if _PLACEHOLDER_BODY.fullmatch(mustache or statement or script or expression or ""):
         return True
+    if mustache is not None:
+        mustache = _GO_NAMED_TEMPLATE.sub(r"t \1", mustache)
+    if expression is not None:
+        expression = _THYMELEAF_UTILITY.sub(r"thymeleaf_\1_\2", expression)
     if mustache is not None:
         wiki = _WIKI_TEMPLATE.fullmatch(mustache)
         if wiki is not None:
@@ -1482,6 +1504,58 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
     )
 
 
+_FREEMARKER_INERT = frozenset({
+    "list", "items", "sep", "if", "elseif", "else", "switch", "case", "on", "default", "break",
+    "continue", "macro", "nested", "return", "function", "local", "assign", "global",
+    "compress", "noescape", "escape", "autoesc", "noautoesc", "attempt", "recover", "t", "lt",
+    "rt", "nt",
+})
+"""FreeMarker directives that loop, branch, define or name data: not ``include``, ``import``,
+``setting`` or ``visit``, and a directive's expression is checked like any tag's."""
+
+
+def _directive_is_inert(directive: str) -> bool:
+    """A FreeMarker directive (``#list users as user``, ``#if user??``, ``#else``) whose name
+    loops, branches or names data and whose expression only names data (see
+    :func:`_expression_is_inert`)."""
+    name, _, body = directive[1:].partition(" ")
+    return name.lower() in _FREEMARKER_INERT and _expression_is_inert(body.rstrip("/"))
+
+
+def _velocity_is_inert(body: str) -> bool:
+    """A Velocity directive's condition or assignment that only names data: ``$item in
+    $items``, ``$user``, ``$total = $price * $qty`` (no constant product to probe for)."""
+    return _expression_is_inert(body)
+
+
+def _expression_is_inert(body: str) -> bool:
+    """A tag body that is a run of inert tokens (calls of view helpers and filters reduced)
+    naming no object that reaches code."""
+    reduced = _calls_reduced(body)
+    if reduced is None or not _tokens_cover(_INERT_TOKEN, reduced) or ".." in body:
+        return False
+    unquoted = _QUOTED_STRING.sub(" ", body)
+    if _METHOD_WITHOUT_PARENTHESES.search(unquoted):
+        return False
+    return not any(
+        name.startswith("__") or name.lower() in _CODE_NAMES
+        for name in _NAME.findall(_LABEL.sub(" ", body))
+    )
+
+
+_GO_NAMED_TEMPLATE = re.compile(
+    r"\b(?:include|template|partial)\s+(\"[\w.-]+\")\s+(?:\.|\$)(?![\w.])"
+)
+"""Go's and Helm's call of a named template with the current data (``include "app.labels" .``,
+``template "row" .``): a name, not a path (``include "/etc/passwd"`` stays a call)."""
+_THYMELEAF_UTILITY = re.compile(
+    r"#(temporals|numbers|strings|lists|dates|calendars|arrays|sets|maps|aggregates|messages"
+    r"|uris|conversions|bools|objects|ids)\.(\w+)",
+)
+"""Thymeleaf's expression utility objects, which format and test data (``#temporals.format``,
+``#lists.isEmpty``); not ``#ctx``, ``#request``, ``#session`` or ``#servletContext``."""
+
+
 _QUOTED_STRING = re.compile(r"\"[^\"]*\"|'[^']*'")
 _LABEL = re.compile(r"(?<![\w.$])(?:[a-z]\w*:(?=\s)|_{1,2}(?=\s*\())", re.IGNORECASE)
 _METHOD_WITHOUT_PARENTHESES = re.compile(
@@ -1501,7 +1575,9 @@ _TEXT_HELPERS = (
     r"|[a-z][a-z0-9_]*_(?:path|url)"
 )
 """View helpers that take a message key or a label first (see :data:`_HELPER_WITH_TEXT`)."""
-_VIEW_HELPER = re.compile(r"stylesheet_link_tag|javascript_include_tag|" + _TEXT_HELPERS)
+_VIEW_HELPER = re.compile(
+    r"stylesheet_link_tag|javascript_include_tag|thymeleaf_\w+|" + _TEXT_HELPERS
+)
 """Functions a view calls to format data: Rails' link and route helpers (``edit_article_path``),
 Laravel's ``route`` and ``asset``, and the translation helpers ``t``, ``trans`` and ``__``."""
 
@@ -1522,7 +1598,7 @@ def _calls_reduced(body: str, signature: bool = False) -> str | None:
             nonlocal plain
             name, arguments = call.groups()
             # A filter (``|date('Y-m-d')``, ``|slice(0, 120)``) formats the value before it.
-            is_filter = call.string[: call.start()].rstrip().endswith("|") and (
+            is_filter = call.string[: call.start()].rstrip().endswith(("|", "?")) and (
                 _FORMATTING_FILTER.match(name) is not None
             )
             helper = signature or is_filter or _VIEW_HELPER.fullmatch(name) is not None
@@ -1540,7 +1616,8 @@ def _calls_reduced(body: str, signature: bool = False) -> str | None:
 def quotes_inert_templates(view: str) -> bool:
     """The value is text that quotes template tags which only name data (``In Jinja,
     {{ user.name|e }} escapes the value``, ``Go templates use {{ .Title }}``): every ``{{ }}``,
-    ``{% %}``, ``<% %>`` and ``${ }`` (``#{ }``, ``*{ }``, ``@{ }``) tag is inert (see
+    ``{% %}``, ``<% %>`` and ``${ }`` (``#{ }``, ``*{ }``, ``@{ }``) tag, FreeMarker directive
+    (``<#list …>``) and Velocity directive (``#foreach( … )``) is inert (see
     :func:`_tag_is_inert`), there is no other template or expression syntax, and a word stands
     outside the template and HTML tags. A delimiter alone in a code span (``{%``), or a tag
     holding nothing but ``...`` or a conjunction (``{{ and }}``), names the syntax. Such a value
@@ -1581,15 +1658,17 @@ _MODIFIER = re.compile(r"\b(?:if|unless|while|until|and|or|not|rescue|then|else)
 
 _FILTER = re.compile(r"(?<!\|)\|(?!\|)\s*[a-z]\w*", re.IGNORECASE)
 _PATH_OR_SECRET = re.compile(
-    r"[a-z]:[/\\]|://|[/\\~]|\.\.|passw|secret|token|_key\b|digest|credential|private|env"
+    # A separator opening a string or a word is a path (/etc/passwd, ~/.ssh); inside a word it
+    # is a format (date('d/m/Y')) or a relative name.
+    r"[a-z]:[/\\]|://|(?<![\w.-])[/\\~]|\.\.|passw|secret|token|_key\b|digest|credential|private|env"
     r"|database|dsn",
     re.IGNORECASE,
 )
 
 
 _FRAMEWORK_BINDING = re.compile(
-    r"<[a-z][\w-]*\s(?:[^<>]*\s)?(?:v-[a-z][\w-]*|:[a-z][\w-]*|\*ng[A-Z]\w*|\[[\w.-]+\]"
-    r"|\([\w.-]+\)|#[a-z][\w-]*)\s*=\s*[\"']",
+    r"<[a-z][\w-]*\s(?:[^<>]*\s)?(?:v-[a-z][\w-]*|:[a-z][\w-]*|th:[a-z][\w-]*|\*ng[A-Z]\w*"
+    r"|\[[\w.-]+\]|\([\w.-]+\)|#[a-z][\w-]*)\s*=\s*[\"']",
 )
 """An HTML tag binding a client framework's attribute (``v-for="…"``, ``:key="…"``,
 ``*ngFor="…"``, ``[class.active]="…"``, ``(click)="…"``, ``#header="…"``): the markup is a
