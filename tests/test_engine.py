@@ -1202,6 +1202,28 @@ def test_template_data_and_template_reach(
 
 
 @pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        # C passing an argument's address, and a SQL reference's choice of keywords.
+        ("CIRCLEQ_INIT(&head); /* Initialize the queue */", False),
+        ("if (clock_gettime(CLOCK_MONOTONIC, &start) == -1)", False),
+        ("ALTER TABLE t OPTIONS ( [ ADD | SET | DROP ] option ['value'] )", False),
+        ("ORDER BY expression [ ASC | DESC ]", False),
+        # A separator before a command elsewhere in the same value still counts.
+        ("x&id)", True),
+        ("x [ A | SET ] ; cat /etc/passwd", True),
+        ("name=a | id", True),
+    ],
+)
+def test_separator_in_c_and_syntax_summaries(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    """``(&head)`` and ``, &start)`` take an address, and ``[ ADD | SET ]`` lists keywords: no
+    shell reads either as a separator before a command (manual pages of C and SQL)."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
     ("fragment", "view", "stands"),
     [
         ("{{.}}", "{{.}}", True),

@@ -428,10 +428,27 @@ def names_no_command(fragment: str, view: str) -> bool:
     """Whether the word after the separator in ``fragment`` is text, not a command: an indented
     word in mixed case (:func:`opens_indented_mixed_case`), a Dockerfile instruction
     (:func:`opens_keyword_line`), a Unix-only command in capitals on a new line
-    (:func:`spelt_for_no_shell`) or ``at`` reading a stack frame (:func:`schedules_nothing`).
-    Read the same way by the separator rule and the model's separator feature."""
+    (:func:`spelt_for_no_shell`), ``at`` reading a stack frame (:func:`schedules_nothing`) or
+    a C argument's address (:func:`takes_an_address`). Read the same way by the separator rule
+    and the model's separator feature."""
     return (opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view)
-            or spelt_for_no_shell(fragment) or schedules_nothing(fragment, view))
+            or spelt_for_no_shell(fragment) or schedules_nothing(fragment, view)
+            or takes_an_address(fragment, view))
+
+
+_ADDRESS = re.compile(r"&[ \t]*[a-z_]\w*[ \t]*[),]", re.IGNORECASE)
+_ARGUMENT_OPENS = re.compile(r"[(,][ \t]*$")
+
+
+def takes_an_address(fragment: str, view: str) -> bool:
+    """Whether ``&`` takes a C argument's address (``CIRCLEQ_INIT(&head);``,
+    ``clock_gettime(CLOCK_MONOTONIC, &start)``): a name alone between an opening parenthesis
+    or a comma and a closing parenthesis or a comma. No shell reads ``(&`` or ``, &`` as a
+    separator before a command (the first is a syntax error, the second runs ``,``)."""
+    if _ADDRESS.match(fragment) is None:
+        return False
+    at = locate(view, fragment)
+    return at > 0 and _ARGUMENT_OPENS.search(view, max(0, at - 8), at) is not None
 
 
 _AT_FRAME = re.compile(
@@ -471,9 +488,28 @@ def separator_command_runs(fragment: str, view: str) -> bool:
         return _COMMAND_AFTER.match(view, at) is not None
     if _filters_a_pipeline(fragment, view):
         return False
-    if names_no_command(fragment, view):
+    if names_no_command(fragment, view) or lists_keywords(fragment, view):
         return False
     return unix_backtick(fragment, view) and not reads_as_table(view)
+
+
+_KEYWORDS = r"[A-Z][A-Z_]*(?:[ \t]+[A-Z][A-Z_]*)*"
+_KEYWORD_CHOICE = re.compile(
+    r"[\[{][ \t]*" + _KEYWORDS + r"(?:[ \t]*\|[ \t]*" + _KEYWORDS + r")+[ \t]*[\]}]"
+)
+
+
+def lists_keywords(fragment: str, view: str) -> bool:
+    """Whether the ``|`` is a syntax summary's choice between keywords in capitals
+    (``[ ADD | SET | DROP ]``, ``{ ASC | DESC }``), as SQL references write them: the brackets
+    hold nothing but the choice."""
+    if not fragment.lstrip().startswith("|"):
+        return False
+    at = locate(view, fragment)
+    return at >= 0 and any(
+        choice.start() < at < choice.end()
+        for choice in islice(_KEYWORD_CHOICE.finditer(view, max(0, at - 200), at + 200), 8)
+    )
 
 
 _DOCKERFILE = re.compile(r"(?:\s*#[^\n]*\n)*\s*(?:FROM|ARG)[ \t]+\S")
