@@ -192,9 +192,9 @@ def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
 
 
 def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written false-positive bait: 431 of 6,981 flagged when the ceiling was last set
+    """Helper-written false-positive bait: 419 of 6,981 flagged when the ceiling was last set
     (session 14, after the model learned template source and FreeMarker, Velocity, Thymeleaf
     and Helm tags were read; 478 before, flaskapi-guard 537); the ceiling keeps new ones out."""
     benign = sum(generated["neg"].values())
     assert benign > 6950
-    assert sum(generated["fp"].values()) <= 437
+    assert sum(generated["fp"].values()) <= 425

@@ -1172,6 +1172,15 @@ def test_template_sources_configs_and_log_lines(
         ("<td th:text=\"${#temporals.format(invoice.issuedAt, 'yyyy-MM-dd')}\">date</td>", False),
         ('{{- include "shop.selectorLabels" . | nindent 6 }}', False),
         ("{{ invoice.issued_at|date('m/d/Y') }}", False),
+        # Control flow in ERB and EJS, Go's blocks, messages with punctuation, Liquid's named
+        # numbers.
+        ("<% @invoices.each do |inv| %>\n  <li><%= inv.number %></li>\n<% end %>", False),
+        ("<% if (buyer) { %><b><%= buyer.name %></b><% } else { %>guest<% } %>", False),
+        ("<% unless @basket.empty? %>Items: <%= @basket.count %><% end %>", False),
+        ("{{- with .Values.probes }}\nprobes:\n  {{- toYaml . | nindent 2 }}\n{{- end }}", False),
+        ("{{ range $name, $port := .Values.ports }}{{ $name }}: {{ $port }}{{ end }}", False),
+        ('<p>{{ _("Need help? Call us (9-5) at %(phone)s.", phone=shop.phone) }}</p>', False),
+        ("{% for p in site.posts limit:3 %}<li>{{ p.title }}</li>{% endfor %}", False),
         # The same syntax reaching code, secrets or the whole data object.
         ("{{.}}", True),
         ("Name: {{ . }}", True),
@@ -1190,6 +1199,12 @@ def test_template_sources_configs_and_log_lines(
         ('#if($a == $b)x#end$rt.getRuntime().exec("id")', True),
         ('<p th:text="${#strings.toString(@environment)}">x</p>', True),
         ("<p th:text=\"${#lists.isEmpty(T(java.lang.System).getenv())}\">x</p>", True),
+        ("{{ range .Items }}{{ . }}{{ end }}{{ . }}", True),
+        ("{{ with .Env }}{{ . }}{{ end }}", True),
+        ("<% if user.isAdmin || process.env %>x<% end %>", True),
+        ("<% @items.each do |i| %><%= i.name %><% end %><%= 7*7 %>", True),
+        ('{{ t("Hi %(name)s", name=self.__init__) }}', True),
+        ("{% for p in site.posts limit:5 %}{{ p.title | add:733 }}{% endfor %}", True),
     ],
 )
 def test_template_data_and_template_reach(
@@ -1198,6 +1213,24 @@ def test_template_data_and_template_reach(
     """A tag naming data is template source, also to the model; a tag reaching code, a secret
     or Go's whole data object (``{{.}}`` outside ``with`` and ``range``) is an injection, and a
     sentence around it does not make it a quotation."""
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nSUMMARY:Board review\nLOCATION:Hall 2\n"
+         "END:VEVENT\nEND:VCALENDAR", False),
+        ("BEGIN:VCARD\nVERSION:4.0\nFN:Ana Lima\nEMAIL:ana@example.org\nEND:VCARD", False),
+        ("BEGIN:VCALENDAR\nLOCATION:https://evil.example/\nEND:VCALENDAR", True),
+        ("BEGIN:VCALENDAR\nSET-COOKIE:session=x\nEND:VCALENDAR", True),
+        ("BEGIN:VCALENDAR\r\nLocation: Room 1\r\nSet-Cookie: a=b", True),
+        ("BEGIN:VEVENT%0d%0aSet-Cookie:x=1", True),
+    ],
+)
+def test_calendar_objects(engine: DetectionEngine, value: str, flagged: bool) -> None:
+    """An iCalendar or vCard object's property lines are not injected headers; a cookie, a URL
+    as the location, or fields in HTTP's own spelling still are."""
     assert engine.detect(value)["is_threat"] is flagged
 
 

@@ -1439,8 +1439,13 @@ _FORMATTING_FILTER = re.compile(_COMPUTING_FILTER + r"[a-z]\w*$", re.IGNORECASE)
 _INERT_TOKEN = re.compile(
     # A keyword argument's label (class: "btn", limit: 4) before a name can take its word.
     r"[a-z]\w*:(?=\s)|"
+    # Liquid's named numbers (limit:5, offset:10), not a filter's (|add:733).
+    r"(?<!\|)(?<!\|\s)[a-z]\w*:\d{1,4}\b|"
     # An object or dict literal's braces and colons ({ name: user.name }, {'title': t}).
     r"\s+|[@.]?[a-z]\w*(?:\.\w+)*|[=!<>]=?|,|[{}]|(?<=['\"]):|(?<=['\"]\s):|" + _INERT_LITERAL
+    # A condition's connectives and a Ruby predicate's question mark (@cart.empty?).
+    + r"|&&|\|\||(?<=\w)\?(?![\w?])"
+
     # Go's template variables and their declaration ({{ range $key, $value := .Values.env }}).
     # Not the dot alone: {{.}} prints the whole data object, a probe's first move.
     + r"|\$[a-z_]\w*(?:\.\w+)*|:="
@@ -1519,6 +1524,12 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
     else:
         body = script.removeprefix("=") if script is not None else mustache or expression or ""
         body = body.lstrip("#/^>!").strip("-")
+        if script is not None:
+            control = _CONTROL_FLOW.fullmatch(body)
+            if control is not None:
+                body = control.group(1) or control.group(2) or ""
+        # A message's words name nothing (a dunder in it is kept, see _masked).
+        body = _MESSAGE.sub(_masked, body)
         reduced = _calls_reduced(body)
         if reduced is None or not _tokens_cover(_INERT_TOKEN, reduced) or ".." in body:
             return False
@@ -1618,6 +1629,27 @@ _VIEW_HELPER = re.compile(
 Laravel's ``route`` and ``asset``, and the translation helpers ``t``, ``trans`` and ``__``."""
 
 
+_CONTROL_FLOW = re.compile(
+    r"\s*(?:\}\s*)?(?:(?:if|unless|elsif|while|until|else\s+if)\b\s*\(?([^(){}]*?)\)?\s*(?:then\s*|\{\s*)?"
+    r"|else\s*\{?\s*|end\s*|\}\s*|(@?[a-z_]\w*(?:\.\w+)*)\.each(?:_with_index)?\s+do\s*"
+    r"\|\s*\w+(?:\s*,\s*\w+)*\s*\|\s*)",
+    re.IGNORECASE,
+)
+"""ERB's and EJS's control flow (``<% if @cart.empty? %>``, ``<% if (user) { %>``, ``<% } %>``,
+``<% @orders.each do |order| %>``, ``<% end %>``): the condition or the collection is what is
+read, as any tag's body."""
+_MESSAGE = re.compile(r"\"((?![/\\~])[^\"\\{}$`<>/]{0,200})\"|'((?![/\\~])[^'\\{}$`<>/]{0,200})'")
+"""A string that reads as a message (``"Questions? Reply or call %(phone)s."``): no path,
+no template or shell syntax in it."""
+
+
+def _masked(string: re.Match[str]) -> str:
+    """A message string as the plain literal ``"s"`` for reading a tag's tokens (its words are
+    still read for names); a string with ``..`` or a dunder is left for the tokens to refuse."""
+    content = string.group(1) if string.group(1) is not None else string.group(2)
+    return string.group() if ".." in content or "__" in content else '"s"'
+
+
 def _calls_reduced(body: str, signature: bool = False) -> str | None:
     """``body`` with each call of plain arguments replaced by its callee, innermost first, three
     levels deep (``link_to 'Edit', edit_article_path(@article)``, ``route('admin.dashboard')``):
@@ -1662,7 +1694,7 @@ def quotes_inert_templates(view: str) -> bool:
     """
     named = _DELIMITER_SPAN.sub(" ", view) if "`" in view else view
     tags = list(_ANY_TEMPLATE_TAG.finditer(named))
-    if not (tags or named != view) or not all(map(_tag_is_inert, tags)):
+    if not (tags or named != view) or not _all_inert(tags):
         return False
     outside = _ANY_TEMPLATE_TAG.sub(" ", named)
     if _OTHER_TEMPLATE_SYNTAX.search(outside):
@@ -1682,6 +1714,38 @@ def quotes_inert_templates(view: str) -> bool:
         # an inert tag that translates or links, which no payload list needs.
         return True
     return _PROSE_WORD.search(_HTML_TAG.sub(" ", outside)) is not None
+
+
+def _all_inert(tags: list[re.Match[str]]) -> bool:
+    """Whether every tag is inert (:func:`_tag_is_inert`), reading Go's blocks in order: a
+    ``with`` or ``range`` over a data path opens one (:data:`_GO_BLOCK_OPENER`), ``end`` closes
+    it, and inside one the dot is the current item, so ``{{ . }}`` and ``{{ toYaml . }}`` print
+    that item (:data:`_GO_DOT_USE`). Outside any block the dot is the whole data object."""
+    depth = 0
+    for tag in tags:
+        body = tag.group(1)
+        if (body is not None and _GO_BLOCK_OPENER.fullmatch(body)
+                and not any(name.lower() in _CODE_NAMES for name in _NAME.findall(body)[1:])):
+            depth += 1
+            continue
+        if body is not None and depth and _GO_DOT_USE.fullmatch(body):
+            continue
+        if not _tag_is_inert(tag):
+            return False
+        if body is not None and depth and _GO_END.fullmatch(body):
+            depth -= 1
+    return True
+
+
+_GO_BLOCK_OPENER = re.compile(
+    r"-?\s*(?:with|range)\s+(?:\$\w+\s*(?:,\s*\$\w+\s*)?:=\s*)?(?:\.\w+)+\s*-?", re.IGNORECASE
+)
+"""Go's ``with`` or ``range`` over a data path (``{{- range $k, $v := .Values.env }}``)."""
+_GO_DOT_USE = re.compile(
+    r"-?\s*(?:[a-z]\w*\s+)?\.\s*(?:\|\s*[a-z]\w*(?:\s+\d{1,4})?\s*)*-?", re.IGNORECASE
+)
+"""The current item printed or piped (``{{ . }}``, ``{{- toYaml . | nindent 12 }}``)."""
+_GO_END = re.compile(r"-?\s*end\s*-?", re.IGNORECASE)
 
 
 _HELPER_WITH_TEXT = re.compile(
@@ -1894,12 +1958,14 @@ def header_injected(fragment: str, view: str) -> bool:
     breaks are the characters themselves, not written another way (:data:`_WRITTEN_BREAK`).
     Built that way, the same value reflected into a response or a request sets nothing that
     matters, so the pasted request, response or header list of a support thread is let
-    through."""
+    through. So is an iCalendar or vCard object (:func:`_is_calendar_object`)."""
     if _WRITTEN_BREAK.search(view):
         return True
     lines = _LINE_BREAK.split(view, _MAX_MESSAGE_LINES)
     if len(lines) > _MAX_MESSAGE_LINES:
         return True
+    if _CALENDAR_BEGIN.match(view):
+        return not _is_calendar_object(lines)
     first = lines[0].rstrip()
     request = _REQUEST_LINE.fullmatch(first) is not None
     opening = request or _STATUS_LINE.fullmatch(first) is not None
@@ -1934,6 +2000,32 @@ def header_injected(fragment: str, view: str) -> bool:
         if _field_gains(name, value, request):
             return True
     return False
+
+
+_CALENDAR_BEGIN = re.compile(r"\s*BEGIN:V(?:CALENDAR|CARD|EVENT|TODO)\b")
+_CONTENT_LINE = re.compile(r"([A-Z][A-Z0-9-]*)(?:;[^:\r\n]*)?:(.*)")
+_URL_OR_PATH = re.compile(r"\s*(?:[a-z][a-z0-9+.-]*:/|/)", re.IGNORECASE)
+
+
+def _is_calendar_object(lines: list[str]) -> bool:
+    """Whether ``lines`` are an iCalendar or vCard object (``BEGIN:VCALENDAR``, ``SUMMARY:…``,
+    ``END:VEVENT``): every line a content line named in capitals, as the formats write them,
+    or a folded continuation. No line may name a field an injection gains by, except the
+    event's ``LOCATION`` when it holds a place rather than a URL or a path."""
+    for raw in lines:
+        line = raw.rstrip("\r")
+        if not line.strip() or line[:1] in (" ", "\t"):
+            continue
+        content = _CONTENT_LINE.fullmatch(line)
+        if content is None:
+            return False
+        name = content.group(1).lower()
+        if name == "location":
+            if _URL_OR_PATH.match(content.group(2)):
+                return False
+        elif name in _HARMFUL_FIELDS or name.startswith(_HARMFUL_FIELD_PREFIXES):
+            return False
+    return True
 
 
 _NULL_AT_END = re.compile(r"(?:%00|\x00|\\x00|\\0)$")
