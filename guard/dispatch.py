@@ -96,7 +96,7 @@ class CeleryTransport:
 
     def send(self, events: Sequence[DetectionEvent]) -> None:
         """Send the batch as one ``guard.analyze_batch`` task (one broker round trip; a worker
-        then writes its state in one pipeline per batch)."""
+        then writes its state in a few Redis round trips per batch)."""
         self._app.send_task(
             ANALYSIS_BATCH_TASK,
             args=[[event.encode() for event in events]],

@@ -1,8 +1,8 @@
 """Anomaly stage: shared per-client and per-pattern statistics, z-scores and anomaly flags.
 
 Every event adds, in one atomic ``Store.tally`` call deduplicated by ``{event_id}:anomaly``
-(one round trip to Redis; only the per-minute groups keep the moments z-scores need, the
-hourly ones are plain counters):
+(one round trip to Redis for a whole batch; only the per-minute groups keep the moments
+z-scores need, the hourly ones are plain counters):
 
 * per minute: the client's events and detections, and each rule's hits (``rate:*`` groups);
 * per hour: totals by action, detections, semantic checks and attacks, screening time, events
@@ -75,7 +75,8 @@ def record(
 
 
 def record_many(observations: list[Observation], ctx: PipelineContext) -> list[AnomalyOutcome]:
-    """:func:`record` for each observation, with one store round trip for all the counts."""
+    """:func:`record` for each observation, with one store round trip for all the counts and
+    one more for all the flags, if any."""
     batch = []
     pattern_lists = []
     for item in observations:
@@ -83,10 +84,14 @@ def record_many(observations: list[Observation], ctx: PipelineContext) -> list[A
         pattern_lists.append(patterns)
         batch.append((f"{item.event.event_id}:anomaly", _updates(item, ctx, patterns)))
     results = ctx.store.tally_many(batch)
-    return [
-        _flag(item.event, ctx, patterns, result.tallies, result.duplicate)
+    flagged: list[tuple[str, str, float]] = []
+    outcomes = [
+        _flag(item.event, ctx, patterns, result.tallies, result.duplicate, flagged)
         for item, patterns, result in zip(observations, pattern_lists, results, strict=True)
     ]
+    if flagged:
+        ctx.store.record_scores(flagged, ttl=FLAG_TTL, max_members=FLAG_LIMIT)
+    return outcomes
 
 
 def _flag(
@@ -95,7 +100,9 @@ def _flag(
     patterns: list[str],
     tallies: tuple[Tally, ...],
     duplicate: bool,
+    flagged_scores: list[tuple[str, str, float]],
 ) -> AnomalyOutcome:
+    """The event's outcome; its flags are added to ``flagged_scores`` as (index, subject, z)."""
     client = client_key(event)
     events_z, detections_z = zscore(tallies[0]), zscore(tallies[1])
     pattern_z = {
@@ -111,8 +118,7 @@ def _flag(
     threshold = ctx.config.detection_anomaly_threshold
     flagged = [(name, z) for name, z in subjects if z is not None and z >= threshold]
     index = f"anomalies:{int(event.ts // FLAG_BUCKET)}"
-    for name, z in flagged:
-        ctx.store.record_score(index, name, z, ttl=FLAG_TTL, max_members=FLAG_LIMIT)
+    flagged_scores += [(index, name, z) for name, z in flagged]
     flags = tuple(name for name, _ in flagged)
     return AnomalyOutcome(duplicate, events_z, detections_z, pattern_z, flags)
 

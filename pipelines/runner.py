@@ -37,8 +37,9 @@ def process_event(event: DetectionEvent, ctx: PipelineContext) -> dict[str, Any]
 def process_events(events: Iterable[DetectionEvent], ctx: PipelineContext) -> list[dict[str, Any]]:
     """Run every stage on each event, in order; one summary per event.
 
-    The per-event counts and incident entries of the whole batch each go to the store in one
-    round trip; each entry is still its own atomic, idempotent update.
+    The strikes, counts, anomaly flags, incident entries and activity scores of the whole batch
+    each go to the store in one round trip; each entry is still its own atomic, idempotent
+    update.
     """
     batch = list(events)
     with ExitStack() as stack:
@@ -50,8 +51,19 @@ def process_events(events: Iterable[DetectionEvent], ctx: PipelineContext) -> li
             ))
             for event in batch
         ]
-        inline = [strikes.backfill_inline(event, ctx) for event in batch]
-        verdicts = [semantic.analyze(event, ctx) for event in batch]
+        verdicts = [semantic.assess(event, ctx) for event in batch]
+        # The inline backfills, then the semantic strikes, as the stages would count them one
+        # by one, in one round trip.
+        struck = strikes.strike_many(
+            [strikes.inline_strike(event) for event in batch]
+            + [semantic.missed_strike(e, v) for e, v in zip(batch, verdicts, strict=True)],
+            ctx,
+        )
+        inline = struck[: len(batch)]
+        verdicts = [
+            semantic.struck(verdict, result)
+            for verdict, result in zip(verdicts, struck[len(batch):], strict=True)
+        ]
         detections = [
             event.action in strikes.DETECTED_ACTIONS or verdict.missed
             for event, verdict in zip(batch, verdicts, strict=True)

@@ -9,7 +9,7 @@ ban it. Passive mode counts the strike and never bans.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from guard.events import DetectionEvent
 from guard.store import StrikeResult
@@ -40,6 +40,12 @@ NOT_RUN = SemanticOutcome(False, "benign", 0.0, False, False)
 
 def analyze(event: DetectionEvent, ctx: PipelineContext) -> SemanticOutcome:
     """Score ``event.value`` and strike the client for an attack the patterns missed."""
+    outcome = assess(event, ctx)
+    return struck(outcome, strikes.strike_many([missed_strike(event, outcome)], ctx)[0])
+
+
+def assess(event: DetectionEvent, ctx: PipelineContext) -> SemanticOutcome:
+    """Score ``event.value`` without striking: :func:`analyze` before its strike."""
     if event.inline_semantic or not event.value:
         return NOT_RUN
     analyzer = ctx.analyzer
@@ -51,13 +57,21 @@ def analyze(event: DetectionEvent, ctx: PipelineContext) -> SemanticOutcome:
         and verdict.probability >= ctx.config.detection_semantic_threshold
     )
     missed = flagged and event.action in MISSED_ACTIONS
-    result = None
-    if missed:
-        reason = (
-            f"semantic analysis: {verdict.attack_type} (p={verdict.probability:.2f}) "
-            f"in {event.part_location or 'request'}"
-        )
-        result = strikes.strike(
-            event, ctx, event_id=f"{event.event_id}:semantic", reason=reason, can_ban=True
-        )
-    return SemanticOutcome(True, verdict.attack_type, verdict.probability, flagged, missed, result)
+    return SemanticOutcome(True, verdict.attack_type, verdict.probability, flagged, missed)
+
+
+def missed_strike(event: DetectionEvent, outcome: SemanticOutcome) -> strikes.PendingStrike | None:
+    """The strike :func:`analyze` counts for ``outcome``: one for an attack the patterns
+    missed, under ``{event_id}:semantic``."""
+    if not outcome.missed:
+        return None
+    reason = (
+        f"semantic analysis: {outcome.attack_type} (p={outcome.probability:.2f}) "
+        f"in {event.part_location or 'request'}"
+    )
+    return strikes.PendingStrike(event, f"{event.event_id}:semantic", reason, can_ban=True)
+
+
+def struck(outcome: SemanticOutcome, result: StrikeResult | None) -> SemanticOutcome:
+    """``outcome`` with the result of its :func:`missed_strike`."""
+    return outcome if result is None else replace(outcome, strike=result)

@@ -17,6 +17,7 @@ from guard.store import (
     MemoryStore,
     ScoreUpdate,
     Store,
+    StrikeUpdate,
     TallyUpdate,
     create_store,
 )
@@ -58,6 +59,13 @@ def test_tally_counts_members_and_moments(store: Store) -> None:
     assert (snapshot.count, snapshot.total, snapshot.total_sq) == (2, 6, 18.0)
     assert store.read_tally("other").members == {"x": 5}
     assert store.read_tally("absent").count == 0
+
+
+@both
+def test_tally_amounts_past_exact_lua_numbers_are_refused(store: Store) -> None:
+    with pytest.raises(ValueError):
+        store.tally("t-huge", [TallyUpdate("g-huge", "m", 2**63, 60, track=False)])
+    assert store.read_tally("g-huge").count == 0
 
 
 @both
@@ -122,6 +130,17 @@ def test_score_index_keeps_the_highest_and_stays_bounded(store: Store) -> None:
     assert store.top_scores("idx") == [("a", 5.0), ("m4", 4.0), ("m3", 3.0)]
     assert store.top_scores("idx", 1) == [("a", 5.0)]
     assert store.top_scores("absent") == []
+
+
+@both
+def test_record_scores_keeps_the_highest_of_each(store: Store) -> None:
+    batch = [("idx", "a", 2.0), ("idx", "a", 1.0), ("idx", "b", 3.0), ("other", "a", 0.5)]
+    assert store.record_scores(batch, ttl=60) == [2.0, 2.0, 3.0, 0.5]
+    assert store.record_scores([], ttl=60) == []
+    assert store.top_scores("idx") == [("b", 3.0), ("a", 2.0)]
+    with pytest.raises(ValueError):
+        store.record_scores([("idx", "c", 9.0), ("idx", "d", float("inf"))], ttl=60)
+    assert store.top_scores("idx") == [("b", 3.0), ("a", 2.0)]
 
 
 @both
@@ -254,6 +273,45 @@ def test_batched_scripts_survive_a_script_flush(redis_url: str, key_prefix: str)
     finally:
         raw.close()
         store.close()
+
+
+def test_batches_of_many_script_calls_match_the_memory_store(
+    redis_url: str, key_prefix: str
+) -> None:
+    # Larger than one script call takes, with repeats across the calls' boundaries. Whole
+    # seconds, which Redis stores exactly (it keeps six decimals).
+    now = float(int(time.time()))
+    tallies = [(f"t{i % 150}", [TallyUpdate(f"g{i % 3}", f"m{i % 7}", i % 3, 60),
+                                TallyUpdate("plain", f"m{i % 5}", 1, 60, track=False)])
+               for i in range(200)]
+    scores = [(f"s{i % 150}", [ScoreUpdate("top", f"/p{i % 9}", 1, 60, 5)]) for i in range(200)]
+    incidents = [(f"e{i % 150}", incident(client=f"192.0.2.{i % 4}", cid=f"c{i % 11}",
+                                          ts=now + i, part=f"query:p{i % 20}"))
+                 for i in range(200)]
+    strikes = [StrikeUpdate(f"198.51.100.{i % 3}", f"e{i % 150}", 60.0, 40, 60.0, "many")
+               for i in range(200)]
+    stores = [create_store("memory://"), create_store(redis_url, prefix=key_prefix)]
+    raw = redis.Redis.from_url(redis_url)
+    try:
+        raw.script_flush()
+        seen = []
+        for store in stores:
+            seen.append((
+                store.tally_many(tallies),
+                store.add_scores(scores),
+                [r.incident_id for r in store.record_incidents(incidents, gap=600, ttl=600)],
+                store.add_strikes(strikes),
+                [store.read_tally(group) for group in ("g0", "g1", "g2", "plain")],
+                store.top_scores("top"),
+                store.list_incidents(),
+                [store.strikes(f"198.51.100.{i}", 60) for i in range(3)],
+                sorted(ban.key for ban in store.list_bans()),
+            ))
+        assert seen[0] == seen[1]
+    finally:
+        raw.close()
+        for store in stores:
+            store.close()
 
 
 def test_memory_store_pipeline_state_stays_bounded() -> None:

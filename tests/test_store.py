@@ -23,7 +23,7 @@ import redis
 
 from benchmarks._processes import stop_processes
 from guard.errors import ConfigurationError, StorageError
-from guard.store import BanRecord, MemoryStore, RedisStore, Store, create_store
+from guard.store import BanRecord, MemoryStore, RedisStore, Store, StrikeUpdate, create_store
 from guard.store._args import MAX_KEY_LENGTH, MAX_SECONDS
 from tests.conftest import free_port
 
@@ -135,6 +135,10 @@ def test_huge_durations_are_cut_to_ten_years(store: Store) -> None:
 def test_threshold_above_window_capacity_never_bans(store: Store) -> None:
     result = store.add_strike("192.0.2.15", "e", **{**STRIKE, "threshold": 10**6})
     assert result.strikes == 1 and not result.banned
+    # Past what any packing holds: still "never", on both backends, not an error.
+    huge = {**STRIKE, "threshold": 2**64}
+    assert not store.add_strike("192.0.2.15", "f", **huge).banned
+    assert not store.add_strikes([StrikeUpdate("192.0.2.15", "g", **huge)])[0].banned
 
 
 @both
@@ -181,6 +185,25 @@ def test_duplicate_event_ids_count_once(store: Store) -> None:
     assert [r.strikes for r in seen] == [1, 2, 3]
     assert [r.banned for r in seen] == [False, False, True]
     assert store.strikes("198.51.100.4", 60) == 3
+
+
+@both
+def test_add_strikes_counts_each_in_order(store: Store) -> None:
+    args = {**STRIKE, "threshold": 3, "reason": "batched"}
+    batch = [StrikeUpdate("198.51.100.8", f"e{i % 4}", **args) for i in range(6)]
+    batch.append(StrikeUpdate("198.51.100.9", "e0", **{**args, "can_ban": False}))
+    results = store.add_strikes(batch)
+    assert [(r.strikes, r.banned, r.duplicate) for r in results] == [
+        (1, False, False), (2, False, False), (3, True, False), (4, True, False),
+        (4, True, True), (4, True, True), (1, False, False),
+    ]
+    assert store.add_strikes([]) == []
+    record = store.get_ban("198.51.100.8")
+    assert record is not None and record.reason == "batched"
+    with pytest.raises(ValueError):
+        store.add_strikes([StrikeUpdate("198.51.100.10", "ok", **args),
+                           StrikeUpdate("198.51.100.10", "", **args)])
+    assert store.strikes("198.51.100.10", 60) == 0
 
 
 @both

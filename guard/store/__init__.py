@@ -20,6 +20,7 @@ from guard.store.base import IncidentUpdate as IncidentUpdate
 from guard.store.base import ScoreUpdate as ScoreUpdate
 from guard.store.base import Store as Store
 from guard.store.base import StrikeResult as StrikeResult
+from guard.store.base import StrikeUpdate as StrikeUpdate
 from guard.store.base import Tally as Tally
 from guard.store.base import TallyResult as TallyResult
 from guard.store.base import TallyUpdate as TallyUpdate
@@ -38,6 +39,7 @@ __all__ = [
     "ScoreUpdate",
     "Store",
     "StrikeResult",
+    "StrikeUpdate",
     "Tally",
     "TallyResult",
     "TallyUpdate",

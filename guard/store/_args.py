@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from guard.errors import ConfigurationError
 from guard.logsafe import safe
-from guard.store.base import IncidentUpdate, ScoreUpdate, TallyUpdate
+from guard.store.base import IncidentUpdate, ScoreUpdate, StrikeUpdate, TallyUpdate
 
 MAX_KEY_LENGTH = 256
 MAX_REASON_LENGTH = 200
@@ -60,7 +60,8 @@ def strike_threshold(value: int) -> int:
     """
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"threshold must be an integer of at least 1, not {value!r}")
-    return value
+    # Any threshold past MAX_STRIKES means the same (never), and a huge one would not pack.
+    return min(value, MAX_STRIKES + 1)
 
 
 def prefix(value: str) -> str:
@@ -130,9 +131,20 @@ def strike_args(
     )
 
 
+def strike_update(update: StrikeUpdate) -> StrikeArgs:
+    """The arguments of one ``Store.add_strikes`` entry, checked and bounded."""
+    return strike_args(
+        update.key, update.event_id, update.window, update.threshold, update.ban_duration,
+        update.reason, update.can_ban, update.source,
+    )
+
+
 MAX_GROUP_MEMBERS = 100_000
 MAX_LISTED_MEMBERS = 10_000
 MAX_TALLY_UPDATES = 256
+MAX_TALLY_AMOUNT = 2**53
+"""Lua adds numbers exactly up to here; Redis would refuse a larger increment mid-script, after
+the batch's earlier tokens were marked as counted."""
 MAX_INCIDENT_ITEMS = 16
 MAX_ITEM_LENGTH = 160
 
@@ -144,8 +156,10 @@ def tally_updates(updates: Sequence[TallyUpdate]) -> list[TallyUpdate]:
     checked = []
     for update in updates:
         amount = update.amount
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-            raise ValueError(f"tally amount must be a non-negative integer, not {amount!r}")
+        if (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0
+                or amount > MAX_TALLY_AMOUNT):
+            raise ValueError(f"tally amount must be an integer from 0 to {MAX_TALLY_AMOUNT}, "
+                             f"not {amount!r}")
         checked.append(TallyUpdate(
             store_key(update.group, "group"),
             store_key(update.member, "member"),
@@ -170,6 +184,11 @@ def score_updates(updates: Sequence[ScoreUpdate]) -> list[ScoreUpdate]:
         )
         for update in updates
     ]
+
+
+def score_entry(index: str, member: str, value: float) -> tuple[str, str, float]:
+    """A ``record_score`` index, member and score, checked and bounded."""
+    return store_key(index, "index"), store_key(member, "member"), score(value)
 
 
 def score(value: float) -> float:

@@ -30,6 +30,7 @@ from guard.store.base import (
     IncidentUpdate,
     ScoreUpdate,
     StrikeResult,
+    StrikeUpdate,
     Tally,
     TallyResult,
     TallyUpdate,
@@ -276,20 +277,28 @@ class MemoryStore:
         strike = _args.strike_args(
             key, event_id, window, threshold, ban_duration, reason, can_ban, source
         )
-        member, seen = strike.ban.key, (strike.ban.key, strike.event_id)
         with self._lock:
-            now = time.monotonic()
-            if self._seen.get(seen, now):
-                banned = self._bans.get(member, now) is not None
-                count = self._count(member, strike.window, now)
-                return StrikeResult(count, banned, duplicate=True)
-            self._seen.put(seen, True, now + max(strike.window, self.dedupe_ttl), now)
-            count = self._record_strike(member, strike.window, now)
+            return self._strike(strike, time.monotonic())
+
+    def add_strikes(self, batch: Sequence[StrikeUpdate]) -> list[StrikeResult]:
+        """``add_strike`` for each update, in order (all checked before any is counted)."""
+        checked = [_args.strike_update(update) for update in batch]
+        with self._lock:
+            return [self._strike(strike, time.monotonic()) for strike in checked]
+
+    def _strike(self, strike: _args.StrikeArgs, now: float) -> StrikeResult:
+        member, seen = strike.ban.key, (strike.ban.key, strike.event_id)
+        if self._seen.get(seen, now):
             banned = self._bans.get(member, now) is not None
-            if not banned and strike.can_ban and count >= strike.threshold:
-                self._write_ban(strike.ban, now)
-                banned = True
-            return StrikeResult(count, banned, duplicate=False)
+            count = self._count(member, strike.window, now)
+            return StrikeResult(count, banned, duplicate=True)
+        self._seen.put(seen, True, now + max(strike.window, self.dedupe_ttl), now)
+        count = self._record_strike(member, strike.window, now)
+        banned = self._bans.get(member, now) is not None
+        if not banned and strike.can_ban and count >= strike.threshold:
+            self._write_ban(strike.ban, now)
+            banned = True
+        return StrikeResult(count, banned, duplicate=False)
 
     def _record_strike(self, member: str, window: float, now: float) -> int:
         times = self._strikes.get(member, now)
@@ -418,23 +427,32 @@ class MemoryStore:
         self, index: str, member: str, score: float, *, ttl: float, max_members: int = 1000
     ) -> float:
         """Keep the highest ``score`` seen for ``member`` in ``index`` and return it."""
-        name = _args.store_key(index, "index")
-        entry = _args.store_key(member, "member")
-        value = _args.score(score)
+        return self.record_scores([(index, member, score)], ttl=ttl, max_members=max_members)[0]
+
+    def record_scores(
+        self, batch: Sequence[tuple[str, str, float]], *, ttl: float, max_members: int = 1000
+    ) -> list[float]:
+        """``record_score(index, member, score)`` for each triple, in order."""
+        checked = [_args.score_entry(index, member, score) for index, member, score in batch]
         seconds = _args.seconds(ttl, "ttl")
         bound = _args.count(max_members, "max_members")
         with self._lock:
             now = time.monotonic()
-            scores = self._scores.get(name, now)
-            if scores is None:
-                scores = {}
-                self._scores.put(name, scores, now + seconds, now)
-            held = scores.get(entry)
-            if held is not None and held >= value:
-                return held
-            scores[entry] = value
-            _trim(scores, bound)
-            return value
+            return [self._record_score(*entry, seconds, bound, now) for entry in checked]
+
+    def _record_score(
+        self, name: str, entry: str, value: float, seconds: float, bound: int, now: float
+    ) -> float:
+        scores = self._scores.get(name, now)
+        if scores is None:
+            scores = {}
+            self._scores.put(name, scores, now + seconds, now)
+        held = scores.get(entry)
+        if held is not None and held >= value:
+            return held
+        scores[entry] = value
+        _trim(scores, bound)
+        return value
 
     def add_scores(self, batch: Sequence[tuple[str, Sequence[ScoreUpdate]]]) -> list[bool]:
         """Apply each token's updates atomically, at most once per token."""

@@ -6,6 +6,12 @@ is atomic without locks and costs one round trip. The scripts ship as package da
 again on its own after a server restart. They read the server's clock, so all processes agree
 on when a strike leaves its window.
 
+The batch calls (``add_strikes``, ``tally_many``, ``add_scores``, ``record_incidents``) give a
+whole batch to one script call: each entry still takes effect as its own call would, but the
+batch costs one command instead of one per entry, and keys the entries share (a time bucket, a
+client) travel once. A batch of more than ``_SCRIPT_BATCH`` entries is several calls in the same
+round trip, so no call holds the server for long. The single calls are batches of one.
+
 Key layout (every key has a TTL)::
 
     {prefix}ban:{key}        hash until/reason/created/source   expires with the ban
@@ -39,10 +45,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import msgpack
@@ -62,6 +68,7 @@ from guard.store.base import (
     IncidentUpdate,
     ScoreUpdate,
     StrikeResult,
+    StrikeUpdate,
     Tally,
     TallyResult,
     TallyUpdate,
@@ -74,6 +81,13 @@ _SCRIPTS = (
 _INCIDENT_LISTS = ("clients", "correlation_ids", "parts", "classes", "actions")
 _Call = tuple[list[str], list[str | int | bytes]]
 _BAN_FIELDS = ("until", "reason", "created", "source")
+_SCRIPT_BATCH = 64
+"""Tokens, strikes or events per call of a batch script: one call holds the server for a
+bounded time; a larger batch is several calls sent in the same round trip."""
+_SCRIPT_WEIGHT = 1024
+"""Updates per call of a batch script (a token carries up to 256): 64 full tokens would hold
+the server past a client's socket timeout."""
+_T = TypeVar("_T")
 
 
 @functools.cache
@@ -106,6 +120,44 @@ def _wrapped(operation: str) -> Iterator[None]:
 
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _chunks(
+    items: Sequence[_T], weight: Callable[[_T], int] = lambda _: 1
+) -> Iterator[Sequence[_T]]:
+    """``items`` in runs of at most ``_SCRIPT_BATCH`` entries and ``_SCRIPT_WEIGHT`` units of
+    ``weight`` (a token's updates), so that one script call stays short."""
+    start = total = 0
+    for end, item in enumerate(items):
+        units = max(1, weight(item))
+        if end > start and (end - start >= _SCRIPT_BATCH or total + units > _SCRIPT_WEIGHT):
+            yield items[start:end]
+            start, total = end, 0
+        total += units
+    if start < len(items):
+        yield items[start:]
+
+
+def _packed(value: Any) -> bytes:
+    packed: bytes = msgpack.packb(value, use_bin_type=False)
+    return packed
+
+
+class _KeyList:
+    """The distinct keys of one script call, numbered from 1 in the order first named: a key
+    that many entries share (a time bucket, a client) is sent once."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self._numbers: dict[str, int] = {}
+
+    def number(self, name: str) -> int:
+        """The number of ``name``, added at the end when new."""
+        found = self._numbers.get(name)
+        if found is None:
+            self.names.append(name)
+            found = self._numbers[name] = len(self.names)
+        return found
 
 
 class RedisStore:
@@ -171,6 +223,8 @@ class RedisStore:
         # server forgot the script the whole pipeline is simply sent again once it is loaded.
         if not calls:
             return []
+        if len(calls) == 1:
+            return [self._run(name, *calls[0])]
         script = self._scripts[name]
         with _wrapped(name):
             for attempt in range(2):
@@ -227,32 +281,41 @@ class RedisStore:
         source: str = "auto",
     ) -> StrikeResult:
         """Count one strike against ``key`` at most once per ``event_id``; ban at threshold."""
-        strike = _args.strike_args(
-            key, event_id, window, threshold, ban_duration, reason, can_ban, source
-        )
-        ban = strike.ban
-        keys = [
-            self._seen_key(ban.key, strike.event_id),
-            self._key("strikes", ban.key),
-            self._key("ban", ban.key),
-            self._index_key,
-        ]
-        args: list[str | int] = [
-            ban.key,
-            strike.event_id,
-            repr(strike.window),
-            strike.threshold,
-            repr(ban.duration),
-            ban.reason,
-            "1" if strike.can_ban else "0",
-            ban.source,
-            repr(max(strike.window, self.dedupe_ttl)),
-            _args.MAX_STRIKES,
-        ]
-        reply = self._run("add_strike", keys, args)
+        update = StrikeUpdate(key, event_id, window, threshold, ban_duration, reason, can_ban,
+                              source)
+        return self.add_strikes([update])[0]
+
+    def add_strikes(self, batch: Sequence[StrikeUpdate]) -> list[StrikeResult]:
+        """``add_strike`` for each update, in order, in one round trip."""
+        checked = [_args.strike_update(update) for update in batch]
+        replies = self._run_many("add_strike", [self._strike_call(c) for c in _chunks(checked)])
         with _wrapped("add_strike"):
-            strikes, banned, duplicate = reply
-            return StrikeResult(int(strikes), bool(banned), bool(duplicate))
+            return [
+                StrikeResult(int(strikes), bool(banned), bool(duplicate))
+                for reply in replies
+                for strikes, banned, duplicate in reply
+            ]
+
+    def _strike_call(self, strikes: Sequence[_args.StrikeArgs]) -> _Call:
+        keys = _KeyList()
+        entries = []
+        for strike in strikes:
+            ban = strike.ban
+            entries.append([
+                keys.number(self._seen_key(ban.key, strike.event_id)),
+                keys.number(self._key("strikes", ban.key)),
+                keys.number(self._key("ban", ban.key)),
+                ban.key,
+                strike.event_id,
+                strike.window,
+                strike.threshold,
+                ban.duration,
+                ban.reason,
+                int(strike.can_ban),
+                ban.source,
+                max(strike.window, self.dedupe_ttl),
+            ])
+        return [self._index_key, *keys.names], [_args.MAX_STRIKES, _packed(entries)]
 
     def strikes(self, key: str, window: float) -> int:
         """Strikes against ``key`` in the last ``window`` seconds."""
@@ -298,26 +361,27 @@ class RedisStore:
 
     def tally(self, token: str, updates: Sequence[TallyUpdate]) -> TallyResult:
         """Apply every update atomically, all at most once per ``token``."""
-        return _tally_result(self._run("tally", *self._tally_call(token, updates)))
+        return self.tally_many([(token, updates)])[0]
 
     def tally_many(
         self, batch: Sequence[tuple[str, Sequence[TallyUpdate]]]
     ) -> list[TallyResult]:
         """``tally(token, updates)`` for each pair, in order, in one round trip."""
-        calls = [self._tally_call(token, updates) for token, updates in batch]
-        return [_tally_result(reply) for reply in self._run_many("tally", calls)]
+        checked = [(_args.store_key(token, "token"), _args.tally_updates(updates))
+                   for token, updates in batch]
+        chunks = _chunks(checked, lambda entry: len(entry[1]))
+        replies = self._run_many("tally", [self._tally_call(c) for c in chunks])
+        return [result for reply in replies for result in _tally_results(reply)]
 
-    def _tally_call(self, token: str, updates: Sequence[TallyUpdate]) -> _Call:
-        marker = self._key("tallied", _args.store_key(token, "token"))
-        checked = _args.tally_updates(updates)
-        keys = [marker, *(self._key("tally", update.group) for update in checked)]
-        params = [[u.member, u.amount, u.ttl, int(u.track)] for u in checked]
-        args: list[str | int | bytes] = [
-            repr(self.dedupe_ttl),
-            _args.MAX_GROUP_MEMBERS,
-            msgpack.packb(params, use_bin_type=False),
+    def _tally_call(self, batch: Sequence[tuple[str, list[TallyUpdate]]]) -> _Call:
+        groups = _KeyList()
+        entries = [
+            [[groups.number(u.group), u.member, u.amount, u.ttl, int(u.track)] for u in updates]
+            for _, updates in batch
         ]
-        return keys, args
+        keys = [self._key("tallied", token) for token, _ in batch]
+        keys += [self._key("tally", group) for group in groups.names]
+        return keys, [repr(self.dedupe_ttl), _args.MAX_GROUP_MEMBERS, _packed(entries)]
 
     def read_tally(self, group: str, limit: int = 100) -> GroupSnapshot:
         """The ``limit`` largest members of ``group`` and its moments (empty when absent)."""
@@ -342,28 +406,43 @@ class RedisStore:
         self, index: str, member: str, score: float, *, ttl: float, max_members: int = 1000
     ) -> float:
         """Keep the highest ``score`` seen for ``member`` in ``index`` and return it."""
-        key = self._key("scores", _args.store_key(index, "index"))
-        args: list[str | int] = [
-            _args.store_key(member, "member"),
-            repr(_args.score(score)),
-            repr(_args.seconds(ttl, "ttl")),
-            _args.count(max_members, "max_members"),
+        return self.record_scores([(index, member, score)], ttl=ttl, max_members=max_members)[0]
+
+    def record_scores(
+        self, batch: Sequence[tuple[str, str, float]], *, ttl: float, max_members: int = 1000
+    ) -> list[float]:
+        """``record_score(index, member, score)`` for each triple, in order, in one round
+        trip."""
+        checked = [_args.score_entry(index, member, score) for index, member, score in batch]
+        seconds = repr(_args.seconds(ttl, "ttl"))
+        bound = _args.count(max_members, "max_members")
+        calls: list[_Call] = [
+            ([self._key("scores", index)], [member, repr(score), seconds, bound])
+            for index, member, score in checked
         ]
-        reply = self._run("record_score", [key], args)
+        replies = self._run_many("record_score", calls)
         with _wrapped("record_score"):
-            return float(reply)
+            return [float(reply) for reply in replies]
 
     def add_scores(self, batch: Sequence[tuple[str, Sequence[ScoreUpdate]]]) -> list[bool]:
         """Apply each token's updates atomically, at most once per token, in one round trip."""
-        calls: list[_Call] = []
-        for token, updates in batch:
-            checked = _args.score_updates(updates)
-            keys = [self._key("scored", _args.store_key(token, "token")),
-                    *(self._key("scores", update.index) for update in checked)]
-            params = [[u.member, u.amount, u.ttl, u.max_members] for u in checked]
-            packed = msgpack.packb(params, use_bin_type=False)
-            calls.append((keys, [repr(self.dedupe_ttl), packed]))
-        return [bool(reply) for reply in self._run_many("add_scores", calls)]
+        checked = [(_args.store_key(token, "token"), _args.score_updates(updates))
+                   for token, updates in batch]
+        chunks = _chunks(checked, lambda entry: len(entry[1]))
+        replies = self._run_many("add_scores", [self._scores_call(c) for c in chunks])
+        with _wrapped("add_scores"):
+            return [bool(applied) for reply in replies for applied in reply]
+
+    def _scores_call(self, batch: Sequence[tuple[str, list[ScoreUpdate]]]) -> _Call:
+        indexes = _KeyList()
+        entries = [
+            [[indexes.number(u.index), u.member, u.amount, u.ttl, u.max_members]
+             for u in updates]
+            for _, updates in batch
+        ]
+        keys = [self._key("scored", token) for token, _ in batch]
+        keys += [self._key("scores", index) for index in indexes.names]
+        return keys, [repr(self.dedupe_ttl), _packed(entries)]
 
     def top_scores(self, index: str, limit: int = 100) -> list[tuple[str, float]]:
         """Up to ``limit`` members of ``index``, highest score first."""
@@ -378,44 +457,52 @@ class RedisStore:
         self, event_id: str, update: IncidentUpdate, *, gap: float, ttl: float
     ) -> IncidentResult:
         """Add one event to its incident, atomically and at most once per ``event_id``."""
-        call = self._incident_call(event_id, update, gap, ttl)
-        return _incident_result(self._run("record_incident", *call))
+        return self.record_incidents([(event_id, update)], gap=gap, ttl=ttl)[0]
 
     def record_incidents(
         self, batch: Sequence[tuple[str, IncidentUpdate]], *, gap: float, ttl: float
     ) -> list[IncidentResult]:
         """``record_incident(event_id, update)`` for each pair, in order, in one round trip."""
-        calls = [self._incident_call(event_id, update, gap, ttl) for event_id, update in batch]
-        return [_incident_result(reply) for reply in self._run_many("record_incident", calls)]
-
-    def _incident_call(
-        self, event_id: str, update: IncidentUpdate, gap: float, ttl: float
-    ) -> _Call:
-        event = _args.store_key(event_id, "event_id")
-        checked = _args.incident_update(update)
-        keys = [
-            self._key("incident-event", event),
-            self._key("incident-corr", checked.correlation_id or "-"),
-            self._key("incident-client", checked.client),
-            self._key("incidents", "index"),
-        ]
-        args: list[str | int | bytes] = [
-            event,
+        checked = [(_args.store_key(event_id, "event_id"), _args.incident_update(update))
+                   for event_id, update in batch]
+        settings: list[str | int | bytes] = [
             self._key("incident", ""),
-            checked.client,
-            checked.correlation_id,
-            repr(checked.ts),
-            checked.part,
-            checked.attack_class,
-            checked.action,
-            repr(checked.score),
             repr(_args.seconds(gap, "gap")),
             repr(_args.seconds(ttl, "ttl")),
             repr(self.dedupe_ttl),
             self.max_incidents,
             _args.MAX_INCIDENT_ITEMS,
         ]
-        return keys, args
+        calls = [self._incident_call(chunk, settings) for chunk in _chunks(checked)]
+        replies = self._run_many("record_incident", calls)
+        with _wrapped("record_incident"):
+            return [
+                IncidentResult(_text(incident_id), bool(duplicate))
+                for reply in replies
+                for duplicate, incident_id in reply
+            ]
+
+    def _incident_call(
+        self, batch: Sequence[tuple[str, IncidentUpdate]], settings: list[str | int | bytes]
+    ) -> _Call:
+        keys = _KeyList()
+        entries = [
+            [
+                keys.number(self._key("incident-event", event)),
+                keys.number(self._key("incident-corr", update.correlation_id or "-")),
+                keys.number(self._key("incident-client", update.client)),
+                event,
+                update.client,
+                update.correlation_id,
+                update.ts,
+                update.part,
+                update.attack_class,
+                update.action,
+                update.score,
+            ]
+            for event, update in batch
+        ]
+        return [self._key("incidents", "index"), *keys.names], [*settings, _packed(entries)]
 
     def get_incident(self, incident_id: str) -> IncidentRecord | None:
         """The incident ``incident_id``, or None when it does not exist or has expired."""
@@ -434,20 +521,16 @@ class RedisStore:
             return [_incident(_text(incident_id), flat) for incident_id, flat in rows]
 
 
-def _tally_result(reply: Any) -> TallyResult:
+def _tally_results(reply: Any) -> list[TallyResult]:
     with _wrapped("tally"):
-        duplicate, rows = msgpack.unpackb(reply, raw=False)
-        tallies = tuple(
-            Tally(int(value), int(members), int(total), float(total_sq))
-            for value, members, total, total_sq in rows
-        )
-        return TallyResult(tallies, bool(duplicate))
-
-
-def _incident_result(reply: Any) -> IncidentResult:
-    with _wrapped("record_incident"):
-        duplicate, incident_id = reply
-        return IncidentResult(_text(incident_id), bool(duplicate))
+        return [
+            TallyResult(
+                tuple(Tally(int(value), int(members), int(total), float(total_sq))
+                      for value, members, total, total_sq in rows),
+                bool(duplicate),
+            )
+            for duplicate, rows in msgpack.unpackb(reply, raw=False)
+        ]
 
 
 def _incident(incident_id: str, flat: Sequence[Any]) -> IncidentRecord:

@@ -44,6 +44,20 @@ class BanRecord:
 
 
 @dataclass(frozen=True)
+class StrikeUpdate:
+    """The arguments of one ``add_strike`` call, for ``add_strikes``."""
+
+    key: str
+    event_id: str
+    window: float
+    threshold: int
+    ban_duration: float
+    reason: str
+    can_ban: bool = True
+    source: str = "auto"
+
+
+@dataclass(frozen=True)
 class StrikeResult:
     """What one ``add_strike`` call did."""
 
@@ -206,6 +220,11 @@ class Store(Protocol):
         """
         ...
 
+    def add_strikes(self, batch: Sequence[StrikeUpdate]) -> list[StrikeResult]:
+        """``add_strike`` for each update, in order: each atomic and idempotent on its own, all
+        in one round trip on Redis."""
+        ...
+
     def strikes(self, key: str, window: float) -> int:
         """Strikes against ``key`` in the last ``window`` seconds (at most the strike window)."""
         ...
@@ -267,6 +286,13 @@ class Store(Protocol):
         The index expires ``ttl`` seconds after the call that created it and holds at most
         ``max_members`` members (the lowest scores go first).
         """
+        ...
+
+    def record_scores(
+        self, batch: Sequence[tuple[str, str, float]], *, ttl: float, max_members: int = 1000
+    ) -> list[float]:
+        """``record_score(index, member, score)`` for each triple, in order, all in one round
+        trip on Redis."""
         ...
 
     def add_scores(self, batch: Sequence[tuple[str, Sequence[ScoreUpdate]]]) -> list[bool]:
