@@ -182,19 +182,19 @@ def test_probe_benign_ceiling(probe: dict[str, Counter[str]]) -> None:
 
 
 def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written attacks (``GENERATED.md``): 3,553/3,618 caught when the floors were last
-    set (each class at 94% or more, 97.5% of those caught named right). Floors: 97% overall,
-    90% per class, 96% named."""
-    assert sum(generated["total"].values()) > 3600
+    """Helper-written attacks (``GENERATED.md``): 3,762/3,833 caught when the floors were last
+    set (session 14, attack 16 joined; each class at 94% or more, 97% of those caught named
+    right). Floors: 97% overall, 90% per class, 96% named."""
+    assert sum(generated["total"].values()) > 3800
     assert _rate(sum(generated["tp"].values()), sum(generated["total"].values())) >= 0.97
     assert all(generated["tp"][cls] >= 0.9 * generated["total"][cls] for cls in generated["total"])
     assert sum(generated["right"].values()) >= 0.96 * sum(generated["tp"].values())
 
 
 def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written false-positive bait: 419 of 6,981 flagged when the ceiling was last set
-    (session 14, after the model learned template source and FreeMarker, Velocity, Thymeleaf
-    and Helm tags were read; 478 before, flaskapi-guard 537); the ceiling keeps new ones out."""
+    """Helper-written false-positive bait: 470 of 7,418 flagged when the ceiling was last set
+    (session 14, bait 16 joined; 416 of the 6,981 lines before it, 478 at the session's start,
+    flaskapi-guard 537); the ceiling keeps new ones out."""
     benign = sum(generated["neg"].values())
-    assert benign > 6950
-    assert sum(generated["fp"].values()) <= 425
+    assert benign > 7400
+    assert sum(generated["fp"].values()) <= 476
