@@ -32,9 +32,9 @@ from pipelines.context import PipelineContext
 from pipelines.semantic import SemanticOutcome
 
 RATE_BUCKET = 60
-RATE_TTL = 15 * 60
+RATE_TTL = 15 * 60.0
 STATS_BUCKET = 3600
-STATS_TTL = 26 * 3600
+STATS_TTL = 26 * 3600.0
 FLAG_BUCKET = 600
 FLAG_TTL = 2 * 3600
 FLAG_LIMIT = 1000

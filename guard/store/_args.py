@@ -155,19 +155,29 @@ def tally_updates(updates: Sequence[TallyUpdate]) -> list[TallyUpdate]:
         raise ValueError(f"at most {MAX_TALLY_UPDATES} updates per tally")
     checked = []
     for update in updates:
-        amount = update.amount
+        group, member, amount, ttl, track = update
         if (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0
                 or amount > MAX_TALLY_AMOUNT):
             raise ValueError(f"tally amount must be an integer from 0 to {MAX_TALLY_AMOUNT}, "
                              f"not {amount!r}")
+        if (_plain_key(group) and _plain_key(member) and type(ttl) is float
+                and 0 < ttl <= MAX_SECONDS and type(track) is bool):
+            # The pipeline's own updates are already in bounds: checked, not rebuilt.
+            checked.append(update)
+            continue
         checked.append(TallyUpdate(
-            store_key(update.group, "group"),
-            store_key(update.member, "member"),
+            store_key(group, "group"),
+            store_key(member, "member"),
             amount,
-            seconds(update.ttl, "ttl"),
-            bool(update.track),
+            seconds(ttl, "ttl"),
+            bool(track),
         ))
     return checked
+
+
+def _plain_key(value: object) -> bool:
+    """Whether ``value`` is a key :func:`store_key` returns unchanged."""
+    return type(value) is str and 0 < len(value) <= MAX_KEY_LENGTH and value.isprintable()
 
 
 def score_updates(updates: Sequence[ScoreUpdate]) -> list[ScoreUpdate]:
