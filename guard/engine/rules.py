@@ -592,12 +592,16 @@ RULES: tuple[Rule, ...] = (
          r"(?:\{\{=?|\$\{|#\{|\*\{|<%=|\[\[)\s*\d{1,6}\s*\*\s*\d{1,6}\s*(?:\}\}|\}|%>|\]\])",
          0.9, "a constant product inside template delimiters"),
     Rule("ssti-expression", "ssti",
-         r"\{\{[^{}]{0,200}?(?:\d\s*[*+/%-]\s*\d|['\"]\s*[*+]|[*+]\s*['\"]|\w\s*\(|\|\s*\w|\b(?:config|self|request|lipsum"
+         # An object or dict literal may open before the code and close after it
+         # ({{ {"a": config} }}).
+         r"\{\{[^}]{0,200}?(?:\d\s*[*+/%-]\s*\d|['\"]\s*[*+]|[*+]\s*['\"]|\w\s*\("
+         r"|\|\s*\w|\b(?:config|self|request|lipsum"
          r"|cycler|joiner|namespace|url_for|range|dict|attr|popen|system|import|eval|exec|os"
          r"|subprocess|getattr|constructor|_self|env|app|settings|session|g|signer|secret_key"
          r"|\w*passw(?:or)?d\w*)\b"
          r"[.\[(|]?|__\w+"
-         r"|\|\s*(?:attr|safe|e|join|format|map|select)\b)[^{}]{0,200}\}\}", 0.85,
+         r"|\|\s*(?:attr|safe|e|join|format|map|select)\b)[^{}]{0,200}(?:\}[^{}]{0,50})?\}\}",
+         0.85,
          "code inside {{ }}", confirm="template_expression_active"),
     Rule("ssti-dollar-brace", "ssti",
          r"(?:^|[^{@])\$\{\s*(?:\d+\s*[*+/%-]\s*\d+|[^{}]{0,120}(?:\.getclass|\.forname|runtime|\bt\s*\("
@@ -649,7 +653,9 @@ RULES: tuple[Rule, ...] = (
          0.85, "template tag running a function"),
     Rule("ssti-object-probe", "ssti",
          r"\b(?:freemarker\.template\.utility\.execute|java\.lang\.(?:runtime|processbuilder|system)"
-         r"|ognl|getclass\(\)\.forname|velocity\b.{0,40}\$)"
+         r"|ognl|getclass\(\)\.forname|velocity\b.{0,40}\$"
+         # Spring contexts that load bean definitions from a URL: a gadget's class names.
+         r"|(?:classpath|filesystem)xmlapplicationcontext)"
          # A package name alone is a log line or a stack frame ("Failed to execute goal
          # org.apache.maven.plugins:…"); a payload reaches it from code.
          r"|(?:[@(]|\bnew\s+|[;=]\s*)org\.(?:apache|springframework)\.|#_memberaccess|@java\.lang"
