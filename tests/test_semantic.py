@@ -206,7 +206,7 @@ def test_heldout_fpr_ceiling(report: semantic_train.Report) -> None:
 def test_unseen_generated_templates(analyzer: SemanticAnalyzer) -> None:
     """Template source and template injections drawn with a seed training never used: the model
     tells them apart by the names a tag reaches (4 of 1,000 benign and 517 of 600 attacks
-    flagged when trained; the model before them flagged 610 of 1,500 such benign lines)."""
+    flagged when trained; the model before them flagged 308 and 562)."""
     seed = semantic_train.TEMPLATE_SEED + 1
     benign = semantic_train.benign_templates(semantic_train.TEMPLATE_LINES, seed)
     attacks = semantic_train.attack_templates(semantic_train.ATTACK_TEMPLATE_LINES, seed)
