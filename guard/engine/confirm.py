@@ -1826,14 +1826,21 @@ _DUNDER = re.compile(r"__\w+__")
 def template_reaches_code(fragment: str) -> bool:
     """Whether a template tag in ``fragment`` names an object that reaches code or secrets
     (:data:`_CODE_NAMES`: ``config``, ``session``, ``Kernel``, ``system``, ``password``…) or a
-    dunder, outside its strings, or calls a function that is no view helper or filter. A
+    dunder, outside its strings, calls a function that is no view helper or filter, or prints
+    Go's whole data object with a print function (:data:`_WHOLE_CONTEXT`). A
     sentence around such a tag does not make it a quotation: it is the payload (``Dear
     #{ENV['SECRET']}, …``), whatever the words around it say."""
     for tag in islice(_ANY_TEMPLATE_TAG.finditer(fragment), 16):
         body = next(group for group in tag.groups() if group is not None)
-        if _names_code(body) or (_ANY_CALL.search(body) and not _tag_is_inert(tag)):
+        if (_names_code(body) or (_ANY_CALL.search(body) and not _tag_is_inert(tag))
+                or (tag.group(1) is not None and _WHOLE_CONTEXT.fullmatch(tag.group(1)))):
             return True
     return False
+
+
+_WHOLE_CONTEXT = re.compile(r"-?\s*print(?:f|ln)?\s+(?:\"[^\"\n{}]{0,20}\"\s+)?\.\s*-?")
+"""Go printing the whole data object through a print function (``{{ printf "%+v" . }}``); the
+dot alone, as documentation names it (``{{ . }}``), is left to the model in a sentence."""
 
 
 _ANY_CALL = re.compile(r"\w\s*\(")

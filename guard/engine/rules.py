@@ -452,7 +452,8 @@ RULES: tuple[Rule, ...] = (
     Rule("cmdi-fetch-exec", "cmdi",
          # An option's argument may be quoted with blanks in it (-H 'Accept: text/html').
          r"\b(?:wget|curl|fetch|lwp-download|tftp)\s+"
-         r"(?:-[\w-]+\s+(?:(?:'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|\S+)\s+)?)*"
+         r"(?:-[\w-]+(?:=(?:'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|\S+))?\s+"
+         r"(?:(?:'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|\S+)\s+)?)*"
          r"(?:https?|ftp|tftp)://|\|\s*(?:ba|z)?sh\b|>\s*/(?:tmp|dev/shm|var/tmp)/|\b2>&1\b"
          # A download written straight to a world-writable directory (-o /tmp/x, -O /dev/shm/y).
          r"|\b(?:wget|curl)\s[^\n]{0,300}?\s(?:-[oO]|--output(?:-document)?)[\s=]*"
@@ -640,7 +641,8 @@ RULES: tuple[Rule, ...] = (
     Rule("ssti-whole-context", "ssti",
          # Go's {{.}} prints the whole data object handed to the template: a probe's first
          # look at what it can reach. Inside {{with}} or {{range}} the dot is the current item.
-         r"\{\{-?\s*\.\s*-?\}\}", 0.7, "a Go template printing its whole data object",
+         r"\{\{-?\s*(?:print(?:f|ln)?\s+(?:\"[^\"\n{}]{0,20}\"\s+)?)?\.\s*-?\}\}", 0.7,
+         "a Go template printing its whole data object",
          confirm="dot_outside_block"),
     Rule("ssti-tag-call", "ssti",
          # Smarty's function tag ({system('id')}, {if system('id')}{/if}) and its internals,
