@@ -1458,7 +1458,6 @@ _INERT_TOKEN = re.compile(
     r"\s+|[@.]?[a-z]\w*(?:\.\w+)*|[=!<>]=?|,|[{}]|(?<=['\"]):|(?<=['\"]\s):|" + _INERT_LITERAL
     # A condition's connectives and a Ruby predicate's question mark (@cart.empty?).
     + r"|&&|\|\||(?<=\w)\?(?![\w?])"
-
     # Go's template variables and their declaration ({{ range $key, $value := .Values.env }}).
     # Not the dot alone: {{.}} prints the whole data object, a probe's first move.
     + r"|\$[a-z_]\w*(?:\.\w+)*|:="
@@ -1517,11 +1516,10 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         return _velocity_is_inert(velocity)
     if _PLACEHOLDER_BODY.fullmatch(mustache or statement or script or expression or ""):
         return True
-    if mustache is not None:
-        mustache = _GO_NAMED_TEMPLATE.sub('t "s"', mustache)
     if expression is not None:
         expression = _THYMELEAF_UTILITY.sub(r"thymeleaf_\1_\2", expression)
     if mustache is not None:
+        mustache = _GO_NAMED_TEMPLATE.sub('t "s"', mustache)
         wiki = _WIKI_TEMPLATE.fullmatch(mustache)
         if wiki is not None:
             return wiki.group(1).lower() not in _CODE_NAMES
@@ -1529,8 +1527,7 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         body = statement.strip("-+=")
         # A macro's signature, when it is the tag's only call: default values that call
         # something run when the macro does.
-        reduced = _calls_reduced(body, _MACRO.match(body) is not None and body.count("(") == 1)
-        if reduced is None or not _tokens_cover(_INERT_TOKEN, reduced) or ".." in body:
+        if not _reads_as_tokens(body, _MACRO.match(body) is not None and body.count("(") == 1):
             return False
         words = _NAME.findall(statement)
         if not words or words[0].lower() not in _LAYOUT_TAGS:
@@ -1544,12 +1541,10 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
                 body = control.group(1) or control.group(2) or ""
         # A message's words name nothing (a dunder in it is kept, see _masked).
         body = _MESSAGE.sub(_masked, body)
-        reduced = _calls_reduced(body)
-        if reduced is None or not _tokens_cover(_INERT_TOKEN, reduced) or ".." in body:
+        if not _reads_as_tokens(body):
             return False
     source = statement or body
-    unquoted_source = _QUOTED_STRING.sub(" ", source)
-    if _METHOD_WITHOUT_PARENTHESES.search(unquoted_source) or _GO_METHOD_CALL.search(source):
+    if _calls_without_parentheses(source):
         return False
     # A keyword argument's label (class: "btn") and gettext's _( and __( name no object; the
     # same word elsewhere in the tag still does (ENV: 0, default: ENV.to_h). A statement's
@@ -1557,7 +1552,7 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
     names = _NAME.findall(_LABEL.sub(" ", source))[1 if statement is not None else 0:]
     # A leading underscore reaches internals in code, not in a string (a partial's file name,
     # 'emails/_footer.html'); a dunder does in a string too (groupby("__class__")).
-    unquoted = set(_NAME.findall(unquoted_source))
+    unquoted = set(_NAME.findall(_QUOTED_STRING.sub(" ", source)))
     return not any(
         (name.startswith("_") and (name in unquoted or name.startswith("__")))
         or name.lower() in _CODE_NAMES
@@ -1603,11 +1598,7 @@ _BETWEEN_VARIABLES = re.compile(r"(\$[a-z_][\w.]*)\s*[*+/%-]\s*(?=\$[a-z_])", re
 def _expression_is_inert(body: str) -> bool:
     """A tag body that is a run of inert tokens (calls of view helpers and filters reduced)
     naming no object that reaches code."""
-    reduced = _calls_reduced(body)
-    if reduced is None or not _tokens_cover(_INERT_TOKEN, reduced) or ".." in body:
-        return False
-    unquoted = _QUOTED_STRING.sub(" ", body)
-    if _METHOD_WITHOUT_PARENTHESES.search(unquoted) or _GO_METHOD_CALL.search(body):
+    if not _reads_as_tokens(body) or _calls_without_parentheses(body):
         return False
     return not any(
         name.startswith("__") or name.lower() in _CODE_NAMES
@@ -1634,11 +1625,26 @@ _LABEL = re.compile(r"(?<![\w.$])(?:[a-z]\w*:(?=\s)|_{1,2}(?=\s*\())", re.IGNORE
 _METHOD_WITHOUT_PARENTHESES = re.compile(
     r"(?<![\w.$@])(?:[a-z_]\w*(?:\.\w+)+|[A-Z]\w*(?:::\w+)*)\s+(?:['\"`:@$]|[a-z_]\w*\s*,)"
 )
+"""A method of an object or a constant called without parentheses (``Open3.capture2 'id'``,
+``Kernel.public_send 'spawn', …``): a call, which Ruby and CoffeeScript templates allow."""
 _GO_METHOD_CALL = re.compile(r"(?<![\w$])\.[A-Z]\w*(?:\.[A-Z]\w*)*\s+[\"'`$.(\d]")
 """Go calling a data object's method with its arguments after it (``.Files.Get "x.yaml"``):
 the struct's own methods are what a Go template injection reaches."""
-"""A method of an object or a constant called without parentheses (``Open3.capture2 'id'``,
-``Kernel.public_send 'spawn', …``): a call, which Ruby and CoffeeScript templates allow."""
+
+
+def _calls_without_parentheses(source: str) -> bool:
+    """Whether ``source`` calls a method without parentheses, Ruby's way
+    (:data:`_METHOD_WITHOUT_PARENTHESES`, read outside strings) or Go's
+    (:data:`_GO_METHOD_CALL`)."""
+    return (_METHOD_WITHOUT_PARENTHESES.search(_QUOTED_STRING.sub(" ", source)) is not None
+            or _GO_METHOD_CALL.search(source) is not None)
+
+
+def _reads_as_tokens(body: str, signature: bool = False) -> bool:
+    """Whether ``body``, its helper and filter calls reduced (:func:`_calls_reduced`), is a run
+    of inert tokens with no parent step."""
+    reduced = _calls_reduced(body, signature)
+    return reduced is not None and _tokens_cover(_INERT_TOKEN, reduced) and ".." not in body
 _CALL = re.compile(
     r"(?<![\w.'\"\])$])((?:[@.]?[a-z]\w*|\$t|_{1,2})(?:\.\w+)*)\s*\(([^()]{0,160})\)",
     re.IGNORECASE,

@@ -828,17 +828,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     elapsed = time.perf_counter() - started
     _, heldout = split(load_corpus(args.corpus))
     print(f"trained in {elapsed:.1f}s; model {args.output} ({args.output.stat().st_size} bytes)")
-    print(format_report(evaluate(analyzer, heldout, args.threshold), args.threshold))
-    _, prose_heldout = split(load_corpus(PROSE_CORPUS))
-    print(format_report(evaluate(analyzer, prose_heldout, args.threshold), args.threshold)
-          .replace("held-out", "held-out prose", 1))
-    fresh = benign_markup(MARKUP_LINES, MARKUP_SEED + 1)
-    print(format_report(evaluate(analyzer, fresh, args.threshold), args.threshold)
-          .replace("held-out", "unseen generated markup", 1))
-    fresh = benign_templates(TEMPLATE_LINES, TEMPLATE_SEED + 1)
-    fresh += attack_templates(ATTACK_TEMPLATE_LINES, TEMPLATE_SEED + 1)
-    print(format_report(evaluate(analyzer, fresh, args.threshold), args.threshold)
-          .replace("held-out", "unseen generated templates", 1))
+    reports = {
+        "held-out": heldout,
+        "held-out prose": split(load_corpus(PROSE_CORPUS))[1],
+        "unseen generated markup": benign_markup(MARKUP_LINES, MARKUP_SEED + 1),
+        "unseen generated templates": benign_templates(TEMPLATE_LINES, TEMPLATE_SEED + 1)
+        + attack_templates(ATTACK_TEMPLATE_LINES, TEMPLATE_SEED + 1),
+    }
+    for title, lines in reports.items():
+        print(format_report(evaluate(analyzer, lines, args.threshold), args.threshold)
+              .replace("held-out", title, 1))
     print(format_gate(gate_rejections(analyzer, load_corpus(args.corpus))))
 
 

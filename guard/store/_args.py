@@ -31,7 +31,7 @@ def store_key(value: str, what: str = "key") -> str:
     """``value`` bounded for use in a store key; ``ValueError`` when it is empty or not text."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string")
-    if len(value) <= MAX_KEY_LENGTH and value.isprintable():
+    if _fits(value):
         return value
     digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
     return HASHED_KEY_MARK + digest
@@ -177,7 +177,12 @@ def tally_updates(updates: Sequence[TallyUpdate]) -> list[TallyUpdate]:
 
 def _plain_key(value: object) -> bool:
     """Whether ``value`` is a key :func:`store_key` returns unchanged."""
-    return type(value) is str and 0 < len(value) <= MAX_KEY_LENGTH and value.isprintable()
+    return type(value) is str and value != "" and _fits(value)
+
+
+def _fits(value: str) -> bool:
+    """Whether the text ``value`` can stand in a store key as it is."""
+    return len(value) <= MAX_KEY_LENGTH and value.isprintable()
 
 
 def score_updates(updates: Sequence[ScoreUpdate]) -> list[ScoreUpdate]:
