@@ -9,7 +9,7 @@ and action, all from fixed vocabularies, and no metric is labelled with an addre
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -116,6 +116,40 @@ def continued_span(
         name, context=parent, kind=trace.SpanKind.CONSUMER, attributes=attributes or {}
     ) as span:
         yield span
+
+
+@contextmanager
+def continued_spans(
+    carriers: Sequence[dict[str, str]],
+    name: str,
+    attributes: Sequence[dict[str, Any]],
+    tracer_provider: trace.TracerProvider | None = None,
+) -> Iterator[list[Any]]:
+    """:func:`continued_span` for each carrier at once, for a batch: the spans are ended
+    together on leaving, and none is made current, since they overlap. An exception leaving
+    the block is recorded on every span. With no tracer provider at all they are the invalid
+    span, which records nothing and costs nothing."""
+    if tracer_provider is None and isinstance(trace.get_tracer_provider(),
+                                              trace.ProxyTracerProvider):
+        yield [trace.INVALID_SPAN] * len(carriers)
+        return
+    tracer = trace.get_tracer(INSTRUMENTATION, tracer_provider=tracer_provider)
+    spans = [
+        tracer.start_span(name, context=propagate.extract(carrier),
+                          kind=trace.SpanKind.CONSUMER, attributes=attrs)
+        for carrier, attrs in zip(carriers, attributes, strict=True)
+    ]
+    try:
+        yield spans
+    except BaseException as exc:
+        status = trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+        for span in spans:
+            span.record_exception(exc)
+            span.set_status(status)
+        raise
+    finally:
+        for span in spans:
+            span.end()
 
 
 def configure_from_env(

@@ -17,12 +17,11 @@ continuing the request's trace.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import ExitStack
 from typing import Any
 
 from guard.events import DetectionEvent
 from guard.store import StrikeResult
-from guard.telemetry import continued_span
+from guard.telemetry import continued_spans
 from pipelines import activity, anomaly, correlation, semantic, shipping, strikes
 from pipelines.context import PipelineContext
 
@@ -42,15 +41,13 @@ def process_events(events: Iterable[DetectionEvent], ctx: PipelineContext) -> li
     update.
     """
     batch = list(events)
-    with ExitStack() as stack:
-        spans = [
-            stack.enter_context(continued_span(
-                event.trace, "guard.pipeline",
-                {"guard.action": event.action, "guard.class": event.attack_class or "none"},
-                tracer_provider=ctx.tracer_provider,
-            ))
-            for event in batch
-        ]
+    with continued_spans(
+        [event.trace for event in batch],
+        "guard.pipeline",
+        [{"guard.action": event.action, "guard.class": event.attack_class or "none"}
+         for event in batch],
+        tracer_provider=ctx.tracer_provider,
+    ) as spans:
         verdicts = [semantic.assess(event, ctx) for event in batch]
         # The inline backfills, then the semantic strikes, as the stages would count them one
         # by one, in one round trip.

@@ -96,6 +96,25 @@ def test_tally_many_applies_in_order_and_dedupes_each(store: Store) -> None:
 
 
 @both
+def test_tally_many_sums_the_counts_of_new_tokens_only(store: Store) -> None:
+    def counts(token: str, *pairs: tuple[str, int]) -> tuple[str, list[TallyUpdate]]:
+        return token, [TallyUpdate("c", member, n, 60, track=False) for member, n in pairs]
+
+    store.tally_many([counts("old", ("a", 5))])
+    fresh = [counts("n1", ("a", 1), ("b", 2)), counts("n2", ("b", 3), ("a", 4))]
+    results = store.tally_many([counts("n0", ("z", 1)), *fresh])
+    assert [r.duplicate for r in results] == [False] * 3
+    assert store.read_tally("c").members == {"a": 10, "b": 5, "z": 1}
+    # A seen token among new ones: only the new tokens' counts are added.
+    mixed = [counts("old", ("a", 100), ("y", 7)), counts("n3", ("y", 1)), counts("n1", ("b", 9)),
+             counts("n4", ("a", 2), ("y", 1)), (("n5", [TallyUpdate("g", "t", 1, 60)]))]
+    results = store.tally_many(mixed)
+    assert [r.duplicate for r in results] == [True, False, True, False, False]
+    assert results[4].tallies[0].value == 1
+    assert store.read_tally("c").members == {"a": 12, "b": 5, "y": 2, "z": 1}
+
+
+@both
 def test_tally_rejects_bad_amounts(store: Store) -> None:
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError):

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from flask import Flask
+from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -15,7 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from guard import FlaskAPIGuard, SecurityConfig
 from guard.events import DetectionEvent
-from guard.telemetry import continued_span
+from guard.telemetry import continued_span, continued_spans, current_trace_carrier
 
 ATTACK = "1' UNION SELECT secret_token FROM vault--"
 
@@ -156,4 +158,35 @@ def test_the_request_span_leaves_other_instrumentation_context_alone() -> None:
     assert trace.get_current_span() is before
     names = [s.name for s in exporter.get_finished_spans()]
     assert "guard.screen" in names and "other.request" in names
+
+
+
+def test_a_batch_of_spans_continues_each_trace_and_records_a_failure() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    parents = [tracer.start_span(f"request-{i}") for i in range(3)]
+    carriers = [current_trace_carrier(span) for span in parents]
+    with pytest.raises(RuntimeError), continued_spans(
+        [*carriers, {}], "guard.pipeline", [{"n": i} for i in range(4)],
+        tracer_provider=provider,
+    ) as spans:
+        assert len(spans) == 4 and trace.get_current_span() is trace.INVALID_SPAN
+        raise RuntimeError("stage failed")
+    done = [s for s in exporter.get_finished_spans() if s.name == "guard.pipeline"]
+    assert [dict(s.attributes or {})["n"] for s in done] == [0, 1, 2, 3]
+    for span, parent in zip(done, parents, strict=False):
+        assert span.context.trace_id == parent.get_span_context().trace_id
+        assert span.parent is not None and span.parent.span_id == parent.get_span_context().span_id
+    assert done[3].parent is None
+    assert all(s.status.status_code == trace.StatusCode.ERROR for s in done)
+    assert all(e.name == "exception" for s in done for e in s.events)
+
+
+def test_a_batch_of_spans_costs_nothing_without_a_provider() -> None:
+    # No provider injected and none set globally: the invalid span, recording nothing.
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    with continued_spans([{}, {}], "guard.pipeline", [{}, {}]) as spans:
+        assert spans == [trace.INVALID_SPAN, trace.INVALID_SPAN]
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from guard.errors import ConfigurationError
 from guard.logsafe import safe
@@ -25,6 +26,13 @@ MAX_PREFIX_LENGTH = 64
 MAX_SECONDS = 10 * 365 * 24 * 3600.0
 MAX_STRIKES = 10_000
 HASHED_KEY_MARK = "sha256:"
+SCRIPT_BATCH = 64
+"""Tokens, strikes or events per call of a batch script: one call holds the server for a
+bounded time; a larger batch is several calls sent in the same round trip."""
+SCRIPT_WEIGHT = 1024
+"""Updates per call of a batch script (a token carries up to 256): 64 full tokens would hold
+the server past a client's socket timeout."""
+_T = TypeVar("_T")
 
 
 def store_key(value: str, what: str = "key") -> str:
@@ -149,19 +157,28 @@ MAX_INCIDENT_ITEMS = 16
 MAX_ITEM_LENGTH = 160
 
 
-def tally_updates(updates: Sequence[TallyUpdate]) -> list[TallyUpdate]:
-    """``tally`` updates with bounded names, non-negative amounts and sane TTLs."""
+def tally_updates(
+    updates: Sequence[TallyUpdate], plain: set[str] | None = None
+) -> list[TallyUpdate]:
+    """``tally`` updates with bounded names, non-negative amounts and sane TTLs.
+
+    ``plain`` holds names already found to stand as they are; the names found here join it, so
+    one set shared by a batch's calls checks each name once.
+    """
     if len(updates) > MAX_TALLY_UPDATES:
         raise ValueError(f"at most {MAX_TALLY_UPDATES} updates per tally")
     checked = []
+    plain = set() if plain is None else plain
     for update in updates:
         group, member, amount, ttl, track = update
-        if (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0
+        if not (type(amount) is int and 0 <= amount <= MAX_TALLY_AMOUNT) and (
+                isinstance(amount, bool) or not isinstance(amount, int) or amount < 0
                 or amount > MAX_TALLY_AMOUNT):
             raise ValueError(f"tally amount must be an integer from 0 to {MAX_TALLY_AMOUNT}, "
                              f"not {amount!r}")
-        if (_plain_key(group) and _plain_key(member) and type(ttl) is float
-                and 0 < ttl <= MAX_SECONDS and type(track) is bool):
+        if (type(ttl) is float and 0 < ttl <= MAX_SECONDS and type(track) is bool
+                and type(group) is str and (group in plain or _plain_key(group, plain))
+                and type(member) is str and (member in plain or _plain_key(member, plain))):
             # The pipeline's own updates are already in bounds: checked, not rebuilt.
             checked.append(update)
             continue
@@ -175,9 +192,13 @@ def tally_updates(updates: Sequence[TallyUpdate]) -> list[TallyUpdate]:
     return checked
 
 
-def _plain_key(value: object) -> bool:
-    """Whether ``value`` is a key :func:`store_key` returns unchanged."""
-    return type(value) is str and value != "" and _fits(value)
+def _plain_key(value: str, plain: set[str]) -> bool:
+    """Whether ``value`` is a key :func:`store_key` returns unchanged; if so, it joins
+    ``plain``."""
+    if value != "" and _fits(value):
+        plain.add(value)
+        return True
+    return False
 
 
 def _fits(value: str) -> bool:
@@ -231,3 +252,20 @@ def incident_update(update: IncidentUpdate) -> IncidentUpdate:
         action=bounded_text(update.action, MAX_ITEM_LENGTH),
         score=score(update.score),
     )
+
+
+def chunks(
+    items: Sequence[_T], weight: Callable[[_T], int] = lambda _: 1
+) -> Iterator[Sequence[_T]]:
+    """``items`` in runs of at most ``SCRIPT_BATCH`` entries and ``SCRIPT_WEIGHT`` units of
+    ``weight`` (a token's updates), so that one script call stays short. The memory store
+    cuts a batch the same way where the cut shows (where ``add_scores`` trims)."""
+    start = total = 0
+    for end, item in enumerate(items):
+        units = max(1, weight(item))
+        if end > start and (end - start >= SCRIPT_BATCH or total + units > SCRIPT_WEIGHT):
+            yield items[start:end]
+            start, total = end, 0
+        total += units
+    if start < len(items):
+        yield items[start:]

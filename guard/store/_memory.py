@@ -461,13 +461,23 @@ class MemoryStore:
         applied = []
         with self._lock:
             now = time.monotonic()
-            for marker, updates in checked:
-                fresh = not self._scored.get(marker, now)
-                applied.append(fresh)
-                if fresh:
+            # As on Redis, an index is trimmed after each run of tokens one script call takes.
+            for run in _args.chunks(checked, lambda entry: len(entry[1])):
+                bounds: dict[str, int] = {}
+                for marker, updates in run:
+                    fresh = not self._scored.get(marker, now)
+                    applied.append(fresh)
+                    if not fresh:
+                        continue
                     self._scored.put(marker, True, now + self.dedupe_ttl, now)
                     for update in updates:
                         self._add_score(update, now)
+                        bounds[update.index] = min(update.max_members,
+                                                   bounds.get(update.index, update.max_members))
+                for name, bound in bounds.items():
+                    scores = self._scores.get(name, now)
+                    if scores is not None:
+                        _trim(scores, bound)
         return applied
 
     def _add_score(self, update: ScoreUpdate, now: float) -> None:
@@ -476,7 +486,6 @@ class MemoryStore:
             scores = {}
             self._scores.put(update.index, scores, now + update.ttl, now)
         scores[update.member] = scores.get(update.member, 0.0) + update.amount
-        _trim(scores, update.max_members)
 
     def top_scores(self, index: str, limit: int = 100) -> list[tuple[str, float]]:
         """Up to ``limit`` members of ``index``, highest score first."""

@@ -9,8 +9,8 @@ on when a strike leaves its window.
 The batch calls (``add_strikes``, ``tally_many``, ``add_scores``, ``record_incidents``) give a
 whole batch to one script call: each entry still takes effect as its own call would, but the
 batch costs one command instead of one per entry, and keys the entries share (a time bucket, a
-client) travel once. A batch of more than ``_SCRIPT_BATCH`` entries is several calls in the same
-round trip, so no call holds the server for long. The single calls are batches of one.
+client) travel once. A batch of more than ``_args.SCRIPT_BATCH`` entries is several calls in the
+same round trip, so no call holds the server for long. The single calls are batches of one.
 
 Key layout (every key has a TTL)::
 
@@ -45,10 +45,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import msgpack
@@ -81,13 +81,6 @@ _SCRIPTS = (
 _INCIDENT_LISTS = ("clients", "correlation_ids", "parts", "classes", "actions")
 _Call = tuple[list[str], list[str | int | bytes]]
 _BAN_FIELDS = ("until", "reason", "created", "source")
-_SCRIPT_BATCH = 64
-"""Tokens, strikes or events per call of a batch script: one call holds the server for a
-bounded time; a larger batch is several calls sent in the same round trip."""
-_SCRIPT_WEIGHT = 1024
-"""Updates per call of a batch script (a token carries up to 256): 64 full tokens would hold
-the server past a client's socket timeout."""
-_T = TypeVar("_T")
 
 
 @functools.cache
@@ -120,22 +113,6 @@ def _wrapped(operation: str) -> Iterator[None]:
 
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _chunks(
-    items: Sequence[_T], weight: Callable[[_T], int] = lambda _: 1
-) -> Iterator[Sequence[_T]]:
-    """``items`` in runs of at most ``_SCRIPT_BATCH`` entries and ``_SCRIPT_WEIGHT`` units of
-    ``weight`` (a token's updates), so that one script call stays short."""
-    start = total = 0
-    for end, item in enumerate(items):
-        units = max(1, weight(item))
-        if end > start and (end - start >= _SCRIPT_BATCH or total + units > _SCRIPT_WEIGHT):
-            yield items[start:end]
-            start, total = end, 0
-        total += units
-    if start < len(items):
-        yield items[start:]
 
 
 def _packed(value: Any) -> bytes:
@@ -288,12 +265,13 @@ class RedisStore:
     def add_strikes(self, batch: Sequence[StrikeUpdate]) -> list[StrikeResult]:
         """``add_strike`` for each update, in order, in one round trip."""
         checked = [_args.strike_update(update) for update in batch]
-        replies = self._run_many("add_strike", [self._strike_call(c) for c in _chunks(checked)])
+        calls = [self._strike_call(chunk) for chunk in _args.chunks(checked)]
+        replies = self._run_many("add_strike", calls)
         with _wrapped("add_strike"):
             return [
                 StrikeResult(int(strikes), bool(banned), bool(duplicate))
                 for reply in replies
-                for strikes, banned, duplicate in reply
+                for strikes, banned, duplicate in msgpack.unpackb(reply, raw=False)
             ]
 
     def _strike_call(self, strikes: Sequence[_args.StrikeArgs]) -> _Call:
@@ -367,21 +345,42 @@ class RedisStore:
         self, batch: Sequence[tuple[str, Sequence[TallyUpdate]]]
     ) -> list[TallyResult]:
         """``tally(token, updates)`` for each pair, in order, in one round trip."""
-        checked = [(_args.store_key(token, "token"), _args.tally_updates(updates))
+        plain: set[str] = set()
+        checked = [(_args.store_key(token, "token"), _args.tally_updates(updates, plain))
                    for token, updates in batch]
-        chunks = _chunks(checked, lambda entry: len(entry[1]))
+        chunks = _args.chunks(checked, lambda entry: len(entry[1]))
         replies = self._run_many("tally", [self._tally_call(c) for c in chunks])
         return [result for reply in replies for result in _tally_results(reply)]
 
     def _tally_call(self, batch: Sequence[tuple[str, list[TallyUpdate]]]) -> _Call:
         groups = _KeyList()
-        entries = [
-            [[groups.number(u.group), u.member, u.amount, u.ttl, int(u.track)] for u in updates]
-            for _, updates in batch
-        ]
+        tracked: list[list[list[Any]]] = []
+        # Untracked counts, summed over the batch per group and member, and each token's own
+        # (read by the script only when some token was seen before).
+        numbered: dict[tuple[int, str], int] = {}
+        counts: list[list[Any]] = []
+        own: list[list[Any]] = []
+        for _, updates in batch:
+            rows: list[list[Any]] = []
+            flat: list[Any] = []
+            for group, member, amount, ttl, track in updates:
+                number = groups.number(group)
+                if track:
+                    rows.append([number, member, amount, ttl])
+                    continue
+                count = numbered.get((number, member))
+                if count is None:
+                    counts.append([number, member, amount, ttl])
+                    count = numbered[number, member] = len(counts)
+                else:
+                    counts[count - 1][2] += amount
+                flat += (count, amount, ttl)
+            tracked.append(rows)
+            own.append(flat)
         keys = [self._key("tallied", token) for token, _ in batch]
         keys += [self._key("tally", group) for group in groups.names]
-        return keys, [repr(self.dedupe_ttl), _args.MAX_GROUP_MEMBERS, _packed(entries)]
+        return keys, [repr(self.dedupe_ttl), _args.MAX_GROUP_MEMBERS, _packed(tracked),
+                      _packed(counts), _packed(own)]
 
     def read_tally(self, group: str, limit: int = 100) -> GroupSnapshot:
         """The ``limit`` largest members of ``group`` and its moments (empty when absent)."""
@@ -428,7 +427,7 @@ class RedisStore:
         """Apply each token's updates atomically, at most once per token, in one round trip."""
         checked = [(_args.store_key(token, "token"), _args.score_updates(updates))
                    for token, updates in batch]
-        chunks = _chunks(checked, lambda entry: len(entry[1]))
+        chunks = _args.chunks(checked, lambda entry: len(entry[1]))
         replies = self._run_many("add_scores", [self._scores_call(c) for c in chunks])
         with _wrapped("add_scores"):
             return [bool(applied) for reply in replies for applied in reply]
@@ -473,13 +472,13 @@ class RedisStore:
             self.max_incidents,
             _args.MAX_INCIDENT_ITEMS,
         ]
-        calls = [self._incident_call(chunk, settings) for chunk in _chunks(checked)]
+        calls = [self._incident_call(chunk, settings) for chunk in _args.chunks(checked)]
         replies = self._run_many("record_incident", calls)
         with _wrapped("record_incident"):
             return [
-                IncidentResult(_text(incident_id), bool(duplicate))
+                IncidentResult(incident_id, bool(duplicate))
                 for reply in replies
-                for duplicate, incident_id in reply
+                for duplicate, incident_id in msgpack.unpackb(reply, raw=False)
             ]
 
     def _incident_call(

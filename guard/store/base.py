@@ -300,10 +300,11 @@ class Store(Protocol):
         most once per ``token``; True where the updates were applied, False for a token already
         applied. One round trip on Redis.
 
-        An index expires its update's ``ttl`` seconds after the call that created it. A full
-        index drops its lowest member (ties: the first name), so a new member with a small
-        total may leave at once while the largest stay: a bounded top list. At most 256
-        updates per token.
+        An index expires its update's ``ttl`` seconds after the call that created it. After
+        the additions of each run of at most 64 tokens (one script call on Redis), an index
+        past the smallest ``max_members`` the run named for it drops its lowest members (ties:
+        the first name), so a new member with a small total may leave at once while the largest
+        stay: a bounded top list. At most 256 updates per token.
         """
         ...
 

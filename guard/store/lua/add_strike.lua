@@ -3,7 +3,7 @@
 -- (each 1-based, among the keys after the index), member, event_id, window, threshold,
 -- ban_duration, reason, can_ban (1/0), source, seen_ttl}.
 -- Strikes are counted in order, each as its own call would. Returns one {strikes in the
--- window, banned (1/0), duplicate (1/0)} per strike.
+-- window, banned (1/0), duplicate (1/0)} per strike, msgpack-encoded.
 local index = KEYS[1]
 local cap = tonumber(ARGV[1])
 
@@ -40,4 +40,4 @@ local out = {}
 for i, s in ipairs(cmsgpack.unpack(ARGV[2])) do
   out[i] = strike(s)
 end
-return out
+return cmsgpack.pack(out)

@@ -4,8 +4,8 @@
 -- array with one entry per event: {event marker, correlation link, client link (each 1-based,
 -- among the keys after the index), event id (the new incident's id), client, correlation_id,
 -- ts, part, class, action, score}.
--- Events are recorded in order, each as its own call would. Returns one {duplicate (1/0),
--- incident id} per event.
+-- Events are recorded in order, each as its own call would. Returns, msgpack-encoded, one
+-- {duplicate (1/0), incident id} per event.
 local SEP = '\31'
 local PIECE = '[^' .. SEP .. ']+'
 local LISTS = {'clients', 'correlation_ids', 'parts', 'classes', 'actions'}
@@ -104,4 +104,4 @@ local out = {}
 for i, e in ipairs(cmsgpack.unpack(ARGV[7])) do
   out[i] = record(e)
 end
-return out
+return cmsgpack.pack(out)

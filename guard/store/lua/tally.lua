@@ -1,6 +1,11 @@
 -- KEYS: one seen marker per token, in order, then every group key the tokens name.
--- ARGV: seen_ttl, max_members, then one msgpack array with one entry per token: its updates,
--- each {group (1-based, among the group keys), member, amount, ttl, tracked (1/0)}.
+-- ARGV: seen_ttl, max_members, then three msgpack arrays:
+--   ARGV[3], the tracked updates, one list per token: {group (1-based, among the group keys),
+--     member, amount, ttl} each;
+--   ARGV[4], the untracked counts of all the tokens summed: {group, member, amount, ttl} per
+--     distinct group and member, in the order first named, with the ttl first named;
+--   ARGV[5], the same counts per token, read only when some token was seen before: one flat
+--     list per token of {count (1-based, in ARGV[4]), amount, ttl} triples.
 -- Returns, msgpack-encoded, one {duplicate (1/0), {{value, members, total, total_sq}, ...}}
 -- per token, with one entry per tracked update. A tracked group's hash holds its members'
 -- counts and three moment fields no bounded member name can take; an untracked group holds
@@ -10,8 +15,10 @@
 -- back the group as it stands right after it. The script is atomic, so it reads each tracked
 -- group once, keeps it here while it applies the updates, and writes what changed at the end;
 -- untracked counts return nothing and touch no tracked group (a group is updated one way only),
--- so they are summed per member and written once at the end, in the order first named. The
--- counts, caps and TTLs are those of one write per update, for a fraction of the commands.
+-- so they are summed per member and written once at the end, in the order first named. A batch
+-- with no token seen before takes the sums as they come; only one with a seen token sums its
+-- new tokens' counts here. The counts, caps and TTLs are those of one write per update, for a
+-- fraction of the commands.
 local N, SUM, SQ = '\0n', '\0sum', '\0sq'
 local FIELDS = 500
 local batch = cmsgpack.unpack(ARGV[3])
@@ -23,22 +30,27 @@ local function expire_new(group, ttl)
   if redis.call('PTTL', group) == -1 then redis.call('PEXPIRE', group, ms(ttl)) end
 end
 
+local duplicates = {}
+local any_duplicate = false
+for t = 1, tokens do
+  duplicates[t] = not redis.call('SET', KEYS[t], '1', 'PX', seen_ttl, 'NX')
+  any_duplicate = any_duplicate or duplicates[t]
+end
+
 -- Tracked groups: the moments and the members' counts read up front (false: not a member).
 local tracked, tracked_order = {}, {}
 for _, updates in ipairs(batch) do
   for _, update in ipairs(updates) do
-    if update[5] == 1 then
-      local g = tracked[update[1]]
-      if not g then
-        g = {names = {}, named = {}, values = {}, changed = {}, order = {}, dn = 0, dsum = 0,
-          dsq = 0}
-        tracked[update[1]] = g
-        tracked_order[#tracked_order + 1] = update[1]
-      end
-      if not g.named[update[2]] then
-        g.named[update[2]] = true
-        g.names[#g.names + 1] = update[2]
-      end
+    local g = tracked[update[1]]
+    if not g then
+      g = {names = {}, named = {}, values = {}, changed = {}, order = {}, dn = 0, dsum = 0,
+        dsq = 0}
+      tracked[update[1]] = g
+      tracked_order[#tracked_order + 1] = update[1]
+    end
+    if not g.named[update[2]] then
+      g.named[update[2]] = true
+      g.names[#g.names + 1] = update[2]
     end
   end
 end
@@ -75,33 +87,15 @@ local function track(g, member, amount, ttl)
   end
 end
 
-local counts, count_order = {}, {}
 local out = {}
 for t, updates in ipairs(batch) do
-  local duplicate = redis.call('SET', KEYS[t], '1', 'PX', seen_ttl, 'NX') and 0 or 1
   local rows = {}
-  for _, update in ipairs(updates) do
-    local i, member, amount, ttl = update[1], update[2], update[3], update[4]
-    if update[5] == 1 then
-      local g = tracked[i]
-      if duplicate == 0 then track(g, member, amount, ttl) end
-      rows[#rows + 1] = {g.values[member] or 0, g.n, g.sum, g.sq}
-    elseif duplicate == 0 then
-      local members = counts[i]
-      if not members then
-        members = {}
-        counts[i] = members
-      end
-      local held = members[member]
-      if held then
-        held[1] = held[1] + amount
-      else
-        members[member] = {amount, ttl}
-        count_order[#count_order + 1] = {i, member}
-      end
-    end
+  for k, update in ipairs(updates) do
+    local g, member = tracked[update[1]], update[2]
+    if not duplicates[t] then track(g, member, update[3], update[4]) end
+    rows[k] = {g.values[member] or 0, g.n, g.sum, g.sq}
   end
-  out[t] = {duplicate, rows}
+  out[t] = {duplicates[t] and 1 or 0, rows}
 end
 
 for _, i in ipairs(tracked_order) do
@@ -125,16 +119,36 @@ for _, i in ipairs(tracked_order) do
   end
 end
 
-for _, item in ipairs(count_order) do
-  local i, member = item[1], item[2]
-  local held = counts[i][member]
-  local group = KEYS[tokens + i]
-  local new = redis.call('HINCRBY', group, member, held[1])
-  if new == held[1] then
+-- The untracked counts of the tokens not seen before, as {group, member, amount, ttl} rows.
+local counts = cmsgpack.unpack(ARGV[4])
+if any_duplicate then
+  local summed, order = {}, {}
+  for t, flat in ipairs(cmsgpack.unpack(ARGV[5])) do
+    if not duplicates[t] then
+      for k = 1, #flat, 3 do
+        local c = flat[k]
+        local row = summed[c]
+        if row then
+          row[3] = row[3] + flat[k + 1]
+        else
+          row = {counts[c][1], counts[c][2], flat[k + 1], flat[k + 2]}
+          summed[c] = row
+          order[#order + 1] = row
+        end
+      end
+    end
+  end
+  counts = order
+end
+
+for _, row in ipairs(counts) do
+  local group, member, amount = KEYS[tokens + row[1]], row[2], row[3]
+  local new = redis.call('HINCRBY', group, member, amount)
+  if new == amount then
     if redis.call('HLEN', group) > cap then
       redis.call('HDEL', group, member)
     else
-      expire_new(group, held[2])
+      expire_new(group, row[4])
     end
   end
 end
