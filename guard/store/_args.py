@@ -210,16 +210,28 @@ def score_updates(updates: Sequence[ScoreUpdate]) -> list[ScoreUpdate]:
     """``add_scores`` updates with bounded names, finite amounts, sane TTLs and bounds."""
     if len(updates) > MAX_TALLY_UPDATES:
         raise ValueError(f"at most {MAX_TALLY_UPDATES} updates per token")
-    return [
-        ScoreUpdate(
-            store_key(update.index, "index"),
-            store_key(update.member, "member"),
-            score(update.amount),
-            seconds(update.ttl, "ttl"),
-            count(update.max_members, "max_members"),
-        )
-        for update in updates
-    ]
+    plain: set[str] = set()
+    checked = []
+    for update in updates:
+        index, member, amount, ttl, bound = (update.index, update.member, update.amount,
+                                             update.ttl, update.max_members)
+        if (((type(amount) is float and math.isfinite(amount))
+             or (type(amount) is int and -MAX_TALLY_AMOUNT <= amount <= MAX_TALLY_AMOUNT))
+                and (type(ttl) is float or type(ttl) is int) and 0 < ttl <= MAX_SECONDS
+                and type(bound) is int and bound >= 1
+                and type(index) is str and (index in plain or _plain_key(index, plain))
+                and type(member) is str and (member in plain or _plain_key(member, plain))):
+            # Already in bounds (the pipeline's own): kept, not rebuilt.
+            checked.append(update)
+            continue
+        checked.append(ScoreUpdate(
+            store_key(index, "index"),
+            store_key(member, "member"),
+            score(amount),
+            seconds(ttl, "ttl"),
+            count(bound, "max_members"),
+        ))
+    return checked
 
 
 def score_entry(index: str, member: str, value: float) -> tuple[str, str, float]:

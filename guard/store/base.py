@@ -82,8 +82,7 @@ class TallyUpdate(NamedTuple):
     is a plain counter: cheaper, and it returns nothing. Update a group one way only."""
 
 
-@dataclass(frozen=True)
-class Tally:
+class Tally(NamedTuple):
     """One member of a group after a ``tally`` call, and the group's moments over its members."""
 
     value: int
@@ -96,8 +95,7 @@ class Tally:
     """Sum of every member's squared count."""
 
 
-@dataclass(frozen=True)
-class TallyResult:
+class TallyResult(NamedTuple):
     """What one ``tally`` call did: one :class:`Tally` per tracked update, in order."""
 
     tallies: tuple[Tally, ...]
