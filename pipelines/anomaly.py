@@ -103,22 +103,26 @@ def _flag(
     flagged_scores: list[tuple[str, str, float]],
 ) -> AnomalyOutcome:
     """The event's outcome; its flags are added to ``flagged_scores`` as (index, subject, z)."""
-    client = client_key(event)
     events_z, detections_z = zscore(tallies[0]), zscore(tallies[1])
     pattern_z = {
         pattern: z
         for pattern, tally in zip(patterns, tallies[2:], strict=True)
         if (z := zscore(tally)) is not None
     }
-    subjects = [
-        (f"client-events:{client}", events_z),
-        (f"client-detections:{client}", detections_z),
-    ]
-    subjects += [(f"pattern-hits:{pattern}", z) for pattern, z in pattern_z.items()]
     threshold = ctx.config.detection_anomaly_threshold
-    flagged = [(name, z) for name, z in subjects if z is not None and z >= threshold]
-    index = f"anomalies:{int(event.ts // FLAG_BUCKET)}"
-    flagged_scores += [(index, name, z) for name, z in flagged]
+    flagged = [
+        (kind, z)
+        for kind, z in (("client-events", events_z), ("client-detections", detections_z))
+        if z is not None and z >= threshold
+    ]
+    if flagged:
+        client = client_key(event)
+        flagged = [(f"{kind}:{client}", z) for kind, z in flagged]
+    flagged += [(f"pattern-hits:{pattern}", z) for pattern, z in pattern_z.items()
+                if z >= threshold]
+    if flagged:
+        index = f"anomalies:{int(event.ts // FLAG_BUCKET)}"
+        flagged_scores += [(index, name, z) for name, z in flagged]
     flags = tuple(name for name, _ in flagged)
     return AnomalyOutcome(duplicate, events_z, detections_z, pattern_z, flags)
 
@@ -162,7 +166,7 @@ def _hourly(
             (per_pattern, f"{pattern}|screening_us", screening_us),
         ]
     return [
-        TallyUpdate(group, member, amount, STATS_TTL, track=False)
+        TallyUpdate(group, member, amount, STATS_TTL, False)
         for group, member, amount in counts
         if amount
     ]
