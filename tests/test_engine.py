@@ -1998,3 +1998,39 @@ def test_a_confirmer_judges_the_match_it_was_given(engine: DetectionEngine) -> N
         assert locate(value, "lists") == value.find("lists")
     finally:
         MATCH_AT.reset(token)
+
+
+@pytest.mark.parametrize(("value", "attack_class"), [
+    # cmd.exe drops a caret before a letter: one in the command word is enough.
+    ("&c^md /c wh^oam^i", "cmdi"),
+    ("; p^owershell -nop -c id", "cmdi"),
+    # A command word assembled from variables where a command starts.
+    (";a=who;b=ami;$a$b", "cmdi"),
+    ("$(${x}${y})", "cmdi"),
+    # Aggregation stages that read another collection.
+    ('[{"$unionWith": {"coll": "admins", "pipeline": [{"$project": {"password": 1}}]}}]',
+     "nosql"),
+    ('{"$graphLookup": {"from": "users", "startWith": "$x"}}', "nosql"),
+    # MediaWiki-looking tags that reach code are still template injection.
+    ("{{Infobox person | name = {{ config.items() }} }}", "ssti"),
+    ("{{cite web |url={{self.__init__.__globals__}} }}", "ssti"),
+    ("{{#if: {{{image|}}} | {{7*7}} }}", "ssti"),
+    ('{{#with "s" as |string|}}{{this.pop}}{{/with}}', "ssti"),
+])
+def test_spelled_commands_stages_and_wiki_lookalikes(
+    engine: DetectionEngine, value: str, attack_class: str
+) -> None:
+    result = engine.detect(value)
+    assert result["is_threat"] and result["attack_class"] == attack_class
+
+
+@pytest.mark.parametrize("value", [
+    "{{Infobox person\n| name = Ada Lovelace\n| birth_date = {{birth date|1815|12|10}}\n}}",
+    "<ref>{{cite web |url=https://example.com/report.pdf |title=Annual Report}}</ref>",
+    "{{#if: {{{image|}}} | [[File:{{{image}}}|250px]] | }}",
+    "x^2 + y^2 = z^2, so a^b^c is read right to left",
+    "In PHP, echo $a$b; prints both strings",
+    "Use $unionWith to combine two collections in one pipeline.",
+])
+def test_wiki_markup_algebra_and_prose_stay_clean(engine: DetectionEngine, value: str) -> None:
+    assert not engine.detect(value)["is_threat"]

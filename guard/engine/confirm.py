@@ -433,7 +433,13 @@ def names_no_command(fragment: str, view: str) -> bool:
     and the model's separator feature."""
     return (opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view)
             or spelt_for_no_shell(fragment) or schedules_nothing(fragment, view)
-            or takes_an_address(fragment, view))
+            or takes_an_address(fragment, view)
+            or _DIRECTORY_ON_A_PATH.search(fragment) is not None)
+
+
+_DIRECTORY_ON_A_PATH = re.compile(r"/[\w.-]+/\Z")
+"""A command's name between two slashes (``/src/cmd/server/main.go``): a directory the path
+goes on from, not a program it names."""
 
 
 _ADDRESS = re.compile(r"&[ \t]*[a-z_]\w*[ \t]*[),]", re.IGNORECASE)
@@ -1738,6 +1744,8 @@ def quotes_inert_templates(view: str) -> bool:
     documents a template; an injection needs a tag that reaches code. (Bare inert tags,
     ``{% block body %}``, are left to the model: payload lists quote them as probes.)
     """
+    if "{{" in view and _is_wiki_markup(view):
+        return True
     named = _DELIMITER_SPAN.sub(" ", view) if "`" in view else view
     tags = list(_ANY_TEMPLATE_TAG.finditer(named))
     if not (tags or named != view) or not _all_inert(tags):
@@ -1760,6 +1768,53 @@ def quotes_inert_templates(view: str) -> bool:
         # an inert tag that translates or links, which no payload list needs.
         return True
     return _PROSE_WORD.search(_HTML_TAG.sub(" ", outside)) is not None
+
+
+_WIKI_PLAIN = r"[^{}()\[\]|\"'`$<>;\\]{0,200}"
+_WIKI_INNERMOST = re.compile(
+    # A template parameter, with or without a default: {{{image}}}, {{{image|}}}.
+    r"\{\{\{\s*[\w -]{1,40}(?:\|" + _WIKI_PLAIN + r")?\}\}\}"
+    # A link, with or without a label: [[File:Portrait.jpg|250px]].
+    r"|\[\[[^\[\]{}|<>]{1,200}(?:\|" + _WIKI_PLAIN + r")*\]\]"
+    # A parser function (#if:, #switch:), or a template and its parameters:
+    # {{cite web |url=… |title=…}}.
+    r"|\{\{\s*(?:#[a-z]+:" + _WIKI_PLAIN + r"|([a-z][\w-]*(?: [\w-]+)*)\s*)((?:\|"
+    + _WIKI_PLAIN + r")*)\}\}",
+    re.IGNORECASE,
+)
+"""The innermost MediaWiki constructs, with plain text inside: no quote, call, subscript,
+dollar, angle bracket or semicolon."""
+_WIKI_NAMED = re.compile(r"\|\s*[\w -]{1,40}=")
+
+
+def _is_wiki_markup(view: str) -> bool:
+    """Whether every template tag in ``view`` is MediaWiki markup (``{{Infobox person | name =
+    Ada}}``, ``{{#if: {{{image|}}} | [[File:{{{image}}}|250px]] }}``), read from the innermost
+    construct out, each holding plain text. A template counts when its name is words (``cite
+    web``, ``birth date``) or it has a named parameter (``|title=…``): no template language
+    writes either, and Jinja's filters take no ``=``. None may name code. Handlebars' block
+    helpers (``{{#with "s" as |string|}}``) quote and call, so they are not wiki markup."""
+    found = False
+    for _ in range(8):
+        code = False
+
+        def plain(match: re.Match[str]) -> str:
+            nonlocal code, found
+            name, parameters = match.group(1), match.group(2)
+            if name is not None and " " not in name and not _WIKI_NAMED.search(parameters):
+                return match.group()
+            code = code or (name is not None and name.lower() in _CODE_NAMES)
+            found = True
+            return " "
+
+        reduced = _WIKI_INNERMOST.sub(plain, view)
+        if code:
+            return False
+        if reduced == view:
+            break
+        view = reduced
+    return (found and "{{" not in view and "}}" not in view
+            and not _OTHER_TEMPLATE_SYNTAX.search(view))
 
 
 def _all_inert(tags: list[re.Match[str]]) -> bool:

@@ -493,14 +493,18 @@ RULES: tuple[Rule, ...] = (
          # made Hyperscan track a candidate at every word of prose (10 KB: 30 -> 240 us).
          r"\w=\s*\$?['\"]?\s*" + SHELL_COMMANDS
          + r"\b[^;&|\n'\"]{0,60}['\"]?\s*(?:;|\n|&&?|\|\|?)\s*\$\{?[a-z_]\w{0,30}\}?"
-         r"(?:\s|$|[;&|`)])", 0.85,
-         "a command stored in a variable, then run by expanding it (CMD=$'id';$CMD)"),
+         r"(?:\s|$|[;&|`)])"
+         # A command word spelled by two or more variables where a command starts
+         # (a=who;b=ami;$a$b).
+         r"|(?:^|[;&|\n`]|\$\()\s*(?:\$\{?[a-z_]\w{0,30}\}?){2,}(?:\s|$|[;&|`)])", 0.85,
+         "a command stored in variables, then run by expanding them (CMD=$'id';$CMD)"),
     Rule("cmdi-php-complex-syntax", "cmdi",
          r"\{\$\{[^}]{0,100}\(|\$\{@\w+\s*\(", 0.92,
          "PHP complex-syntax variable running a function"),
     Rule("cmdi-caret-split", "cmdi",
          # cmd.exe drops a caret before an ordinary character: w^h^o^a^m^i runs whoami.
-         r"(?:^|[;&|]\s*)\^?(?:[a-z]\^+){2,}[a-z]", 0.9,
+         # One caret is enough in a word that reads a command once they are gone (c^md).
+         r"(?:^|[;&|]\s*)\^?[a-z]*(?:[a-z]\^+)+[a-z]+", 0.9,
          "command word split by cmd carets", confirm="caret_word_is_command"),
     Rule("cmdi-pipe-command", "cmdi",
          r"^\s*[|&;]+\s*" + SHELL_COMMANDS + r"(?:\s|$)", 0.7,
@@ -777,8 +781,8 @@ RULES: tuple[Rule, ...] = (
     # ----------------------------------------------------------------- NoSQL injection
     Rule("nosql-operator", "nosql",
          r"[\[{,'\"]\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not"
-         r"|nor|elemmatch|size|type|mod|all|text|search|function|accumulator|lookup|jsonschema"
-         r"|options|comment|slice|meta|natural)\b\s*['\"]?\s*[\]:=]"
+         r"|nor|elemmatch|size|type|mod|all|text|search|function|accumulator|lookup|graphlookup"
+         r"|unionwith|jsonschema|options|comment|slice|meta|natural)\b\s*['\"]?\s*[\]:=]"
          # Update operators as a JSON key, written into a document the application saves
          # (mongosh code writes them unquoted: { $set: { qty: 5 } }).
          r"|['\"]\$(?:set|unset|inc|push|pull|pullall|addtoset|rename|setoninsert|currentdate)['\"]"
@@ -786,7 +790,8 @@ RULES: tuple[Rule, ...] = (
          0.9, "MongoDB query or update operator", confirm="operator_reaches_query"),
     Rule("nosql-bare-operator", "nosql",
          r"^\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not|nor"
-         r"|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['\"]?\s*$", 0.9,
+         r"|elemmatch|size|type|mod|all|function|accumulator|lookup|graphlookup|unionwith"
+         r"|jsonschema)['\"]?\s*$", 0.9,
          "a query operator as a whole key or value (JSON key, form field)"),
     Rule("nosql-where-js", "nosql",
          r"\$where\s*['\"]?\s*:|\bthis\s*\.\s*\w+\s*(?:==|!=|\.match\s*\(|\.length)|"
