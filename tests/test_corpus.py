@@ -185,16 +185,16 @@ def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
     """Helper-written attacks (``GENERATED.md``): 3,762/3,833 caught when the floors were last
     set (session 14, attack 16 joined; each class at 94% or more, 97% of those caught named
     right). Floors: 97% overall, 90% per class, 96% named."""
-    assert sum(generated["total"].values()) > 3800
+    assert sum(generated["total"].values()) > 4000
     assert _rate(sum(generated["tp"].values()), sum(generated["total"].values())) >= 0.97
     assert all(generated["tp"][cls] >= 0.9 * generated["total"][cls] for cls in generated["total"])
     assert sum(generated["right"].values()) >= 0.96 * sum(generated["tp"].values())
 
 
 def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written false-positive bait: 479 of 7,418 flagged when the ceiling was last set
-    (session 14, bait 16 joined and the review's fixes made; 478 of the 6,981 lines before it
-    at the session's start, flaskapi-guard 537 of those); the ceiling keeps new ones out."""
+    """Helper-written false-positive bait: 493 of 7,904 flagged when the ceiling was last set
+    (session 15, bait 17 joined: 13 of its 486 new lines flagged, flaskapi-guard 44 of its
+    500); the ceiling keeps new ones out."""
     benign = sum(generated["neg"].values())
-    assert benign > 7400
-    assert sum(generated["fp"].values()) <= 485
+    assert benign > 7900
+    assert sum(generated["fp"].values()) <= 495
