@@ -105,7 +105,7 @@ def test_explain_lists_every_rule_even_after_the_verdict_is_certain() -> None:
 @pytest.mark.parametrize(
     ("value", "discount"),
     [
-        ("curl -L https://docs.example.org/guide.pdf -o /home/me/guide.pdf", "model_doubt"),
+        ("curl -L -o /home/me/guide.pdf https://docs.example.org/guide.pdf", "model_doubt"),
         ("Is `WHERE 1=1` in a dynamic query builder bad practice, or just a convenience?", "prose"),
     ],
 )

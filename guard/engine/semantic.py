@@ -53,6 +53,7 @@ from guard.engine.confirm import (
     quotes_whole_query,
     reads_as_table,
     references_a_neighbour,
+    steps_back_inside,
     unix_backtick,
     word_is_a_name,
 )
@@ -975,9 +976,11 @@ _QUOTED_CODE: dict[int, Callable[[str], bool]] = {
     CLASSES.index("xss") - 1: quotes_inert_markup_or_svg,
     CLASSES.index("ldap") - 1: quotes_whole_filter,
     CLASSES.index("sqli") - 1: quotes_whole_query,
+    CLASSES.index("path_traversal") - 1: steps_back_inside,
 }
 """Per attack class (index into the log-odds against benign), a test that the value only quotes
-that class's syntax in text, with nothing in it that runs (see :mod:`guard.engine.confirm`)."""
+that class's syntax in text (for paths: its parent steps stay inside the path), with nothing in
+it that runs (see :mod:`guard.engine.confirm`)."""
 
 
 def _rule_out_quoted_code(relative: list[float], text: str) -> list[float]:

@@ -802,6 +802,60 @@ def attack_templates(count: int = ATTACK_TEMPLATE_LINES, seed: int = TEMPLATE_SE
     return lines
 
 
+CONFIG_SOURCE = "synthetic:benign-configs"
+CONFIG_LINES = 600
+CONFIG_SEED = 20261128
+
+_C_NAMES = (
+    "backup", "cleanup", "report", "sync", "invoice-parser", "billing", "webshop", "metrics",
+    "thumbnailer", "mailer", "importer", "scheduler", "search-indexer", "payroll", "ledger",
+)
+_C_PACKAGES = ("httpx", "pydantic", "rich", "click", "sqlalchemy", "jinja2", "pytest", "boto3")
+_C_SNIPPETS = (
+    "{m} {h} * * * /usr/local/bin/{name}.sh >> /var/log/{name}.log 2>&1",
+    "*/{n} * * * * /usr/local/bin/{name}.sh > /var/log/{name}.log 2>&1",
+    "0 */{n} * * * /opt/{name}/bin/{name} --quiet",
+    "/var/log/{name}/*.log {{\n    daily\n    rotate {n}\n    compress\n    missingok\n"
+    "    notifempty\n}}",
+    "/var/log/{name}.log {{\n    weekly\n    rotate {n}\n    delaycompress\n}}",
+    "[tool.poetry]\nname = \"{name}\"\nversion = \"0.{n}.{m}\"",
+    "[tool.poetry.dependencies]\npython = \"^3.{n}\"\n{pkg} = \">={m}.{n}\"",
+    "[{name}]\nhost = {name}.internal\nport = {port}\ntimeout = {n}",
+    "variable \"{key}\" {{\n  type    = string\n  default = \"{name}\"\n}}",
+    "resource \"aws_s3_bucket\" \"{key}\" {{\n  bucket = \"{name}-{n}\"\n}}",
+    "[Service]\nExecStart=/usr/bin/{name} --config /etc/{name}/{name}.yml\nRestart=on-failure",
+    "{name}:\n  image: {name}:{n}.{m}\n  ports:\n    - \"{port}:{port}\"",
+    "{a} * {b} = {ab}; {ab} / {b} = {a}",
+    "gcd({a}, {b}) = {g}; ({a} + {b}) * {n} = {sumn}",
+    "Q{q} revenue: ${a}.{n}M (+{m}% YoY); margin {b}.{n}% (vs {m}.{n}%)",
+    "net debt/EBITDA < {n}.{m}x; capex ${a}k; opex ${b}k",
+)
+
+
+def benign_configs(count: int = CONFIG_LINES, seed: int = CONFIG_SEED) -> list[Line]:
+    """Return ``count`` generated benign lines of operations configuration and figures.
+
+    Crontab entries that log to ``/var/log``, logrotate blocks, TOML, INI, HCL, systemd units
+    and Compose services as people paste them into tickets and settings, and arithmetic and
+    finance lines full of ``*``, ``;``, ``$`` and ``%``. The corpora hold few, so the model
+    read their redirections, braces and operators as injections. Built from the snippets above
+    with invented names; a download piped to a shell or a path outside the application's own
+    files appears in none.
+    """
+    rng = random.Random(seed)
+    lines: list[Line] = []
+    for _ in range(count):
+        a, b, n, m = rng.randint(2, 60), rng.randint(2, 60), rng.randint(1, 12), rng.randint(0, 9)
+        text = rng.choice(_C_SNIPPETS).format(
+            name=rng.choice(_C_NAMES), key=rng.choice(_C_NAMES).replace("-", "_"),
+            pkg=rng.choice(_C_PACKAGES), n=n, m=m, h=rng.randint(0, 23), a=a, b=b, ab=a * b,
+            g=math.gcd(a, b), sumn=(a + b) * n, q=rng.randint(1, 4),
+            port=rng.choice((80, 443, 5432, 6379, 8000, 8080, 9090)),
+        )
+        lines.append(Line(text, "benign", "benign", CONFIG_SOURCE))
+    return lines
+
+
 def train(corpus: Path, output: Path) -> SemanticAnalyzer:
     """Train on the 80% splits of ``corpus`` and :data:`PROSE_CORPUS` plus :func:`benign_markup`
     and the generated templates (:func:`benign_templates`, :func:`attack_templates`), write the
@@ -811,7 +865,7 @@ def train(corpus: Path, output: Path) -> SemanticAnalyzer:
         line for line in split(load_corpus(PROSE_CORPUS))[0]
         if not _TEMPLATE_SYNTAX.search(line.payload)
     ]
-    generated = benign_markup() + benign_templates() + attack_templates()
+    generated = benign_markup() + benign_templates() + attack_templates() + benign_configs()
     write_model(build_model(train_lines + prose_lines + generated), output)
     return SemanticAnalyzer(output)
 
@@ -832,6 +886,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "held-out": heldout,
         "held-out prose": split(load_corpus(PROSE_CORPUS))[1],
         "unseen generated markup": benign_markup(MARKUP_LINES, MARKUP_SEED + 1),
+        "unseen generated configs": benign_configs(CONFIG_LINES, CONFIG_SEED + 1),
         "unseen generated templates": benign_templates(TEMPLATE_LINES, TEMPLATE_SEED + 1)
         + attack_templates(ATTACK_TEMPLATE_LINES, TEMPLATE_SEED + 1),
     }
