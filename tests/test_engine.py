@@ -2063,3 +2063,29 @@ def test_template_filters_styles_and_steps_that_stay_inside(
     engine: DetectionEngine, value: str, flagged: bool
 ) -> None:
     assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(("value", "attack_class"), [
+    # From unseen attack set 18: an extensible LDAP match, a copy header after any form
+    # field, git's helper given a command line, an empty endless loop after a breakout, and
+    # IIS handlers allowed to script where they write.
+    ("login=*)(userAccountControl:1.2.840.113556.1.4.803:=2", "ldap"),
+    ("subject=Hello%0d%0aCc:%20everyone@example.com%0d%0a%0d%0aFree money", "crlf"),
+    ("git_repo=https://github.com/x/y.git --upload-pack='touch /tmp/pwned'", "cmdi"),
+    ('{"query": "\'; while(true){}; var a=\'"}', "nosql"),
+    ('<configuration><system.webServer><handlers accessPolicy="Read, Script, Write">'
+     '<add name="x" path="*.config" verb="*" modules="IsapiModule"/></handlers>', "file_upload"),
+])
+def test_unseen_set_18_misses(engine: DetectionEngine, value: str, attack_class: str) -> None:
+    result = engine.detect(value)
+    assert result["is_threat"] and result["attack_class"] == attack_class
+
+
+@pytest.mark.parametrize("value", [
+    "The git clone --upload-pack <upload-pack> option names the program run on the other end.",
+    "Use (memberOf:1.2.840.113556.1.4.1941:=cn=Admins,dc=example,dc=com) for nested groups",
+    "Thanks!\nCC: Maria",
+    "for(;;) loops forever; so does while(true) in JS",
+])
+def test_unseen_set_18_lookalikes_stay_clean(engine: DetectionEngine, value: str) -> None:
+    assert not engine.detect(value)["is_threat"]

@@ -418,6 +418,8 @@ RULES: tuple[Rule, ...] = (
          # checkpoint action and compressor, sendmail's log file, an output file (curl -o,
          # wget -O, find -fprintf) that is a server script at an absolute path.
          r"(?:^|\s)--checkpoint-action\s*=\s*exec\s*=|(?:^|\s)--use-compress-program\s*=?\s*['\"]?\w"
+         # git's helper programs given a quoted command line (--upload-pack='touch /tmp/x').
+         r"|(?:^|\s)--(?:upload-pack|receive-pack|exec)\s*=\s*['\"][^'\"\s]+\s[^'\"]*['\"]"
          r"|(?:^|\s)-o\s*q\s*\S*\s+-x\s*/|(?:^|[\s\"'])(?:-o|-x|--output(?:-document)?|-fprintf)"
          r"\s*=?\s*/[^\s:]{0,200}\.(?:php\d?|phtml|phar|jspx?|aspx?|ashx)\b",
          0.85, "option injected into a command's arguments"),
@@ -698,7 +700,10 @@ RULES: tuple[Rule, ...] = (
          # The value is an address (a mail form's field) that goes on into a header of its own.
          # Also the address as a JSON string or a form value: {"email":"a@b.example\r\nCc: …"}.
          r"(?:^|[\"=])\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*(?:[\r\n]|\\r|\\n|%0d|%0a)+\s*(?:bcc|cc|to|from"
-         r"|subject|reply-to|sender)\s*:", 0.85, "mail header injected after an address",
+         r"|subject|reply-to|sender)\s*:"
+         # Any form field whose value encodes a break before a copy header (subject=Hi%0d%0aCc:).
+         r"|=[^\s=&%]{0,100}(?:%0d|%0a|\\r|\\n)+\s*(?:bcc|cc)\s*:", 0.85,
+         "mail header injected after an address or a form field's value",
          cue=r"(?:[\r\n]|\\r|\\n|%0d|%0a)+\s*(?:bcc|cc|to|from|subject|reply-to|sender)\s*:"),
     Rule("crlf-forged-log-line", "crlf",
          # A name, an agent or an id, then a line break and one more line written as a log
@@ -723,7 +728,9 @@ RULES: tuple[Rule, ...] = (
     # ----------------------------------------------------------------- LDAP injection
     Rule("ldap-filter-breakout", "ldap",
          r"\*?\)\s*\(+\s*[|&!]|\*\s*\(\s*\)\s*[|&]|\)\s*\(\s*[\w-]+\s*[~<>]?=|\(\s*[|&!]\s*\(\s*[\w-]+\s*[~<>]?="
-         r"|\(\s*[\w-]+\s*[~<>]?=\s*\*\s*\)\s*\)|\*\s*\)\s*\(\s*[\w-]+\s*[~<>]?=",
+         r"|\(\s*[\w-]+\s*[~<>]?=\s*\*\s*\)\s*\)|\*\s*\)\s*\(\s*[\w-]+\s*[~<>]?="
+         # An extensible match after the breakout (userAccountControl:1.2.840.113556.1.4.803:=2).
+         r"|\*\s*\)\s*\(\s*[\w-]+(?::[\w.-]+)+\s*:=",
          0.85, "LDAP filter breakout", confirm="filter_breaks_out"),
     Rule("ldap-wildcard-attr", "ldap",
          r"\(\s*(?:objectclass|objectcategory|uid|cn|sn|mail|userpassword|samaccountname|"
@@ -798,6 +805,8 @@ RULES: tuple[Rule, ...] = (
     Rule("nosql-where-js", "nosql",
          r"\$where\s*['\"]?\s*:|\bthis\s*\.\s*\w+\s*(?:==|!=|\.match\s*\(|\.length)|"
          r"[\w'\"]\s*;\s*return\s*\(?\s*(?:true|1|this)\b|:\s*/\.\*/|\|\|\s*['\"]?1['\"]?\s*==\s*['\"]?1"
+         # A quote closed and an empty loop that never ends ('; while(true){}; var a=').
+         r"|['\"]\s*;\s*(?:while\s*\(\s*(?:true|1)\s*\)|for\s*\(\s*;\s*;\s*\))\s*\{\s*\}"
          r"|['\"]\s*&&\s*this\.|\bdb\s*\.\s*\w+\s*\.\s*(?:find|insert|drop|remove|update)\s*\("
          r"|\bdb\s*\.\s*(?:getcollectionnames|dropdatabase|eval|getsiblingdb)\s*\("
          r"|\bredis\s*\.\s*p?call\s*\("
@@ -806,6 +815,7 @@ RULES: tuple[Rule, ...] = (
          0.85, "server-side JavaScript in a NoSQL query", confirm="query_call_runs",
          cue=(
              r"\$where|==|!=|\.match\s*\(|\.length|;\s*return|:\s*/\.\*/|\|\||&&\s*this\."
+             r"|;\s*(?:while|for)\s*\("
              r"|(?:find|insert|drop|remove|update|getcollectionnames|dropdatabase|eval"
              r"|getsiblingdb|p?call|match|merge|create)\s*\(|\bdetach\s+delete\b")),
     Rule("nosql-bracket-operator", "nosql",
@@ -880,7 +890,9 @@ RULES: tuple[Rule, ...] = (
          r"^\s*(?:\.htaccess|\.htpasswd|\.user\.ini|web\.config|php\.ini|uwsgi\.ini|httpd\.conf)"
          r"(?:\s|$|%00|\x00|\.|_)|\baddtype\s+application/x-httpd-php|\bsethandler\s+"
          r"|\bphp_(?:value|flag)\s+(?:auto_(?:pre|ap)pend_file|engine)|\bauto_(?:pre|ap)pend_file"
-         r"\s*=|<handlers>.{0,200}<add\b|=\s*@\(\s*exec://", 0.85,
+         r"\s*=|<handlers>.{0,200}<add\b|=\s*@\(\s*exec://"
+         # IIS handlers let scripts run where they write (accessPolicy="Read, Script, Write").
+         r"|<handlers\s[^>]{0,100}accesspolicy\s*=\s*['\"][^'\"]{0,40}\bscript\b", 0.85,
          "server configuration override (a uWSGI option read from a command: @(exec://…))"),
     Rule("upload-webshell", "file_upload",
          r"<\?php|<\?=|<%@\s*page|<%\s*(?:eval|execute|response\.write|runtime)"
