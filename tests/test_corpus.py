@@ -185,16 +185,16 @@ def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
     """Helper-written attacks (``GENERATED.md``): 3,762/3,833 caught when the floors were last
     set (session 14, attack 16 joined; each class at 94% or more, 97% of those caught named
     right). Floors: 97% overall, 90% per class, 96% named."""
-    assert sum(generated["total"].values()) > 4000
+    assert sum(generated["total"].values()) > 4200
     assert _rate(sum(generated["tp"].values()), sum(generated["total"].values())) >= 0.97
     assert all(generated["tp"][cls] >= 0.9 * generated["total"][cls] for cls in generated["total"])
     assert sum(generated["right"].values()) >= 0.96 * sum(generated["tp"].values())
 
 
 def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written false-positive bait: 493 of 7,904 flagged when the ceiling was last set
-    (session 15, bait 17 joined: 13 of its 486 new lines flagged, flaskapi-guard 44 of its
-    500); the ceiling keeps new ones out."""
+    """Helper-written false-positive bait: 478 of 8,394 flagged when the ceiling was last set
+    (session 15, bait 17 and 18 joined: 10 of bait 17's 486 new lines flagged and 26 of bait
+    18's 490; flaskapi-guard flagged 44 and 27 of their 500); the ceiling keeps new ones out."""
     benign = sum(generated["neg"].values())
-    assert benign > 7900
-    assert sum(generated["fp"].values()) <= 495
+    assert benign > 8300
+    assert sum(generated["fp"].values()) <= 482
