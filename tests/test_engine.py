@@ -2089,3 +2089,16 @@ def test_unseen_set_18_misses(engine: DetectionEngine, value: str, attack_class:
 ])
 def test_unseen_set_18_lookalikes_stay_clean(engine: DetectionEngine, value: str) -> None:
     assert not engine.detect(value)["is_threat"]
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # An API reference's HTTP/2 request, written without a version, with a JSON-family type.
+    ('PATCH /api/v3/projects/42\nContent-Type: application/merge-patch+json\n\n{"a": null}',
+     False),
+    # Still injected: a field an injection gains by, a type a browser runs, no message opening.
+    ("GET /admin\nX-Forwarded-For: 127.0.0.1", True),
+    ("PATCH /x\nContent-Type: text/html\n\n<b>hi</b>", True),
+    ("x\r\nContent-Type: application/vnd.api+json", True),
+])
+def test_a_pasted_versionless_request(engine: DetectionEngine, value: str, flagged: bool) -> None:
+    assert engine.detect(value)["is_threat"] is flagged

@@ -2087,7 +2087,11 @@ def body_splits_response(fragment: str, view: str) -> bool:
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_REQUEST_LINE = re.compile(r"[A-Z]{3,12} \S{1,2000} (?:HTTP|SIP|RTSP)/\d(?:\.\d)?")
+_REQUEST_LINE = re.compile(
+    r"[A-Z]{3,12} \S{1,2000} (?:HTTP|SIP|RTSP)/\d(?:\.\d)?"
+    # API references write HTTP/2's request line without a version: PATCH /api/v3/projects/42.
+    r"|(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) /\S{0,2000}"
+)
 _STATUS_LINE = re.compile(r"(?:HTTP|SIP|RTSP)/\d(?:\.\d)? \d{3}(?: [^\r\n]*)?")
 _FIELD = re.compile(r"(:?[a-z][\w-]{0,60})[ \t]*:(?!//)[ \t]*([^\r\n]*)", re.IGNORECASE)
 _BOUNDARY_LINE = re.compile(r"--([\w'()+,./:=?-]{1,70}?)(?:--)?")
@@ -2116,7 +2120,7 @@ _HARMFUL_FIELD_PREFIXES = ("x-forwarded-", "x-original-", "x-auth-request-", "x-
 _REQUEST_FIELDS = frozenset({"host"})
 """Fields a request carries: harmless only under the request line of a pasted request."""
 _PLAIN_TYPE = re.compile(
-    r"\s*(?:application/(?:json|problem\+json|x-www-form-urlencoded|octet-stream|pdf|zip"
+    r"\s*(?:application/(?:json|[\w.-]+\+json|x-www-form-urlencoded|octet-stream|pdf|zip"
     r"|x-ndjson)|text/(?:plain|csv)|image/(?:png|jpeg|gif|webp)|multipart/[a-z-]+)\s*(?:;|$)",
     re.IGNORECASE,
 )
