@@ -291,9 +291,11 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
 _TABLE_BREAKS = re.compile(r"[;&`<>$(){}\n\r]|\|\||[^\s|]\||\|[^\s|]")
 _CELL_COMMAND = re.compile(r"\s*" + SHELL_COMMANDS + r"(?:\.exe)?\b(.*)", re.IGNORECASE | re.DOTALL)
 _CELL_WORDS = re.compile(r"(?:\s+[^\W\d_]+)*\s*")
-_CELL_CODE = re.compile(r"`[^`|\n;&$<>(){}\\]+`|</?[a-z]+>|\s[<>]=?\s*(?=\d)", re.IGNORECASE)
+_CELL_CODE = re.compile(r"`(?:[^`|\n;&$<>(){}\\]|\\\|)+`|</?[a-z]+>|\s[<>]=?\s*(?=\d)",
+                        re.IGNORECASE)
 """A code span, a bare inline tag (``<kbd>``) or a comparison with a number (``> 10 MB``)
-inside a cell: text, not shell syntax."""
+inside a cell: text, not shell syntax. A code span may hold a pipe escaped for the table
+(``cat file \\| wc -l``), as GitHub's tables require."""
 _TABLE_RULE = re.compile(r"\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?")
 _HEADING = re.compile(r"#{1,6}\s+[^|`;&$<>]*")
 
