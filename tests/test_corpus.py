@@ -192,9 +192,9 @@ def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
 
 
 def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written false-positive bait: 478 of 8,394 flagged when the ceiling was last set
-    (session 15, bait 17 and 18 joined: 10 of bait 17's 486 new lines flagged and 26 of bait
+    """Helper-written false-positive bait: 476 of 8,394 flagged when the ceiling was last set
+    (session 15, bait 17 and 18 joined: 9 of bait 17's 486 new lines flagged and 25 of bait
     18's 490; flaskapi-guard flagged 44 and 27 of their 500); the ceiling keeps new ones out."""
     benign = sum(generated["neg"].values())
     assert benign > 8300
-    assert sum(generated["fp"].values()) <= 482
+    assert sum(generated["fp"].values()) <= 480
