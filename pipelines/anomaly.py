@@ -111,13 +111,10 @@ def _flag(
     }
     threshold = ctx.config.detection_anomaly_threshold
     flagged = [
-        (kind, z)
+        (f"{kind}:{client_key(event)}", z)
         for kind, z in (("client-events", events_z), ("client-detections", detections_z))
         if z is not None and z >= threshold
     ]
-    if flagged:
-        client = client_key(event)
-        flagged = [(f"{kind}:{client}", z) for kind, z in flagged]
     flagged += [(f"pattern-hits:{pattern}", z) for pattern, z in pattern_z.items()
                 if z >= threshold]
     if flagged:

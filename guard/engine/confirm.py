@@ -1224,23 +1224,23 @@ _STEP_INSIDE_PATH = re.compile(r"[\w-][/\\]\.\.[/\\][\w-]")
 
 
 def parent_step_escapes(fragment: str, view: str) -> bool:
-    """A single ``../`` between two segments of a relative path (``src/utils/../core/x.c``)
-    climbs back into the path it came from: it names a file beside the one the value starts
-    in, not one outside it. A traversal climbs out: it starts with ``../``, repeats it, or goes
-    on to a sensitive target (which the other path rules read). Steps that reference a
-    neighbouring source file (:func:`references_a_neighbour`) do not climb out either.
-    """
-    return climbs_out(fragment, view) and not (
-        len(_PARENT_STEP.findall(view)) == 1 and _STEP_INSIDE_PATH.search(view) is not None
-    )
+    """A parent step climbs out unless the value's steps stay inside its path
+    (:func:`steps_back_inside`); a traversal starts with ``../``, repeats it, or goes on to a
+    sensitive target (which the other path rules read)."""
+    return not steps_back_inside(view)
 
 
 def steps_back_inside(view: str) -> bool:
-    """Whether the value's parent steps never climb out of the path they are in: one ``../``
-    between two segments of a relative path (``images/../avatar.png``), or references to
-    neighbouring source files. The model weighs the dots; only climbing out reaches another
-    file."""
-    return ".." in view and not parent_step_escapes("", view)
+    """Whether the value's parent steps never climb out of the path they are in: a single
+    ``../`` between two segments of a relative path (``images/../avatar.png``,
+    ``src/utils/../core/x.c``) climbs back into the path it came from, naming a file beside the
+    one the value starts in; steps that reference a neighbouring source file
+    (:func:`references_a_neighbour`) stay too. The model weighs the dots; only climbing out
+    reaches another file."""
+    return ".." in view and (
+        references_a_neighbour(view)
+        or (len(_PARENT_STEP.findall(view)) == 1 and _STEP_INSIDE_PATH.search(view) is not None)
+    )
 
 
 _SEPARATOR_BEFORE = re.compile(r"(?:[/\\]|%(?:25)*(?:2f|5c))$", re.IGNORECASE)
@@ -1563,7 +1563,7 @@ _ATTRIBUTE_FILTER = re.compile(
 """Jinja's ``map`` and ``sort`` of an attribute (``items|map(attribute='price')``); Twig's take
 a callable instead (``|map('system')``)."""
 _NUMBER_FORMAT = re.compile(
-    r"""(['"])(?:[^%'"\\]|%[-+ #0]?\d{0,3}(?:\.\d{1,2})?[sdif%])*\1\s*\|\s*format\b""",
+    r"""((['"])(?:[^%'"\\]|%[-+ #0]?\d{0,3}(?:\.\d{1,2})?[sdif%])*\2\s*\|\s*)format\b""",
     re.IGNORECASE,
 )
 """A printf format of numbers and strings handed to Jinja's ``format`` (``'%.2f'|format(total)``);
@@ -1574,9 +1574,7 @@ def _plain_jinja_filters(body: str) -> str:
     """``body`` with Jinja's attribute ``map``/``sort`` and number ``format`` read as the inert
     filter ``e``: the names these filters share with Twig's callable-taking ones stop counting
     as code only in these forms."""
-    body = _ATTRIBUTE_FILTER.sub("|e", body)
-    return _NUMBER_FORMAT.sub(lambda match: match.group()[: match.group().rindex("format")] + "e",
-                              body)
+    return _NUMBER_FORMAT.sub(r"\1e", _ATTRIBUTE_FILTER.sub("|e", body))
 
 
 def _tag_is_inert(tag: re.Match[str]) -> bool:
@@ -1594,12 +1592,10 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         return True
     if expression is not None:
         expression = _THYMELEAF_UTILITY.sub(r"thymeleaf_\1_\2", expression)
-    if mustache is not None:
-        mustache = _plain_jinja_filters(mustache)
     if statement is not None:
         statement = _plain_jinja_filters(statement)
     if mustache is not None:
-        mustache = _GO_NAMED_TEMPLATE.sub('t "s"', mustache)
+        mustache = _GO_NAMED_TEMPLATE.sub('t "s"', _plain_jinja_filters(mustache))
         wiki = _WIKI_TEMPLATE.fullmatch(mustache)
         if wiki is not None:
             return wiki.group(1).lower() not in _CODE_NAMES

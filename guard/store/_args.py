@@ -171,14 +171,12 @@ def tally_updates(
     plain = set() if plain is None else plain
     for update in updates:
         group, member, amount, ttl, track = update
-        if not (type(amount) is int and 0 <= amount <= MAX_TALLY_AMOUNT) and (
-                isinstance(amount, bool) or not isinstance(amount, int) or amount < 0
+        if (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0
                 or amount > MAX_TALLY_AMOUNT):
             raise ValueError(f"tally amount must be an integer from 0 to {MAX_TALLY_AMOUNT}, "
                              f"not {amount!r}")
         if (type(ttl) is float and 0 < ttl <= MAX_SECONDS and type(track) is bool
-                and type(group) is str and (group in plain or _plain_key(group, plain))
-                and type(member) is str and (member in plain or _plain_key(member, plain))):
+                and _plain_key(group, plain) and _plain_key(member, plain)):
             # The pipeline's own updates are already in bounds: checked, not rebuilt.
             checked.append(update)
             continue
@@ -192,9 +190,13 @@ def tally_updates(
     return checked
 
 
-def _plain_key(value: str, plain: set[str]) -> bool:
-    """Whether ``value`` is a key :func:`store_key` returns unchanged; if so, it joins
-    ``plain``."""
+def _plain_key(value: object, plain: set[str]) -> bool:
+    """Whether ``value`` is a key :func:`store_key` returns unchanged: one of ``plain``, the
+    keys already found so, or found now and added to it."""
+    if type(value) is not str:
+        return False
+    if value in plain:
+        return True
     if value != "" and _fits(value):
         plain.add(value)
         return True
@@ -206,11 +208,14 @@ def _fits(value: str) -> bool:
     return len(value) <= MAX_KEY_LENGTH and value.isprintable()
 
 
-def score_updates(updates: Sequence[ScoreUpdate]) -> list[ScoreUpdate]:
-    """``add_scores`` updates with bounded names, finite amounts, sane TTLs and bounds."""
+def score_updates(
+    updates: Sequence[ScoreUpdate], plain: set[str] | None = None
+) -> list[ScoreUpdate]:
+    """``add_scores`` updates with bounded names, finite amounts, sane TTLs and bounds;
+    ``plain`` as for :func:`tally_updates`."""
     if len(updates) > MAX_TALLY_UPDATES:
         raise ValueError(f"at most {MAX_TALLY_UPDATES} updates per token")
-    plain: set[str] = set()
+    plain = set() if plain is None else plain
     checked = []
     for update in updates:
         index, member, amount, ttl, bound = (update.index, update.member, update.amount,
@@ -219,8 +224,7 @@ def score_updates(updates: Sequence[ScoreUpdate]) -> list[ScoreUpdate]:
              or (type(amount) is int and -MAX_TALLY_AMOUNT <= amount <= MAX_TALLY_AMOUNT))
                 and (type(ttl) is float or type(ttl) is int) and 0 < ttl <= MAX_SECONDS
                 and type(bound) is int and bound >= 1
-                and type(index) is str and (index in plain or _plain_key(index, plain))
-                and type(member) is str and (member in plain or _plain_key(member, plain))):
+                and _plain_key(index, plain) and _plain_key(member, plain)):
             # Already in bounds (the pipeline's own): kept, not rebuilt.
             checked.append(update)
             continue

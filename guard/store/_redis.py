@@ -425,7 +425,8 @@ class RedisStore:
 
     def add_scores(self, batch: Sequence[tuple[str, Sequence[ScoreUpdate]]]) -> list[bool]:
         """Apply each token's updates atomically, at most once per token, in one round trip."""
-        checked = [(_args.store_key(token, "token"), _args.score_updates(updates))
+        plain: set[str] = set()
+        checked = [(_args.store_key(token, "token"), _args.score_updates(updates, plain))
                    for token, updates in batch]
         chunks = _args.chunks(checked, lambda entry: len(entry[1]))
         replies = self._run_many("add_scores", [self._scores_call(c) for c in chunks])
