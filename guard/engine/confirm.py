@@ -430,13 +430,32 @@ def names_no_command(fragment: str, view: str) -> bool:
     """Whether the word after the separator in ``fragment`` is text, not a command: an indented
     word in mixed case (:func:`opens_indented_mixed_case`), a Dockerfile instruction
     (:func:`opens_keyword_line`), a Unix-only command in capitals on a new line
-    (:func:`spelt_for_no_shell`), ``at`` reading a stack frame (:func:`schedules_nothing`) or
-    a C argument's address (:func:`takes_an_address`). Read the same way by the separator rule
+    (:func:`spelt_for_no_shell`), ``at`` reading a stack frame (:func:`schedules_nothing`),
+    a C argument's address (:func:`takes_an_address`) or a GraphQL field
+    (:func:`selects_graphql_field`). Read the same way by the separator rule
     and the model's separator feature."""
     return (opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view)
             or spelt_for_no_shell(fragment) or schedules_nothing(fragment, view)
-            or takes_an_address(fragment, view)
+            or takes_an_address(fragment, view) or selects_graphql_field(fragment, view)
             or _DIRECTORY_ON_A_PATH.search(fragment) is not None)
+
+
+_GRAPHQL_DOCUMENT = re.compile(
+    r"\s*(?:(?:query|mutation|subscription|fragment)\b[^{}]{0,200})?\{", re.IGNORECASE
+)
+_GRAPHQL_FIELD = re.compile(r"\n[ \t]*\w+[ \t]*(?:$|[\n({])")
+
+
+def selects_graphql_field(fragment: str, view: str) -> bool:
+    """Whether the word after a line break is a field of a GraphQL selection (``user(id: $id) {``
+    then ``id`` on a line of its own): the value is a GraphQL document, its braces balanced,
+    and the word stands alone on its line, bare or with arguments or a selection of its own."""
+    return (
+        fragment.startswith("\n")
+        and _GRAPHQL_DOCUMENT.match(view) is not None
+        and view.count("{") == view.count("}")
+        and _GRAPHQL_FIELD.match(view, max(0, locate(view, fragment))) is not None
+    )
 
 
 _DIRECTORY_ON_A_PATH = re.compile(r"/[\w.-]+/\Z")
@@ -584,6 +603,40 @@ def not_a_table(fragment: str, view: str) -> bool:
 def outside_prose_code_span(fragment: str, view: str) -> bool:
     """The hit stands unless it sits in a code span quoted by prose."""
     return not _in_prose_code_span(fragment, view)
+
+
+def command_line_runs(fragment: str, view: str) -> bool:
+    """``cmdi-command-line``: a command line stands unless prose quotes it in a code span or the
+    value is delimited rows whose header happens to open with a command's name
+    (:func:`reads_as_delimited_rows`: ``id;name;price`` then ``1;"Café";3,50``)."""
+    return outside_prose_code_span(fragment, view) and not reads_as_delimited_rows(view)
+
+
+_HEADER_FIELD = re.compile(r"\s*[\"']?[^\W\d][\w .-]{0,40}[\"']?\s*", re.UNICODE)
+_COMMAND_NAME = re.compile(SHELL_COMMANDS, re.IGNORECASE)
+
+
+def reads_as_delimited_rows(view: str) -> bool:
+    """Whether the value is a delimited table (CSV with ``;``, ``,``, tab or ``|``): a header of
+    three or more names, most of them no command's (``id;name;price;currency``, not
+    ``id;whoami;uname``), and every following line (two at least) with the same number of
+    fields, quotes aside."""
+    lines = _LINE_BREAK.split(view.strip(), 50)
+    if len(lines) < 2 or len(lines) > 50:
+        return False
+    header = lines[0]
+    for delimiter in (";", ",", "\t", "|"):
+        names = header.split(delimiter)
+        if len(names) < 3 or not all(_HEADER_FIELD.fullmatch(name) for name in names):
+            continue
+        commands = sum(_COMMAND_NAME.fullmatch(name.strip(" \"'")) is not None for name in names)
+        if 2 * commands >= len(names):
+            return False
+        return all(
+            len(_QUOTED_STRING.sub("s", line).split(delimiter)) == len(names)
+            for line in lines[1:]
+        )
+    return False
 
 
 _COMMAND_POSITION = (
@@ -1187,6 +1240,18 @@ def _whole_filters(view: str) -> list[tuple[int, int]]:
     return [(start, closing[start]) for start in openings if start in closing]
 
 
+def closes_unopened_filter(fragment: str, view: str) -> bool:
+    """Whether an LDAP hit's first ``)`` closes a bracket the value never opened before it:
+    the breakout of a value written into a filter (``*)(objectClass=*)(cn=*``). A sentence that
+    quotes a filter writes it whole, so each of its ``)`` closes a ``(`` written earlier."""
+    at = locate(view, fragment)
+    close = fragment.find(")")
+    if at < 0 or close < 0:
+        return False
+    before = view[: at + close]
+    return before.count("(") <= before.count(")")
+
+
 def quotes_whole_filter(view: str) -> bool:
     """Whether the value is a sentence quoting whole LDAP filters (:func:`_whole_filters`):
     brackets balanced, every bracket and wildcard inside a quoted filter, and four or more words
@@ -1418,6 +1483,7 @@ _LAYOUT_TAGS = frozenset({
     "tablerow", "endtablerow", "increment", "decrement", "elsif", "elseif", "csrf_token", "now",
     "firstof", "empty", "ifchanged", "endifchanged", "regroup", "widthratio", "verbatim",
     "endverbatim", "localize", "endlocalize", "embed", "endembed", "apply", "endapply",
+    "plural",
 })
 _ACTIVE_BODY = re.compile(r"[(\[|*+`$]|__|\.\.|['\"]\s*[/\\~]|['\"][a-z]+:")
 
@@ -1511,7 +1577,11 @@ _INERT_TOKEN = re.compile(
     + r"|&&|\|\||(?<=\w)\?(?![\w?])"
     # Go's template variables and their declaration ({{ range $key, $value := .Values.env }}).
     # Not the dot alone: {{.}} prints the whole data object, a probe's first move.
-    + r"|\$[a-z_]\w*(?:\.\w+)*|:="
+    + r"|\$[a-z_]\w*(?:(?:\.|->)\w+)*|:="
+    # A ternary's and Twig's concatenation's operators between blanks (a ? 'x' : b ~ c).
+    + r"|(?<=\s)[?:~](?=\s)"
+    # A filter given a name (| minus: product.price): data, no constant a probe could choose.
+    + r"|\|\s*[a-z]\w*\s*:\s*(?=[@$]?[a-z_])"
     # FreeMarker's built-ins (?string, ?has_content, ??), but not those that make or run
     # code (?new, ?api, ?eval, ?interpret).
     + r"|\?\?|\?(?!(?:new|api|eval|eval_json|interpret|exec)\b)[a-z_]\w*(?:\.\w+)*"
@@ -1552,6 +1622,22 @@ _CODE_NAMES = frozenset({
     "constant", "phpinfo", "register_shutdown_function", "fopen",
 })
 _NAME = re.compile(r"[a-z_]\w*", re.IGNORECASE)
+_RUNNING_FUNCTIONS = _CODE_NAMES | frozenset({
+    "query", "q", "open", "load", "binding", "template_from_string", "attribute", "evaluate",
+    "execute", "compile", "locals", "vars", "proc_open", "pcntl_exec", "assert",
+    "create_function", "file_put_contents", "unlink", "scandir", "glob", "opendir", "putenv",
+    "ini_set", "dl", "array_map", "array_filter", "usort", "call_user_func_array",
+    "preg_replace", "global", "globalthis", "settimeout", "setinterval", "function", "shell",
+    "command", "invoke", "run", "spawn_sync", "exec_sync", "range", "repeat",
+    # Keywords before a bracket are statements, not calls: a loop may never end.
+    "while", "until", "for", "foreach", "loop", "do", "if", "elif", "elsif", "unless", "switch",
+    "case", "catch", "return", "new", "typeof", "delete", "void", "yield", "await", "async",
+    "throw", "sizeof", "goto", "sleep", "usleep", "wait", "timeout",
+})
+"""Functions a template's globals may reach that run, load or evaluate what they are given
+(Ansible's ``query``, Twig's ``template_from_string``, PHP's and Ruby's own) or build a huge
+value (``range``, ``repeat``): a call of one is never read as formatting data (see
+:func:`_calls_reduced`), though the same word as data (``{{ query }}``) is a name."""
 
 
 _ATTRIBUTE_FILTER = re.compile(
@@ -1570,11 +1656,17 @@ _NUMBER_FORMAT = re.compile(
 ``%c`` builds characters a payload cannot write (``"%c%c"|format(95, 95)`` spells ``__``)."""
 
 
+_BARE_SORT = re.compile(r"\|\s*sort\b(?!\s*\()", re.IGNORECASE)
+"""A ``sort`` filter without arguments (``post.tags|sort``): Twig's callable is an argument."""
+
+
 def _plain_jinja_filters(body: str) -> str:
-    """``body`` with Jinja's attribute ``map``/``sort`` and number ``format`` read as the inert
-    filter ``e``: the names these filters share with Twig's callable-taking ones stop counting
-    as code only in these forms."""
-    return _NUMBER_FORMAT.sub(r"\1e", _ATTRIBUTE_FILTER.sub("|e", body))
+    """``body`` with Jinja's attribute ``map``/``sort``, a bare ``sort`` and number ``format``
+    read as the inert filter ``e``: the names these filters share with Twig's callable-taking
+    ones stop counting as code only in these forms."""
+    return _NUMBER_FORMAT.sub(
+        r"\1e", _BARE_SORT.sub("|e", _ATTRIBUTE_FILTER.sub("|e", body))
+    )
 
 
 def _tag_is_inert(tag: re.Match[str]) -> bool:
@@ -1593,9 +1685,12 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
     if expression is not None:
         expression = _THYMELEAF_UTILITY.sub(r"thymeleaf_\1_\2", expression)
     if statement is not None:
-        statement = _plain_jinja_filters(statement)
+        statement = _TWIG_APP_DATA.sub("app_", _plain_jinja_filters(statement))
+    if mustache is not None and tag.string[tag.start() - 1 : tag.start()] == "$":
+        mustache = _actions_expression(mustache)
     if mustache is not None:
         mustache = _GO_NAMED_TEMPLATE.sub('t "s"', _plain_jinja_filters(mustache))
+        mustache = _HANDLEBARS_SUBEXPRESSION.sub(r" \1 ", _GO_WITH.sub(r"\1if", mustache))
         wiki = _WIKI_TEMPLATE.fullmatch(mustache)
         if wiki is not None:
             return wiki.group(1).lower() not in _CODE_NAMES
@@ -1614,7 +1709,8 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         if script is not None:
             control = _CONTROL_FLOW.fullmatch(body)
             if control is not None:
-                body = control.group(1) or control.group(2) or ""
+                body = next((group for group in control.groups() if group), "")
+            body = _FORM_BUILDER.sub(r't "\1"', body)
         # A message's words name nothing (a dunder in it is kept, see _masked).
         body = _MESSAGE.sub(_masked, body)
         if not _reads_as_tokens(body):
@@ -1682,6 +1778,41 @@ def _expression_is_inert(body: str) -> bool:
     )
 
 
+_ACTIONS_STRING = re.compile(r"'[^'\n]{0,200}'")
+_ACTIONS_CONTEXT = re.compile(
+    r"\b(?:github|env|vars|secrets|runner|matrix|steps|needs|inputs|job|jobs|strategy)"
+    r"(?:\.[a-z][\w-]*|\.\*)+",
+    re.IGNORECASE,
+)
+_ACTIONS_FUNCTION = re.compile(
+    r"\b(?:contains|startsWith|endsWith|format|join|toJSON|fromJSON|hashFiles|success|always"
+    r"|cancelled|failure)(?=\s*\()"
+)
+_ACTIONS_NOT = re.compile(r"!(?!=)")
+
+
+def _actions_expression(body: str) -> str:
+    """A GitHub Actions expression (``${{ hashFiles('**/package-lock.json') }}``) as the tokens
+    it holds: its strings and context properties (``runner.os``, ``github.ref``) are data and its
+    functions only compare, format or hash (read as the text helper ``t``). A dunder, an
+    operator other than a comparison, or any other name or call is left for the tag's checks."""
+    body = _ACTIONS_STRING.sub("'s'", body)
+    body = _ACTIONS_CONTEXT.sub("context", body)
+    return _ACTIONS_NOT.sub(" ", _ACTIONS_FUNCTION.sub("t", body))
+
+
+_GO_WITH = re.compile(r"^(\s*-?\s*)with(?=\s+[.$][a-z_])", re.IGNORECASE)
+"""Go's ``{{ with .User }}``: a condition on a data field, as ``if`` is (Handlebars' ``#with``
+takes a string or a lookup, which stay code)."""
+_HANDLEBARS_SUBEXPRESSION = re.compile(
+    r"\(\s*([a-z]\w*(?:\s+(?:[@a-z_][\w.]*|\d{1,4}|" + _INERT_STRING + r")){1,6})\s*\)",
+    re.IGNORECASE,
+)
+"""A Handlebars helper called inside a tag (``{{#if (eq status "shipped")}}``): read without its
+parentheses, its helper and arguments are the tag's own names and literals."""
+_TWIG_APP_DATA = re.compile(r"\bapp\.(?=(?:user|locale|flashes|current_route)\b)")
+"""Symfony's ``app.user``, ``app.locale``: the signed-in user and the page's locale, data; the
+rest of ``app`` (``app.request``, ``app.session``) reaches the framework."""
 _GO_NAMED_TEMPLATE = re.compile(
     r"\b(?:include|template|partial)\s+(\"[\w.-]+\")\s+(?:\.|\$)(?![\w.])"
 )
@@ -1699,7 +1830,7 @@ _THYMELEAF_UTILITY = re.compile(
 _QUOTED_STRING = re.compile(r"\"[^\"]*\"|'[^']*'")
 _LABEL = re.compile(r"(?<![\w.$])(?:[a-z]\w*:(?=\s)|_{1,2}(?=\s*\())", re.IGNORECASE)
 _METHOD_WITHOUT_PARENTHESES = re.compile(
-    r"(?<![\w.$@])(?:[a-z_]\w*(?:\.\w+)+|[A-Z]\w*(?:::\w+)*)\s+(?:['\"`:@$]|[a-z_]\w*\s*,)"
+    r"(?<![\w.$@])(?:[a-z_]\w*(?:\.\w+)+|[A-Z]\w*(?:::\w+)*)\s+(?:['\"`@$]|:(?![\s:])|[a-z_]\w*\s*,)"
 )
 """A method of an object or a constant called without parentheses (``Open3.capture2 'id'``,
 ``Kernel.public_send 'spawn', …``): a call, which Ruby and CoffeeScript templates allow."""
@@ -1722,14 +1853,15 @@ def _reads_as_tokens(body: str, signature: bool = False) -> bool:
     reduced = _calls_reduced(body, signature)
     return reduced is not None and _tokens_cover(_INERT_TOKEN, reduced) and ".." not in body
 _CALL = re.compile(
-    r"(?<![\w.'\"\])$])((?:[@.]?[a-z]\w*|\$t|_{1,2})(?:\.\w+)*)\s*\(([^()]{0,160})\)",
+    r"(?<![\w.'\"\])$])(?<!->)((?:[@.]?[a-z]\w*|\$(?:tc?|te|d|n)|_{1,2})(?:\.\w+)*)\s*\(([^()]{0,160})\)",
     re.IGNORECASE,
 )
 """A call of a (dotted) name; not a method of a literal or of a call's result, which only
-proves the expression runs (``{{'a'.toUpperCase()}}``)."""
+proves the expression runs (``{{'a'.toUpperCase()}}``), nor PHP's method of an object
+(``$user->save()``)."""
 _MACRO = re.compile(r"\s*macro\s+\w+\s*\(")
 _TEXT_HELPERS = (
-    r"link_to|button_to|mail_to|image_tag|route|asset|trans|t|_{1,2}|\$t"
+    r"link_to|button_to|mail_to|image_tag|route|asset|trans|t|_{1,2}|\$(?:tc?|te|d|n)"
     r"|[a-z][a-z0-9_]*_(?:path|url)"
 )
 """View helpers that take a message key or a label first (see :data:`_HELPER_WITH_TEXT`)."""
@@ -1742,13 +1874,28 @@ Laravel's ``route`` and ``asset``, and the translation helpers ``t``, ``trans`` 
 
 _CONTROL_FLOW = re.compile(
     r"\s*(?:\}\s*)?(?:(?:if|unless|elsif|else\s+if)\b\s*\(?([^(){}]*?)\)?\s*(?:then\s*|\{\s*)?"
-    r"|else\s*\{?\s*|end\s*|\}\s*|(@?[a-z_]\w*(?:\.\w+)*)\.each(?:_with_index)?\s+do\s*"
-    r"\|\s*\w+(?:\s*,\s*\w+)*\s*\|\s*)",
+    r"|else\s*\{?\s*|end\s*|\}\s*(?:\)\s*;?\s*)?|(@?[a-z_]\w*(?:\.\w+)*)\.each(?:_with_index)?\s+do\s*"
+    r"\|\s*\w+(?:\s*,\s*\w+)*\s*\|\s*"
+    # EJS's loops: users.forEach(function(u){ … }); and for (const u of users) { … }.
+    r"|([a-z_]\w*(?:\.\w+)*)\.foreach\s*\(\s*(?:function\s*\(\s*\w+(?:\s*,\s*\w+)*\s*\)"
+    r"|\(?\s*\w+(?:\s*,\s*\w+)*\s*\)?\s*=>)\s*\{\s*"
+    r"|for\s*\(\s*(?:const|let|var)\s+\w+\s+(?:of|in)\s+([a-z_]\w*(?:\.\w+)*)\s*\)\s*\{\s*"
+    # A Rails block helper and its block (form_with model: @comment do |f|).
+    r"|([a-z_]\w*(?:\s+[^|%(){}]{0,160}?)?)\s+do\s*\|\s*\w+\s*\|\s*)",
     re.IGNORECASE,
 )
 """ERB's and EJS's control flow (``<% if @cart.empty? %>``, ``<% if (user) { %>``, ``<% } %>``,
-``<% @orders.each do |order| %>``, ``<% end %>``): the condition or the collection is what is
-read, as any tag's body. Not ``while`` or ``until``: ``<% while (1) { %>`` never ends."""
+``<% @orders.each do |order| %>``, ``<% users.forEach(function(u){ %>``, ``<% }); %>``,
+``<%= form_with model: @post do |f| %>``, ``<% end %>``): the condition, the collection or the
+helper's arguments are what is read, as any tag's body. Not ``while`` or ``until``:
+``<% while (1) { %>`` never ends."""
+_FORM_BUILDER = re.compile(
+    r"^\s*(?:f|form|builder)\.(?:label|text_field|text_area|email_field|password_field|check_box"
+    r"|radio_button|select|collection_select|hidden_field|number_field|date_field|file_field"
+    r"|telephone_field|url_field|search_field|rich_text_area|submit|button)\s+:(\w+)"
+)
+"""A Rails form builder's field (``f.text_area :body, rows: 3``): the symbol names an attribute
+of the form's model, read as a label would be (``t "body", rows: 3``)."""
 _MESSAGE = re.compile(
     r"((?<![\w.$])(?:_{1,2}|\$?t|trans|gettext)\s*\(\s*)"
     r"(?:\"((?![/\\~])[^\"\\{}$`<>/]{0,200})\"|'((?![/\\~])[^'\\{}$`<>/]{0,200})')"
@@ -1770,13 +1917,32 @@ _ENDS_WITH_NAME = re.compile(r"[a-z_]\s*\Z", re.IGNORECASE)
 _PRECISION = re.compile(r"\s*\d\s*")
 
 
+_PLAIN_FUNCTION = re.compile(r"[a-z][a-z0-9_]*", re.IGNORECASE)
+_LONG_NUMBER = re.compile(r"\d{5}")
+_PATH_IN_STRING = re.compile(r"""['"][^'"]*[/\\]""")
+
+
+def _formats_data(name: str, arguments: str) -> bool:
+    """Whether a call is a plain function of the template's own (no receiver, none that runs,
+    loads or builds: :data:`_RUNNING_FUNCTIONS`) given data: no path in a string, no number of
+    five digits or more (``truncate(post.body, length: 140)``, ``pluralize(count, 'item')``).
+    What it is given is read as tokens by the caller."""
+    return (
+        _PLAIN_FUNCTION.fullmatch(name) is not None
+        and name.lower() not in _RUNNING_FUNCTIONS
+        and _LONG_NUMBER.search(arguments) is None
+        and _PATH_IN_STRING.search(arguments) is None
+    )
+
+
 def _calls_reduced(body: str, signature: bool = False) -> str | None:
     """``body`` with each call of plain arguments replaced by its callee, innermost first, three
     levels deep (``link_to 'Edit', edit_article_path(@article)``, ``route('admin.dashboard')``):
     a view helper (:data:`_VIEW_HELPER`, a plain function, no receiver) given names and literals
-    formats data, and so does a macro's signature (``signature``). None where an argument is
-    anything else, or the callee is any other function: ``Open3.capture2('id')``,
-    ``query('pipe', 'id')`` and ``constant('DB_PASSWORD')`` take literals too."""
+    formats data, and so does a macro's signature (``signature``) and a plain function given
+    data (:func:`_formats_data`). None where an argument is anything else, or the callee is a
+    method or a function that runs or loads: ``Open3.capture2('id')``, ``query('pipe', 'id')``
+    and ``constant('DB_PASSWORD')`` take literals too."""
     for _ in range(3):
         if "(" not in body and ")" not in body:
             return body
@@ -1801,11 +1967,12 @@ def _calls_reduced(body: str, signature: bool = False) -> str | None:
                 or (raw.endswith("?") and not raw.endswith("??")
                     and name.lower() in _FREEMARKER_FORMATTING)
             )
-            helper = signature or is_filter or _VIEW_HELPER.fullmatch(name) is not None
+            helper = (signature or is_filter or _VIEW_HELPER.fullmatch(name) is not None
+                      or _formats_data(name, arguments))
             if not helper or not _tokens_cover(_INERT_TOKEN, arguments):
                 plain = False
-            # gettext's _ and __, vue-i18n's $t: translation helpers, read as the name t.
-            return "t" if name in ("_", "__", "$t", "$T") else name
+            # gettext's _ and __, vue-i18n's $t and $d: translation helpers, read as the name t.
+            return "t" if name in ("_", "__") or name.startswith("$") else name
 
         body = _CALL.sub(callee, body)
         if not plain:
@@ -2010,7 +2177,11 @@ _JSX_START = re.compile(r"\{" + _JS_NAME + r"(?:\." + _JS_NAME + r")*\}?|\{\((?:
 """What a JSX handler's value leaves when HTML ends it at the first blank: a function's name
 (``{handleChange}``), an arrow function's parameter (``{e``) or parameter list (``{()``,
 ``{(e)``). Anything else may run (``{alert?.(1)}``, ``{alert/**/(1)}``, ``{import(…)}``)."""
-_ENTITY_REFERENCE = re.compile(r"&(?:#\d|#x[0-9a-f]|[a-z][a-z0-9]*;)", re.IGNORECASE)
+_ENTITY_REFERENCE = re.compile(
+    r"\bon[a-z]{3,}\s*=\s*[^\s>]{0,200}?&(?:#\d|#x[0-9a-f]|[a-z][a-z0-9]*;)", re.IGNORECASE
+)
+"""An entity in a handler's unquoted value, which HTML decodes there ({1}&Tab;alert&lpar;1&rpar;
+runs); one in the page's text (``Terms &amp; Conditions``) is outside every handler."""
 
 
 _HANDLER = re.compile(r"\bon[a-z]{3,}\s*=", re.IGNORECASE)
@@ -2048,7 +2219,6 @@ def handler_runs(fragment: str, view: str) -> bool:
     Anything else in the braces, or an entity anywhere in the value, may run."""
     at = locate(view, fragment)
     if at < 0 or _ENTITY_REFERENCE.search(view):
-        # An entity decodes inside the attribute: {1}&Tab;alert&lpar;1&rpar; runs.
         return True
     return not _jsx_start(view, at + len(fragment))
 
@@ -2066,15 +2236,24 @@ _HTML_BLOCK = re.compile(r"<[a-z][\w-]*(?:\s[^<>]*)?>", re.IGNORECASE)
 _LOCATION_SYNTAX = re.compile(r"[<>/=?&%]")
 
 
+_TEMPLATE_OPENING = re.compile(r"\s*(?:\{[{%#]|<%)")
+
+
 def body_splits_response(fragment: str, view: str) -> bool:
     """A blank line before markup splits a response when the value can be a header's value
     followed by a body of its own. It is a text box's content only when the part before the
     first break is a paragraph (four words or more), a Markdown heading or an HTML element,
     no header line follows, the break is a real one, and the markup after it neither runs,
     loads, links nor submits (:data:`_OTHER_ACTIVE_TAG`, :data:`_BODY_REACHES`): ``<p>Hi</p>``
-    then ``<p>Bye</p>``, or ``## Install`` then ``<details>``."""
+    then ``<p>Bye</p>``, or ``## Install`` then ``<details>``. A template file, opened by a tag and
+    holding only inert ones (:func:`quotes_inert_templates`), its lines broken without a CR, is
+    not a header's value either."""
     if "\\r" in fragment or "\\n" in fragment or fragment.rstrip().lower().endswith("http/"):
         return True
+    if "\r" not in view and _TEMPLATE_OPENING.match(view) and quotes_inert_templates(view):
+        # A template file (an e-mail's layout) as a JSON string or a file's lines carry it: no
+        # header value opens with a template tag, and a response splits on CR LF.
+        return False
     if _OTHER_ACTIVE_TAG.search(view) or _BODY_REACHES.search(view) or _HEADER_LINE.search(view):
         return True
     first = _FIRST_BREAK.search(view)
@@ -2354,6 +2533,7 @@ CONFIRMERS: dict[str, Callable[[str, str], bool]] = {
     "caret_word_is_command": caret_word_is_command,
     "opens_data_element": opens_data_element,
     "outside_prose_code_span": outside_prose_code_span,
+    "command_line_runs": command_line_runs,
     "shell_path_runs": shell_path_runs,
     "fetch_runs": fetch_runs,
     "attribute_breakout": attribute_breakout,

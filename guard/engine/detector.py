@@ -32,6 +32,7 @@ from guard.engine.confirm import (
     CONFIRM_GATES,
     CONFIRMERS,
     VIEW_LEVEL,
+    closes_unopened_filter,
     confirm_at,
     template_reaches_code,
 )
@@ -1120,8 +1121,9 @@ class DetectionEngine:
         self, hits: dict[str, tuple[PatternEntry, str]], quoted: list[str], text: str
     ) -> frozenset[str]:
         """Of the ``quoted`` hits (those :func:`_score` gave the prose discount), the ones the
-        model, reading only their neighbourhood, takes for an attack, and the template tags
-        that reach code (:func:`~guard.engine.confirm.template_reaches_code`).
+        model, reading only their neighbourhood, takes for an attack, the template tags that
+        reach code (:func:`~guard.engine.confirm.template_reaches_code`) and the LDAP filters a
+        bracket closed before it was opened (:func:`~guard.engine.confirm.closes_unopened_filter`).
 
         A sentence added to a payload makes the value read as prose, but it does not make the
         payload any less of one: read close up, ``<img src=x onerror=…>`` is still markup that
@@ -1134,7 +1136,9 @@ class DetectionEngine:
         found: set[str] = set()
         for entry_id in quoted:
             entry, fragment = hits[entry_id]
-            if entry.attack_class == "ssti" and template_reaches_code(fragment):
+            if (entry.attack_class == "ssti" and template_reaches_code(fragment)) or (
+                entry.attack_class == "ldap" and closes_unopened_filter(fragment, text)
+            ):
                 found.add(entry_id)
                 continue
             at = typed.find(fragment)

@@ -427,7 +427,9 @@ RULES: tuple[Rule, ...] = (
          r"%(?:systemroot|windir|comspec|programfiles|userprofile|temp|appdata|computername"
          r"|username)%(?:$|[^\\/\w.])|\b(?:type|more|copy|dir|cd|echo|start|call)\s+%\w+%"
          r"|\bnet\s+(?:user|localgroup|view|share|use|group|accounts|session|start|stop)\b|\bnetsh\s+(?:firewall|advfirewall|interface|wlan)|\breg\s+(?:add|query|delete"
-         r"|save|export)\s|\bwmic\s+\w|\bcertutil\s+-|\bbitsadmin\s+/|\bschtasks\s+/|\bvssadmin\b",
+         r"|save|export)\s|\bwmic\s+\w|\bcertutil\s+-|\bbitsadmin\s+/|\bschtasks\s+/|\bvssadmin\b"
+         # A quote closed and a program run after cmd's separator (x" & calc.exe & ").
+         r"|['\"]\s*(?:&&?|\|\|?)\s*[\w.-]+\.(?:exe|bat|cmd|com|ps1|vbs)\b",
          0.85, "Windows command (a %VAR% alone or as an argument; a %VAR%\\ path is a path)"),
     Rule("cmdi-powershell", "cmdi",
          # PowerShell running text or a download: the call operator on a built string, IEX,
@@ -491,7 +493,7 @@ RULES: tuple[Rule, ...] = (
          r"(?:-{1,2}[a-z0-9][\w-]*(?:\s*\d+)?\s+)*"
          r"(?:127(?:\.\d{1,3}){0,3}|0x7f[0-9a-f]{0,6}|0(?:\.0){0,3}|localhost|::1)(?:\s|$)",
          0.82,
-         "value is a shell command line", confirm="outside_prose_code_span"),
+         "value is a shell command line", confirm="command_line_runs"),
     Rule("cmdi-variable-command", "cmdi",
          # Only the name's last character before '=': a leading [a-z_]\w{0,30} after any space
          # made Hyperscan track a candidate at every word of prose (10 KB: 30 -> 240 us).
@@ -795,7 +797,10 @@ RULES: tuple[Rule, ...] = (
          # Update operators as a JSON key, written into a document the application saves
          # (mongosh code writes them unquoted: { $set: { qty: 5 } }).
          r"|['\"]\$(?:set|unset|inc|push|pull|pullall|addtoset|rename|setoninsert|currentdate)['\"]"
-         r"\s*:",
+         r"\s*:"
+         # CouchDB's server-admin role given in a user document (a sign-up that grants itself
+         # admin, as a duplicate "roles" key smuggles past the validator).
+         r"|['\"]roles['\"]\s*:\s*\[\s*['\"]_admin['\"]",
          0.9, "MongoDB query or update operator", confirm="operator_reaches_query"),
     Rule("nosql-bare-operator", "nosql",
          r"^\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not|nor"
@@ -892,7 +897,10 @@ RULES: tuple[Rule, ...] = (
          r"|\bphp_(?:value|flag)\s+(?:auto_(?:pre|ap)pend_file|engine)|\bauto_(?:pre|ap)pend_file"
          r"\s*=|<handlers>.{0,200}<add\b|=\s*@\(\s*exec://"
          # IIS handlers let scripts run where they write (accessPolicy="Read, Script, Write").
-         r"|<handlers\s[^>]{0,100}accesspolicy\s*=\s*['\"][^'\"]{0,40}\bscript\b", 0.85,
+         r"|<handlers\s[^>]{0,100}accesspolicy\s*=\s*['\"][^'\"]{0,40}\bscript\b"
+         # Apache handing a file type to a script handler (AddHandler cgi-script .txt).
+         r"|\baddhandler\s+(?:cgi-script|server-parsed|php\d?-script|application/x-httpd-php\w*)\s"
+         r"|\boptions\s+[^\n]{0,60}\+execcgi\b", 0.85,
          "server configuration override (a uWSGI option read from a command: @(exec://…))"),
     Rule("upload-webshell", "file_upload",
          r"<\?php|<\?=|<%@\s*page|<%\s*(?:eval|execute|response\.write|runtime)"
@@ -909,6 +917,16 @@ RULES: tuple[Rule, ...] = (
          r".{0,300}(?:" + _SCRIPT_SINK + r".{0,120}" + _REQUEST_INPUT + r"|"
          + _REQUEST_INPUT + r".{0,300}" + _SCRIPT_SINK + r")",
          0.85, "web shell: a server script running what the request sends"),
+    Rule("upload-formula-dde", "file_upload",
+         # A spreadsheet cell that asks another program for its value (DDE: =app|'topic'!item),
+         # which starts the program with the topic as its command line; as an export or an
+         # uploaded CSV holds it. Or the DDE() function and Word's DDEAUTO field.
+         r"(?:^|[\s,;\t\"'=+@*-])(?:cmd|msexcel|excel|powershell|pwsh|mshta|rundll32|regsvr32"
+         r"|certutil|bitsadmin|wscript|cscript|msiexec|explorer|calc)(?:\.exe)?\s*\|\s*['\"]"
+         r"[^'\"\n]{0,300}['\"]\s*!"
+         r"|\bdde(?:auto)?\s*\(\s*['\"]\s*(?:cmd|powershell|mshta|rundll32|msexcel)"
+         r"|\{\s*dde(?:auto)?\s+[^}\n]{0,100}(?:cmd|powershell)(?:\.exe)?\b", 0.85,
+         "spreadsheet formula running a program through DDE"),
     Rule("upload-image-script", "file_upload",
          # ImageMagick's vector format (MVG) with a url() that a delegate hands to a shell.
          r"\bpush\s+graphic-context\b|\bviewbox\s+\d+\s+\d+\s+\d+\s+\d+\b.{0,200}\burl\s*\("
