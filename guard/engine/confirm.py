@@ -344,9 +344,11 @@ def reads_as_table(view: str) -> bool:
 
 
 _FILTER_STAGE = re.compile(
-    r"\|\s*(grep|egrep|fgrep|sort|uniq|wc|head|tail|less|more|cut|tr|column|jq|nl|tac)\b"
-    r"([^|;&`$<>()/\\\n\r]*)(?:\||$)"
+    r"\|\s*(grep|egrep|fgrep|sort|uniq|wc|head|tail|less|more|cut|tr|column|jq|nl|tac|base64"
+    r"|sha256sum|sha1sum|md5sum)\b([^|;&`$<>()/\\\n\r#]*)(?:#[^\n\r]*)?(?:\||$|\r?\n)"
 )
+"""A filter stage, to the next stage, the end of its line (what follows is the output a thread
+pastes, or a command judged on its own) or a shell comment."""
 _FILTER_OPERANDS = {"grep": 1, "egrep": 1, "fgrep": 1, "jq": 1, "tr": 2}
 """How many operands a filter takes that are not files (a pattern, a jq program, two sets)."""
 _FILE_OPTIONS = frozenset({"-r", "-R", "--recursive", "-f", "--file", "-d", "--directories",
@@ -654,7 +656,8 @@ def shell_path_runs(fragment: str, view: str) -> bool:
     redirection or a ``cmd`` caret, or after a word that runs its argument (``sudo``, ``exec``,
     ``-e``). In a sentence (``set SHELL to /bin/bash``, ``prints /usr/local/bin/python3``) it is
     a file name, and so is one that is a whole quoted value of a setting (``"shell": "/bin/bash"``,
-    ``SHELL='/bin/zsh'``).
+    ``SHELL='/bin/zsh'``), and so is one that opens its own error message
+    (``/bin/sh: 1: cc: not found``).
     Fragments of the rule's other branches (``cmd /c``, ``/dev/tcp/``, ``nc -e``) stand.
     """
     if not fragment.startswith("/") or fragment.startswith("/dev/"):
@@ -667,7 +670,15 @@ def shell_path_runs(fragment: str, view: str) -> bool:
         and _QUOTED_SETTING.search(view[max(0, at - 40) : at])
     ):
         return False
+    if at >= 0 and _REPORTS_AS.match(view, at + len(path)):
+        # The program names itself before its message (/bin/sh: 1: cc: not found).
+        return False
     return _at_command_position(fragment, view)
+
+
+_REPORTS_AS = re.compile(r":[ \t]+(?:(?:line[ \t]+)?\d+:[ \t]+)?[\w.-]+(?::[ \t]|[ \t]+[a-z])")
+"""A program's name as its error messages open: ``sh: 1: cc: not found``, ``bash: foo: command
+not found``, ``/bin/sh: line 1: x: Permission denied``."""
 
 
 def _at_command_position(fragment: str, view: str) -> bool:
@@ -703,17 +714,18 @@ also behind a crontab schedule (``*/15 * * * * /usr/local/bin/sync``)."""
 def fetch_runs(fragment: str, view: str) -> bool:
     """A download command (``curl -f http://…``) runs where a command starts, as
     :func:`shell_path_runs` reads it; after a label or in a sentence (``healthcheck: curl -f
-    http://localhost/health``) it is a command quoted as text. Not in a prose code span either.
-    The housekeeping branches (``2>&1``, ``> /dev/null``, ``chmod +x``) stand unless the
-    whole value is a command line written out (:data:`_WRITTEN_AS_COMMAND_LINE`) with nothing
-    chained before the match: ``nohup ./server > server.out 2>&1 &``, a crontab line, ``chmod
-    +x deploy.sh``, as a runbook shows them; an injection reaches them behind a separator or a
-    quote. A program under ``/tmp`` or ``/dev/shm`` or a set-id bit (:data:`_STAGED_PROGRAM`)
-    always stands, as do the rest (``| sh``, a write to ``/tmp``)."""
+    http://localhost/health``) it is a command quoted as text. Not in a prose code span either,
+    nor an API call written out (:func:`calls_an_api`). The housekeeping branches (``2>&1``,
+    ``> /dev/null``, ``chmod +x``) stand unless the whole value is a command line written out
+    (:data:`_WRITTEN_AS_COMMAND_LINE`) with nothing chained before the match: ``nohup ./server
+    > server.out 2>&1 &``, a crontab line, ``chmod +x deploy.sh``, as a runbook shows them; an
+    injection reaches them behind a separator or a quote. A program under ``/tmp`` or
+    ``/dev/shm`` or a set-id bit (:data:`_STAGED_PROGRAM`) always stands, as do the rest
+    (``| sh``, a write to ``/tmp``)."""
     if _in_prose_code_span(fragment, view):
         return False
     if _FETCH_COMMAND.match(fragment):
-        return _at_command_position(fragment, view)
+        return _at_command_position(fragment, view) and not calls_an_api(view)
     if not _HOUSEKEEPING.match(fragment) or _STAGED_PROGRAM.search(view):
         return True
     at = locate(view, fragment)
@@ -721,6 +733,43 @@ def fetch_runs(fragment: str, view: str) -> bool:
     # command of its own there (x/y ; /tmp/.x > /dev/null 2>&1).
     return not (_WRITTEN_AS_COMMAND_LINE.match(view) and at >= 0
                 and _CHAINED.search(view, 0, at) is None)
+
+
+_API_CALL_START = re.compile(r"\s*(?:\$\s+)?(?:curl|wget)[ \t]", re.IGNORECASE)
+_SHAPES_REQUEST = re.compile(
+    r"[ \t](?:-X[ \t]*[A-Z]+|-[HdFuGbw]|--(?:header|data(?:-[a-z]+)?|form|get|user|json|cookie"
+    r"|request|write-out|method|post-data|body-data)\b)"
+)
+_REACHES_FILES = re.compile(
+    # Written anywhere but a plain file name in the working directory, or as a server script.
+    r"[ \t](?:-[a-z]*[oO]|--output(?:-document)?|--output-dir|-P|--directory-prefix)[ \t=]*['\"]?"
+    r"(?:[^\s'\"]*[/\\]|[^\s'\"]*\.(?:php\d?|phtml|phar|aspx?|jspx?|cgi|pl|sh|py)\b)"
+    # A file sent from anywhere but a document beside it (-d @data.json, -F file=@./a.pdf).
+    r"|@(?!['\"]?(?:\./)?[\w-]+(?:\.[\w-]+)*\.(?:json|xml|csv|txt|pdf|png|jpe?g|gif|zip|ya?ml|md"
+    r"|html?|docx?|xlsx?|ndjson)\b)['\"]?[\w./~-]"
+    # Options read from a file, an upload, or a script fetched to run.
+    r"|[ \t](?:-T|--upload-file|-K|--config|--post-file|--body-file|-i|--input-file)\b"
+    r"|https?://[^\s'\"]*\.(?:sh|php\d?|py|pl|ps1|exe|elf|bin|jar)(?:['\"\s?]|$)"
+    # A cloud's metadata service: the host's credentials.
+    r"|169\.254\.169\.254|metadata\.google\.internal|100\.100\.100\.200|\[fd00:ec2::254\]"
+    r"|[`$]\(|[;&|][ \t]*(?:ba|z|k|da)?sh\b",
+    re.IGNORECASE,
+)
+
+
+def calls_an_api(view: str) -> bool:
+    """Whether the value is a ``curl`` or ``wget`` call written out to talk to an API, as API
+    references show them: it opens with the command (a ``$`` prompt aside), shapes the request
+    (a method, a header, data, a form, a user, a cookie), writes only a plain file name beside
+    it, sends only a document beside it (``-d @data.json``), fetches no script, reads no option
+    file, asks no cloud metadata service, substitutes nothing and pipes nothing to a shell
+    (:data:`_REACHES_FILES`). An injection reaches a download behind a separator or a quote,
+    and a probe fetches its URL bare (``curl http://attacker.example/x``)."""
+    return (
+        _API_CALL_START.match(view) is not None
+        and _SHAPES_REQUEST.search(view) is not None
+        and _REACHES_FILES.search(view) is None
+    )
 
 
 def unix_backtick(fragment: str, view: str) -> bool:
@@ -1069,14 +1118,37 @@ def markup_active(fragment: str, view: str) -> bool:
     """A tag hit stands unless the value is text naming inert HTML tags, an SVG image of
     shapes alone, inert meta tags or a JSON data block. A ``<link>`` loads something only with
     a ``rel`` (stylesheet, import, preload …): ``<Link href={…}>`` is a component, and
-    ``<link>…</link>`` the element of a feed."""
+    ``<link>…</link>`` the element of a feed. A component's ``<template>`` holding inert markup
+    (:func:`is_component_template`) runs nothing either."""
     if _LINK_FRAGMENT.match(fragment):
         at = locate(view, fragment)
         if at >= 0 and not _REL_ATTRIBUTE.search(_tag_text(view, at)):
             return False
     if _STYLE_FRAGMENT.match(fragment) and _styles_only_lay_out(view):
         return False
+    if _TEMPLATE_ELEMENT.match(fragment) and is_component_template(view):
+        return False
     return not quotes_inert_markup_or_svg(view)
+
+
+_TEMPLATE_ELEMENT = re.compile(r"<\s*/?\s*template\b", re.IGNORECASE)
+_WHOLE_TEMPLATE = re.compile(
+    r"\s*<template(?:\s[^<>]*)?>(.*)</template>\s*", re.IGNORECASE | re.DOTALL
+)
+
+
+def is_component_template(view: str) -> bool:
+    """Whether the value is one ``<template>`` element, as a Vue or Svelte component's markup is
+    written, whose content runs, loads and embeds nothing (no active element, handler or
+    ``javascript:`` URL) and whose template tags are inert (:func:`quotes_inert_templates`).
+    A browser never renders a template's content; a payload wraps active markup in one."""
+    whole = _WHOLE_TEMPLATE.fullmatch(view)
+    if whole is None:
+        return False
+    content = whole.group(1)
+    if _OTHER_ACTIVE_TAG.search(content) or _TEMPLATE_ELEMENT.search(content):
+        return False
+    return "{{" not in content or quotes_inert_templates(content)
 
 
 _STYLE_FRAGMENT = re.compile(r"<\s*/?\s*style\b", re.IGNORECASE)
@@ -1385,7 +1457,8 @@ def sensitive_path_targeted(fragment: str, view: str) -> bool:
     at C:\\Windows\\System32\\drivers\\etc\\hosts``), is mentioned, not requested
     (:func:`path_mentioned`), as is one that text goes on after (:func:`path_goes_on`); and
     one after ``user@host:`` is on another machine (``rsync -a ./public/
-    deploy@web01:/var/www/site/``)."""
+    deploy@web01:/var/www/site/``), and one after an arrow is a symbolic link's target in a
+    listing (``default -> /etc/nginx/sites-available/default``)."""
     if not windows_path_names_file(fragment, view):
         return False
     at = locate(view, fragment)
@@ -1395,6 +1468,9 @@ def sensitive_path_targeted(fragment: str, view: str) -> bool:
     if lead is not None and lead.group().startswith("file"):
         return True
     if lead is not None and lead.group().startswith(":") and _REMOTE_HOST.search(view[:at]):
+        return False
+    if lead is not None and lead.group().startswith(">") and view[at - 1 : at] == "-":
+        # An arrow, not a redirection: a link's target in a listing (default -> /etc/nginx/…).
         return False
     start = at + lead.end() if lead is not None else at
     end = at + len(fragment)
