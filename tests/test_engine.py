@@ -2157,9 +2157,6 @@ def test_unseen_set_19_misses(engine: DetectionEngine, value: str, attack_class:
      "There are {{ counter }} objects.{% endblocktrans %}", False),
     ('{{#if (eq status "shipped")}}On its way!{{/if}}', False),
     ("{{ $t('profile.lastSeen', { date: $d(lastSeen, 'short') }) }}", False),
-    ('{# emails/shipped.html #}\n{% extends "emails/base.html" %}\n\n{% block content %}\n'
-     '<p>Hi {{ customer.first_name }},</p>\n\n<p><a href="{{ order.tracking_url }}">Track it'
-     '</a></p>\n{% endblock %}', False),
     # GitHub Actions expressions, a semicolon CSV whose header starts with id, GraphQL fields.
     ("if: ${{ github.event_name == 'push' && startsWith(github.ref, 'refs/tags/') }}", False),
     ("key: ${{ runner.os }}-pip-${{ hashFiles('**/requirements*.txt') }}", False),
@@ -2177,6 +2174,7 @@ def test_unseen_set_19_misses(engine: DetectionEngine, value: str, attack_class:
     ("${{ github.__class__ }} x ${{ y }}", True),
     ("${{ config.items() }} ${{ x }}", True),
     ("{{ x }}\r\n\r\n<a href=//evil.example>Log in again</a>", True),
+    ("{{ name }}\n\n<a href=https://evil.example>Login again</a>", True),
     ("id;whoami;uname\n1;2;3", True),
     ("x\nid\n", True),
 ])
@@ -2234,3 +2232,32 @@ def test_pasted_output_links_errors_and_component_templates(
     engine: DetectionEngine, value: str, flagged: bool
 ) -> None:
     assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize("value", [
+    # The review of this session's template exemptions: Jinja building "__" and walking
+    # attribute paths through groupby, a "$" before Jinja's braces, Ruby reaching a method by
+    # name or calling without parentheses, PHP calling a built name, CSV and GraphQL shapes
+    # hiding commands.
+    '{% macro m() %}{% endmacro %}{% set u = dict(a_a=1)|join|replace("a","") %}'
+    '{% set d = u ~ u %}{% set p = dict(a=m)|dictsort|groupby("1." ~ d ~ "init" ~ d ~ ".s")'
+    '|first|first %}{% set f = dict(a=p("id"))|dictsort|groupby("1.read")|first|first %}'
+    "Your result is {{ f() }} thanks",
+    "{% macro m() %}{% endmacro %}Your key: ${{ dict(a=m)|dictsort|groupby('1.__init__' ~ "
+    "'.__globals__.sys.modules.os.environ')|first|first }} thanks",
+    'Hi <%= method(96.chr) === "id" %> bye',
+    'Hi <%= method("load") === "public/uploads/1/a.png" %> bye',
+    'Hi <% load "public/uploads/1/a.png" do |f| %><% end %> bye',
+    "Hi <% loop do |x| %>a<% end %> bye",
+    'Hello {{ sprintf("%sstem", "sy")("id") }} thanks',
+    'Hi <%= load "x.rb" %> bye',
+    "Hi <%= sleep 9999 %> there",
+    "id;npx evil-pkg;name\n1;2;3",
+    "whoami;name;price\n1;a;npx evil-pkg",
+    "whoami|npx evil-pkg|name\n1|2|3",
+    "{\n  reboot\n}",
+    "query {\n  user\n  halt\n}",
+])
+def test_review_of_session_16_exemptions(engine: DetectionEngine, value: str) -> None:
+    """Each got through one of this session's template, CSV or GraphQL exemptions once."""
+    assert engine.detect(value)["is_threat"]

@@ -11,6 +11,7 @@ import re
 import shlex
 from collections.abc import Callable
 from contextvars import ContextVar
+from functools import lru_cache
 from itertools import islice
 
 from guard.engine.rules import SHELL_COMMANDS
@@ -443,20 +444,30 @@ def names_no_command(fragment: str, view: str) -> bool:
 
 
 _GRAPHQL_DOCUMENT = re.compile(
-    r"\s*(?:(?:query|mutation|subscription|fragment)\b[^{}]{0,200})?\{", re.IGNORECASE
+    r"\s*(?:query|mutation|subscription|fragment)\b[^{}]{0,200}\{", re.IGNORECASE
 )
-_GRAPHQL_FIELD = re.compile(r"\n[ \t]*\w+[ \t]*(?:$|[\n({])")
+_GRAPHQL_FIELD = re.compile(r"\n[ \t]*(\w+)[ \t]*(?:$|[\n({])")
+_GRAPHQL_FIELD_NAMES = frozenset({
+    "id", "type", "file", "host", "time", "date", "last", "stat", "groups", "source", "start",
+    "call", "query", "at", "top", "head", "tail", "more", "less", "find", "mail", "route", "set",
+    "env", "who", "df", "du", "ps", "dir", "md", "net", "zip", "locate", "uptime",
+})
+"""Command words that name fields a schema has (``id``, ``type``, ``date``, ``groups``); not a
+shell, a power switch or a network tool, which a shell handed the document would run."""
 
 
 def selects_graphql_field(fragment: str, view: str) -> bool:
     """Whether the word after a line break is a field of a GraphQL selection (``user(id: $id) {``
-    then ``id`` on a line of its own): the value is a GraphQL document, its braces balanced,
-    and the word stands alone on its line, bare or with arguments or a selection of its own."""
+    then ``id`` on a line of its own): the value is a GraphQL operation (opened by its keyword:
+    a bare ``{`` is also a shell's command group), its braces balanced, and the word, one a
+    schema names fields with (:data:`_GRAPHQL_FIELD_NAMES`), stands alone on its line, bare or
+    with arguments or a selection of its own."""
+    if not fragment.startswith("\n") or _GRAPHQL_DOCUMENT.match(view) is None:
+        return False
+    field = _GRAPHQL_FIELD.match(view, max(0, locate(view, fragment)))
     return (
-        fragment.startswith("\n")
-        and _GRAPHQL_DOCUMENT.match(view) is not None
+        field is not None and field.group(1).lower() in _GRAPHQL_FIELD_NAMES
         and view.count("{") == view.count("}")
-        and _GRAPHQL_FIELD.match(view, max(0, locate(view, fragment))) is not None
     )
 
 
@@ -614,15 +625,18 @@ def command_line_runs(fragment: str, view: str) -> bool:
     return outside_prose_code_span(fragment, view) and not reads_as_delimited_rows(view)
 
 
-_HEADER_FIELD = re.compile(r"\s*[\"']?[^\W\d][\w .-]{0,40}[\"']?\s*", re.UNICODE)
+_HEADER_FIELD = re.compile(r"\s*[\"']?[^\W\d][\w.-]{0,40}[\"']?\s*", re.UNICODE)
+_COMMAND_CELL = re.compile(r"\s*[a-z][\w./-]*\s+\S")
+"""An unquoted cell that reads as a command line: a lowercase word and more after a blank
+(``npx evil-pkg``); a table's words are quoted or capitalised (``"Café crème"``, ``New York``)."""
 _COMMAND_NAME = re.compile(SHELL_COMMANDS, re.IGNORECASE)
 
 
 def reads_as_delimited_rows(view: str) -> bool:
     """Whether the value is a delimited table (CSV with ``;``, ``,``, tab or ``|``): a header of
-    three or more names, most of them no command's (``id;name;price;currency``, not
-    ``id;whoami;uname``), and every following line (two at least) with the same number of
-    fields, quotes aside."""
+    three or more single-word names, most of them no command's (``id;name;price;currency``, not
+    ``id;whoami;uname``), and every following line with the same number of fields, quotes
+    aside, none of them a command with arguments (:data:`_COMMAND_CELL`)."""
     lines = _LINE_BREAK.split(view.strip(), 50)
     if len(lines) < 2 or len(lines) > 50:
         return False
@@ -634,9 +648,10 @@ def reads_as_delimited_rows(view: str) -> bool:
         commands = sum(_COMMAND_NAME.fullmatch(name.strip(" \"'")) is not None for name in names)
         if 2 * commands >= len(names):
             return False
+        rows = [_QUOTED_STRING.sub("s", line).split(delimiter) for line in lines[1:]]
         return all(
-            len(_QUOTED_STRING.sub("s", line).split(delimiter)) == len(names)
-            for line in lines[1:]
+            len(row) == len(names) and not any(_COMMAND_CELL.match(cell) for cell in row)
+            for row in rows
         )
     return False
 
@@ -1637,10 +1652,12 @@ _INERT_STRINGS = _INERT_STRING + r"(?:\s*[,:]\s*" + _INERT_STRING + ")*"
 strings only: a number there can compute (Django's ``{{364|add:733}}`` is an arithmetic probe)."""
 _COMPUTING_FILTER = (
     r"(?!(?:add|plus|minus|times|divided_by|modulo|mul|div|sub|at_least|at_most|round|ceil|floor"
-    r"|abs|divisibleby|get_digit|center|ljust|rjust|wordwrap|indent|repeat|multiply)\b)"
+    r"|abs|divisibleby|get_digit|center|ljust|rjust|wordwrap|indent|repeat|multiply"
+    r"|groupby|selectattr|rejectattr|attr|sum|unique|min|max)\b)"
 )
-"""Filters that compute with their argument (a probe sees arithmetic run: ``{{364|add:733}}``)
-or pad to its size (``{{ "a"|center:999999999 }}`` builds a gigabyte)."""
+"""Filters that compute with their argument (a probe sees arithmetic run: ``{{364|add:733}}``),
+pad to its size (``{{ "a"|center:999999999 }}`` builds a gigabyte), or walk the attribute path
+it names (``|groupby("1.__init__…")``)."""
 _FORMATTING_FILTER = re.compile(_COMPUTING_FILTER + r"[a-z]\w*$", re.IGNORECASE)
 _INERT_TOKEN = re.compile(
     # A keyword argument's label (class: "btn", limit: 4) before a name can take its word.
@@ -1698,32 +1715,45 @@ _CODE_NAMES = frozenset({
     "constant", "phpinfo", "register_shutdown_function", "fopen",
 })
 _NAME = re.compile(r"[a-z_]\w*", re.IGNORECASE)
-_RUNNING_FUNCTIONS = _CODE_NAMES | frozenset({
-    "query", "q", "open", "load", "binding", "template_from_string", "attribute", "evaluate",
-    "execute", "compile", "locals", "vars", "proc_open", "pcntl_exec", "assert",
-    "create_function", "file_put_contents", "unlink", "scandir", "glob", "opendir", "putenv",
-    "ini_set", "dl", "array_map", "array_filter", "usort", "call_user_func_array",
-    "preg_replace", "global", "globalthis", "settimeout", "setinterval", "function", "shell",
-    "command", "invoke", "run", "spawn_sync", "exec_sync", "range", "repeat",
-    # Keywords before a bracket are statements, not calls: a loop may never end.
-    "while", "until", "for", "foreach", "loop", "do", "if", "elif", "elsif", "unless", "switch",
-    "case", "catch", "return", "new", "typeof", "delete", "void", "yield", "await", "async",
-    "throw", "sizeof", "goto", "sleep", "usleep", "wait", "timeout",
+_STATEMENT_KEYWORDS = frozenset({
+    "while", "until", "for", "foreach", "do", "if", "elif", "elsif", "unless", "switch", "case",
+    "catch", "return", "new", "typeof", "delete", "void", "yield", "await", "async", "throw",
+    "sizeof", "goto",
 })
-"""Functions a template's globals may reach that run, load or evaluate what they are given
-(Ansible's ``query``, Twig's ``template_from_string``, PHP's and Ruby's own) or build a huge
-value (``range``, ``repeat``): a call of one is never read as formatting data (see
-:func:`_calls_reduced`), though the same word as data (``{{ query }}``) is a name."""
+"""Keywords before a bracket: statements, not calls (a loop may never end)."""
+_RUNNING_FUNCTIONS = _CODE_NAMES | _STATEMENT_KEYWORDS | frozenset({
+    "query", "q", "open", "load", "require_relative", "binding", "template_from_string",
+    "attribute", "evaluate", "execute", "compile", "locals", "vars", "proc_open", "pcntl_exec",
+    "assert", "create_function", "file_put_contents", "unlink", "scandir", "glob", "opendir",
+    "putenv", "ini_set", "dl", "array_map", "array_filter", "usort", "call_user_func_array",
+    "preg_replace", "global", "globalthis", "settimeout", "setinterval", "function", "shell",
+    "command", "invoke", "run", "spawn_sync", "exec_sync", "range", "repeat", "loop", "sleep",
+    "usleep", "wait", "timeout", "dict", "method", "instance_method", "public_method",
+    "define_method", "tap", "then", "yield_self", "exit", "abort", "at_exit", "trap", "sprintf",
+    "vsprintf", "get_defined_vars", "get_defined_constants", "debug_backtrace", "error_log",
+    "mail", "copy", "symlink", "rename", "chmod", "chown", "mkdir", "rmdir", "touch", "groupby",
+    "selectattr", "rejectattr", "dictsort",
+})
+"""Functions a template's globals may reach that run, load, evaluate or reach methods by name
+(Ansible's ``query``, Twig's ``template_from_string``, Ruby's ``method``, PHP's and Python's
+own), build names or huge values (``dict``, ``sprintf``, ``range``), end or stall the process,
+or walk attribute paths given as strings (Jinja's ``groupby``): a call of one is never read as
+formatting data (see :func:`_calls_reduced`), though the same word as data (``{{ query }}``)
+is a name."""
 
 
 _ATTRIBUTE_FILTER = re.compile(
     # A data attribute: no leading or doubled underscore (attribute='__class__' is a dunder).
-    r"\|\s*(?:map|sort)\s*\(\s*attribute\s*=\s*(['\"])[a-z](?:[a-z0-9.]|_(?![_'\"])){0,39}\1"
-    r"\s*\)",
+    r"\|\s*(?:(?:map|sort|sum|unique|min|max|selectattr|rejectattr|groupby)\s*\(\s*attribute\s*="
+    r"|groupby\s*\()\s*(['\"])"
+    # Not an attribute that holds a secret (groupby("password") prints every user's).
+    r"(?![^'\"]*(?:passw|secret|token|key|digest|credential|private|salt|hash))"
+    r"[a-z](?:[a-z0-9.]|_(?![_'\"])){0,39}\1\s*\)",
     re.IGNORECASE,
 )
-"""Jinja's ``map`` and ``sort`` of an attribute (``items|map(attribute='price')``); Twig's take
-a callable instead (``|map('system')``)."""
+"""Jinja's filters of a data attribute (``items|map(attribute='price')``,
+``items|sum(attribute='price')``, ``people|groupby('city')``), not one holding a secret; Twig's
+``map`` takes a callable instead (``|map('system')``)."""
 _NUMBER_FORMAT = re.compile(
     r"""((['"])(?:[^%'"\\]|%[-+ #0]?\d{0,3}(?:\.\d{1,2})?[sdif%])*\2\s*\|\s*)format\b""",
     re.IGNORECASE,
@@ -1743,6 +1773,16 @@ def _plain_jinja_filters(body: str) -> str:
     return _NUMBER_FORMAT.sub(
         r"\1e", _BARE_SORT.sub("|e", _ATTRIBUTE_FILTER.sub("|e", body))
     )
+
+
+_MACRO_DEFINITION = re.compile(r"\{%-?\s*macro\s+([a-z_]\w*)\s*\(", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8)
+def _defined_macros(view: str) -> frozenset[str]:
+    """The macros the value defines (``{% macro field(name, label) %}``): calling one runs the
+    template's own markup."""
+    return frozenset(_MACRO_DEFINITION.findall(view)) - _RUNNING_FUNCTIONS
 
 
 def _tag_is_inert(tag: re.Match[str]) -> bool:
@@ -1774,7 +1814,10 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         body = statement.strip("-+=")
         # A macro's signature, when it is the tag's only call: default values that call
         # something run when the macro does.
-        if not _reads_as_tokens(body, _MACRO.match(body) is not None and body.count("(") == 1):
+        macros = _defined_macros(tag.string) if "macro" in tag.string else frozenset()
+        if not _reads_as_tokens(
+            body, _MACRO.match(body) is not None and body.count("(") == 1, macros
+        ):
             return False
         words = _NAME.findall(statement)
         if not words or words[0].lower() not in _LAYOUT_TAGS:
@@ -1786,10 +1829,14 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
             control = _CONTROL_FLOW.fullmatch(body)
             if control is not None:
                 body = next((group for group in control.groups() if group), "")
+            if _runs_by_name(body):
+                # Ruby calls without parentheses (<%= sleep 9999 %>, load "x" do |f|).
+                return False
             body = _FORM_BUILDER.sub(r't "\1"', body)
         # A message's words name nothing (a dunder in it is kept, see _masked).
         body = _MESSAGE.sub(_masked, body)
-        if not _reads_as_tokens(body):
+        macros = _defined_macros(tag.string) if "macro" in tag.string else frozenset()
+        if not _reads_as_tokens(body, macros=macros):
             return False
     source = statement or body
     if _calls_without_parentheses(source):
@@ -1865,13 +1912,18 @@ _ACTIONS_FUNCTION = re.compile(
     r"|cancelled|failure)(?=\s*\()"
 )
 _ACTIONS_NOT = re.compile(r"!(?!=)")
+_NOT_ACTIONS = re.compile(r"(?<!\|)\|(?!\|)|~|__|\{|%")
 
 
 def _actions_expression(body: str) -> str:
     """A GitHub Actions expression (``${{ hashFiles('**/package-lock.json') }}``) as the tokens
     it holds: its strings and context properties (``runner.os``, ``github.ref``) are data and its
     functions only compare, format or hash (read as the text helper ``t``). A dunder, an
-    operator other than a comparison, or any other name or call is left for the tag's checks."""
+    operator other than a comparison, or any other name or call is left for the tag's checks.
+    A body with a filter, a concatenation or a dunder is no Actions expression (Jinja's, with a
+    ``$`` printed before it) and is read as it is."""
+    if _NOT_ACTIONS.search(body):
+        return body
     body = _ACTIONS_STRING.sub("'s'", body)
     body = _ACTIONS_CONTEXT.sub("context", body)
     return _ACTIONS_NOT.sub(" ", _ACTIONS_FUNCTION.sub("t", body))
@@ -1915,6 +1967,20 @@ _GO_METHOD_CALL = re.compile(r"(?<![\w$])\.[A-Z]\w*(?:\.[A-Z]\w*)*\s+[\"'`$.(\d]
 the struct's own methods are what a Go template injection reaches."""
 
 
+_LEADING_NAME = re.compile(r"\s*([a-z_]\w*[!?]?)(?:\s|$)", re.IGNORECASE)
+
+
+def _runs_by_name(body: str) -> bool:
+    """Whether a script tag's body opens with a function that runs, loads or stalls
+    (:data:`_RUNNING_FUNCTIONS`, not a statement keyword), called Ruby's way without
+    parentheses: ``load "x.rb"``, ``sleep 9999``, ``exit!``."""
+    name = _LEADING_NAME.match(body)
+    if name is None:
+        return False
+    word = name.group(1).rstrip("!?").lower()
+    return word in _RUNNING_FUNCTIONS and word not in _STATEMENT_KEYWORDS
+
+
 def _calls_without_parentheses(source: str) -> bool:
     """Whether ``source`` calls a method without parentheses, Ruby's way
     (:data:`_METHOD_WITHOUT_PARENTHESES`, read outside strings) or Go's
@@ -1923,10 +1989,12 @@ def _calls_without_parentheses(source: str) -> bool:
             or _GO_METHOD_CALL.search(source) is not None)
 
 
-def _reads_as_tokens(body: str, signature: bool = False) -> bool:
+def _reads_as_tokens(
+    body: str, signature: bool = False, macros: frozenset[str] = frozenset()
+) -> bool:
     """Whether ``body``, its helper and filter calls reduced (:func:`_calls_reduced`), is a run
     of inert tokens with no parent step."""
-    reduced = _calls_reduced(body, signature)
+    reduced = _calls_reduced(body, signature, macros)
     return reduced is not None and _tokens_cover(_INERT_TOKEN, reduced) and ".." not in body
 _CALL = re.compile(
     r"(?<![\w.'\"\])$])(?<!->)((?:[@.]?[a-z]\w*|\$(?:tc?|te|d|n)|_{1,2})(?:\.\w+)*)\s*\(([^()]{0,160})\)",
@@ -1994,31 +2062,33 @@ _PRECISION = re.compile(r"\s*\d\s*")
 
 
 _PLAIN_FUNCTION = re.compile(r"[a-z][a-z0-9_]*", re.IGNORECASE)
-_LONG_NUMBER = re.compile(r"\d{5}")
-_PATH_IN_STRING = re.compile(r"""['"][^'"]*[/\\]""")
+_NOT_DATA_ARGUMENT = re.compile(r"\d{5}|['\"`]|\d\s*\.\s*[a-z_]|^\s*$", re.IGNORECASE)
 
 
 def _formats_data(name: str, arguments: str) -> bool:
     """Whether a call is a plain function of the template's own (no receiver, none that runs,
-    loads or builds: :data:`_RUNNING_FUNCTIONS`) given data: no path in a string, no number of
-    five digits or more (``truncate(post.body, length: 140)``, ``pluralize(count, 'item')``).
-    What it is given is read as tokens by the caller."""
+    loads, builds or reaches methods: :data:`_RUNNING_FUNCTIONS`) given data alone: names,
+    short numbers and labels, no string (a string may name a command, a method or a file), no
+    method of a literal (``96.chr``), not nothing (``truncate(post.body, length: 140)``,
+    ``number_to_currency(order.total)``). What it is given is read as tokens by the caller."""
     return (
         _PLAIN_FUNCTION.fullmatch(name) is not None
         and name.lower() not in _RUNNING_FUNCTIONS
-        and _LONG_NUMBER.search(arguments) is None
-        and _PATH_IN_STRING.search(arguments) is None
+        and _NOT_DATA_ARGUMENT.search(arguments) is None
     )
 
 
-def _calls_reduced(body: str, signature: bool = False) -> str | None:
+def _calls_reduced(
+    body: str, signature: bool = False, macros: frozenset[str] = frozenset()
+) -> str | None:
     """``body`` with each call of plain arguments replaced by its callee, innermost first, three
     levels deep (``link_to 'Edit', edit_article_path(@article)``, ``route('admin.dashboard')``):
     a view helper (:data:`_VIEW_HELPER`, a plain function, no receiver) given names and literals
-    formats data, and so does a macro's signature (``signature``) and a plain function given
-    data (:func:`_formats_data`). None where an argument is anything else, or the callee is a
-    method or a function that runs or loads: ``Open3.capture2('id')``, ``query('pipe', 'id')``
-    and ``constant('DB_PASSWORD')`` take literals too."""
+    formats data, and so does a macro's signature (``signature``), a call of a macro the value
+    defines (``macros``) and a plain function given data (:func:`_formats_data`). None where an
+    argument is anything else, or the callee is a method or a function that runs or loads:
+    ``Open3.capture2('id')``, ``query('pipe', 'id')`` and ``constant('DB_PASSWORD')`` take
+    literals too."""
     for _ in range(3):
         if "(" not in body and ")" not in body:
             return body
@@ -2044,8 +2114,10 @@ def _calls_reduced(body: str, signature: bool = False) -> str | None:
                     and name.lower() in _FREEMARKER_FORMATTING)
             )
             helper = (signature or is_filter or _VIEW_HELPER.fullmatch(name) is not None
-                      or _formats_data(name, arguments))
-            if not helper or not _tokens_cover(_INERT_TOKEN, arguments):
+                      or name in macros or _formats_data(name, arguments))
+            # The result called in turn (sprintf("%sstem", "sy")("id")) runs what it built.
+            called = call.string[call.end() :].lstrip().startswith("(")
+            if not helper or called or not _tokens_cover(_INERT_TOKEN, arguments):
                 plain = False
             # gettext's _ and __, vue-i18n's $t and $d: translation helpers, read as the name t.
             return "t" if name in ("_", "__") or name.startswith("$") else name
@@ -2312,24 +2384,15 @@ _HTML_BLOCK = re.compile(r"<[a-z][\w-]*(?:\s[^<>]*)?>", re.IGNORECASE)
 _LOCATION_SYNTAX = re.compile(r"[<>/=?&%]")
 
 
-_TEMPLATE_OPENING = re.compile(r"\s*(?:\{[{%#]|<%)")
-
-
 def body_splits_response(fragment: str, view: str) -> bool:
     """A blank line before markup splits a response when the value can be a header's value
     followed by a body of its own. It is a text box's content only when the part before the
     first break is a paragraph (four words or more), a Markdown heading or an HTML element,
     no header line follows, the break is a real one, and the markup after it neither runs,
     loads, links nor submits (:data:`_OTHER_ACTIVE_TAG`, :data:`_BODY_REACHES`): ``<p>Hi</p>``
-    then ``<p>Bye</p>``, or ``## Install`` then ``<details>``. A template file, opened by a tag and
-    holding only inert ones (:func:`quotes_inert_templates`), its lines broken without a CR, is
-    not a header's value either."""
+    then ``<p>Bye</p>``, or ``## Install`` then ``<details>``."""
     if "\\r" in fragment or "\\n" in fragment or fragment.rstrip().lower().endswith("http/"):
         return True
-    if "\r" not in view and _TEMPLATE_OPENING.match(view) and quotes_inert_templates(view):
-        # A template file (an e-mail's layout) as a JSON string or a file's lines carry it: no
-        # header value opens with a template tag, and a response splits on CR LF.
-        return False
     if _OTHER_ACTIVE_TAG.search(view) or _BODY_REACHES.search(view) or _HEADER_LINE.search(view):
         return True
     first = _FIRST_BREAK.search(view)
