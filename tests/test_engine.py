@@ -2277,3 +2277,27 @@ def test_review_of_session_16_exemptions(engine: DetectionEngine, value: str) ->
 ])
 def test_unseen_set_20_misses(engine: DetectionEngine, value: str, flagged: bool) -> None:
     assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # From bait 20: a README's code span in prose around fenced blocks and quoted notes, a
+    # table cell's prose, nginx's alias and set directives.
+    ("`set -e` alone doesn't catch failures in a pipeline; that's what `pipefail` is for:\n\n"
+     "```bash\nset -euo pipefail\npg_dump \"$DATABASE_URL\" | gzip > \"$dir/db.gz\"\n```", False),
+    ("> **Note**\n> The `/v1/search` endpoint is deprecated. Use `/v2/search`, which takes `query`"
+     " instead of `q`.", False),
+    ("| Key | Type | Default |\n|-----|------|---------|\n| `cors.origins` | list | Allowed "
+     "origins; `\"*\"` allows all (not recommended in production) |", False),
+    ("location /static {\n    alias /srv/app/static/;\n    expires 30d;\n}", False),
+    ('if ($x) {\n    return 301;\n\n    set $target "https://a.example";\n}', False),
+    # A span inside the fenced block, a command on a line of its own, and nginx's words
+    # before a command.
+    ("Run this to see the user:\n\n```\nx; `id`\n```", True),
+    ("See the note below about the user:\n\n```\nname=`whoami`\n```", True),
+    ("| a | b |\n|---|---|\n| x | y |\nid; uname -a", True),
+    ("x;set $x; id", True),
+])
+def test_fenced_blocks_cell_prose_and_nginx_directives(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    assert engine.detect(value)["is_threat"] is flagged

@@ -258,6 +258,32 @@ _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
 _SHELL_SYNTAX = re.compile(r"\$\(|[|&<>]|;\S")
 
 
+_FENCE_RUN = re.compile(r"^[ \t]{0,3}(`{3,})", re.MULTILINE)
+_QUOTE_MARKER = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
+_FENCE_LINE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})")
+
+
+def _fenced_blocks(view: str) -> list[tuple[int, int]]:
+    """The spans of a Markdown document's fenced code blocks (a line opening with three or more
+    backticks or tildes, to a line opening with the same run, or to the end), read line by
+    line."""
+    blocks: list[tuple[int, int]] = []
+    opened: tuple[int, str] | None = None
+    at = 0
+    for line in view.splitlines(keepends=True):
+        fence = _FENCE_LINE.match(line)
+        if fence is not None:
+            if opened is None:
+                opened = (at, fence.group(1))
+            elif fence.group(1).startswith(opened[1]) and not line[fence.end():].strip():
+                blocks.append((opened[0], at + len(line)))
+                opened = None
+        at += len(line)
+    if opened is not None:
+        blocks.append((opened[0], len(view)))
+    return blocks
+
+
 def _at_least(pattern: re.Pattern[str], text: str, count: int) -> bool:
     """Whether ``pattern`` matches ``text`` at least ``count`` times: the search stops at the
     ``count``-th match, where ``findall`` would go through a long value to the end."""
@@ -271,7 +297,9 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     ``&``, a redirection, ``$(``, or a ``;`` glued to the next word). A shell does not read a
     code span out of a sentence; an injection needs the separator or substitution to stand in
     the value itself (`` `id` ``, ``x;`id` ``), where the text around it is not prose. A code
-    span in the cell of a table (:func:`reads_as_table`) is quoted too.
+    span in the cell of a table (:func:`reads_as_table`) is quoted too. The text around leaves
+    out fenced code blocks (:func:`_fenced_blocks`), whose code the document quotes, and the
+    ``>`` that marks a quoted line; a hit inside a fenced block is no span's.
     """
     # A span needs two backticks; most values have none, and the span regex has no literal
     # start to skip to, so it would try every position.
@@ -280,10 +308,16 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     at = locate(view, fragment)
     if at < 0:
         return False
+    fences = _fenced_blocks(view) if "```" in view or "~~~" in view else []
+    if any(start <= at < end for start, end in fences):
+        return False
     spans = list(_CODE_SPAN.finditer(view))
     if not any(span.start() <= at < span.end() for span in spans):
         return False
-    outside = _CODE_SPAN.sub(" ", view)
+    outside = view
+    for start, end in reversed(fences):
+        outside = outside[:start] + " " + outside[end:]
+    outside = _QUOTE_MARKER.sub(" ", _CODE_SPAN.sub(" ", outside))
     return (
         _at_least(_PROSE_WORD, outside, 3) and _SHELL_SYNTAX.search(outside) is None
     ) or reads_as_table(view)
@@ -297,6 +331,17 @@ _CELL_CODE = re.compile(r"`(?:[^`|\n;&$<>(){}\\]|\\\|)+`|</?[a-z]+>|\s[<>]=?\s*(
 """A code span, a bare inline tag (``<kbd>``) or a comparison with a number (``> 10 MB``)
 inside a cell: text, not shell syntax. A code span may hold a pipe escaped for the table
 (``cat file \\| wc -l``), as GitHub's tables require."""
+_CELL_PROSE = re.compile(r"\((?:[^\W\d_]+[ \t,.'-]*)+\)")
+_CELL_PAUSE = re.compile(r"([\w-]+);(?=[ \t])")
+"""A cell's prose: words in brackets, a semicolon after a word and before a blank (``Allowed
+origins; see the list (not recommended in production)``), not after a command's name
+(``id; ls``)."""
+
+
+def _prose_pause(pause: re.Match[str]) -> str:
+    """A semicolon after a word that names no command, dropped from a cell's text."""
+    word = pause.group(1)
+    return pause.group() if _COMMAND_NAME.fullmatch(word) else word
 _TABLE_RULE = re.compile(r"\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?")
 _HEADING = re.compile(r"#{1,6}\s+[^|`;&$<>]*")
 
@@ -311,7 +356,7 @@ def _table_cells(line: str) -> int:
         # A row opens and closes with a pipe: to a shell, the leading one is a syntax error and
         # so is the trailing one at the end of a command, so nothing in the row runs.
         return 0
-    row = row[1:-1]
+    row = _CELL_PAUSE.sub(_prose_pause, _CELL_PROSE.sub(" ", row[1:-1]))
     if _TABLE_BREAKS.search(row):
         return 0
     cells = row.split("|")
@@ -434,13 +479,21 @@ def names_no_command(fragment: str, view: str) -> bool:
     word in mixed case (:func:`opens_indented_mixed_case`), a Dockerfile instruction
     (:func:`opens_keyword_line`), a Unix-only command in capitals on a new line
     (:func:`spelt_for_no_shell`), ``at`` reading a stack frame (:func:`schedules_nothing`),
-    a C argument's address (:func:`takes_an_address`) or a GraphQL field
-    (:func:`selects_graphql_field`). Read the same way by the separator rule
-    and the model's separator feature."""
+    a C argument's address (:func:`takes_an_address`), a GraphQL field
+    (:func:`selects_graphql_field`) or an nginx directive (:data:`_SETS_A_NAME`). Read the same
+    way by the separator rule and the model's separator feature."""
     return (opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view)
             or spelt_for_no_shell(fragment) or schedules_nothing(fragment, view)
             or takes_an_address(fragment, view) or selects_graphql_field(fragment, view)
-            or _DIRECTORY_ON_A_PATH.search(fragment) is not None)
+            or _DIRECTORY_ON_A_PATH.search(fragment) is not None
+            or _SETS_A_NAME.match(view, max(0, locate(view, fragment))) is not None)
+
+
+_SETS_A_NAME = re.compile(
+    r"(?:\\n|[;\n\r])[ \t\r\n]*(?:alias[ \t]+[/~]|set[ \t]+\$[a-z_]\w*[ \t]+\S)", re.IGNORECASE
+)
+"""A web server's directives named as commands are: nginx's ``alias /srv/static/;`` (a shell's
+alias takes ``name=value``) and ``set $name value;`` (a shell's ``set`` takes options)."""
 
 
 _GRAPHQL_DOCUMENT = re.compile(
@@ -804,8 +857,11 @@ def unix_backtick(fragment: str, view: str) -> bool:
     at = locate(view, fragment)
     if (at > 0 and view[at - 1] == "`") or fragment.startswith("``"):
         return False
-    # After an odd number of backticks this one closes a code span (`` `Field()` set to `True` ``).
-    return view.count("`", 0, max(at, 0)) % 2 == 0
+    # After an odd number of backticks this one closes a code span (`` `Field()` set to `True` ``);
+    # a fence's run of three (```bash) opens no span.
+    before = max(at, 0)
+    fenced = sum(len(run.group(1)) for run in _FENCE_RUN.finditer(view, 0, before))
+    return (view.count("`", 0, before) - fenced) % 2 == 0
 
 
 _OPEN_TAG = re.compile(r"<[a-z][\w:-]*\s[^<>]*$", re.IGNORECASE)
