@@ -182,19 +182,19 @@ def test_probe_benign_ceiling(probe: dict[str, Counter[str]]) -> None:
 
 
 def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written attacks (``GENERATED.md``): 3,762/3,833 caught when the floors were last
-    set (session 14, attack 16 joined; each class at 94% or more, 97% of those caught named
-    right). Floors: 97% overall, 90% per class, 96% named."""
-    assert sum(generated["total"].values()) > 4200
+    """Helper-written attacks (``GENERATED.md``): 4,628/4,694 caught when the floors were last
+    checked (session 16, attacks 19 and 20 joined; 97.5% of those caught named right). Floors:
+    97% overall, 90% per class, 96% named."""
+    assert sum(generated["total"].values()) > 4650
     assert _rate(sum(generated["tp"].values()), sum(generated["total"].values())) >= 0.97
     assert all(generated["tp"][cls] >= 0.9 * generated["total"][cls] for cls in generated["total"])
     assert sum(generated["right"].values()) >= 0.96 * sum(generated["tp"].values())
 
 
 def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written false-positive bait: 476 of 8,394 flagged when the ceiling was last set
-    (session 15, bait 17 and 18 joined: 9 of bait 17's 486 new lines flagged and 25 of bait
-    18's 490; flaskapi-guard flagged 44 and 27 of their 500); the ceiling keeps new ones out."""
+    """Helper-written false-positive bait: 516 of 9,361 flagged when the ceiling was last set
+    (session 16, bait 19 and 20 joined: 35 of bait 19's 471 new lines flagged and 38 of bait
+    20's 496; flaskapi-guard flagged 61 and 81 of their 500); the ceiling keeps new ones out."""
     benign = sum(generated["neg"].values())
-    assert benign > 8300
-    assert sum(generated["fp"].values()) <= 480
+    assert benign > 9300
+    assert sum(generated["fp"].values()) <= 520
