@@ -2301,3 +2301,25 @@ def test_fenced_blocks_cell_prose_and_nginx_directives(
     engine: DetectionEngine, value: str, flagged: bool
 ) -> None:
     assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # Manual pages: a choice of subcommands in braces, a name's bracketed alternatives, a
+    # sentence's "rename", an option setting an address, a placeholder named like a tag.
+    ("iptunnel { add | change | del | show } [ NAME ]", False),
+    ("/var/cache/man/index.(bt|db|dir|pag)", False),
+    ("Do not abort if a target exists; rename it by adding an _old suffix.", False),
+    ("--add-section .splash=splash.bmp --change-section-vma .splash=0x100000", False),
+    ("[--shallow] [--keep-true-parents] < <object-list>", False),
+    # A group that closes, a subshell after a separator, a hex literal spelling text, a stacked
+    # RENAME, an object that loads something.
+    ("{ x | id; }", True),
+    ("x;(id|cat)", True),
+    ("' or user=0x61646d696e--", True),
+    ("1; rename table users to old_users", True),
+    ('<object data="javascript:alert(1)">', True),
+])
+def test_manual_syntax_summaries_and_placeholders(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    assert engine.detect(value)["is_threat"] is flagged

@@ -480,13 +480,15 @@ def names_no_command(fragment: str, view: str) -> bool:
     (:func:`opens_keyword_line`), a Unix-only command in capitals on a new line
     (:func:`spelt_for_no_shell`), ``at`` reading a stack frame (:func:`schedules_nothing`),
     a C argument's address (:func:`takes_an_address`), a GraphQL field
-    (:func:`selects_graphql_field`) or an nginx directive (:data:`_SETS_A_NAME`). Read the same
-    way by the separator rule and the model's separator feature."""
+    (:func:`selects_graphql_field`), an nginx directive (:data:`_SETS_A_NAME`) or a name's
+    bracketed alternatives (:func:`alternates_in_a_name`). Read the same way by the separator
+    rule and the model's separator feature."""
     return (opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view)
             or spelt_for_no_shell(fragment) or schedules_nothing(fragment, view)
             or takes_an_address(fragment, view) or selects_graphql_field(fragment, view)
             or _DIRECTORY_ON_A_PATH.search(fragment) is not None
-            or _SETS_A_NAME.match(view, max(0, locate(view, fragment))) is not None)
+            or _SETS_A_NAME.match(view, max(0, locate(view, fragment))) is not None
+            or alternates_in_a_name(fragment, view))
 
 
 _SETS_A_NAME = re.compile(
@@ -571,7 +573,8 @@ def schedules_nothing(fragment: str, view: str) -> bool:
 def separator_command_runs(fragment: str, view: str) -> bool:
     """``cmdi-separator-command``: the separator must reach a command (:func:`unix_backtick`).
     It reaches none in a table (:func:`reads_as_table`: pipes, breaks and code spans between
-    cells), into a text filter (:func:`_filters_a_pipeline`), in an HTML entity (``&copy;``,
+    cells), into a text filter (:func:`_filters_a_pipeline`), between a syntax summary's
+    choices (:func:`lists_keywords`), in an HTML entity (``&copy;``,
     ``&reg;``), or on an indented line that opens with a word in mixed case (``  File "app.py",
     line 42`` in a traceback, ``  HostName`` in an SSH config). After ``&``, ``;`` or ``|`` a
     mixed-case word still counts: cmd reads commands in any case. The detector reads a rule's
@@ -587,16 +590,37 @@ def separator_command_runs(fragment: str, view: str) -> bool:
     return unix_backtick(fragment, view) and not reads_as_table(view)
 
 
+_NAME_ALTERNATION = re.compile(r"[\w.-]\((?:[\w.*-]+\|)+[\w.*-]+\)")
+"""A file name's alternatives in brackets glued to it (``index.(bt|db|dir|pag)``): bash refuses
+a bracket after a word, so nothing there runs."""
+
+
+def alternates_in_a_name(fragment: str, view: str) -> bool:
+    """Whether the ``|`` lies inside a name's bracketed alternatives (:data:`_NAME_ALTERNATION`)."""
+    if not fragment.startswith("|"):
+        return False
+    at = locate(view, fragment)
+    return any(
+        group.start() < at < group.end()
+        for group in islice(_NAME_ALTERNATION.finditer(view, max(0, at - 100), at + 100), 8)
+    )
+
+
 _KEYWORDS = r"[A-Z][A-Z_]*(?:[ \t]+[A-Z][A-Z_]*)*"
+_WORDS = r"[a-z][\w-]*(?:[ \t]+[a-z][\w-]*)*"
 _KEYWORD_CHOICE = re.compile(
     r"[\[{][ \t]*" + _KEYWORDS + r"(?:[ \t]*\|[ \t]*" + _KEYWORDS + r")+[ \t]*[\]}]"
+    # A manual's choice of subcommands in braces ({ add | change | del | show }): a shell's
+    # group needs a ";" before its "}", so the line is a syntax error and nothing in it runs.
+    r"|\{[ \t]+" + _WORDS + r"(?:[ \t]+\|[ \t]+" + _WORDS + r")+[ \t]+\}"
 )
 
 
 def lists_keywords(fragment: str, view: str) -> bool:
     """Whether the ``|`` is a syntax summary's choice between keywords in capitals
-    (``[ ADD | SET | DROP ]``, ``{ ASC | DESC }``), as SQL references write them: the brackets
-    hold nothing but the choice."""
+    (``[ ADD | SET | DROP ]``, ``{ ASC | DESC }``), as SQL references write them, or between
+    lowercase subcommands in braces (``{ add | del | show }``), as manuals write them: the
+    brackets hold nothing but the choice."""
     if not fragment.lstrip().startswith("|"):
         return False
     at = locate(view, fragment)
@@ -1190,7 +1214,8 @@ def markup_active(fragment: str, view: str) -> bool:
     shapes alone, inert meta tags or a JSON data block. A ``<link>`` loads something only with
     a ``rel`` (stylesheet, import, preload …): ``<Link href={…}>`` is a component, and
     ``<link>…</link>`` the element of a feed. A component's ``<template>`` holding inert markup
-    (:func:`is_component_template`) runs nothing either."""
+    (:func:`is_component_template`) runs nothing either, nor a tag with no attribute that loads
+    nothing (:data:`_PLACEHOLDER_TAG`)."""
     if _LINK_FRAGMENT.match(fragment):
         at = locate(view, fragment)
         if at >= 0 and not _REL_ATTRIBUTE.search(_tag_text(view, at)):
@@ -1199,7 +1224,20 @@ def markup_active(fragment: str, view: str) -> bool:
         return False
     if _TEMPLATE_ELEMENT.match(fragment) and is_component_template(view):
         return False
+    at = locate(view, fragment)
+    if at >= 0 and _PLACEHOLDER_TAG.match(view, at):
+        return False
     return not quotes_inert_markup_or_svg(view)
+
+
+_PLACEHOLDER_TAG = re.compile(
+    r"<\s*(?:[a-z]+-[\w-]+|object|embed|applet|base|meta|set|handler|listener|import|layer"
+    r"|ilayer|bgsound)\s*>",
+    re.IGNORECASE,
+)
+"""A tag with no attribute that loads nothing: a manual's placeholder (``--no-merged[=<object>]``,
+``< <object-list>``, a hyphenated name being no HTML element's), an ``<object>`` or
+``<embed>`` with no ``data`` or ``src``."""
 
 
 _TEMPLATE_ELEMENT = re.compile(r"<\s*/?\s*template\b", re.IGNORECASE)

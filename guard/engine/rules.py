@@ -205,7 +205,8 @@ RULES: tuple[Rule, ...] = (
          r";\s*\b(?:select\b.{0,200}\bfrom|insert\s+into|update\s+\w+\s+set|delete\s+from"
          r"|drop\s+(?:table|database|schema|user|view|procedure|function)|truncate\s+table"
          r"|alter\s+(?:table|user|database)|create\s+(?:table|user|database|procedure|function)"
-         r"|exec(?:ute)?\s+|declare\s+[@\w]|shutdown|waitfor\s|grant\s|revoke\s|rename\s"
+         r"|exec(?:ute)?\s+|declare\s+[@\w]|shutdown|waitfor\s|grant\s|revoke\s"
+         r"|rename\s+(?:table|user|database|column|to)\b"
          r"|load_file|select\s+(?:sleep|pg_sleep|benchmark|@@|\w+\s*\())",
          0.9, "stacked query"),
     Rule("sqli-copy-program", "sqli",
@@ -239,7 +240,10 @@ RULES: tuple[Rule, ...] = (
     Rule("sqli-char-concat", "sqli",
          r"\b(?:char|nchar|chr)\s*\(\s*\d+\s*(?:,\s*\d+\s*){2,}\)|(?:char|chr)\s*\(\s*\d+\s*\)"
          r"\s*(?:\+|\|\||,)\s*(?:char|chr)\s*\(|\b0x[0-9a-f]{8,}\b.{0,40}\b(?:from|where|union|"
-         r"select|into)\b|\b(?:from|where|union|select|into|like|=)\s*0x[0-9a-f]{6,}",
+         r"select|into)\b"
+         # A hex literal that spells text (0x61646d696e is 'admin'), not an address or a size
+         # an option sets (--change-section-vma .splash=0x100000).
+         r"|\b(?:from|where|union|select|into|like|=)\s*0x(?:[2-7][0-9a-f]){3,}\b",
          0.75, "CHAR()/hex literal string building"),
     Rule("sqli-select-from", "sqli",
          r"\bselect\b\s*(?:\*|(?:distinct\s+|top\s+\d+\s+)?[\w.@`\"\[\]]+\s*(?:\(\s*[\w*.,\s]*\))?"
