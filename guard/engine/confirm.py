@@ -736,6 +736,7 @@ def reads_as_delimited_rows(view: str) -> bool:
 _COMMAND_POSITION = (
     "\n", "\r", ";", "|", "&", "`", "(", ")", "{", "}", "'", '"', "<", ">", "^", "\\n",
 )
+_WORD_BEFORE_BRACKET = re.compile(r"[^\W\d_][\w.-]*[ \t]*\($")
 _RUNNER_WORD = re.compile(r"(?:\b(?:sudo|exec|nohup|env|then|do|xargs|timeout)|\s-[a-z])$")
 
 
@@ -775,9 +776,13 @@ not found``, ``/bin/sh: line 1: x: Permission denied``."""
 
 def _at_command_position(fragment: str, view: str) -> bool:
     """Whether ``fragment`` stands where a shell command starts in ``view`` (see
-    :func:`shell_path_runs`); True when it is not found there."""
+    :func:`shell_path_runs`); True when it is not found there. A bracket opens a subshell only
+    where a command starts; after a word (``the shell (/bin/sh) for the user``) the shell
+    refuses it."""
     at = locate(view, fragment)
     before = view[: max(at, 0)].rstrip(" \t")
+    if before.endswith("(") and _WORD_BEFORE_BRACKET.search(before) is not None:
+        return False
     return (
         at < 0 or not before or before.endswith(_COMMAND_POSITION)
         or _RUNNER_WORD.search(before[-16:]) is not None
@@ -1668,7 +1673,7 @@ _LAYOUT_TAGS = frozenset({
     "tablerow", "endtablerow", "increment", "decrement", "elsif", "elseif", "csrf_token", "now",
     "firstof", "empty", "ifchanged", "endifchanged", "regroup", "widthratio", "verbatim",
     "endverbatim", "localize", "endlocalize", "embed", "endembed", "apply", "endapply",
-    "plural",
+    "plural", "translate", "blocktranslate", "endblocktranslate",
 })
 _ACTIVE_BODY = re.compile(r"[(\[|*+`$]|__|\.\.|['\"]\s*[/\\~]|['\"][a-z]+:")
 
