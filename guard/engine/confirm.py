@@ -258,9 +258,11 @@ _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
 _SHELL_SYNTAX = re.compile(r"\$\(|[|&<>]|;\S")
 
 
-_FENCE_RUN = re.compile(r"^[ \t]{0,3}(`{3,})", re.MULTILINE)
+_FENCE_RUN = re.compile(r"^[ \t]{0,3}(`{3,})(?=[^`\n]*$)", re.MULTILINE)
+"""A fence's run of backticks: a backtick fence's info string holds no backtick (CommonMark), so
+a line such as ```` ```a` ```` opens no fence."""
 _QUOTE_MARKER = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
-_FENCE_LINE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})")
+_FENCE_LINE = re.compile(r"[ \t]{0,3}(`{3,}(?=[^`\n]*$)|~{3,})")
 
 
 def _fenced_blocks(view: str) -> list[tuple[int, int]]:
@@ -332,16 +334,23 @@ _CELL_CODE = re.compile(r"`(?:[^`|\n;&$<>(){}\\]|\\\|)+`|</?[a-z]+>|\s[<>]=?\s*(
 inside a cell: text, not shell syntax. A code span may hold a pipe escaped for the table
 (``cat file \\| wc -l``), as GitHub's tables require."""
 _CELL_PROSE = re.compile(r"\((?:[^\W\d_]+[ \t,.'-]*)+\)")
-_CELL_PAUSE = re.compile(r"([\w-]+);(?=[ \t])")
-"""A cell's prose: words in brackets, a semicolon after a word and before a blank (``Allowed
-origins; see the list (not recommended in production)``), not after a command's name
-(``id; ls``)."""
+_CELL_PAUSE = re.compile(r"([\w-]+);(?=[ \t]+([^\s|]*))")
+"""A cell's prose: words in brackets, a semicolon between words (``Allowed origins; see the list
+(not recommended in production)``), neither after nor before a command's name (``id; ls``,
+``note; wget …``) nor before a path."""
 
 
 def _prose_pause(pause: re.Match[str]) -> str:
-    """A semicolon after a word that names no command, dropped from a cell's text."""
-    word = pause.group(1)
-    return pause.group() if _COMMAND_NAME.fullmatch(word) else word
+    """A semicolon between two words that name no command, dropped from a cell's text; the
+    same for bracketed words that open with none."""
+    if pause.lastindex == 2:
+        word, following = pause.group(1), pause.group(2)
+        if (_COMMAND_NAME.fullmatch(word) or _COMMAND_NAME.fullmatch(following)
+                or "/" in following or "." in following):
+            return pause.group()
+        return word
+    words = pause.group()[1:].split()
+    return pause.group() if words and _COMMAND_NAME.fullmatch(words[0]) else " "
 _TABLE_RULE = re.compile(r"\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?")
 _HEADING = re.compile(r"#{1,6}\s+[^|`;&$<>]*")
 
@@ -356,7 +365,7 @@ def _table_cells(line: str) -> int:
         # A row opens and closes with a pipe: to a shell, the leading one is a syntax error and
         # so is the trailing one at the end of a command, so nothing in the row runs.
         return 0
-    row = _CELL_PAUSE.sub(_prose_pause, _CELL_PROSE.sub(" ", row[1:-1]))
+    row = _CELL_PAUSE.sub(_prose_pause, _CELL_PROSE.sub(_prose_pause, row[1:-1]))
     if _TABLE_BREAKS.search(row):
         return 0
     cells = row.split("|")
@@ -391,10 +400,11 @@ def reads_as_table(view: str) -> bool:
 
 _FILTER_STAGE = re.compile(
     r"\|\s*(grep|egrep|fgrep|sort|uniq|wc|head|tail|less|more|cut|tr|column|jq|nl|tac|base64"
-    r"|sha256sum|sha1sum|md5sum)\b([^|;&`$<>()/\\\n\r#]*)(?:#[^\n\r]*)?(?:\||$|\r?\n)"
+    r"|sha256sum|sha1sum|md5sum)\b((?:[^|;&`$<>()/\\\n\r#]|(?<=\S)#)*)(?:#[^\n\r]*)?(?:\||$|\r?\n)"
 )
 """A filter stage, to the next stage, the end of its line (what follows is the output a thread
-pastes, or a command judged on its own) or a shell comment."""
+pastes, or a command judged on its own) or a shell comment (a ``#`` after a blank; inside a
+word, ``x#y``, it is the word's)."""
 _FILTER_OPERANDS = {"grep": 1, "egrep": 1, "fgrep": 1, "jq": 1, "tr": 2}
 """How many operands a filter takes that are not files (a pattern, a jq program, two sets)."""
 _FILE_OPTIONS = frozenset({"-r", "-R", "--recursive", "-f", "--file", "-d", "--directories",
@@ -838,18 +848,32 @@ _SHAPES_REQUEST = re.compile(
     r"|request|write-out|method|post-data|body-data)\b)"
 )
 _REACHES_FILES = re.compile(
-    # Written anywhere but a plain file name in the working directory, or as a server script.
+    # Written anywhere but a plain file name in the working directory, or as a server script
+    # or a dotfile; the URL's own name kept (curl -O, --remote-name).
     r"[ \t](?:-[a-z]*[oO]|--output(?:-document)?|--output-dir|-P|--directory-prefix)[ \t=]*['\"]?"
-    r"(?:[^\s'\"]*[/\\]|[^\s'\"]*\.(?:php\d?|phtml|phar|aspx?|jspx?|cgi|pl|sh|py)\b)"
-    # A file sent from anywhere but a document beside it (-d @data.json, -F file=@./a.pdf).
+    r"(?:[^\s'\"]*[/\\]|\.|[^\s'\"]*\.(?:php\d?|phtml|phar|aspx?|jspx?|cgi|pl|sh|py|shtml|cfm)\b)"
+    r"|[ \t](?:-O(?=[ \t]+(?:-|['\"]?https?://)|$)|--remote-name(?:-all)?\b|-J\b"
+    r"|--remote-header-name\b)"
+    # Anything else written to a file: headers, cookies, traces, a log, a wget output format.
+    r"|[ \t](?:-D|--dump-header|-c|--cookie-jar|--trace(?:-ascii)?|--libcurl|--stderr|-a"
+    r"|--append-output|--output-file|--etag-save|--hsts|--alt-svc)[ \t=]*['\"]?"
+    r"(?:[^\s'\"]*[/\\]|[.~])|%output\{"
+    # A file sent from anywhere but a document beside it (-d @data.json, -F file=@./a.pdf), a
+    # form field read from a file (-F 'f=<file'), a document named for a secret.
     r"|@(?!['\"]?(?:\./)?[\w-]+(?:\.[\w-]+)*\.(?:json|xml|csv|txt|pdf|png|jpe?g|gif|zip|ya?ml|md"
-    r"|html?|docx?|xlsx?|ndjson)\b)['\"]?[\w./~-]"
-    # Options read from a file, an upload, or a script fetched to run.
-    r"|[ \t](?:-T|--upload-file|-K|--config|--post-file|--body-file|-i|--input-file)\b"
-    r"|https?://[^\s'\"]*\.(?:sh|php\d?|py|pl|ps1|exe|elf|bin|jar)(?:['\"\s?]|$)"
-    # A cloud's metadata service: the host's credentials.
-    r"|169\.254\.169\.254|metadata\.google\.internal|100\.100\.100\.200|\[fd00:ec2::254\]"
-    r"|[`$]\(|[;&|][ \t]*(?:ba|z|k|da)?sh\b",
+    r"|html?|docx?|xlsx?|ndjson)\b)['\"]?[\w./~-]|=<|@['\"]?[\w./-]*(?:cred|secret|key|token|passw"
+    r"|account|\.env|id_)"
+    # Options read from a file, an upload, a local socket (the Docker API), or a script fetched.
+    r"|[ \t](?:-T|--upload-file|-K|--config|--post-file|--body-file|-i|--input-file"
+    r"|--unix-socket|--abstract-unix-socket)\b"
+    r"|https?://[^\s'\"]*\.(?:sh|php\d?|phtml|phar|py|pl|ps1|exe|elf|bin|jar|jspx?|aspx?|cgi"
+    r"|cfm|shtml)(?:['\"\s?#]|$)"
+    # A cloud's metadata service and link-local addresses, however the address is written.
+    r"|169\.254\.|metadata\.google\.internal|//metadata/|100\.100\.100\.200|fd00:ec2|2852039166"
+    r"|0xa9fea9fe|0251\.0376\.0251\.0376"
+    # Substitutions, and a pipe into a shell or an interpreter, also through sudo or env.
+    r"|[`$]\(|[;&|][ \t]*(?:(?:sudo|env|doas|nohup)(?:[ \t]+-\S+)*[ \t]+)*(?:(?:ba|z|k|da|fi)?sh"
+    r"|python\d?(?:\.\d+)?|perl|ruby|node|php|lua|pwsh|powershell|iex)\b",
     re.IGNORECASE,
 )
 
@@ -1254,7 +1278,8 @@ _WHOLE_TEMPLATE = re.compile(
 def is_component_template(view: str) -> bool:
     """Whether the value is one ``<template>`` element, as a Vue or Svelte component's markup is
     written, whose content runs, loads and embeds nothing (no active element, handler or
-    ``javascript:`` URL) and whose template tags are inert (:func:`quotes_inert_templates`).
+    ``javascript:`` URL), whose directives hold data or name a handler
+    (:data:`_DIRECTIVE_VALUE`) and whose template tags are inert (:func:`quotes_inert_templates`).
     A browser never renders a template's content; a payload wraps active markup in one."""
     whole = _WHOLE_TEMPLATE.fullmatch(view)
     if whole is None:
@@ -1262,7 +1287,26 @@ def is_component_template(view: str) -> bool:
     content = whole.group(1)
     if _OTHER_ACTIVE_TAG.search(content) or _TEMPLATE_ELEMENT.search(content):
         return False
+    if not all(_DIRECTIVE_VALUE.fullmatch(next((v for v in directive.groups() if v), ""))
+               for directive in _DIRECTIVE.finditer(view)):
+        return False
     return "{{" not in content or quotes_inert_templates(content)
+
+
+_DIRECTIVE = re.compile(
+    r"(?<![\w-])(?:[@:#][\w.:-]*|(?:v|x|ng)-[\w.:-]+|on[a-z]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|(\S+))",
+    re.IGNORECASE,
+)
+_DIRECTIVE_VALUE = re.compile(
+    # A name, a call of a name with names, a loop over a collection, an object of names and
+    # strings (:class="{ active: isActive, 'text-danger': hasError }").
+    r"\s*(?:[\w$.]+(?:\s*\(\s*(?:[\w$.]+(?:\s*,\s*[\w$.]+)*)?\s*\))?"
+    r"|\(?[\w$]+(?:\s*,\s*[\w$]+)*\)?\s+(?:in|of)\s+[\w$.]+"
+    r"|\{(?:\s*(?:[\w$-]+|'[\w\s-]*'|\"[\w\s-]*\")\s*:\s*!?[\w$.]+\s*,?)*\s*\})\s*",
+    re.IGNORECASE,
+)
+"""What a Vue, Alpine or Angular directive's value may hold in an inert component: data, a
+handler's name or a call of one with data, a loop; not code (``x-init="import('//x')"``)."""
 
 
 _STYLE_FRAGMENT = re.compile(r"<\s*/?\s*style\b", re.IGNORECASE)
@@ -1564,6 +1608,10 @@ def _sentence_follows(view: str, end: int) -> bool:
 _SENSITIVE_ABSOLUTE_START = re.compile(r"[=:'\"(,;|&>]\s*|file://", re.IGNORECASE)
 
 
+_LISTING_LINE = re.compile(r"(?:^|\n)l[rwxsStT-]{9}[@+.]?[ \t][^\n]*[ \t]-\Z")
+"""The line of ``ls -l`` that lists a symbolic link, up to its arrow: the mode opens it."""
+
+
 def sensitive_path_targeted(fragment: str, view: str) -> bool:
     """``path-sensitive-absolute``: a Windows path must name a file
     (:func:`windows_path_names_file`); a path named in a sentence, after a word or a word's
@@ -1572,7 +1620,7 @@ def sensitive_path_targeted(fragment: str, view: str) -> bool:
     (:func:`path_mentioned`), as is one that text goes on after (:func:`path_goes_on`); and
     one after ``user@host:`` is on another machine (``rsync -a ./public/
     deploy@web01:/var/www/site/``), and one after an arrow is a symbolic link's target in a
-    listing (``default -> /etc/nginx/sites-available/default``)."""
+    listing (``lrwxrwxrwx … default -> /etc/nginx/sites-available/default``)."""
     if not windows_path_names_file(fragment, view):
         return False
     at = locate(view, fragment)
@@ -1583,7 +1631,8 @@ def sensitive_path_targeted(fragment: str, view: str) -> bool:
         return True
     if lead is not None and lead.group().startswith(":") and _REMOTE_HOST.search(view[:at]):
         return False
-    if lead is not None and lead.group().startswith(">") and view[at - 1 : at] == "-":
+    if (lead is not None and lead.group().startswith(">") and view[at - 1 : at] == "-"
+            and _LISTING_LINE.search(view, 0, at) is not None):
         # An arrow, not a redirection: a link's target in a listing (default -> /etc/nginx/…).
         return False
     start = at + lead.end() if lead is not None else at

@@ -133,6 +133,10 @@ PROSE_WORD_SHARE = 0.6
 PROSE_QUESTION_WORDS = 3
 """Fewest word tokens for a one-line question (``Why …?``) to read as prose."""
 
+LATER_MATCHES = 16
+"""Later matches of a rule a confirmer may turn down after its first, before the next stands
+(see :meth:`DetectionEngine._later_confirmed`)."""
+
 BATCH_CHARS = 2048
 """Largest joined text the batch prefilter scans at once (see :meth:`screen_many`)."""
 
@@ -1044,11 +1048,18 @@ class DetectionEngine:
         self, entry: PatternEntry, fragment: str, view: str, data: bytes
     ) -> str | None:
         """The first later match of ``entry`` in ``view`` (``data``: its UTF-8 form) its
-        confirmer lets stand, if any (see :func:`~guard.engine.matcher.later_matches`)."""
+        confirmer lets stand, if any (see :func:`~guard.engine.matcher.later_matches`). Past
+        :data:`LATER_MATCHES` turned down, the next match stands unread: honest text rarely
+        needs that many let-offs of one rule, and padding made of them must not hide a payload
+        after it."""
         first = data.find(encode(fragment))
-        for other, start in later_matches(entry.regex, data, max(first, 0),
-                                          not entry.user_added):
-            if self._confirmed(entry, other, view, _char_at(view, data, start)):
+        for read, (other, start) in enumerate(
+            later_matches(entry.regex, data, max(first, 0), not entry.user_added,
+                          LATER_MATCHES + 1)
+        ):
+            if read == LATER_MATCHES or self._confirmed(
+                entry, other, view, _char_at(view, data, start)
+            ):
                 return other
         return None
 
