@@ -2369,3 +2369,22 @@ def test_a_bracket_after_a_word_opens_no_subshell(
 def test_second_review_of_session_16_exemptions(engine: DetectionEngine, value: str) -> None:
     """Each got through one of this session's documentation exemptions once."""
     assert engine.detect(value)["is_threat"]
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # A log quoting the process that failed, and a manual naming a shell's flag: the shell is
+    # an argument or a word there.
+    ('ERROR: failed to solve: process "/bin/sh -c npm ci" did not complete successfully', False),
+    ("The bash -i flag makes an interactive shell.", False),
+    # Where a command starts, or as the argument of a word or an option that runs it.
+    ("x;bash -c id", True),
+    ("x' sh -c id", True),
+    ('bash -c "/bin/sh -i"', True),
+    ('eval "/bin/sh"', True),
+    ("-e 'sh -c id'", True),
+    ("-T -TT 'sh -c id #'", True),
+])
+def test_a_quoted_argument_is_no_command_position(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    assert engine.detect(value)["is_threat"] is flagged

@@ -745,9 +745,21 @@ def reads_as_delimited_rows(view: str) -> bool:
 
 _COMMAND_POSITION = (
     "\n", "\r", ";", "|", "&", "`", "(", ")", "{", "}", "'", '"', "<", ">", "^", "\\n",
+    # git's ext:: transport runs the command after it.
+    "ext::",
 )
+_SHELL_STRING = re.compile(r"(?:ba)?sh\s+-[ci]\b", re.IGNORECASE)
+_PROGRAM_PATH_CHARACTERS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-"
+)
+_ARGUMENT_QUOTE = re.compile(r"[\w.,:)\]][ \t]+['\"]$")
 _WORD_BEFORE_BRACKET = re.compile(r"[^\W\d_][\w.-]*[ \t]*\($")
-_RUNNER_WORD = re.compile(r"(?:\b(?:sudo|exec|nohup|env|then|do|xargs|timeout)|\s-[a-z])$")
+_RUNNER_WORD = re.compile(
+    r"(?:\b(?:sudo|exec|nohup|env|then|do|xargs|timeout|eval|sh|bash|zsh|dash|ksh|source|doas"
+    r"|su|time|watch|nice|setsid|stdbuf|chroot|runuser|cmd|powershell|pwsh|start|call)"
+    # An option, whose argument the program may run (ssh -e, rsync -e, -o ProxyCommand=…).
+    r"|(?:^|\s)-{1,2}[a-zA-Z][\w-]*=?|\s\.)$"
+)
 
 
 _QUOTED_SETTING = re.compile(r"[\w\"'][\"']?\s*[:=]\s*[\"']$")
@@ -761,8 +773,16 @@ def shell_path_runs(fragment: str, view: str) -> bool:
     a file name, and so is one that is a whole quoted value of a setting (``"shell": "/bin/bash"``,
     ``SHELL='/bin/zsh'``), and so is one that opens its own error message
     (``/bin/sh: 1: cc: not found``).
-    Fragments of the rule's other branches (``cmd /c``, ``/dev/tcp/``, ``nc -e``) stand.
+    ``sh -c`` and ``bash -c`` are read the same way, with the path before them. Fragments of the
+    rule's other branches (``cmd /c``, ``/dev/tcp/``, ``nc -e``) stand.
     """
+    if _SHELL_STRING.match(fragment):
+        # sh -c and bash -c run a string where a command starts, their path included.
+        at = locate(view, fragment)
+        start = at
+        while start > 0 and view[start - 1] in _PROGRAM_PATH_CHARACTERS:
+            start -= 1
+        return at < 0 or _at_command_position(view[start : at + len(fragment)], view)
     if not fragment.startswith("/") or fragment.startswith("/dev/"):
         return True
     at = locate(view, fragment)
@@ -788,10 +808,17 @@ def _at_command_position(fragment: str, view: str) -> bool:
     """Whether ``fragment`` stands where a shell command starts in ``view`` (see
     :func:`shell_path_runs`); True when it is not found there. A bracket opens a subshell only
     where a command starts; after a word (``the shell (/bin/sh) for the user``) the shell
-    refuses it."""
+    refuses it. A quote after a word and a blank opens that word's argument, unless the word
+    runs it (:data:`_RUNNER_WORD`)."""
     at = locate(view, fragment)
     before = view[: max(at, 0)].rstrip(" \t")
     if before.endswith("(") and _WORD_BEFORE_BRACKET.search(before) is not None:
+        return False
+    if before.endswith(("'", '"')) and _ARGUMENT_QUOTE.search(before) is not None and (
+        _RUNNER_WORD.search(before[-17:-1].rstrip(" \t")) is None
+    ):
+        # A quote after a word and a blank opens that word's argument (process "/bin/sh -c
+        # npm ci" did not complete), unless the word runs its argument (sh -c "…", eval "…").
         return False
     return (
         at < 0 or not before or before.endswith(_COMMAND_POSITION)
