@@ -2388,3 +2388,26 @@ def test_a_quoted_argument_is_no_command_position(
     engine: DetectionEngine, value: str, flagged: bool
 ) -> None:
     assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # A filter's pattern with slashes, a manual's NAME line, shell and tmux options, alias
+    # definitions, a Kusto query's operators.
+    ("df -h | grep /dev/sda", False),
+    ("NAME\n       kill - send a signal to a process", False),
+    ("#!/usr/bin/env bash\nset -euo pipefail", False),
+    ("set -g mouse on\nset -g history-limit 50000", False),
+    ("alias ll='ls -alF'\nalias gs='git status'\nalias ..='cd ..'", False),
+    ("SigninLogs\n| where TimeGenerated > ago(7d) and ResultType != 0\n"
+     "| summarize Failures = count() by UserPrincipalName\n| top 10 by Failures", False),
+    # A command after them, a filter reading a file, a pipe carried to the next line.
+    ("x;set -x; id", True),
+    ("x;kill - 9 ; id", True),
+    ("x | head /etc/passwd", True),
+    ("x\n| top 10;id", True),
+    ("key: |\nid", True),
+])
+def test_filters_name_lines_options_and_kusto(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    assert engine.detect(value)["is_threat"] is flagged

@@ -400,7 +400,7 @@ def reads_as_table(view: str) -> bool:
 
 _FILTER_STAGE = re.compile(
     r"\|\s*(grep|egrep|fgrep|sort|uniq|wc|head|tail|less|more|cut|tr|column|jq|nl|tac|base64"
-    r"|sha256sum|sha1sum|md5sum)\b((?:[^|;&`$<>()/\\\n\r#]|(?<=\S)#)*)(?:#[^\n\r]*)?(?:\||$|\r?\n)"
+    r"|sha256sum|sha1sum|md5sum)\b((?:[^|;&`$<>()\\\n\r#]|(?<=\S)#)*)(?:#[^\n\r]*)?(?:\||$|\r?\n)"
 )
 """A filter stage, to the next stage, the end of its line (what follows is the output a thread
 pastes, or a command judged on its own) or a shell comment (a ``#`` after a blank; inside a
@@ -490,22 +490,43 @@ def names_no_command(fragment: str, view: str) -> bool:
     (:func:`opens_keyword_line`), a Unix-only command in capitals on a new line
     (:func:`spelt_for_no_shell`), ``at`` reading a stack frame (:func:`schedules_nothing`),
     a C argument's address (:func:`takes_an_address`), a GraphQL field
-    (:func:`selects_graphql_field`), an nginx directive (:data:`_SETS_A_NAME`) or a name's
-    bracketed alternatives (:func:`alternates_in_a_name`). Read the same way by the separator
+    (:func:`selects_graphql_field`), a definition, an option or a NAME line
+    (:data:`_SETS_A_NAME`), a name's bracketed alternatives (:func:`alternates_in_a_name`) or a
+    Kusto query's operator (:data:`_KUSTO_QUERY`). Read the same way by the separator
     rule and the model's separator feature."""
     return (opens_indented_mixed_case(fragment) or opens_keyword_line(fragment, view)
             or spelt_for_no_shell(fragment) or schedules_nothing(fragment, view)
             or takes_an_address(fragment, view) or selects_graphql_field(fragment, view)
             or _DIRECTORY_ON_A_PATH.search(fragment) is not None
             or _SETS_A_NAME.match(view, max(0, locate(view, fragment))) is not None
-            or alternates_in_a_name(fragment, view))
+            or alternates_in_a_name(fragment, view)
+            or (fragment.startswith("|") and _pipes_no_command(fragment, view)))
+
+
+_KUSTO_QUERY = re.compile(
+    r"\s*[A-Za-z_]\w*[ \t]*(?:\r?\n[ \t]*\|[ \t]*(?:where|summarize|project(?:-away|-rename)?"
+    r"|extend|top|take|limit|sort|order|join|render|count|distinct|parse|mv-expand|make-series|union"
+    r"|lookup|evaluate|search|as|getschema|top-nested|sample)\b[^\r\n]*)+\s*"
+)
+"""A Kusto (KQL) query: a table's name, then operator lines each opened by ``|``
+(``| top 10 by Failures``), as Sentinel and Log Analytics write them."""
+
+
+def _pipes_no_command(fragment: str, view: str) -> bool:
+    """Whether the ``|`` opens a Kusto operator in a whole Kusto query (:data:`_KUSTO_QUERY`).
+    (A YAML block scalar's ``run: |`` is a pipe to a shell: bash carries it to the next line.)"""
+    return "\n" in view and _KUSTO_QUERY.fullmatch(view) is not None
 
 
 _SETS_A_NAME = re.compile(
-    r"(?:\\n|[;\n\r])[ \t\r\n]*(?:alias[ \t]+[/~]|set[ \t]+\$[a-z_]\w*[ \t]+\S)", re.IGNORECASE
+    r"(?:\\n|[;\n\r])[ \t\r\n]*(?:alias[ \t]+(?:[/~]|[^\s=;|&]+=)|set[ \t]+(?:\$[a-z_]\w*[ \t]+\S"
+    r"|[-+][a-z]+\b)|[\w.-]+[ \t]+-[ \t]+[a-z]+[ \t]+[a-z])",
+    re.IGNORECASE,
 )
-"""A web server's directives named as commands are: nginx's ``alias /srv/static/;`` (a shell's
-alias takes ``name=value``) and ``set $name value;`` (a shell's ``set`` takes options)."""
+"""Words named as commands that run nothing: nginx's ``alias /srv/static/;`` and ``set $name
+value;``, a shell's or tmux's alias definition (``alias ll='ls -alF'``) and option
+(``set -euo pipefail``, ``set -g mouse on``), and a manual's NAME line (``kill - send a signal
+to a process``)."""
 
 
 _GRAPHQL_DOCUMENT = re.compile(
