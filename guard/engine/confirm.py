@@ -1341,7 +1341,7 @@ def is_component_template(view: str) -> bool:
     whole = _WHOLE_TEMPLATE.fullmatch(view)
     if whole is None:
         return False
-    content = whole.group(1)
+    content = _LOCAL_FORM.sub(" ", whole.group(1))
     if _OTHER_ACTIVE_TAG.search(content) or _TEMPLATE_ELEMENT.search(content):
         return False
     if not all(_DIRECTIVE_VALUE.fullmatch(next((v for v in directive.groups() if v), ""))
@@ -1350,6 +1350,10 @@ def is_component_template(view: str) -> bool:
     return "{{" not in content or quotes_inert_templates(content)
 
 
+_LOCAL_FORM = re.compile(
+    r"</?form\b(?![^<>]*\b(?:action|formaction|target)\s*=)[^<>]*>", re.IGNORECASE
+)
+"""A component's form with no action or target: the component's handler submits it."""
 _DIRECTIVE = re.compile(
     r"(?<![\w-])(?:[@:#][\w.:-]*|(?:v|x|ng)-[\w.:-]+|on[a-z]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|(\S+))",
     re.IGNORECASE,
@@ -1779,7 +1783,7 @@ _LAYOUT_TAGS = frozenset({
     "tablerow", "endtablerow", "increment", "decrement", "elsif", "elseif", "csrf_token", "now",
     "firstof", "empty", "ifchanged", "endifchanged", "regroup", "widthratio", "verbatim",
     "endverbatim", "localize", "endlocalize", "embed", "endembed", "apply", "endapply",
-    "plural", "translate", "blocktranslate", "endblocktranslate",
+    "plural", "translate", "blocktranslate", "endblocktranslate", "endtrans", "pluralize",
 })
 _ACTIVE_BODY = re.compile(r"[(\[|*+`$]|__|\.\.|['\"]\s*[/\\~]|['\"][a-z]+:")
 
@@ -1849,7 +1853,8 @@ _DELIMITER_SPAN = re.compile(r"(``?)\s*(?:\{\{|\}\}|\{%-?|-?%\}|\{#|#\}|<%=?|%>|
 # The tokens of a tag body that only names data: a (dotted) name, a number, a short string, a
 # comparison or assignment, a comma, a filter with no arguments or literal ones (``|e``,
 # ``|date('Y-m-d')``).
-_INERT_STRING = r"""(?:"(?:[\w .,%-][\w .,/%:#-]*)?"|'(?:[\w .,%-][\w .,/%:#-]*)?')"""
+_STRING_TEXT = r"(?:[\w .,%!?\u2026-][\w .,/%:#!?\u2026-]*)?"
+_INERT_STRING = r"(?:\"" + _STRING_TEXT + r"\"|'" + _STRING_TEXT + r"')"
 _INERT_LITERAL = r"(?:\d+|" + _INERT_STRING + ")"
 _INERT_ARGUMENTS = _INERT_LITERAL + r"\s*(?:,\s*" + _INERT_LITERAL + r"\s*)*"
 _INERT_STRINGS = _INERT_STRING + r"(?:\s*[,:]\s*" + _INERT_STRING + ")*"
@@ -1872,7 +1877,7 @@ _INERT_TOKEN = re.compile(
     # An object or dict literal's braces and colons ({ name: user.name }, {'title': t}).
     r"\s+|[@.]?[a-z]\w*(?:\.\w+)*|[=!<>]=?|,|[{}]|(?<=['\"]):|(?<=['\"]\s):|" + _INERT_LITERAL
     # A condition's connectives and a Ruby predicate's question mark (@cart.empty?).
-    + r"|&&|\|\||(?<=\w)\?(?![\w?])"
+    + r"|&&|\|\||(?<=\w)\?(?![\w?])|\u2026"
     # Go's template variables and their declaration ({{ range $key, $value := .Values.env }}).
     # Not the dot alone: {{.}} prints the whole data object, a probe's first move.
     + r"|\$[a-z_]\w*(?:(?:\.|->)\w+)*|:="
@@ -2011,6 +2016,7 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         mustache = _actions_expression(mustache)
     if mustache is not None:
         mustache = _GO_NAMED_TEMPLATE.sub('t "s"', _plain_jinja_filters(mustache))
+        mustache = _HELM_OBJECT.sub(".Values", mustache)
         mustache = _HANDLEBARS_SUBEXPRESSION.sub(r" \1 ", _GO_WITH.sub(r"\1if", mustache))
         wiki = _WIKI_TEMPLATE.fullmatch(mustache)
         if wiki is not None:
@@ -2028,6 +2034,9 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         if not words or words[0].lower() not in _LAYOUT_TAGS:
             return False
     else:
+        if script is not None and script.startswith("#"):
+            # An ERB comment (<%# app/views/shared/_flash.html.erb %>): nothing in it runs.
+            return True
         body = script.removeprefix("=") if script is not None else mustache or expression or ""
         body = body.lstrip("#/^>!").strip("-")
         if script is not None:
@@ -2134,6 +2143,9 @@ def _actions_expression(body: str) -> str:
     return _ACTIONS_NOT.sub(" ", _ACTIONS_FUNCTION.sub("t", body))
 
 
+_HELM_OBJECT = re.compile(r"\.(?:Values|Release|Chart)(?:\.[A-Za-z]\w*)+")
+"""Helm's chart values and release data (``.Values.env``, ``.Release.Name``): data a chart
+author names, whatever its last word (``env``) reads as elsewhere."""
 _GO_WITH = re.compile(r"^(\s*-?\s*)with(?=\s+[.$][a-z_])", re.IGNORECASE)
 """Go's ``{{ with .User }}``: a condition on a data field, as ``if`` is (Handlebars' ``#with``
 takes a string or a lookup, which stay code)."""
@@ -2210,12 +2222,14 @@ proves the expression runs (``{{'a'.toUpperCase()}}``), nor PHP's method of an o
 (``$user->save()``)."""
 _MACRO = re.compile(r"\s*macro\s+\w+\s*\(")
 _TEXT_HELPERS = (
-    r"link_to|button_to|mail_to|image_tag|route|asset|trans|t|_{1,2}|\$(?:tc?|te|d|n)"
+    r"link_to|button_to|mail_to|image_tag|route|asset|trans|t|_{1,2}|\$(?:tc?|te|d|n)|old"
     r"|[a-z][a-z0-9_]*_(?:path|url)"
 )
 """View helpers that take a message key or a label first (see :data:`_HELPER_WITH_TEXT`)."""
 _VIEW_HELPER = re.compile(
-    r"stylesheet_link_tag|javascript_include_tag|thymeleaf_\w+|" + _TEXT_HELPERS
+    r"stylesheet_link_tag|javascript_include_tag|thymeleaf_\w+|url|secure_url|mix|trans_choice"
+    r"|pluralize|truncate|time_ago_in_words|number_to_currency|number_with_delimiter"
+    r"|number_to_percentage|image_path|asset_path|" + _TEXT_HELPERS
 )
 """Functions a view calls to format data: Rails' link and route helpers (``edit_article_path``),
 Laravel's ``route`` and ``asset``, and the translation helpers ``t``, ``trans`` and ``__``."""
@@ -2267,6 +2281,13 @@ _PRECISION = re.compile(r"\s*\d\s*")
 
 
 _PLAIN_FUNCTION = re.compile(r"[a-z][a-z0-9_]*", re.IGNORECASE)
+_FORMATTING_METHOD = re.compile(
+    r"@?[a-z_]\w*(?:\.[a-z_]\w*)*\.(?:strftime|isoformat|toLocaleDateString|toLocaleTimeString"
+    r"|toLocaleString|toFixed|toUpperCase|toLowerCase|upper|lower|title|capitalize|strip"
+    r"|humanize|diffForHumans)"
+)
+"""A data object's method that formats it (``trial_end.strftime('%d %B %Y')``,
+``row.price.toFixed(2)``): given a format or nothing, it prints the data."""
 _NOT_DATA_ARGUMENT = re.compile(r"\d{5}|['\"`]|\d\s*\.\s*[a-z_]|^\s*$", re.IGNORECASE)
 
 
@@ -2319,7 +2340,8 @@ def _calls_reduced(
                     and name.lower() in _FREEMARKER_FORMATTING)
             )
             helper = (signature or is_filter or _VIEW_HELPER.fullmatch(name) is not None
-                      or name in macros or _formats_data(name, arguments))
+                      or name in macros or _formats_data(name, arguments)
+                      or _FORMATTING_METHOD.fullmatch(name) is not None)
             # The result called in turn (sprintf("%sstem", "sy")("id")) runs what it built.
             called = call.string[call.end() :].lstrip().startswith("(")
             if not helper or called or not _tokens_cover(_INERT_TOKEN, arguments):
@@ -2516,6 +2538,30 @@ def dot_outside_block(fragment: str, view: str) -> bool:
     .Params.author }}By {{ . }}{{ end }}``)."""
     at = locate(view, fragment)
     return at < 0 or _GO_BLOCK.search(view, 0, at) is None
+
+
+_DATA_REFERENCE = re.compile(r"\s*\{\{\s*([a-z]\w*(?:\.[a-z]\w*)+)\s*\}\}\s*", re.IGNORECASE)
+
+
+def names_data(view: str) -> bool:
+    """Whether the value is one template tag printing a data object's field
+    (``{{ user.first_name }}``, ``{{ form.non_field_errors }}``): a dotted path of names, none
+    leading with an underscore, naming an object that reaches code or secrets, or an array's
+    mutator (``{{ settings.SECRET_KEY }}``, ``{{ request.environ }}``, ``{{this.pop}}`` stay for
+    the model)."""
+    reference = _DATA_REFERENCE.fullmatch(view)
+    return reference is not None and not any(
+        name.lower() in _CODE_NAMES or name in _ARRAY_MUTATORS
+        for name in reference.group(1).split(".")
+    )
+
+
+_ARRAY_MUTATORS = frozenset({
+    "pop", "push", "shift", "unshift", "splice", "fill", "reverse", "copyWithin", "valueOf",
+    "toString",
+})
+"""Methods a Handlebars probe reaches through a dotted path (``{{this.pop}}``, a step of the
+``lookup``/``push`` chain that builds a function)."""
 
 
 def template_expression_active(fragment: str, view: str) -> bool:

@@ -34,6 +34,7 @@ from guard.engine.confirm import (
     VIEW_LEVEL,
     closes_unopened_filter,
     confirm_at,
+    names_data,
     template_reaches_code,
 )
 from guard.engine.limits import limit_content
@@ -850,6 +851,9 @@ class DetectionEngine:
         if (model is not None and model["class"] in checked.rejected
                 and all(entry.attack_class != model["class"] for entry, _ in hits.values())):
             # The grammar cleared what the model read as this class (VETOES_MODEL).
+            model = None
+        if model is not None and not hits and model["class"] == "ssti" and names_data(text):
+            # One template tag printing a data object's field ({{ user.first_name }}).
             model = None
         if not hits and model is None:
             return None
