@@ -346,16 +346,18 @@ _CELL_PAUSE = re.compile(r"([\w-]+);(?=[ \t]+([^\s|]*))")
 
 
 def _prose_pause(pause: re.Match[str]) -> str:
-    """A semicolon between two words that name no command, dropped from a cell's text; the
-    same for bracketed words that open with none."""
-    if pause.lastindex == 2:
-        word, following = pause.group(1), pause.group(2)
-        if (_COMMAND_NAME.fullmatch(word) or _COMMAND_NAME.fullmatch(following)
-                or "/" in following or "." in following):
-            return pause.group()
-        return word
-    words = pause.group()[1:].split()
-    return pause.group() if words and _COMMAND_NAME.fullmatch(words[0]) else " "
+    """A semicolon between two words that name no command, dropped from a cell's text."""
+    word, following = pause.group(1), pause.group(2)
+    if (_COMMAND_NAME.fullmatch(word) or _COMMAND_NAME.fullmatch(following)
+            or "/" in following or "." in following):
+        return pause.group()
+    return word
+
+
+def _prose_brackets(brackets: re.Match[str]) -> str:
+    """Bracketed words that open with no command's name, dropped from a cell's text."""
+    words = brackets.group()[1:].split()
+    return brackets.group() if words and _COMMAND_NAME.fullmatch(words[0]) else " "
 _TABLE_RULE = re.compile(r"\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?")
 _HEADING = re.compile(r"#{1,6}\s+[^|`;&$<>]*")
 
@@ -370,7 +372,7 @@ def _table_cells(line: str) -> int:
         # A row opens and closes with a pipe: to a shell, the leading one is a syntax error and
         # so is the trailing one at the end of a command, so nothing in the row runs.
         return 0
-    row = _CELL_PAUSE.sub(_prose_pause, _CELL_PROSE.sub(_prose_pause, row[1:-1]))
+    row = _CELL_PAUSE.sub(_prose_pause, _CELL_PROSE.sub(_prose_brackets, row[1:-1]))
     if _TABLE_BREAKS.search(row):
         return 0
     cells = row.split("|")
@@ -780,14 +782,15 @@ _SHELL_STRING = re.compile(r"(?:ba)?sh\s+-[ci]\b", re.IGNORECASE)
 _PROGRAM_PATH_CHARACTERS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-"
 )
+
+
 def _quotes_an_argument(before: str) -> bool:
     """Whether ``before`` ends with a quote that opens the argument of a word which runs nothing
-    (:data:`_ARGUMENT_QUOTE`, :data:`_RUNNER_WORD`)."""
-    return (
-        before.endswith(("'", '"')) and _ARGUMENT_QUOTE.search(before) is not None
-        and _RUNNER_WORD.search(before[-25:-1].rstrip(" \t")) is None
-        and _RUNS_ITS_ARGUMENT.search(before[-25:-1].rstrip(" \t")) is None
-    )
+    (:data:`_ARGUMENT_QUOTE`, :data:`_RUNNER_WORD`, :data:`_RUNS_ITS_ARGUMENT`)."""
+    if not before.endswith(("'", '"')) or _ARGUMENT_QUOTE.search(before) is None:
+        return False
+    word = before[-25:-1].rstrip(" \t")
+    return _RUNNER_WORD.search(word) is None and _RUNS_ITS_ARGUMENT.search(word) is None
 
 
 _RUNS_ITS_ARGUMENT = re.compile(
@@ -1324,15 +1327,14 @@ def markup_active(fragment: str, view: str) -> bool:
     ``<link>…</link>`` the element of a feed. A component's ``<template>`` holding inert markup
     (:func:`is_component_template`) runs nothing either, nor a tag with no attribute that loads
     nothing (:data:`_PLACEHOLDER_TAG`)."""
-    if _LINK_FRAGMENT.match(fragment):
-        at = locate(view, fragment)
-        if at >= 0 and not _REL_ATTRIBUTE.search(_tag_text(view, at)):
-            return False
+    at = locate(view, fragment)
+    if (_LINK_FRAGMENT.match(fragment) and at >= 0
+            and not _REL_ATTRIBUTE.search(_tag_text(view, at))):
+        return False
     if _STYLE_FRAGMENT.match(fragment) and _styles_only_lay_out(view):
         return False
     if _TEMPLATE_ELEMENT.match(fragment) and is_component_template(view):
         return False
-    at = locate(view, fragment)
     if at >= 0 and _PLACEHOLDER_TAG.match(view, at):
         return False
     return not quotes_inert_markup_or_svg(view)
@@ -2036,6 +2038,7 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         expression = _THYMELEAF_UTILITY.sub(r"thymeleaf_\1_\2", expression)
     if statement is not None:
         statement = _TWIG_APP_DATA.sub("app_", _plain_jinja_filters(statement))
+    macros = _defined_macros(tag.string) if "macro" in tag.string else frozenset()
     if mustache is not None and tag.string[tag.start() - 1 : tag.start()] == "$":
         mustache = _actions_expression(mustache)
     if mustache is not None:
@@ -2049,7 +2052,6 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         body = statement.strip("-+=")
         # A macro's signature, when it is the tag's only call: default values that call
         # something run when the macro does.
-        macros = _defined_macros(tag.string) if "macro" in tag.string else frozenset()
         if not _reads_as_tokens(
             body, _MACRO.match(body) is not None and body.count("(") == 1, macros
         ):
@@ -2075,7 +2077,6 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
             body = _FORM_BUILDER.sub(r't "\1"', body)
         # A message's words name nothing (a dunder in it is kept, see _masked).
         body = _MESSAGE.sub(_masked, body)
-        macros = _defined_macros(tag.string) if "macro" in tag.string else frozenset()
         if not _reads_as_tokens(body, macros=macros):
             return False
     source = statement or body
@@ -2644,7 +2645,8 @@ def handler_runs(fragment: str, view: str) -> bool:
     (``onClick={() => setOpen(true)}``, ``onChange={handleChange}``): a browser reading it as
     HTML ends the unquoted value at the first blank, leaving ``{()`` or ``{handleChange}``,
     which is a syntax error or names a function without calling it (:data:`_JSX_START`).
-    Anything else in the braces, or an entity anywhere in the value, may run."""
+    Anything else in the braces, or an entity in a handler's value (:data:`_ENTITY_REFERENCE`),
+    may run."""
     at = locate(view, fragment)
     if at < 0 or _ENTITY_REFERENCE.search(view):
         return True
