@@ -13,12 +13,16 @@ import pytest
 
 from tests.conftest import free_port
 from tests.faults.conftest import Redis, Web, median, queued_batches
-from tests.faults.traffic import interleaved_p99, mixed
+from tests.faults.traffic import interleaved_p99, mixed, p99_ratio
 from tests.test_workers import eventually
 
 ROUNDS = 7
 PER_ROUND = 400
 QUEUE_BOUND = 100
+BROKER_BOUND = 1.2
+"""Request p99 with the broker down, at most this times the twin's (the issue's 20%)."""
+TELEMETRY_BOUND = 1.1
+"""Request p99 with the OTLP exporter refused, at most this times the twin's (10%)."""
 
 
 def test_broker_down(
@@ -38,8 +42,8 @@ def test_broker_down(
     broker.signal(signal.SIGTERM)
     assert broker.process is not None
     broker.process.wait(10)
-    p99s, kinds = interleaved_p99({"normal": normal, "faulty": faulty}, mixed, ROUNDS,
-                                  PER_ROUND)
+    ratio, p99s, kinds = p99_ratio({"normal": normal, "faulty": faulty}, mixed, BROKER_BOUND,
+                                   ROUNDS, PER_ROUND)
     broker.start()
     eventually(lambda: all(s["queue"]["idle"] for s in faulty.stats().values()), timeout=30)
     queues = [s["queue"] for s in faulty.stats().values()]
@@ -47,14 +51,14 @@ def test_broker_down(
     events = sum(q["published"] + q["dropped_full"] for q in queues)
     dropped = sum(q["dropped_full"] + q["dropped_transport"] for q in queues)
     delivered = sum(map(len, queued_batches(broker.url).values()))
-    ratio = median(p99s["faulty"]) / median(p99s["normal"])
     report(normal_p99_ms=median(p99s["normal"]), broker_down_p99_ms=median(p99s["faulty"]),
-           ratio=ratio, events=events, delivered=delivered, dropped_counted=dropped,
+           ratio=ratio, rounds=len(p99s["normal"]), events=events, delivered=delivered,
+           dropped_counted=dropped,
            max_queue_depth=max(q["max_depth"] for q in queues), queue_bound=QUEUE_BOUND)
     assert events == sent
     assert dropped == events - delivered > 0
     assert max(q["max_depth"] for q in queues) <= QUEUE_BOUND
-    assert ratio <= 1.2, p99s
+    assert ratio <= BROKER_BOUND, p99s
 
 
 class _Collector(BaseHTTPRequestHandler):
@@ -100,11 +104,12 @@ def test_telemetry_outage(
     closed = f"http://127.0.0.1:{free_port()}"
     faulty = web(env={**fast_export, "OTEL_EXPORTER_OTLP_ENDPOINT": closed}, **settings)
     interleaved_p99({"normal": normal, "faulty": faulty}, mixed, 1, 100)
-    p99s, _ = interleaved_p99({"normal": normal, "faulty": faulty}, mixed, ROUNDS, PER_ROUND)
-    ratio = median(p99s["faulty"]) / median(p99s["normal"])
+    ratio, p99s, _ = p99_ratio({"normal": normal, "faulty": faulty}, mixed, TELEMETRY_BOUND,
+                               ROUNDS, PER_ROUND)
     failed_requests = faulty.log_text().count("Exception on ")
     report(normal_p99_ms=median(p99s["normal"]), exporter_down_p99_ms=median(p99s["faulty"]),
-           ratio=ratio, collector_posts=_Collector.requests, request_exceptions=failed_requests)
+           ratio=ratio, rounds=len(p99s["normal"]), collector_posts=_Collector.requests,
+           request_exceptions=failed_requests)
     assert _Collector.requests > 0, "the twin never exported: the comparison would be void"
     assert failed_requests == 0
-    assert ratio <= 1.1, p99s
+    assert ratio <= TELEMETRY_BOUND, p99s

@@ -107,6 +107,32 @@ def interleaved_p99(servers: dict[str, Web], pick: Callable[[int], tuple[str, st
     return p99s, kinds
 
 
+def p99_ratio(servers: dict[str, Web], pick: Callable[[int], tuple[str, str, str]],
+              bound: float, rounds: int, per_round: int, batches: int = 3,
+              ) -> tuple[float, dict[str, list[float]], dict[str, Counter[str]]]:
+    """The median per-round p99 of ``servers["faulty"]`` over that of ``servers["normal"]``,
+    with the per-round p99s and request kinds behind it.
+
+    Sequential sampling: when a batch of ``rounds`` leaves the ratio above ``bound``, another
+    batch is measured and the ratio is taken again over every round so far, up to ``batches``.
+    The failing batch stays in the pool, so a twin that is really slower stays above the bound,
+    while a few scheduler stalls on a loaded machine (each moves a 400-sample p99 by itself)
+    are outvoted by the rounds around them."""
+    from tests.faults.conftest import median
+
+    p99s: dict[str, list[float]] = {name: [] for name in servers}
+    kinds: dict[str, Counter[str]] = {name: Counter() for name in servers}
+    for _ in range(batches):
+        more_p99s, more_kinds = interleaved_p99(servers, pick, rounds, per_round)
+        for name in servers:
+            p99s[name] += more_p99s[name]
+            kinds[name] += more_kinds[name]
+        ratio = median(p99s["faulty"]) / median(p99s["normal"])
+        if ratio <= bound:
+            break
+    return ratio, p99s, kinds
+
+
 def mixed(n: int) -> tuple[str, str, str]:
     """Every third request an attack, the rest benign; each from a new client."""
     client = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
