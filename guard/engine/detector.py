@@ -1278,8 +1278,10 @@ def _settling_bar(floor: float | None) -> float:
     return CONCLUSIVE_SCORE if floor is None else max(CONCLUSIVE_SCORE, floor)
 
 
-def _by_score(hit: tuple[PatternEntry, int, str]) -> float:
-    return -hit[0].score
+def _by_score(hit: tuple[PatternEntry, int, str]) -> tuple[float, str]:
+    # Ties go by id: the order the database reports matches in differs between the trigger
+    # reader and the patterns that stand in for it, and the threats list must not.
+    return -hit[0].score, hit[0].id
 
 
 def _rules_score(hits: dict[str, tuple[PatternEntry, str]], context: str) -> float:

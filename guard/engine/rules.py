@@ -472,7 +472,7 @@ RULES: tuple[Rule, ...] = (
          r"\b(?:wget|curl|fetch|lwp-download|tftp)\s+"
          r"(?:-[\w-]+(?:=(?:'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|\S+))?\s+"
          r"(?:(?:'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|\S+)\s+)?)*"
-         r"(?:https?|ftp|tftp)://|\|\s*(?:ba|z)?sh\b|>\s*/(?:tmp|dev/shm|var/tmp)/|\b2>&1\b"
+         r"(?:https?|ftp|tftp)://|\|\s*(?:ba|z)?sh\b|>\s*/(?:tmp|dev/shm|var/tmp)/"
          # A download written straight to a world-writable directory (-o /tmp/x, -O /dev/shm/y).
          r"|\b(?:wget|curl)\s[^\n]{0,300}?\s(?:-[oO]|--output(?:-document)?)[\s=]*"
          r"/(?:tmp|dev/shm|var/tmp)/"
@@ -554,7 +554,7 @@ RULES: tuple[Rule, ...] = (
          r"|master\.passwd|hostname|fstab|os-release|apache2?|httpd|nginx|mysql|php|ssh)"
          r"|proc/(?:self|\d+)/|var/log/|var/www/|root/|home/[^/\s]+/\.ssh|usr/local/apache)"
          r"|" + _PATH_START + r"[a-z]:[/\\]+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache"
-         r"|program\s*files|php|mysql|users[/\\][^/\\]+[/\\](?:ntuser|appdata))"
+         r"|php|mysql|users[/\\][^/\\]+[/\\](?:ntuser|appdata))"
          r"|(?:^|[/\\])(?:boot|win|system)\.ini\b|\bsystem32[/\\]"
          r"|" + _PATH_START + r"[/\\][\w .\\/-]*(?:access|error)[._]log\b"
          r"|" + _PATH_START + r"[/\\](?:opt|usr|var|etc|apache\d?|xampp|wamp|log|logs)[/\\]"
@@ -585,7 +585,7 @@ RULES: tuple[Rule, ...] = (
          r"|\.\.(?:%(?:25)*(?:2f|5c)|%c0%af|%c1%9c|0x(?:2f|5c))", 0.85, "encoded traversal"),
     Rule("path-obfuscated-dots", "path_traversal",
          r"(?:" + _DOT + r"{2}" + _SEP + r"){2}|" + _DOT + r"{2}" + _SEP + r"+"
-         r"(?:etc|boot\.ini|win(?:nt|dows)|system32|proc|var|usr|\{file\})", 0.85,
+         r"(?:(?:etc|boot\.ini|win(?:nt|dows)|system32|proc|var|usr)\b|\{file\})", 0.85,
          "parent-directory segments spelled in (mis)encoded forms", confirm="climbs_out"),
     Rule("path-sensitive-file", "path_traversal",
          r"\betc(?:[/\\]|%(?:25)*(?:2f|5c)|0x(?:2f|5c)|%c0%af|%c1%(?:9c|pc|af|1c|8s)|%c0%(?:qf|9v)"
@@ -839,6 +839,10 @@ RULES: tuple[Rule, ...] = (
          r"|['\"]\s*&&\s*this\.|\bdb\s*\.\s*\w+\s*\.\s*(?:find|insert|drop|remove|update)\s*\("
          r"|\bdb\s*\.\s*(?:getcollectionnames|dropdatabase|eval|getsiblingdb)\s*\("
          r"|\bredis\s*\.\s*p?call\s*\("
+         # A CouchDB design document: the server runs its functions (a view that emits every
+         # document, a validation that lets every write through).
+         r"|[\"']_id[\"']\s*:\s*[\"']_design/|[\"'](?:map|reduce|validate_doc_update)[\"']\s*:"
+         r"\s*[\"']\s*function\s*\("
          # Cypher (Neo4j) after a breakout: MATCH (n) DETACH DELETE n
          r"|\bdetach\s+delete\b|['\"]\s*[})]*\s*(?:match|merge|create)\s*\(\s*\w*\s*(?::\s*\w+)?\s*\)",
          0.85, "server-side JavaScript in a NoSQL query", confirm="query_call_runs",
@@ -846,7 +850,8 @@ RULES: tuple[Rule, ...] = (
              r"\$where|==|!=|\.match\s*\(|\.length|;\s*return|:\s*/\.\*/|\|\||&&\s*this\."
              r"|;\s*(?:while|for)\s*\("
              r"|(?:find|insert|drop|remove|update|getcollectionnames|dropdatabase|eval"
-             r"|getsiblingdb|p?call|match|merge|create)\s*\(|\bdetach\s+delete\b")),
+             r"|getsiblingdb|p?call|match|merge|create)\s*\(|\bdetach\s+delete\b|_design/"
+             r"|function\s*\(")),
     Rule("nosql-bracket-operator", "nosql",
          r"\w\[\s*\$\w+\s*\]\s*=|\[\s*\$(?:ne|gt|lt|regex|in|nin|exists|where|eq|gte|lte)\s*\]"
          # LoopBack's filter syntax: filter[where][password][regexp]=/^a/
