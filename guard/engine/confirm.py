@@ -59,15 +59,19 @@ def constant_comparison(fragment: str, view: str) -> bool:
         return False
     left, op, right = match.groups()
     if left.isdigit() and right.isdigit() and op.lower() != "like":
-        # An inequality after another comparison is arithmetic (2 < 3 and 5 > 4).
+        # An inequality after another comparison of numbers is arithmetic (2 < 3 and 5 > 4);
+        # after a column's (id<0 or 3>2) it is the probe.
         before = locate(view, fragment)
-        return op in ("=", "<>", "!=", "<=>") or not _COMPARATOR.search(view, 0, before)
+        return op in ("=", "<>", "!=", "<=>") or not _NUMBERS_COMPARED.search(view, 0, before)
     if op not in ("=", "<>", "!=", "<=>") and left != right:
-        return False
+        # Two whole strings ordered ('b'>'a') are as constant as two numbers.
+        return op.lower() != "like" and _WHOLE_STRING.fullmatch(left) is not None and (
+            _WHOLE_STRING.fullmatch(right) is not None)
     return left.strip("'\"").lower() == right.strip("'\"").lower()
 
 
-_COMPARATOR = re.compile(r"[<>=]")
+_NUMBERS_COMPARED = re.compile(r"\d\s*(?:[<>]=?|=)\s*\d")
+_WHOLE_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
 _BOOLEAN_OPERAND = re.compile(
     r"""['"`][\s)]*(?:or|and|xor|div|\|\||&&)[\s(]*(?:not\s+)?(['"]?)[\w.@$-]*(['"]?)""",
     re.IGNORECASE,
@@ -90,7 +94,10 @@ def quote_breaks_out(fragment: str, view: str) -> bool:
     opens, closes = operand.groups()
     if opens and not closes and operand.group(0).rstrip()[-1:] in ("'", '"'):
         return False
-    return view.count(view[at], 0, at) % 2 == 0
+    quotes = view.count(view[at], 0, at)
+    # MySQL reads \' inside a string as a quote character, not its end: a breakout either
+    # way a database may lex the value stands.
+    return quotes % 2 == 0 or (quotes - view.count("\\" + view[at], 0, at)) % 2 == 0
 
 
 _BIND_COMPARISON = re.compile(
@@ -147,7 +154,8 @@ def statement_breaks_out(fragment: str, view: str) -> bool:
         # The statement starts a line: what ends the line before is code, not its comment
         # (a slow-query log's "# Rows_examined: 1048576"; "1 -- x" then DROP on a new line).
         before = _LINE_COMMENT.sub("", before).rstrip()
-    return before.endswith(_STATEMENT_ENTRIES) or _STATEMENT_LEAD.search(before) is not None
+    return (before.endswith(_STATEMENT_ENTRIES) or _STATEMENT_LEAD.search(before) is not None
+            or _OPENING_BREAKOUT.match(before) is not None)
 
 
 def _bracketed_in_text(view: str, before: str, at: int) -> bool:
@@ -186,7 +194,9 @@ def _inside_opening_query(view: str, at: int) -> bool:
     subquery, a UNION or the main query of that query, written out as text."""
     if _OPENING_QUERY.match(view) is None or _STATEMENT_END.search(view, 0, at) is not None:
         return False
-    return all(view.count(quote, 0, at) % 2 == 0 for quote in "'\"`")
+    # A bracket closed that the query never opened (select 1) UPDATE …) ends the application's.
+    return (all(view.count(quote, 0, at) % 2 == 0 for quote in "'\"`")
+            and view.count(")", 0, at) <= view.count("(", 0, at))
 
 
 _WHOLE_QUERY = re.compile(
@@ -235,6 +245,9 @@ def query_breaks_out(fragment: str, view: str) -> bool:
 
 
 _STATEMENT_ENTRIES = ("'", '"', "`", "(", ")", "[", "]", ";", "*/")
+_OPENING_BREAKOUT = re.compile(r"\s*[\w.@-]{0,30}(['\"])[^'\"]*$")
+"""A value that opens by closing the application's string (``x' COLLATE … DELETE FROM``): a
+short token and one quote, with no other quote before the statement."""
 _STATEMENT_LEAD = re.compile(r"(?:^|[\s,=<>])[-+]?\d+(?:\.\d+)?$|^[\w.$@]+$")
 """A number ending what comes before the statement, or a single name making it up."""
 _CATALOG_READ = re.compile(
@@ -264,6 +277,17 @@ a line such as ```` ```a` ```` opens no fence."""
 _SHELL_EVASION = re.compile(r"\$\{?IFS\b\}?(?=[\w/.$'\"-])|\$\{\w+:-?\d+(?::\d+)?\}", re.IGNORECASE)
 """A blank spelt ``${IFS}`` between words, or a character cut out of a variable
 (``${PATH:0:1}``): evasions, which no command quoted for a reader needs."""
+_HARMFUL_SPAN = re.compile(
+    r"\|\s*(?:sudo\s+)?(?:(?:ba|z|k|da|c|tc|fi)?sh|python[23]?|perl|ruby|php|node|iex)\b"
+    r"|\brm\s+(?:-[a-z]+\s+)*(?:~|\$home|/|\*|\.)/?\*?(?=[\s`;&|]|$)"
+    r"|(?:>>?|\s-[oO]\s*|--output(?:-document)?[=\s])\s*\S*(?:\.(?:bashrc|bash_profile|profile|zshrc"
+    r"|zprofile)|authorized_keys|/etc/cron|/etc/profile)\b|/dev/(?:tcp|udp)/",
+    re.IGNORECASE,
+)
+"""What a code span does that no quotation excuses: a download piped into a shell or an
+interpreter, a removal of the home or root directory, a write into a shell's startup file or
+an SSH key list, a socket to a remote shell. A double-quoted shell string runs a span's
+backticks, so such a span is the payload whatever the sentence around it says."""
 _QUOTE_MARKER = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
 _FENCE_LINE = re.compile(r"[ \t]{0,3}(`{3,}(?=[^`\n]*$)|~{3,})")
 
@@ -319,7 +343,8 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
         return False
     spans = list(_CODE_SPAN.finditer(view))
     holding = [span for span in spans if span.start() <= at < span.end()]
-    if not holding or any(_SHELL_EVASION.search(span.group()) for span in holding):
+    if not holding or any(_SHELL_EVASION.search(span.group()) or _HARMFUL_SPAN.search(span.group())
+                          for span in holding):
         return False
     outside = view
     for start, end in reversed(fences):
@@ -418,6 +443,12 @@ _FILE_OPTIONS = frozenset({"-r", "-R", "--recursive", "-f", "--file", "-d", "--d
                            "--from-file", "-T", "--files0-from", "-o", "--output"})
 
 
+def _bundles_a_file_option(word: str) -> bool:
+    """Whether a bundle of short options (``-ri``) holds one of :data:`_FILE_OPTIONS`."""
+    return (len(word) > 2 and word[0] == "-" and word[1:].isalpha()
+            and any("-" + letter in _FILE_OPTIONS for letter in word[1:]))
+
+
 def _filters_a_pipeline(fragment: str, view: str) -> bool:
     """Whether ``fragment`` is a pipe into a text filter (``| grep -i error``, ``| sort -rn``,
     ``| wc -l``) after a command's output, reading no file of its own (no file operand, no
@@ -434,7 +465,8 @@ def _filters_a_pipeline(fragment: str, view: str) -> bool:
         words = shlex.split(stage.group(2))
     except ValueError:
         return False
-    if any(word.split("=", 1)[0] in _FILE_OPTIONS for word in words):
+    if any(word.split("=", 1)[0] in _FILE_OPTIONS or _bundles_a_file_option(word)
+           for word in words):
         return False
     operands = [word for word in words if not word.startswith("-") and not word.isdigit()]
     return len(operands) <= _FILTER_OPERANDS.get(stage.group(1), 0)
@@ -529,7 +561,8 @@ _SETS_A_NAME = re.compile(
     r"(?:\\n|[;\n\r])[ \t\r\n]*(?:alias[ \t]+(?:[/~]|[^\s=;|&]+=)|set[ \t]+(?:\$[a-z_]\w*[ \t]+\S"
     r"|[-+][a-z]+\b)|(?!(?:env|sudo|doas|nice|nohup|time|timeout|xargs|exec|command|busybox"
     r"|(?:ba|z|k|da|c|tc|fi)?sh|python\d?|perl|ruby|node|php)\b)[\w.-]+[ \t]+-[ \t]+"
-    r"(?!" + SHELL_COMMANDS + r"\b)[a-z]+[ \t]+[a-z])",
+    # Its description is words: no option or path later on the line (rm - f x -rf /var/www).
+    r"(?!" + SHELL_COMMANDS + r"\b)(?![^\n]*?(?:[ \t]-|/))[a-z]{2,}[ \t]+[a-z])",
     re.IGNORECASE,
 )
 """Words named as commands that run nothing: nginx's ``alias /srv/static/;`` and ``set $name
@@ -707,6 +740,7 @@ def caret_word_is_command(fragment: str, view: str) -> bool:
 
 
 _OPENED_ELEMENT = re.compile(r"<([a-z][\w:.-]*)>\s*$", re.IGNORECASE)
+_ANY_OPENED_ELEMENT = re.compile(r"<([a-z][\w:.-]*)[\s/>]", re.IGNORECASE)
 _HTML_ELEMENTS = frozenset({
     "a", "abbr", "address", "article", "aside", "b", "blockquote", "body", "br", "button",
     "caption", "code", "dd", "del", "details", "div", "dl", "dt", "em", "fieldset", "figure",
@@ -722,7 +756,10 @@ def opens_data_element(fragment: str, view: str) -> bool:
     document's own (``</name><role>admin</role>``). Opening an HTML element (``</p><p>``) is a
     page fragment; a script or handler in it is what the XSS rules read. The XPath branch stands."""
     opened = _OPENED_ELEMENT.search(fragment)
-    return opened is None or opened.group(1).lower() not in _HTML_ELEMENTS
+    if opened is None or opened.group(1).lower() not in _HTML_ELEMENTS:
+        return True
+    # An HTML element first may only lead to the document's own (</name><p></p><role>admin).
+    return any(tag.lower() not in _HTML_ELEMENTS for tag in _ANY_OPENED_ELEMENT.findall(view))
 
 
 def not_a_table(fragment: str, view: str) -> bool:
@@ -849,7 +886,14 @@ def shell_path_runs(fragment: str, view: str) -> bool:
     if at >= 0 and _REPORTS_AS.match(view, at + len(path)):
         # The program names itself before its message (/bin/sh: 1: cc: not found).
         return False
+    if at > 0 and closing in ("'", '"') and _GIVEN_A_SCRIPT.match(view, at + len(path) + 1):
+        # A quoted shell handed -c and a string outside its quotes is the program a wrapper
+        # runs (strace -o /dev/null "/bin/sh" -c "…"); wrappers are too many to list.
+        return True
     return _at_command_position(fragment, view)
+
+
+_GIVEN_A_SCRIPT = re.compile(r"[ \t]+-[ce][ \t]")
 
 
 _REPORTS_AS = re.compile(r":[ \t]+(?:(?:line[ \t]+)?\d+:[ \t]+)?[\w.-]+(?::[ \t]|[ \t]+[a-z])")
@@ -971,9 +1015,27 @@ def calls_an_api(view: str) -> bool:
     )
 
 
-_UNPARSABLE_SUBSTITUTION = re.compile(r"`\s*[\w./-]+(?:[ \t]+[^\s`;&|()<>'\"$\\]+)*[ \t]+\(")
+_UNPARSABLE_SUBSTITUTION = re.compile(
+    r"`\s*(?!(?:time|if|while|until|case|for|select|function|coproc|then|do|else|elif|exec"
+    r"|command|builtin|eval|nohup|sudo|doas|env|nice|timeout|xargs)\b)[\w./-]+"
+    r"(?:[ \t]+[^\s`;&|()<>'\"$\\!]+)*[ \t]+\((?!\s*\))"
+)
 """A substitution a shell cannot parse: a bracket opening after a command's plain words
-(`` `id IN (1, 2, 3)` ``, SQL in a code span) is a syntax error, and nothing in it runs."""
+(`` `id IN (1, 2, 3)` ``, SQL in a code span) is a syntax error, and nothing in it runs. Not
+after a keyword or a word that runs the rest (bash's ``time (id)``, ``if (id)``), nor a
+function's definition (``f () (id)``)."""
+
+
+def _opens_a_fence(view: str, at: int) -> bool:
+    """Whether the run of backticks ending at ``view[at]`` opens a Markdown fence: three or more
+    at a line's start, with no backtick after them on the line (```` ```bash ````). Inline, a
+    run is read as the shell reads it, in pairs (```` ```rm -rf ~``` ```` runs ``rm``)."""
+    start = at
+    while start > 0 and view[start - 1] == "`":
+        start -= 1
+    line = view.rfind("\n", 0, start) + 1
+    fence = _FENCE_RUN.match(view, line)
+    return fence is not None and fence.end() > at
 
 
 def unix_backtick(fragment: str, view: str) -> bool:
@@ -991,7 +1053,7 @@ def unix_backtick(fragment: str, view: str) -> bool:
     if match is None or not match.group(1).islower() or _UNPARSABLE_SUBSTITUTION.match(fragment):
         return False
     at = locate(view, fragment)
-    if (at > 0 and view[at - 1] == "`") or fragment.startswith("``"):
+    if at > 0 and view[at - 1] == "`" and _opens_a_fence(view, at):
         return False
     # After an odd number of backticks this one closes a code span (`` `Field()` set to `True` ``);
     # a fence's run of three (```bash) opens no span.
@@ -1023,13 +1085,20 @@ def operator_reaches_query(fragment: str, view: str) -> bool:
     document or as form keys. It does not when it sits inside a balanced ``{…}``/``[…]`` that a
     sentence quotes (``In MongoDB I filter with {"age": {"$gt": 30}} and get nothing``): four or
     more words and no ``=`` or ``&`` outside the blocks. An operator outside any block
-    (``', $where: '1 == 1'``) stands.
+    (``', $where: '1 == 1'``) stands, and so does one on a credential in a document that opens
+    the value (:data:`_CREDENTIAL_OPERATOR`).
     """
     operator = _QUERY_OPERATOR.search(fragment)
     if operator is None:
         return True
     if is_shell_read_query(view):
         return False
+    if view.lstrip().startswith(("{", "[")) and _CREDENTIAL_OPERATOR.search(view):
+        # A login document opening the value is what a parser reads; several (Go's
+        # json.Decoder, Jackson, Python's raw_decode) stop where it closes and ignore the
+        # words after it. A question that opens with a query ({"$or": …} - is this right?)
+        # names no credential.
+        return True
     outside = view
     for _ in range(8):
         inner = _DOCUMENT_BLOCK.sub(" ", outside)
@@ -1042,6 +1111,12 @@ def operator_reaches_query(fragment: str, view: str) -> bool:
     )
 
 
+_CREDENTIAL_OPERATOR = re.compile(
+    r"[\"']?(?:pass(?:word|wd)?|pwd|pin|otp|token|secret|api_?key)[\"']?\s*:\s*\{\s*[\"']?\$",
+    re.IGNORECASE,
+)
+"""An operator where a login's credential goes: ``"password": {"$ne": "x"}`` matches every
+user's."""
 _SENTENCE_WORD = re.compile(r"(?<!\S)[(\"']?[A-Za-z]{2,}[)\"'.,:;?!]?(?!\S)")
 """A word as a sentence spaces it; a CSV row's fields (``"bob@example.com",member``) are none."""
 
@@ -1127,7 +1202,10 @@ _SCRIPT_OPEN = re.compile(r"<\s*script\b([^<>]*)>", re.IGNORECASE)
 # A handler, a namespaced attribute, or a source that is not a plain relative path (a scheme,
 # ``//``, or a value that is not a path: ``src=x onerror=…``).
 _SCRIPT_LOADS = re.compile(
-    r"""\bon[a-z]+\s*=|:|\b(?:src|href|data)\s*=\s*(?!["']?/?[\w.-]+(?:/[\w.-]+)*["']?(?:\s|$))""",
+    r"""\bon[a-z]+\s*=|:|\b(?:src|href|data)\s*=\s*(?!["']?/?[\w.-]+(?:/[\w.-]+)*["']?(?:\s|$))"""
+    # A path on the site where its users' files are kept: an upload served back as a script.
+    r"""|\b(?:src|href|data)\s*=\s*["']?/?(?:[\w.-]+/)*?(?:uploads?|user[\w-]*|attachments?"""
+    r"""|avatars?|tmp|temp|downloads?|storage|files?)/""",
     re.IGNORECASE,
 )
 _SCRIPT_CLOSE = re.compile(r"<\s*/\s*script|script\s*>", re.IGNORECASE)
@@ -1193,7 +1271,9 @@ _TAG_START = re.compile(r"<\s*[/!?]?\s*[a-z]", re.IGNORECASE)
 # Outside the tags: other markup (comments, CDATA), code punctuation, entities or encodings.
 _MARKUP_OUTSIDE_CODE = re.compile(r"[<>();={}\[\]`\\&+%]")
 _ACTIVE_MARKUP = re.compile(
-    r"//|\b(?:java|vb|live)script\s*:|\bdata\s*:|\bon[a-z]+\s*=|[(`\\&{}]|\bstyle\s*=|\bsrcdoc\b",
+    # A browser drops tabs and line breaks from a URL: /<tab>/evil.example is //evil.example.
+    r"/[\t\n\r]*/|\b(?:java|vb|live)script\s*:|\bdata\s*:|\bon[a-z]+\s*=|[(`\\&{}]|\bstyle\s*="
+    r"|\bsrcdoc\b",
     re.IGNORECASE,
 )
 
@@ -1256,13 +1336,14 @@ def draws_inert_svg(view: str) -> bool:
 _HEAD_TAG = re.compile(r"<\s*(/?)\s*(meta)\b([^<>]{0,400})>", re.IGNORECASE)
 _HEAD_TAG_START = re.compile(r"<\s*/?\s*meta\b", re.IGNORECASE)
 _ACTIVE_META = re.compile(
-    r"http-equiv(?!\s*=\s*[\"']?(?:x-ua-compatible|content-security-policy|content-language"
-    r"|content-type)[\"'\s>])|charset\s*=\s*[\"']?(?![\"']|utf-?8\b)",
+    r"http-equiv(?!\s*=\s*[\"']?(?:x-ua-compatible|content-language|content-type)[\"'\s>])"
+    r"|charset\s*=\s*[\"']?(?![\"']|utf-?8\b)",
     re.IGNORECASE,
 )
-"""A meta tag that redirects or sets cookies (``http-equiv`` but the compatibility mode, a
-content security policy, which only takes powers away, the language or the type), or declares
-a charset other than UTF-8 (a UTF-7 declaration makes the rest of the page a script)."""
+"""A meta tag that redirects, sets cookies or a policy (``http-equiv`` but the compatibility
+mode, the language or the type; a content security policy of ``script-src 'none'`` stops the
+page's own scripts), or declares a charset other than UTF-8 (a UTF-7 declaration makes the rest
+of the page a script)."""
 _ACTIVE_TAG_NAMES = (
     "script|iframe|frame|object|embed|applet|svg|math|base|link|import|style|portal|animate|set"
     "|xss"
@@ -1378,9 +1459,10 @@ def is_component_template(view: str) -> bool:
     content = _LOCAL_FORM.sub(" ", whole.group(1))
     if _OTHER_ACTIVE_TAG.search(content) or _TEMPLATE_ELEMENT.search(content):
         return False
-    if not all(_DIRECTIVE_VALUE.fullmatch(next((v for v in directive.groups() if v), ""))
-               for directive in _DIRECTIVE.finditer(view)):
-        return False
+    for directive in _DIRECTIVE.finditer(view):
+        value = next((v for v in directive.groups() if v), "")
+        if _DIRECTIVE_VALUE.fullmatch(value) is None or _BROWSER_GLOBAL.search(value):
+            return False
     return "{{" not in content or quotes_inert_templates(content)
 
 
@@ -1394,6 +1476,13 @@ _DIRECTIVE = re.compile(
     r"(?<![\w-])(?:[@:#][\w.:-]*|(?:v|x|ng)-[\w.:-]+|on[a-z]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|(\S+))",
     re.IGNORECASE,
 )
+_BROWSER_GLOBAL = re.compile(
+    r"(?<![\w$.])(?:location|document|window|top|parent|frames|self|globalThis|opener|eval"
+    r"|Function|constructor|fetch|import|setTimeout|setInterval|alert|prompt|confirm|open"
+    r"|navigator|localStorage|sessionStorage|XMLHttpRequest|postMessage|cookie)\b"
+)
+"""A browser global a directive's expression reaches in Vue 2 and Alpine, whose expressions
+see the page's globals: ``:class="location.replace(name)"`` navigates."""
 _DIRECTIVE_VALUE = re.compile(
     # A name, a call of a name with names, a loop over a collection, an object of names and
     # strings (:class="{ active: isActive, 'text-danger': hasError }").
@@ -1499,31 +1588,42 @@ def frame_loads_foreign(fragment: str, view: str) -> bool:
 
 _CLIMB = re.compile(r"(?:\.\./){1,3}(?=[\w@-])")
 _REFERENCE = re.compile(
-    r"(?:\bfrom\s+|\brequire\s*\(\s*|\b(?:src|href)\s*=\s*|[\"']extends[\"']\s*:\s*)[\"']$"
-    r"|\]\($|(?:^|\n)[ \t]{0,3}\[[^\]\n]+\]:[ \t]+$",
+    r"(?:\bfrom\s+|\brequire\s*\(\s*|\b(?:src|href)\s*=\s*|[\"']extends[\"']\s*:\s*)[\"']$",
     re.IGNORECASE,
 )
+_LINK_TARGET = re.compile(r"\[[^\[\]\n]{0,200}\]\($")
+"""A Markdown link's or image's target opening: ``[Setup](``, ``![chart](``."""
 
 
 def references_a_neighbour(view: str) -> bool:
     """Whether every ``..`` in the value climbs a few plain ``../`` steps (three at most) to a
     name, in a reference a document makes to a file beside it: a quoted one in source (an ES
     module's ``from "../../components/Button"``, ``require("../lib")``, a JSON ``"extends":
-    "../../tsconfig.json"``, an HTML ``src="../img/logo.png"``), a Markdown link target
-    (``[Setup](../setup/README.md)``) or link definition (``[guide]: ../guide.md``), or a path
-    a sentence names (``See ../../docs/CONTRIBUTING.md for the review process``, as
-    :func:`path_mentioned` reads it). A traversal climbs further, encodes its dots or
-    separators, or stands alone; ``include``, ``@import`` and other directives a server may
-    resolve from user input are not references here; a sensitive target is read by the rules
-    that name one."""
+    "../../tsconfig.json"``, an HTML ``src="../img/logo.png"``), or a Markdown link's target of
+    two steps at most (``[API](../../api/index.md)``). A path join reads the link's text and
+    its first ``..`` as one segment, which the next ``..`` cancels, so two steps stay where the
+    value lands; three climb out. The name ends at a quote, a bracket or a blank, not at ``=``
+    (chained ``href="../../../href="…`` climbs add up). A traversal climbs further, encodes its
+    dots or separators, or stands alone; ``include``, ``@import`` and other directives a server
+    may resolve from user input are not references here; a sensitive target is read by the
+    rules that name one. A path a sentence names, or a link definition's, is a word of its own
+    to a sink that splits on blanks, so neither counts."""
     if "%" in view or "\\" in view or "../" not in view:
         return False
     climbs = list(_CLIMB.finditer(view))
     if not climbs or sum(c.group().count("..") for c in climbs) != view.count(".."):
         return False
-    return all(_REFERENCE.search(view[max(0, c.start() - 40) : c.start()])
-               or path_mentioned(view, c.start(), _token_end(view, c.end()))
+    return all(_ENDS_A_REFERENCE.match(view, _token_end(view, c.end()))
+               and (_REFERENCE.search(view[max(0, c.start() - 40) : c.start()])
+                    or (c.group().count("..") <= 2
+                        and _LINK_TARGET.search(view[max(0, c.start() - 210) : c.start()])))
                for c in climbs)
+
+
+_ENDS_A_REFERENCE = re.compile(r"[\"')\s,;#?]|\Z")
+"""What follows a referenced name: its closing quote or bracket, a blank, a list's comma, an
+anchor or a query. Not ``=`` (``href="../../../href="../../../config/master.key`` chains
+climbs a path join adds up)."""
 
 
 def _token_end(view: str, at: int) -> int:
@@ -1715,6 +1815,23 @@ _SENSITIVE_ABSOLUTE_START = re.compile(r"[=:'\"(,;|&>]\s*|file://", re.IGNORECAS
 
 
 _LISTING_LINE = re.compile(r"(?:^|\n)l[rwxsStT-]{9}[@+.]?[ \t][^\n]*[ \t]-\Z")
+_LISTING_HEAD = re.compile(
+    r"(?:[ \t]*(?:total[ \t]+\d+[kmg]?|\$?[ \t]*ls\b[^\n;&|`$]*"
+    r"|[-dlcbps][rwxsStT-]{9}[@+.]?[ \t][^\n]*)?\r?\n)*",
+    re.IGNORECASE,
+)
+
+
+def _in_a_listing(view: str, at: int) -> bool:
+    """Whether the arrow before ``view[at]`` ends the line of a symbolic link in ``ls -l``
+    output that the value opens with: only the listing's own lines (``total 8``, the command,
+    other entries) come before it. After any other line the ``>`` is a redirection on a new
+    command line, which truncates its target whatever the line's first word is."""
+    listing = _LISTING_LINE.search(view, 0, at)
+    if listing is None:
+        return False
+    start = listing.start() + (1 if view[listing.start()] == "\n" else 0)
+    return _LISTING_HEAD.fullmatch(view, 0, start) is not None
 """The line of ``ls -l`` that lists a symbolic link, up to its arrow: the mode opens it."""
 
 
@@ -1738,7 +1855,7 @@ def sensitive_path_targeted(fragment: str, view: str) -> bool:
     if lead is not None and lead.group().startswith(":") and _REMOTE_HOST.search(view[:at]):
         return False
     if (lead is not None and lead.group().startswith(">") and view[at - 1 : at] == "-"
-            and _LISTING_LINE.search(view, 0, at) is not None):
+            and _in_a_listing(view, at)):
         # An arrow, not a redirection: a link's target in a listing (default -> /etc/nginx/…).
         return False
     start = at + lead.end() if lead is not None else at
@@ -1773,6 +1890,9 @@ _FILE_NAME = re.compile(
 )
 
 
+_DOT_SEGMENTS = re.compile(r"(?:[/\\]\.+|[. ]+)+$")
+
+
 def windows_path_names_file(fragment: str, view: str) -> bool:
     """A Windows path is a file-read target when it ends in a file: a name with an extension
     (``httpd.conf``, ``win.ini``) or a system file without one (``SAM``, ``hosts``). One that
@@ -1786,7 +1906,10 @@ def windows_path_names_file(fragment: str, view: str) -> bool:
     if start is None or at < 0:
         return True
     rest = view[at + start.start() :].split("\n", 1)[0]
-    if rest.rstrip().endswith(("\\", "/")):
+    # Windows drops "." segments and trailing dots and blanks from a name (x.json\. opens
+    # x.json), so they end nothing.
+    rest = _DOT_SEGMENTS.sub("", rest.rstrip())
+    if rest.endswith(("\\", "/")):
         # A trailing separator ends a directory, unless the name before it is a file's
         # (Java's File drops the separator: C:\\Users\\Administrator\\NTUSER.DAT\\).
         segments = [s for s in re.split(r"[/\\]", rest.rstrip()) if s.strip()]
@@ -1918,7 +2041,8 @@ _FORMATTING_FILTER = re.compile(_COMPUTING_FILTER + r"[a-z]\w*$", re.IGNORECASE)
 _INERT_TOKEN = re.compile(
     # A keyword argument's label (class: "btn", limit: 4) before a name can take its word,
     # and React's one underscored key ({{ __html: marked(text) }} is JSX, no engine's tag).
-    r"[a-z]\w*:(?=\s)|(?<![\w.])__html:(?=\s)|"
+    # A label with no value after it is Ruby's shorthand ({ ENV: } is { ENV: ENV }).
+    r"[a-z]\w*:(?=\s+[^\s,)}\]])|(?<![\w.])__html:(?=\s)|"
     # Laravel's string helpers that shorten or recase text (Str::limit($post->body, 150)),
     # called with data once their call is reduced.
     r"\bStr::(?:limit|words|title|headline|upper|lower|ucfirst|slug|plural|singular|squish)\b|"
@@ -1992,7 +2116,10 @@ _RUNNING_FUNCTIONS = _CODE_NAMES | _STATEMENT_KEYWORDS | frozenset({
     "define_method", "tap", "then", "yield_self", "exit", "abort", "at_exit", "trap", "sprintf",
     "vsprintf", "get_defined_vars", "get_defined_constants", "debug_backtrace", "error_log",
     "mail", "copy", "symlink", "rename", "chmod", "chown", "mkdir", "rmdir", "touch", "groupby",
-    "selectattr", "rejectattr", "dictsort",
+    "selectattr", "rejectattr", "dictsort", "readgzfile", "gzfile", "gzopen", "file_excerpt",
+    "parse_ini_file", "simplexml_load_file", "md5_file", "sha1_file", "php_strip_whitespace",
+    "get_meta_tags", "fpassthru", "fgets", "fread", "stream_get_contents", "storage_path",
+    "base_path", "app_path", "config_path", "database_path", "resource_path",
 })
 """Functions a template's globals may reach that run, load, evaluate or reach methods by name
 (Ansible's ``query``, Twig's ``template_from_string``, Ruby's ``method``, PHP's and Python's
@@ -2071,7 +2198,7 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         mustache = _HANDLEBARS_SUBEXPRESSION.sub(r" \1 ", _GO_WITH.sub(r"\1if", mustache))
         wiki = _WIKI_TEMPLATE.fullmatch(mustache)
         if wiki is not None:
-            return wiki.group(1).lower() not in _CODE_NAMES
+            return not _names_code_word(wiki.group(1))
         partial = _PARTIAL.fullmatch(mustache)
         if partial is not None:
             names = _NAME.findall(_QUOTED_STRING.sub(" ", partial.group(1)))
@@ -2120,7 +2247,7 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
     unquoted = set(_NAME.findall(_QUOTED_STRING.sub(" ", source)))
     return not any(
         (name.startswith("_") and (name in unquoted or name.startswith("__")))
-        or name.lower() in _CODE_NAMES
+        or name.lower() in _CODE_NAMES or _SECRET_FIELD.search(name)
         for name in names
     )
 
@@ -2245,10 +2372,12 @@ _THYMELEAF_UTILITY = re.compile(
 
 
 _QUOTED_STRING = re.compile(r"\"[^\"]*\"|'[^']*'")
-_LABEL = re.compile(r"(?<![\w.$])(?:[a-z]\w*:(?=\s)|__html:(?=\s)|_{1,2}(?=\s*\())",
-                    re.IGNORECASE)
+_LABEL = re.compile(
+    r"(?<![\w.$])(?:[a-z]\w*:(?=\s+[^\s,)}\]])|__html:(?=\s)|_{1,2}(?=\s*\())", re.IGNORECASE
+)
 _METHOD_WITHOUT_PARENTHESES = re.compile(
-    r"(?<![\w.$@])(?:[a-z_]\w*(?:\.\w+)+|[A-Z]\w*(?:::\w+)*)\s+(?:['\"`@$]|:(?![\s:])|[a-z_]\w*\s*,)"
+    r"(?<![\w.$@])(?:[a-z_]\w*(?:\.\w+)+|[A-Z]\w*(?:(?:::|\.)\w+)*)\s+"
+    r"(?:['\"`@$]|:(?![\s:])|[a-z_]\w*\s*,|\d+\.[a-z_])"
 )
 """A method of an object or a constant called without parentheses (``Open3.capture2 'id'``,
 ``Kernel.public_send 'spawn', …``): a call, which Ruby and CoffeeScript templates allow."""
@@ -2482,6 +2611,12 @@ dollar, angle bracket or semicolon."""
 _WIKI_NAMED = re.compile(r"\|\s*[\w -]{1,40}=")
 
 
+def _names_code_word(name: str) -> bool:
+    """Whether a wiki template's name holds a word that names code (:data:`_CODE_NAMES`): a
+    name of words is a template's (``cite web``), but ``config if 1 else 0`` is Jinja's."""
+    return any(word.lower() in _CODE_NAMES for word in _NAME.findall(name))
+
+
 def _is_wiki_markup(view: str) -> bool:
     """Whether every template tag in ``view`` is MediaWiki markup (``{{Infobox person | name =
     Ada}}``, ``{{#if: {{{image|}}} | [[File:{{{image}}}|250px]] }}``), read from the innermost
@@ -2498,7 +2633,7 @@ def _is_wiki_markup(view: str) -> bool:
             name, parameters = match.group(1), match.group(2)
             if name is not None and " " not in name and not _WIKI_NAMED.search(parameters):
                 return match.group()
-            code = code or (name is not None and name.lower() in _CODE_NAMES)
+            code = code or (name is not None and _names_code_word(name))
             found = True
             return " "
 
@@ -2521,7 +2656,7 @@ def _all_inert(tags: list[re.Match[str]]) -> bool:
     for tag in tags:
         body = tag.group(1)
         if (body is not None and _GO_BLOCK_OPENER.fullmatch(body)
-                and not _SECRET_NAME.search(body)
+                and not _SECRET_FIELD.search(body)
                 and not any(name.lower() in _CODE_NAMES for name in _NAME.findall(body)[1:])):
             depth += 1
             continue
@@ -2546,7 +2681,12 @@ _GO_DOT_USE = re.compile(
 """The current item printed or formatted (``{{ . }}``, ``{{- toYaml . | nindent 12 }}``); not
 handed to any other function (``{{ call . }}``)."""
 _GO_END = re.compile(r"-?\s*end\s*-?", re.IGNORECASE)
-_SECRET_NAME = re.compile(r"secret|passw|token|credential|private|_key\b", re.IGNORECASE)
+_SECRET_FIELD = re.compile(
+    r"secret|passw|(?:^|_)pass(?:$|_)|token|credential|private|_key\b|api_?key", re.IGNORECASE
+)
+"""A field a tag may not print however plain its path: one named for a secret
+(``ansible_env.DB_PASSWORD``, ``vars.ansible_become_pass``). Narrower than
+:data:`_SECRET_NAME`, as a loop's ``{{ key }}`` or ``{{ post.hash }}`` is data."""
 
 
 _HELPER_WITH_TEXT = re.compile(
@@ -2629,8 +2769,10 @@ def names_data(view: str) -> bool:
     )
 
 
-_SECRET_NAME = re.compile(r"passw|secret|token|key|hash|salt|credential|private|session|cookie",
-                          re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"passw|(?:^|_)pass(?:$|_)|secret|token|key|api|hash|salt|credential|private|session|cookie",
+    re.IGNORECASE,
+)
 _ARRAY_MUTATORS = frozenset({
     "pop", "push", "shift", "unshift", "splice", "fill", "reverse", "copyWithin", "valueOf",
     "toString",
@@ -2752,14 +2894,29 @@ _HARMFUL_FIELDS = frozenset({
     "x-remote-user", "x-user", "x-user-id", "x-authenticated-user", "x-middleware-subrequest",
     "x-sendfile", "x-lighttpd-send-file",
     # A mail head's own fields: more recipients, another sender, another subject.
-    "bcc", "cc", "to", "from", "reply-to", "sender", "subject",
+    "bcc", "cc", "to", "from", "reply-to", "sender", "subject", "return-path",
+    # Where a browser sends its reports, another host for the origin, what it leaks or allows.
+    "report-to", "nel", "reporting-endpoints", "alt-svc", "permissions-policy",
+    "feature-policy", "content-encoding", "content-range", "trailer", "expect",
 })
 """Header fields an injection gains by: a cookie, a redirect, the framing of the response
 (length, chunking), a download's name, the browser's protections, cross-origin access, the
 client address, identity, credentials or method a proxy or an application trusts, a file the
 server sends for the application, and a mail's recipients and sender."""
 _HARMFUL_FIELD_PREFIXES = ("x-forwarded-", "x-original-", "x-auth-request-", "x-accel-",
-                           "x-litespeed-")
+                           "x-litespeed-", "resent-", "cross-origin-")
+_IDENTITY_FIELD = re.compile(
+    r"user|auth|e-?mail|login|identity|principal|role|group|tenant|admin|account|session|token"
+    r"|jwt|csrf|xsrf|signature|impersonat|sudo|secret|key|cert|(?:^|-)ip(?:$|-)|addr",
+    re.IGNORECASE,
+)
+_PLAIN_FIELDS = frozenset({"user-agent", ":authority", "sec-websocket-key",
+                           "sec-websocket-accept", "sec-websocket-version"})
+"""Fields whose names hold such a word but carry no identity: the client's software, a
+request's authority, a WebSocket handshake's nonce."""
+"""Words in a field's name that say it carries who the client is or what it may do: the
+identity an authenticating proxy passes on (``X-WEBAUTH-USER``, ``X-Forwarded-Email``), a
+role, a session or a token. An application behind such a proxy believes them."""
 _REQUEST_FIELDS = frozenset({"host"})
 """Fields a request carries: harmless only under the request line of a pasted request."""
 _PLAIN_TYPE = re.compile(
@@ -2783,6 +2940,9 @@ _MAX_MESSAGE_LINES = 200
 def _field_gains(name: str, value: str, request: bool) -> bool:
     """Whether setting header field ``name`` to ``value`` gains an injection something."""
     return (name in _HARMFUL_FIELDS or name.startswith(_HARMFUL_FIELD_PREFIXES)
+            or (_IDENTITY_FIELD.search(name) is not None and name not in _PLAIN_FIELDS)
+            or (name == "x-frame-options" and value.strip().lower() not in ("deny", "sameorigin"))
+            or (name == "referrer-policy" and "unsafe-url" in value.lower())
             or (name in _REQUEST_FIELDS and not request)
             or (name == "content-type" and _PLAIN_TYPE.match(value) is None)
             or (name == "cache-control" and _SHARED_CACHE.search(value) is not None)

@@ -921,11 +921,20 @@ class DetectionEngine:
             else:
                 scans.append((view, [(db, db[0].scan(view)) for db in patterns.for_view(name)]))
         encoded: dict[str, bytes] = {}
+        # A command rule's matches in the views after its first: where the confirmer turns
+        # down every match of the first view, a decoded view may still hold the payload a
+        # decoy before it hid (&copy; x;w'g'et${IFS}…: the shell view reads wget). Other
+        # classes' decoded views (lower-cased, unquoted) would misread honest templates.
+        elsewhere: dict[str, list[tuple[int, str]]] = {}
+        evasive = _SHELL_SPELLING.search(text) is not None
         for view, scanned in scans:
             for (_, entries), matched in scanned:
                 for index, end in matched.items():
                     entry = entries[index]
                     if entry.id in first:
+                        if (evasive and entry.attack_class == "cmdi" and entry.confirm is not None
+                                and first[entry.id][2] is not view):
+                            elsewhere.setdefault(entry.id, []).append((end, view))
                         continue
                     if entry.cue is not None:
                         # The database read the rule's cue: the rule's first hit is in the
@@ -967,6 +976,9 @@ class DetectionEngine:
                 # that judges the value alone, nor after a conclusive hit (ranked first).
                 later = (None if confirm in VIEW_LEVEL or conclusive
                          else self._later_confirmed(entry, fragment, view, encoded[view]))
+                if later is None and not conclusive:
+                    later = self._confirmed_elsewhere(entry, elsewhere.get(entry.id, ()),
+                                                      encoded, checked)
                 if later is None:
                     if confirm in VETOES_MODEL:
                         checked.rejected.add(entry.attack_class)
@@ -1047,6 +1059,32 @@ class DetectionEngine:
                 if _reached(unsettled, bar):
                     return True
         return False
+
+    def _confirmed_elsewhere(
+        self,
+        entry: PatternEntry,
+        matches: Iterable[tuple[int, str]],
+        encoded: dict[str, bytes],
+        checked: _Checks,
+    ) -> str | None:
+        """The first match of ``entry`` in another view (``matches``: its ends and views, in
+        the order they were read) that its confirmer lets stand, a later one in that view
+        included (:meth:`_later_confirmed`); None when every one is turned down."""
+        for end, view in matches:
+            if entry.cue is not None:
+                found = _cue_confirmed(entry, view, encoded)
+                if found is None:
+                    continue
+                end = found
+            data = _encoded(view, encoded)
+            fragment, ok = self._checked(entry, view, end, data, checked)
+            if ok:
+                return fragment
+            if fragment and (entry.confirm or "") not in VIEW_LEVEL:
+                later = self._later_confirmed(entry, fragment, view, data)
+                if later is not None:
+                    return later
+        return None
 
     def _later_confirmed(
         self, entry: PatternEntry, fragment: str, view: str, data: bytes
@@ -1276,6 +1314,11 @@ def _reached(unsettled: float, bar: float) -> bool:
 def _settling_bar(floor: float | None) -> float:
     """The score at which a screening's verdict is settled for a caller acting from ``floor``."""
     return CONCLUSIVE_SCORE if floor is None else max(CONCLUSIVE_SCORE, floor)
+
+
+_SHELL_SPELLING = re.compile(r"[a-z]['\"]{1,2}[a-z]|\$\{?IFS\b|\$@|\\[a-z]", re.IGNORECASE)
+"""A word the shell spells differently from the text (``w'g'et``, ``${IFS}``, ``c\at``): the
+value's shell view reads another command than the raw text shows."""
 
 
 def _by_score(hit: tuple[PatternEntry, int, str]) -> tuple[float, str]:

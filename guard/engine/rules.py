@@ -472,7 +472,7 @@ RULES: tuple[Rule, ...] = (
          r"\b(?:wget|curl|fetch|lwp-download|tftp)\s+"
          r"(?:-[\w-]+(?:=(?:'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|\S+))?\s+"
          r"(?:(?:'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|\S+)\s+)?)*"
-         r"(?:https?|ftp|tftp)://|\|\s*(?:ba|z)?sh\b|>\s*/(?:tmp|dev/shm|var/tmp)/"
+         r"(?:https?|ftp|tftp)://|\|\s*(?:ba|z)?sh\b|>\s*/(?:tmp|dev/shm|var/tmp)/|\b2>&1\b"
          # A download written straight to a world-writable directory (-o /tmp/x, -O /dev/shm/y).
          r"|\b(?:wget|curl)\s[^\n]{0,300}?\s(?:-[oO]|--output(?:-document)?)[\s=]*"
          r"/(?:tmp|dev/shm|var/tmp)/"
@@ -554,7 +554,7 @@ RULES: tuple[Rule, ...] = (
          r"|master\.passwd|hostname|fstab|os-release|apache2?|httpd|nginx|mysql|php|ssh)"
          r"|proc/(?:self|\d+)/|var/log/|var/www/|root/|home/[^/\s]+/\.ssh|usr/local/apache)"
          r"|" + _PATH_START + r"[a-z]:[/\\]+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache"
-         r"|php|mysql|users[/\\][^/\\]+[/\\](?:ntuser|appdata))"
+         r"|program\s*files|php|mysql|users[/\\][^/\\]+[/\\](?:ntuser|appdata))"
          r"|(?:^|[/\\])(?:boot|win|system)\.ini\b|\bsystem32[/\\]"
          r"|" + _PATH_START + r"[/\\][\w .\\/-]*(?:access|error)[._]log\b"
          r"|" + _PATH_START + r"[/\\](?:opt|usr|var|etc|apache\d?|xampp|wamp|log|logs)[/\\]"

@@ -419,16 +419,20 @@ _TRAILING_COMMENT = re.compile(
     next(p for n, _, p in _STRUCTURE_SPECS if n == "sql:comment-end"), re.I | re.DOTALL
 )
 _CLAUSE_MARK = re.compile(r"[\s'\"=)]")
-_GLOB_TAIL = re.compile(r"(?:[a-z_]|(?:^|[\s,;])\*)/\Z", re.IGNORECASE)
+_GLOB_TAIL = re.compile(
+    r"(?:[a-z_]|(?:^|[a-z]+/[\w.+*-]+(?:[ \t]*;[^,;]*)*[ \t]*,[ \t]*|accept[ \t]*:[ \t]*)\*)/\Z",
+    re.IGNORECASE,
+)
 
 
 def _comment_ends_a_clause(original: str) -> bool:
     """A trailing ``#`` ends an injected clause only after one: a quote that broke out, a blank
     between words, an ``=`` or a closing bracket before it. A single word with a ``#`` at its
     end (a generated password, ``C#``) comments nothing out. A ``/*`` straight after a name is a
-    glob over a directory (``h2ph * sys/* netinet/*``), and ``*/*`` as a token of its own is a
-    media range (``Accept: application/json, text/plain, */*``), not a comment after a value or
-    a quote (``or 1=1/*``, ``admin'/*``). ``--`` stands as it is.
+    glob over a directory (``h2ph * sys/* netinet/*``), and ``*/*`` alone, after ``Accept:`` or
+    after another media type and a comma is a media range (``application/json, text/plain,
+    */*``), not a comment after a value or a quote (``or 1=1/*``, ``admin'/*``, SQLite's
+    ``RETURNING */*``). ``--`` stands as it is.
     """
     match = _TRAILING_COMMENT.search(original)
     if match is None or match.group().startswith("-"):
