@@ -2593,6 +2593,11 @@ def test_couchdb_design_documents(engine: DetectionEngine, value: str) -> None:
     "--ZZ\r\nContent-Type: text/plain\r\n\r\nYour account is locked.\r\n--ZZ--",
     "bob</name><p></p><role>admin</role><name>bob",
     '{"username":"admin","password":{"$ne":"x"}} is my login please',
+    # Seen by the second review on both sides of it: compound commands in backticks, a
+    # secret's file with no extension.
+    "x`if (id) then :; fi`",
+    "x`case a in (a) id;; esac`",
+    "C:\\Program Files\\Jenkins\\secrets\\initialAdminPassword",
 ])
 def test_review_of_exemptions_in_session_17(engine: DetectionEngine, value: str) -> None:
     """Each got through an exemption once."""

@@ -1885,7 +1885,9 @@ def path_goes_on(view: str, end: int) -> bool:
 _WINDOWS_PATH = re.compile(r"(?:[a-z]:[/\\]|system32[/\\])", re.IGNORECASE)
 _FILE_NAME = re.compile(
     r"[^/\\\s]*\.[a-z]\w{0,7}$|(?:sam|system|security|software|default|hosts|networks"
-    r"|services|protocol|lmhosts|access_log|error_log|passwd|shadow)$",
+    r"|services|protocol|lmhosts|access_log|error_log|passwd|shadow"
+    # A secret's file needs no extension either (Jenkins' secrets\initialAdminPassword).
+    r"|\w*(?:password|passwd|secret|credentials?|token|private[_-]?key)\w*)$",
     re.IGNORECASE,
 )
 

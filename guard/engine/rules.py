@@ -373,7 +373,10 @@ RULES: tuple[Rule, ...] = (
          "command or process substitution",
          confirm="outside_prose_code_span"),
     Rule("cmdi-backtick-substitution", "cmdi",
-         r"`\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"(?:\s[^`]*)?`", 0.9,
+         r"`\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"(?:\s[^`]*)?`"
+         # A compound command that runs one: `if (id) then :; fi`, `case a in (a) id;; esac`.
+         r"|`\s*(?:if|while|until|case|for|time|!)\s[^`]{0,200}?[\s(;|&]" + SHELL_COMMANDS
+         + r"\b[^`]*`", 0.9,
          "backtick command substitution", confirm="unix_backtick"),
     Rule("cmdi-shell-path", "cmdi",
          r"/(?:usr/)?(?:local/)?s?bin/(?:ba|z|k|c|tc|da|fi)?sh\b|/(?:usr/)?s?bin/(?:nc|netcat|ncat|"
