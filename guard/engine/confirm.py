@@ -62,7 +62,9 @@ def constant_comparison(fragment: str, view: str) -> bool:
         # An inequality after another comparison of numbers is arithmetic (2 < 3 and 5 > 4);
         # after a column's (id<0 or 3>2) it is the probe.
         before = locate(view, fragment)
-        return op in ("=", "<>", "!=", "<=>") or not _NUMBERS_COMPARED.search(view, 0, before)
+        return (op in ("=", "<>", "!=", "<=>") or not _NUMBERS_COMPARED.search(view, 0, before)
+                or (_EITHER.search(view) is not None
+                    and not _at_least(_PROSE_WORD, _CONNECTIVES.sub(" ", view), 2)))
     if op not in ("=", "<>", "!=", "<=>") and left != right:
         # Two whole strings ordered ('b'>'a') are as constant as two numbers.
         return op.lower() != "like" and _WHOLE_STRING.fullmatch(left) is not None and (
@@ -71,6 +73,10 @@ def constant_comparison(fragment: str, view: str) -> bool:
 
 
 _NUMBERS_COMPARED = re.compile(r"\d\s*(?:[<>]=?|=)\s*\d")
+_CONNECTIVES = re.compile(r"\b(?:and|or|xor|not|div)\b", re.IGNORECASE)
+_EITHER = re.compile(r"\bor\b|\|\|", re.IGNORECASE)
+"""An ``or`` between compared numbers, with no two other words around the connectives, makes
+a tautology (``1<2 or 0<1``); ``2 < 3 and 5 > 4`` states arithmetic."""
 _WHOLE_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
 _BOOLEAN_OPERAND = re.compile(
     r"""['"`][\s)]*(?:or|and|xor|div|\|\||&&)[\s(]*(?:not\s+)?(['"]?)[\w.@$-]*(['"]?)""",
@@ -195,8 +201,10 @@ def _inside_opening_query(view: str, at: int) -> bool:
     if _OPENING_QUERY.match(view) is None or _STATEMENT_END.search(view, 0, at) is not None:
         return False
     # A bracket closed that the query never opened (select 1) UPDATE …) ends the application's.
-    return (all(view.count(quote, 0, at) % 2 == 0 for quote in "'\"`")
-            and view.count(")", 0, at) <= view.count("(", 0, at))
+    if not all(view.count(quote, 0, at) % 2 == 0 for quote in "'\"`"):
+        return False
+    code = _QUOTED_STRING.sub(" ", view[:at])
+    return code.count(")") <= code.count("(")
 
 
 _WHOLE_QUERY = re.compile(
@@ -259,7 +267,7 @@ _CATALOG_READ = re.compile(
 )
 
 
-_BACKTICK_COMMAND = re.compile(r"`\s*(?:[\w./-]*/)?([A-Za-z][\w.-]*)")
+_BACKTICK_COMMAND = re.compile(r"`\s*(?:[!({]\s*)*(?:[\w./-]*/)?([A-Za-z][\w.-]*)")
 
 
 _CODE_SPAN = re.compile(
@@ -278,10 +286,21 @@ _SHELL_EVASION = re.compile(r"\$\{?IFS\b\}?(?=[\w/.$'\"-])|\$\{\w+:-?\d+(?::\d+)
 """A blank spelt ``${IFS}`` between words, or a character cut out of a variable
 (``${PATH:0:1}``): evasions, which no command quoted for a reader needs."""
 _HARMFUL_SPAN = re.compile(
-    r"\|\s*(?:sudo\s+)?(?:(?:ba|z|k|da|c|tc|fi)?sh|python[23]?|perl|ruby|php|node|iex)\b"
-    r"|\brm\s+(?:-[a-z]+\s+)*(?:~|\$home|/|\*|\.)/?\*?(?=[\s`;&|]|$)"
-    r"|(?:>>?|\s-[oO]\s*|--output(?:-document)?[=\s])\s*\S*(?:\.(?:bashrc|bash_profile|profile|zshrc"
-    r"|zprofile)|authorized_keys|/etc/cron|/etc/profile)\b|/dev/(?:tcp|udp)/",
+    # A download run: piped into a shell or an interpreter (through sudo, env or busybox), fed
+    # to one as a file or a string, or saved and run after it.
+    r"\|\s*(?:(?:sudo|doas|env|busybox|exec|command)(?:\s+-\w+)*\s+)*(?:(?:ba|z|k|da|c|tc|fi)?sh"
+    r"|python[23]?|perl|ruby|php|node|iex)\b"
+    r"|<\(\s*(?:curl|wget)\b|\$\(\s*(?:curl|wget)\b"
+    r"|\b(?:curl|wget)\b[^`]*(?:&&|;)\s*(?:(?:ba|z|da)?sh|python[23]?|perl|ruby|php|node)\b"
+    # A removal of home, root or a system directory; a raw write to a disk.
+    r"|\brm\s+(?:-[a-z]+\s+)*[\"']?(?:~|\$\{?home\}?|/|\*|\.)(?:/?\*?[\"']?(?=[\s`;&|]|$)"
+    r"|/?(?:var|etc|usr|home|root|opt|srv|boot|lib|bin|sbin)(?:/[\w.-]+)?/?\*?(?=[\s`;&|\"']|$))"
+    r"|\bdd\b[^`]*\bof=/dev/|\bmkfs\b"
+    # A write into a shell's startup file, an SSH key list or the crontab.
+    r"|(?:>>?|\s-[oO]\s*|--output(?:-document)?[=\s]|\btee\s+(?:-a\s+)?)\s*\S*(?:\.(?:bashrc"
+    r"|bash_profile|profile|zshrc|zprofile)|authorized_keys|/etc/cron|/etc/profile)\b"
+    # A remote shell.
+    r"|/dev/(?:tcp|udp)/|\b(?:nc|ncat|netcat)\b[^`]*\s-[ec]\b|\bsocat\b[^`]*\bexec:",
     re.IGNORECASE,
 )
 """What a code span does that no quotation excuses: a download piped into a shell or an
@@ -444,9 +463,19 @@ _FILE_OPTIONS = frozenset({"-r", "-R", "--recursive", "-f", "--file", "-d", "--d
 
 
 def _bundles_a_file_option(word: str) -> bool:
-    """Whether a bundle of short options (``-ri``) holds one of :data:`_FILE_OPTIONS`."""
-    return (len(word) > 2 and word[0] == "-" and word[1:].isalpha()
-            and any("-" + letter in _FILE_OPTIONS for letter in word[1:]))
+    """Whether a word holds one of :data:`_FILE_OPTIONS` another way: in a bundle of short
+    options (``-ri``, ``-rA1``), with its argument attached (``-o/root/.ssh/…``), or as a long
+    option abbreviated as GNU tools accept (``--rec``, ``--dereference-recursive``)."""
+    if word.startswith("--"):
+        name = word.split("=", 1)[0]
+        return len(name) >= 5 and any(
+            option.startswith(name) or (option.startswith("--") and option[2:] in name)
+            for option in _FILE_OPTIONS if option.startswith("--"))
+    letters = _SHORT_OPTIONS.match(word)
+    return letters is not None and any("-" + letter in _FILE_OPTIONS for letter in letters.group(1))
+
+
+_SHORT_OPTIONS = re.compile(r"-([A-Za-z]+)")
 
 
 def _filters_a_pipeline(fragment: str, view: str) -> bool:
@@ -1112,7 +1141,8 @@ def operator_reaches_query(fragment: str, view: str) -> bool:
 
 
 _CREDENTIAL_OPERATOR = re.compile(
-    r"[\"']?(?:pass(?:word|wd)?|pwd|pin|otp|token|secret|api_?key)[\"']?\s*:\s*\{\s*[\"']?\$",
+    r"[\"']?(?:pass\w*|pw|pwd|pin|otp|token|secret|api_?key|credentials?|hash)[\"']?\s*:\s*\{\s*"
+    r"[\"']?\$",
     re.IGNORECASE,
 )
 """An operator where a login's credential goes: ``"password": {"$ne": "x"}`` matches every
@@ -1480,6 +1510,9 @@ _BROWSER_GLOBAL = re.compile(
     r"(?<![\w$.])(?:location|document|window|top|parent|frames|self|globalThis|opener|eval"
     r"|Function|constructor|fetch|import|setTimeout|setInterval|alert|prompt|confirm|open"
     r"|navigator|localStorage|sessionStorage|XMLHttpRequest|postMessage|cookie)\b"
+    # Reached through a property: an event's view is the window ($event.view.eval(…)).
+    r"|\.(?:eval|Function|constructor|cookie|view|ownerDocument|defaultView|innerHTML|outerHTML"
+    r"|insertAdjacentHTML|write|writeln|postMessage|setTimeout|setInterval)\b"
 )
 """A browser global a directive's expression reaches in Vue 2 and Alpine, whose expressions
 see the page's globals: ``:class="location.replace(name)"`` navigates."""
@@ -2684,7 +2717,8 @@ _GO_DOT_USE = re.compile(
 handed to any other function (``{{ call . }}``)."""
 _GO_END = re.compile(r"-?\s*end\s*-?", re.IGNORECASE)
 _SECRET_FIELD = re.compile(
-    r"secret|passw|(?:^|_)pass(?:$|_)|token|credential|private|_key\b|api_?key", re.IGNORECASE
+    r"secret|passw|(?:^|_)pass(?:$|_)|pass$|pwd|passphrase|token|credential|private|_key\b|api_?key",
+    re.IGNORECASE,
 )
 """A field a tag may not print however plain its path: one named for a secret
 (``ansible_env.DB_PASSWORD``, ``vars.ansible_become_pass``). Narrower than
@@ -2772,7 +2806,8 @@ def names_data(view: str) -> bool:
 
 
 _SECRET_NAME = re.compile(
-    r"passw|(?:^|_)pass(?:$|_)|secret|token|key|api|hash|salt|credential|private|session|cookie",
+    r"passw|(?:^|_)pass(?:$|_)|pass$|pwd|passphrase|secret|token|key|api|hash|salt|credential"
+    r"|private|session|cookie",
     re.IGNORECASE,
 )
 _ARRAY_MUTATORS = frozenset({

@@ -374,9 +374,10 @@ RULES: tuple[Rule, ...] = (
          confirm="outside_prose_code_span"),
     Rule("cmdi-backtick-substitution", "cmdi",
          r"`\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"(?:\s[^`]*)?`"
-         # A compound command that runs one: `if (id) then :; fi`, `case a in (a) id;; esac`.
-         r"|`\s*(?:if|while|until|case|for|time|!)\s[^`]{0,200}?[\s(;|&]" + SHELL_COMMANDS
-         + r"\b[^`]*`", 0.9,
+         # A compound command that runs one: `if (id) then :; fi`, `case a in (a) id;; esac`,
+         # `! rm …`, `( rm … )`, `{ rm …; }`.
+         r"|`\s*(?:(?:if|while|until|case|for|time|coproc)\s|!|\(|\{\s)(?:[^`]{0,200}?[\s(;|&!{])?"
+         r"\s*(?:[\w./-]*/)?" + SHELL_COMMANDS + r"\b[^`]*`", 0.9,
          "backtick command substitution", confirm="unix_backtick"),
     Rule("cmdi-shell-path", "cmdi",
          r"/(?:usr/)?(?:local/)?s?bin/(?:ba|z|k|c|tc|da|fi)?sh\b|/(?:usr/)?s?bin/(?:nc|netcat|ncat|"
@@ -557,7 +558,8 @@ RULES: tuple[Rule, ...] = (
          r"|master\.passwd|hostname|fstab|os-release|apache2?|httpd|nginx|mysql|php|ssh)"
          r"|proc/(?:self|\d+)/|var/log/|var/www/|root/|home/[^/\s]+/\.ssh|usr/local/apache)"
          r"|" + _PATH_START + r"[a-z]:[/\\]+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache"
-         r"|program\s*files|php|mysql|users[/\\][^/\\]+[/\\](?:ntuser|appdata))"
+         r"|program\s*files|php|mysql|users[/\\][^/\\]+[/\\](?:ntuser|appdata|\.aws|\.ssh|\.azure"
+         r"|\.kube|\.docker|\.gnupg|\.git-credentials|_netrc|\.npmrc|\.pypirc))"
          r"|(?:^|[/\\])(?:boot|win|system)\.ini\b|\bsystem32[/\\]"
          r"|" + _PATH_START + r"[/\\][\w .\\/-]*(?:access|error)[._]log\b"
          r"|" + _PATH_START + r"[/\\](?:opt|usr|var|etc|apache\d?|xampp|wamp|log|logs)[/\\]"
@@ -628,7 +630,7 @@ RULES: tuple[Rule, ...] = (
          r"|\|\s*\w|\b(?:config|self|request|lipsum"
          r"|cycler|joiner|namespace|url_for|range|dict|attr|popen|system|import|eval|exec|os"
          r"|subprocess|getattr|constructor|_self|env|app|settings|session|g|signer|secret_key"
-         r"|\w*passw(?:or)?d\w*)\b"
+         r"|\w*(?:passw(?:or)?d|pwd|passphrase)\w*)\b"
          r"[.\[(|]?|__\w+"
          r"|\|\s*(?:attr|safe|e|join|format|map|select)\b)[^{}]{0,200}(?:\}[^{}]{0,50})?\}\}",
          0.85,
@@ -703,15 +705,23 @@ RULES: tuple[Rule, ...] = (
          r"content-(?:type|length|security-policy|disposition|encoding)|refresh|x-[\w-]+|"
          r"access-control-[\w-]+|http/\d|cache-control|transfer-encoding|link|server|status|"
          r"host|cookie|vary|www-authenticate|strict-transport-security|upgrade|connection|bcc|"
-         r"last-modified|pragma|expires|etag|age|p3p)[ \t]*:[ \t]*[^\s]",
+         r"last-modified|pragma|expires|etag|age|p3p|resent-[\w-]+|remote-user|forwarded|"
+         r"referrer-policy|report-to|nel|reporting-endpoints|alt-svc|surrogate-control|"
+         r"permissions-policy|true-client-ip)[ \t]*:[ \t]*[^\s]",
          0.9, "header injected after a line break", confirm="header_injected"),
+    Rule("crlf-credential-header", "crlf",
+         # A parameter's text, a break, and credentials or a copy recipient of its own: a
+         # pasted header list opens with a field instead, and is read by the rule above.
+         r"^[^\r\n:]{0,60}(?:[\r\n]|\\r|\\n|%0d|%0a)+(?:(?:proxy-)?authorization|cc)[ \t]*:[ \t]*"
+         r"[^\s]",
+         0.9, "credentials or a recipient injected after a line break", confirm="header_injected"),
     Rule("crlf-forged-line", "crlf",
          # An encoded break (a real one is text that spans lines) followed by what a log, an SMTP
          # session or a Redis/Memcached server reads as a line of its own.
          r"(?:%0d|%0a|\\r|\\n)+(?:\[(?:info|warn|warning|error|debug|notice|crit|fatal|audit)\]"
          r"|\[?\d{4}-\d\d-\d\d[ t%]|(?:info|warn|error|debug)\s*[:\]]|mail\s+from\s*:|rcpt\s+to\s*:"
          r"|(?:set|config|flushall|slaveof|replicaof|eval|del|keys|get)(?:%20|\s)+\w)",
-         0.85, "a forged log, SMTP or cache-protocol line after an encoded break"),
+         0.9, "a forged log, SMTP or cache-protocol line after an encoded break"),
     Rule("crlf-smtp-command", "crlf",
          # An SMTP session's own commands on lines of their own: a message ended with a lone
          # dot and a new one begun (real or encoded breaks). A transcript pasted whole has no
@@ -769,7 +779,9 @@ RULES: tuple[Rule, ...] = (
     Rule("ldap-dn-injection", "ldap",
          # A name that goes on into more components of a distinguished name.
          # Or a multi-valued RDN (jdoe+ou=Administrators); not '+o=', which formulas write.
-         r"^\s*[\w.@-]+\s*(?:,\s*(?:ou|dc|cn|uid|o)|\+\s*(?:ou|dc|cn|uid))\s*=\s*[\w-]", 0.75,
+         # A display name may hold blanks (Alice Cooper,cn=Administrators,dc=corp).
+         r"^\s*[\w.@'-]+(?:[ \t]+[\w.@'-]+){0,3}\s*(?:,\s*(?:ou|dc|cn|uid|o)|\+\s*(?:ou|dc|cn|uid))"
+         r"\s*=\s*[\w-]", 0.75,
          "distinguished-name components after a name"),
     # ----------------------------------------------------------------- XML / XXE
     Rule("xml-doctype-entity", "xml",
