@@ -182,19 +182,20 @@ def test_probe_benign_ceiling(probe: dict[str, Counter[str]]) -> None:
 
 
 def test_generated_attacks(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written attacks (``GENERATED.md``): 5,038/5,102 caught when the floors were last
-    checked (session 17, attacks 22 joined). Floors: 97% overall, 90% per class, 96% named."""
-    assert sum(generated["total"].values()) > 5100
+    """Helper-written attacks (``GENERATED.md``): 5,248/5,312 caught when the floors were last
+    checked (session 17, attacks 22 and 23 joined). Floors: 97% overall, 90% per class, 96%
+    named."""
+    assert sum(generated["total"].values()) > 5300
     assert _rate(sum(generated["tp"].values()), sum(generated["total"].values())) >= 0.97
     assert all(generated["tp"][cls] >= 0.9 * generated["total"][cls] for cls in generated["total"])
     assert sum(generated["right"].values()) >= 0.96 * sum(generated["tp"].values())
 
 
 def test_generated_benign_ceiling(generated: dict[str, Counter[str]]) -> None:
-    """Helper-written false-positive bait: 612 of 10,316 flagged when the ceiling was last set
-    (session 17, bait 22 joined: 59 of its 469 new lines flagged, against 72 of its 500 at
-    measurement and flaskapi-guard's 75; the older lines 553, 554 at the session's start);
-    the ceiling keeps new ones out."""
+    """Helper-written false-positive bait: 675 of 10,815 flagged when the ceiling was last set
+    (session 17, bait 22 and 23 joined: 59 of bait 22's 469 new lines flagged and 65 of bait
+    23's 499, against 72 and 71 of their 500 at measurement and flaskapi-guard's 75 and 63;
+    the older lines 551, 554 at the session's start); the ceiling keeps new ones out."""
     benign = sum(generated["neg"].values())
-    assert benign > 10300
-    assert sum(generated["fp"].values()) <= 615
+    assert benign > 10800
+    assert sum(generated["fp"].values()) <= 678
