@@ -1321,10 +1321,11 @@ _SHELL_SPELLING = re.compile(r"[a-z]['\"]{1,2}[a-z]|\$\{?IFS\b|\$@|\\[a-z]", re.
 value's shell view reads another command than the raw text shows."""
 
 
-def _by_score(hit: tuple[PatternEntry, int, str]) -> tuple[float, str]:
-    # Ties go by id: the order the database reports matches in differs between the trigger
-    # reader and the patterns that stand in for it, and the threats list must not.
-    return -hit[0].score, hit[0].id
+def _by_score(hit: tuple[PatternEntry, int, str]) -> tuple[float, int, str]:
+    # Ties go by where the match ends, then by id: the order the database reports matches at
+    # one offset in differs between the trigger reader and the patterns that stand in for
+    # it, and the threats list must not.
+    return -hit[0].score, hit[1], hit[0].id
 
 
 def _rules_score(hits: dict[str, tuple[PatternEntry, str]], context: str) -> float:
