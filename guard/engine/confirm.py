@@ -276,9 +276,6 @@ _CODE_SPAN = re.compile(
 """A Markdown code span or a reStructuredText literal (two backticks), role (``:ref:`…```) or
 link (`` `text <url>`_ ``), set apart by a blank, a bracket, a quote or the start."""
 _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
-_PROSE_MARKUP = re.compile(
-    r"</?(?:a|em|strong|b|i|code|kbd|br|span)(?:\s+[a-z-]+=\"[^\"<>`$]*\")*\s*/?>", re.IGNORECASE
-)
 _SHELL_SYNTAX = re.compile(r"\$\(|[|&<>]|;\S")
 
 
@@ -372,8 +369,6 @@ def _in_prose_code_span(fragment: str, view: str) -> bool:
     for start, end in reversed(fences):
         outside = outside[:start] + " " + outside[end:]
     outside = _QUOTE_MARKER.sub(" ", _CODE_SPAN.sub(" ", outside))
-    # A link or emphasis in the prose is markup, not a redirection (<a href="/docs">guide</a>).
-    outside = _PROSE_MARKUP.sub(" ", outside)
     return (
         _at_least(_PROSE_WORD, outside, 3) and _SHELL_SYNTAX.search(outside) is None
     ) or reads_as_table(view)
@@ -1427,28 +1422,13 @@ def declares_inert_head(view: str) -> bool:
     return True
 
 
-def icons_in_inert_markup(view: str) -> bool:
-    """Whether every ``<svg>`` element in the value is an icon of shapes alone
-    (:func:`draws_inert_svg`) and the markup around them runs and loads nothing: a download link
-    with its icon, as a CMS stores it."""
-    icons = list(islice(_SVG_ELEMENT.finditer(view), 9))
-    if not icons or len(icons) > 8 or not all(draws_inert_svg(icon.group()) for icon in icons):
-        return False
-    rest = _SVG_ELEMENT.sub(" ", view)
-    return (_OTHER_ACTIVE_TAG.search(rest) is None and "<svg" not in rest.lower()
-            and "&" not in rest)
-
-
-_SVG_ELEMENT = re.compile(r"<svg\b.*?</svg\s*>", re.IGNORECASE | re.DOTALL)
-
-
 def quotes_inert_markup_or_svg(view: str) -> bool:
     """The model's test for quoted markup: text naming inert tags (:func:`quotes_inert_markup`),
     an SVG image of shapes alone (:func:`draws_inert_svg`), a page head's inert meta tags
     (:func:`declares_inert_head`), a JSON data block (:func:`is_json_data_block`), or JSX
     handlers (:func:`handlers_are_jsx`)."""
     return (quotes_inert_markup(view) or draws_inert_svg(view) or declares_inert_head(view)
-            or is_json_data_block(view) or handlers_are_jsx(view) or icons_in_inert_markup(view))
+            or is_json_data_block(view) or handlers_are_jsx(view))
 
 
 _LINK_FRAGMENT = re.compile(r"<\s*link[\s/]", re.IGNORECASE)
@@ -1559,6 +1539,7 @@ _STYLE_ELEMENT = re.compile(
 )
 _CSS_REACHES = re.compile(
     r"url\s*\(|@import|expression\s*\(|behavior|binding|javascript:|\\[0-9a-f]|&#|/\*"
+    r"|image-set\s*\(|@font-face|src\s*:|://"
     r"|(?:^|[\s,}])(?:body|html|\*)\s*\{[^}]*(?:display\s*:\s*none|visibility\s*:\s*hidden)"
     r"|position\s*:\s*fixed|z-index",
     re.IGNORECASE,
@@ -1570,14 +1551,13 @@ comment, hides the whole page or lays something over it."""
 
 def _styles_only_lay_out(view: str) -> bool:
     """Whether every ``<style>`` element in ``view`` holds CSS that only lays out (an e-mail's
-    ``@media`` rules, widths and colours) and the rest is no active markup (no script, frame,
-    form, handler or script URL) and no entity: nothing in it loads or runs."""
+    ``@media`` rules, widths and colours) and the rest is no other markup: nothing in it loads
+    or runs."""
     elements = list(islice(_STYLE_ELEMENT.finditer(view), 9))
     if not elements or len(elements) > 8 or any(_CSS_REACHES.search(e.group(1)) for e in elements):
         return False
     rest = _STYLE_ELEMENT.sub(" ", view)
-    # What the styles dress may be markup that runs and loads nothing (a styled table).
-    return _OTHER_ACTIVE_TAG.search(rest) is None and "&" not in rest
+    return _ANY_TAG.search(rest) is None
 
 
 _FRAME_TAG = re.compile(r"<\s*(?:iframe|frame)\b", re.IGNORECASE)
@@ -2263,8 +2243,6 @@ def _tag_is_inert(tag: re.Match[str]) -> bool:
         wiki = _WIKI_TEMPLATE.fullmatch(mustache)
         if wiki is not None:
             return not _names_code_word(wiki.group(1))
-        if _SHORTCODE.fullmatch(mustache):
-            return True
         partial = _PARTIAL.fullmatch(mustache)
         if partial is not None:
             names = _NAME.findall(_QUOTED_STRING.sub(" ", partial.group(1)))
@@ -2399,13 +2377,6 @@ author names, whatever its last word (``env``) reads as elsewhere."""
 _GO_WITH = re.compile(r"^(\s*-?\s*)with(?=\s+[.$][a-z_])", re.IGNORECASE)
 """Go's ``{{ with .User }}``: a condition on a data field, as ``if`` is (Handlebars' ``#with``
 takes a string or a lookup, which stay code)."""
-_SHORTCODE = re.compile(
-    r"\s*([<%])\s*/?[a-z][\w-]*(?:\s+(?:[a-z][\w-]*=)?(?:\"[^\"{}]*\"|'[^'{}]*'|[\w.-]+)){0,12}"
-    r"\s*/?\s*(?:>|%)\s*",
-    re.IGNORECASE,
-)
-"""Hugo's shortcodes (``{{< figure src="/x.png" title="Map" >}}``, ``{{% notice tip %}}``): a
-registered template called by name with literal parameters."""
 _TEMPLATE_INCLUDE = re.compile(
     r"(?<![\w.$])include\(\s*(['\"])(?![/\\~])(?![^'\"]*\.\.)[\w./-]{1,120}"
     r"\.(?:twig|html?|j2|jinja2?|njk)\1"
@@ -2644,9 +2615,6 @@ def quotes_inert_templates(view: str) -> bool:
     if "{{" in view and _is_wiki_markup(view):
         return True
     named = _DELIMITER_SPAN.sub(" ", view) if "`" in view else view
-    if "raw" in named or "verbatim" in named:
-        # A raw block's content is printed as written (Jinja, Liquid, Nunjucks, Twig).
-        named = _RAW_BLOCK.sub(" ", named)
     tags = list(_ANY_TEMPLATE_TAG.finditer(named))
     if not (tags or named != view) or not _all_inert(tags):
         return False
@@ -2670,9 +2638,6 @@ def quotes_inert_templates(view: str) -> bool:
     return _PROSE_WORD.search(_HTML_TAG.sub(" ", outside)) is not None
 
 
-_RAW_BLOCK = re.compile(
-    r"\{%-?\s*(raw|verbatim)\s*-?%\}.*?\{%-?\s*end\1\s*-?%\}", re.IGNORECASE | re.DOTALL
-)
 _WIKI_PLAIN = r"[^{}()\[\]|\"'`$<>;\\]{0,200}"
 _WIKI_INNERMOST = re.compile(
     # A template parameter, with or without a default: {{{image}}}, {{{image|}}}.

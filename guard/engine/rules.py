@@ -714,7 +714,7 @@ RULES: tuple[Rule, ...] = (
          # pasted header list opens with a field instead, and is read by the rule above.
          # A copy recipient is an address (a thank-you's "CC: Maria" names a person).
          r"^[^\r\n:]{0,60}(?:[\r\n]|\\r|\\n|%0d|%0a)+(?:(?:proxy-)?authorization[ \t]*:[ \t]*\S"
-         r"|cc[ \t]*:[ \t]*[^\s@]{1,64}@)",
+         r"|cc[ \t]*:[^\r\n@]{0,200}@)",
          0.9, "credentials or a recipient injected after a line break", confirm="header_injected"),
     Rule("crlf-forged-line", "crlf",
          # An encoded break (a real one is text that spans lines) followed by what a log, an SMTP
