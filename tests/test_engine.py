@@ -2637,6 +2637,8 @@ def test_review_of_exemptions_in_session_17(engine: DetectionEngine, value: str)
     "C:\\Users\\Administrator\\.aws\\credentials",
     "shoes%0d%0a[ERROR] Database connection lost - please visit http://attacker.example/fix",
     "Alice Cooper,cn=Administrators,cn=Builtin,dc=corp,dc=local",
+    # A host and a separator before a command: the model's doubt does not halve it.
+    "127.0.0.1 | grep --dereference-recursive password",
 ])
 def test_third_review_of_session_17(engine: DetectionEngine, value: str) -> None:
     """Each got through this session's exemptions, or a rule's reach, once."""

@@ -1162,6 +1162,12 @@ class DetectionEngine:
         close to the match, a real payload is not diluted, and a quoted command still reads as
         the documentation around it."""
         analyzer = self.analyzer
+        if _HOST_THEN_COMMAND.match(canonical) and any(
+                entry.attack_class == "cmdi" for entry, _ in hits.values()):
+            # A host and a separator before a command is the shape of an injection into a
+            # ping or lookup form (127.0.0.1 | sort -o/var/www/…); words around it change
+            # nothing.
+            return False
         for entry, fragment in hits.values():
             if entry.attack_class not in DOUBTABLE_CLASSES or entry.user_added:
                 continue
@@ -1316,6 +1322,10 @@ def _settling_bar(floor: float | None) -> float:
     return CONCLUSIVE_SCORE if floor is None else max(CONCLUSIVE_SCORE, floor)
 
 
+_HOST_THEN_COMMAND = re.compile(
+    r"\s*(?:\d{1,3}(?:\.\d{1,3}){3}|[a-z0-9-]+(?:\.[a-z0-9-]+)+|localhost)\s*(?:[|;&\n]|\$\(|`)",
+    re.IGNORECASE,
+)
 _SHELL_SPELLING = re.compile(r"[a-z]['\"]{1,2}[a-z]|\$\{?IFS\b|\$@|\\[a-z]", re.IGNORECASE)
 """A word the shell spells differently from the text (``w'g'et``, ``${IFS}``, ``c\at``): the
 value's shell view reads another command than the raw text shows."""
