@@ -2639,6 +2639,12 @@ def test_review_of_exemptions_in_session_17(engine: DetectionEngine, value: str)
     "Alice Cooper,cn=Administrators,cn=Builtin,dc=corp,dc=local",
     # A host and a separator before a command: the model's doubt does not halve it.
     "127.0.0.1 | grep --dereference-recursive password",
+    # The fifth review: SQLite's RETURNING list ending in */* after a breakout is no Accept
+    # header; spans that kill every process or clear the crontab.
+    "x', role='admin' RETURNING id/1, */*",
+    "x', 'user'), ('mallory', 'admin') RETURNING rowid/1, */*",
+    "To reset just run `kill -9 -1` on the box and log in again",
+    "Then run `crontab -r` to clear the schedule for the user",
 ])
 def test_third_review_of_session_17(engine: DetectionEngine, value: str) -> None:
     """Each got through this session's exemptions, or a rule's reach, once."""

@@ -295,7 +295,7 @@ _HARMFUL_SPAN = re.compile(
     # A removal of home, root or a system directory; a raw write to a disk.
     r"|\brm\s+(?:-[a-z]+\s+)*[\"']?(?:~|\$\{?home\}?|/|\*|\.)(?:/?\*?[\"']?(?=[\s`;&|]|$)"
     r"|/?(?:var|etc|usr|home|root|opt|srv|boot|lib|bin|sbin)(?:/[\w.-]+)?/?\*?(?=[\s`;&|\"']|$))"
-    r"|\bdd\b[^`]*\bof=/dev/|\bmkfs\b"
+    r"|\bdd\b[^`]*\bof=/dev/|\bmkfs\b|\bkill\s+-(?:9|kill)\s+-1\b|\bcrontab\s+-r\b"
     # A write into a shell's startup file, an SSH key list or the crontab.
     r"|(?:>>?|\s-[oO]\s*|--output(?:-document)?[=\s]|\btee\s+(?:-a\s+)?)\s*\S*(?:\.(?:bashrc"
     r"|bash_profile|profile|zshrc|zprofile)|authorized_keys|/etc/cron|/etc/profile)\b"

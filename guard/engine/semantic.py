@@ -419,8 +419,11 @@ _TRAILING_COMMENT = re.compile(
     next(p for n, _, p in _STRUCTURE_SPECS if n == "sql:comment-end"), re.I | re.DOTALL
 )
 _CLAUSE_MARK = re.compile(r"[\s'\"=)]")
-_GLOB_TAIL = re.compile(
-    r"(?:[a-z_]|(?:^|[a-z]+/[\w.+*-]+(?:[ \t]*;[^,;]*)*[ \t]*,[ \t]*|accept[ \t]*:[ \t]*)\*)/\Z",
+_GLOB_TAIL = re.compile(r"[a-z_]/\Z", re.IGNORECASE)
+_ACCEPT_FIELD = re.compile(r"\s*accept[ \t]*:", re.IGNORECASE)
+_MEDIA_RANGES = re.compile(
+    r"\s*(?:accept[ \t]*:[ \t]*)?(?:[a-z*]+/[\w.+*-]+(?:[ \t]*;[ \t]*[\w.-]+=[\w.-]+)*[ \t]*,[ \t]*)*"
+    r"\*/\*(?:[ \t]*;[ \t]*q=[\d.]+)?\s*",
     re.IGNORECASE,
 )
 
@@ -429,16 +432,20 @@ def _comment_ends_a_clause(original: str) -> bool:
     """A trailing ``#`` ends an injected clause only after one: a quote that broke out, a blank
     between words, an ``=`` or a closing bracket before it. A single word with a ``#`` at its
     end (a generated password, ``C#``) comments nothing out. A ``/*`` straight after a name is a
-    glob over a directory (``h2ph * sys/* netinet/*``), and ``*/*`` alone, after ``Accept:`` or
-    after another media type and a comma is a media range (``application/json, text/plain,
-    */*``), not a comment after a value or a quote (``or 1=1/*``, ``admin'/*``, SQLite's
-    ``RETURNING */*``). ``--`` stands as it is.
+    glob over a directory (``h2ph * sys/* netinet/*``), and a value that is nothing but a list
+    of media ranges ending in ``*/*``, or whose last line is an ``Accept`` field holding one,
+    is a header's (``application/json, text/plain, */*``), not a comment after a value or a
+    quote (``or 1=1/*``, ``admin'/*``, SQLite's ``RETURNING id/1, */*``). ``--`` stands as it
+    is.
     """
     match = _TRAILING_COMMENT.search(original)
     if match is None or match.group().startswith("-"):
         return True
     if match.group().startswith("/"):
-        return _GLOB_TAIL.search(original, 0, match.start() + 1) is None
+        line = original.rfind("\n") + 1
+        media = _MEDIA_RANGES.fullmatch(original, line) is not None and (
+            line == 0 or _ACCEPT_FIELD.match(original, line) is not None)
+        return _GLOB_TAIL.search(original, 0, match.start() + 1) is None and not media
     return _CLAUSE_MARK.search(original, 0, match.start()) is not None
 
 
