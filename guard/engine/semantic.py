@@ -422,7 +422,8 @@ _CLAUSE_MARK = re.compile(r"[\s'\"=)]")
 _GLOB_TAIL = re.compile(r"[a-z_]/\Z", re.IGNORECASE)
 _ACCEPT_FIELD = re.compile(r"\s*accept[ \t]*:", re.IGNORECASE)
 _MEDIA_RANGES = re.compile(
-    r"\s*(?:accept[ \t]*:[ \t]*)?(?:[a-z*]+/[\w.+*-]+(?:[ \t]*;[ \t]*[\w.-]+=[\w.-]+)*[ \t]*,[ \t]*)*"
+    r"\s*(?:accept[ \t]*:[ \t]*)?"
+    r"(?:[a-z*]+/[\w.+*-]+(?:[ \t]*;[ \t]*[\w.-]+=[\w.-]+)*[ \t]*,[ \t]*)*"
     r"\*/\*(?:[ \t]*;[ \t]*q=[\d.]+)?\s*",
     re.IGNORECASE,
 )
