@@ -462,12 +462,15 @@ _FILE_OPTIONS = frozenset({"-r", "-R", "--recursive", "-f", "--file", "-d", "--d
                            "--from-file", "-T", "--files0-from", "-o", "--output"})
 
 
-def _bundles_a_file_option(word: str) -> bool:
-    """Whether a word holds one of :data:`_FILE_OPTIONS` another way: in a bundle of short
-    options (``-ri``, ``-rA1``), with its argument attached (``-o/root/.ssh/…``), or as a long
-    option abbreviated as GNU tools accept (``--rec``, ``--dereference-recursive``)."""
+def _names_a_file_option(word: str) -> bool:
+    """Whether a word is one of :data:`_FILE_OPTIONS` (``-f``, ``--file=x``) or holds one: in
+    a bundle of short options (``-ri``, ``-rA1``), with its argument attached
+    (``-o/root/.ssh/…``), or as a long option abbreviated as GNU tools accept (``--rec``,
+    ``--dereference-recursive``)."""
+    name = word.split("=", 1)[0]
+    if name in _FILE_OPTIONS:
+        return True
     if word.startswith("--"):
-        name = word.split("=", 1)[0]
         return len(name) >= 5 and any(
             option.startswith(name) or (option.startswith("--") and option[2:] in name)
             for option in _FILE_OPTIONS if option.startswith("--"))
@@ -494,8 +497,7 @@ def _filters_a_pipeline(fragment: str, view: str) -> bool:
         words = shlex.split(stage.group(2))
     except ValueError:
         return False
-    if any(word.split("=", 1)[0] in _FILE_OPTIONS or _bundles_a_file_option(word)
-           for word in words):
+    if any(map(_names_a_file_option, words)):
         return False
     operands = [word for word in words if not word.startswith("-") and not word.isdigit()]
     return len(operands) <= _FILTER_OPERANDS.get(stage.group(1), 0)
@@ -1668,8 +1670,8 @@ climbs a path join adds up)."""
 
 def _token_end(view: str, at: int) -> int:
     """Where the path token running through ``at`` ends."""
-    rest = view[at:]
-    return at + len(rest) - len(rest.lstrip(_PATH_CHARACTERS))
+    token = _PATH_TOKEN.match(view, at)
+    return token.end() if token is not None else at
 
 
 def climbs_out(fragment: str, view: str) -> bool:
@@ -1810,6 +1812,8 @@ _LIST_MARK = re.compile(r"[^\W\d_][:,]?\s+$")
 
 
 _PATH_CHARACTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.~%/\\:-"
+_PATH_TOKEN = re.compile(r"[\w.~%/\\:-]*", re.ASCII)
+"""A run of :data:`_PATH_CHARACTERS`, which matches everywhere (maybe empty)."""
 _REMOTE_HOST = re.compile(r"[\w.-]@[\w.-]+$")
 
 
@@ -1841,8 +1845,7 @@ def _sentence_follows(view: str, end: int) -> bool:
     if "%00" in view or "\x00" in view:
         # A NUL cuts the name where a C library reads it: /etc/passwd%00 is what …
         return False
-    rest = view[end:]
-    rest = rest[len(rest) - len(rest.lstrip(_PATH_CHARACTERS)):]
+    rest = view[_token_end(view, end):]
     if (not rest.startswith(" ") or not rest[1:2].isalpha() or _SHELL_SYNTAX.search(rest)
             or any(c in rest for c in "/\\\n\t")):
         # A separator further on means the path goes on past a blank (C:\Program Files\...),
@@ -1855,6 +1858,7 @@ _SENSITIVE_ABSOLUTE_START = re.compile(r"[=:'\"(,;|&>]\s*|file://", re.IGNORECAS
 
 
 _LISTING_LINE = re.compile(r"(?:^|\n)l[rwxsStT-]{9}[@+.]?[ \t][^\n]*[ \t]-\Z")
+"""The line of ``ls -l`` that lists a symbolic link, up to its arrow: the mode opens it."""
 _LISTING_HEAD = re.compile(
     r"(?:[ \t]*(?:total[ \t]+\d+[kmg]?|\$?[ \t]*ls\b[^\n;&|`$]*"
     r"|[-dlcbps][rwxsStT-]{9}[@+.]?[ \t][^\n]*)?\r?\n)*",
@@ -1872,7 +1876,6 @@ def _in_a_listing(view: str, at: int) -> bool:
         return False
     start = listing.start() + (1 if view[listing.start()] == "\n" else 0)
     return _LISTING_HEAD.fullmatch(view, 0, start) is not None
-"""The line of ``ls -l`` that lists a symbolic link, up to its arrow: the mode opens it."""
 
 
 def sensitive_path_targeted(fragment: str, view: str) -> bool:
@@ -2814,11 +2817,10 @@ def names_data(view: str) -> bool:
     )
 
 
-_SECRET_NAME = re.compile(
-    r"passw|(?:^|_)pass(?:$|_)|pass$|pwd|passphrase|secret|token|key|api|hash|salt|credential"
-    r"|private|session|cookie",
-    re.IGNORECASE,
-)
+_SECRET_NAME = re.compile(_SECRET_FIELD.pattern + r"|key|api|hash|salt|session|cookie",
+                          re.IGNORECASE)
+"""A name the model alone may not pass as data: a secret's field (:data:`_SECRET_FIELD`), or
+a key, a hash, a session or a cookie."""
 _ARRAY_MUTATORS = frozenset({
     "pop", "push", "shift", "unshift", "splice", "fill", "reverse", "copyWithin", "valueOf",
     "toString",

@@ -926,24 +926,22 @@ class DetectionEngine:
         # decoy before it hid (&copy; x;w'g'et${IFS}…: the shell view reads wget). Other
         # classes' decoded views (lower-cased, unquoted) would misread honest templates.
         elsewhere: dict[str, list[tuple[int, str]]] = {}
-        evasive = _SHELL_SPELLING.search(text) is not None
+        evasive: bool | None = None
         for view, scanned in scans:
             for (_, entries), matched in scanned:
                 for index, end in matched.items():
                     entry = entries[index]
                     if entry.id in first:
-                        if (evasive and entry.attack_class == "cmdi" and entry.confirm is not None
+                        if (entry.attack_class == "cmdi" and entry.confirm is not None
                                 and first[entry.id][2] is not view):
-                            elsewhere.setdefault(entry.id, []).append((end, view))
+                            if evasive is None:
+                                evasive = _SHELL_SPELLING.search(text) is not None
+                            if evasive:
+                                elsewhere.setdefault(entry.id, []).append((end, view))
                         continue
-                    if entry.cue is not None:
-                        # The database read the rule's cue: the rule's first hit is in the
-                        # first view where RE2 finds the rule itself.
-                        found = _cue_confirmed(entry, view, encoded)
-                        if found is None:
-                            continue
-                        end = found
-                    first[entry.id] = (entry, end, view)
+                    found = _match_end(entry, view, end, encoded)
+                    if found is not None:
+                        first[entry.id] = (entry, found, view)
         scan_time = time.perf_counter() - started
         if not first:
             self.monitor.record_scan(scan_time, [])
@@ -1070,12 +1068,10 @@ class DetectionEngine:
         """The first match of ``entry`` in another view (``matches``: its ends and views, in
         the order they were read) that its confirmer lets stand, a later one in that view
         included (:meth:`_later_confirmed`); None when every one is turned down."""
-        for end, view in matches:
-            if entry.cue is not None:
-                found = _cue_confirmed(entry, view, encoded)
-                if found is None:
-                    continue
-                end = found
+        for reported, view in matches:
+            end = _match_end(entry, view, reported, encoded)
+            if end is None:
+                continue
             data = _encoded(view, encoded)
             fragment, ok = self._checked(entry, view, end, data, checked)
             if ok:
@@ -1408,6 +1404,15 @@ def _around(text: str, fragment: str) -> str | None:
     if at < 0:
         return None
     return text[max(0, at - DOUBT_CONTEXT) : at + len(fragment) + DOUBT_CONTEXT]
+
+
+def _match_end(
+    entry: PatternEntry, view: str, end: int, encoded: dict[str, bytes]
+) -> int | None:
+    """Where the rule's match the database reported ending at ``end`` in ``view`` ends: there,
+    unless the database read the rule's cue, whose hit stands only where RE2 finds the rule
+    itself (:func:`_cue_confirmed`; None where it does not)."""
+    return end if entry.cue is None else _cue_confirmed(entry, view, encoded)
 
 
 def _cue_confirmed(entry: PatternEntry, view: str, encoded: dict[str, bytes]) -> int | None:
